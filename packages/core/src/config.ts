@@ -1,0 +1,105 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Backends a provider trace can be written to (TELEMETRY_PROVIDER_TRACE_BACKEND). */
+export const TELEMETRY_BACKEND_NAMES = ['postgres', 'clickhouse', 'socket'] as const;
+
+const flag = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .optional()
+  .transform((v) => v === '1' || v === 'true');
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/**
+ * Every environment variable Runtrace reads, with its default (CONTRACTS §1).
+ * This module is the only reader of `process.env`; everything else receives a {@link Config}.
+ */
+const envSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8283),
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  RUNTRACE_DATA_DIR: z.string().min(1).default('.runtrace'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  REDIS_URL: z.string().optional(),
+  CLICKHOUSE_URL: z.string().optional(),
+  RUNTRACE_AUTH: z.enum(['optional', 'required']).default('optional'),
+  TELEMETRY_PROVIDER_TRACE_BACKEND: z.string().optional(),
+  LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND: z.string().optional(),
+  TELEMETRY_SOCKET: z.string().optional(),
+  SOCKET_PATH: z.string().optional(),
+  SIDECAR_CLICKHOUSE_URL: z.string().optional(),
+  RUNTRACE_REQUIRE_SERVICES: flag,
+  RUNTRACE_CALLBACK_SECRET: z.string().optional(),
+  RUNTRACE_CALLBACK_ALLOW_PRIVATE: flag,
+  RUNTRACE_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+});
+
+export interface Config {
+  /** Where the api listens. @default '127.0.0.1' */
+  readonly host: string;
+  /** @default 8283 */
+  readonly port: number;
+  /** `development` adds stack traces to error responses; nothing else changes. */
+  readonly nodeEnv: 'production' | 'development' | 'test';
+  readonly logLevel: string;
+  /** Embedded data: `pgdata/` (PGlite), `clickhouse/` (chdb), `telemetry.sock`. */
+  readonly dataDir: string;
+  /** A postgres:// URL, or undefined for PGlite under `dataDir/pgdata`. */
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly clickhouseUrl: string | undefined;
+  /** `required`: every call needs a valid API key. */
+  readonly auth: 'optional' | 'required';
+  readonly telemetryBackends: readonly string[];
+  readonly telemetrySocket: string;
+  readonly sidecarClickhouseUrl: string | undefined;
+  readonly requireServices: boolean;
+  /** HMAC-SHA256 key for the `X-Runtrace-Signature` header of run callbacks. */
+  readonly callbackSecret: string | undefined;
+  /** Allow callbacks to loopback and private addresses (off: no server-side request forgery). */
+  readonly callbackAllowPrivate: boolean;
+  /** How long SIGTERM waits for in-flight work before exiting. */
+  readonly shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads the environment once; throws {@link ConfigError} naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const backends = (e.TELEMETRY_PROVIDER_TRACE_BACKEND ?? e.LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND ?? 'postgres')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  return Object.freeze({
+    host: e.HOST,
+    port: e.PORT,
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    dataDir: path.resolve(e.RUNTRACE_DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL || undefined,
+    clickhouseUrl: e.CLICKHOUSE_URL || undefined,
+    auth: e.RUNTRACE_AUTH,
+    telemetryBackends: Object.freeze(backends),
+    telemetrySocket: e.TELEMETRY_SOCKET ?? e.SOCKET_PATH ?? '/var/run/telemetry/telemetry.sock',
+    sidecarClickhouseUrl: e.SIDECAR_CLICKHOUSE_URL || undefined,
+    requireServices: e.RUNTRACE_REQUIRE_SERVICES,
+    callbackSecret: e.RUNTRACE_CALLBACK_SECRET || undefined,
+    callbackAllowPrivate: e.RUNTRACE_CALLBACK_ALLOW_PRIVATE,
+    shutdownTimeoutMs: e.RUNTRACE_SHUTDOWN_TIMEOUT_MS,
+  });
+}

@@ -1,0 +1,45 @@
+import { fileURLToPath } from 'node:url';
+import { sql } from 'drizzle-orm';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
+import type { Db } from './connect.ts';
+
+const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
+/** An arbitrary constant: every Runtrace process takes the same advisory lock while migrating. */
+const MIGRATION_LOCK_KEY = 7_254_110_421;
+
+/**
+ * Applies drizzle-kit's migrations in one transaction under a Postgres advisory lock, so several api processes
+ * starting together migrate once. The same code runs on PGlite and on a server.
+ * @returns the tags of the migrations it applied.
+ */
+export async function migrate(db: Db): Promise<string[]> {
+  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
+    await tx.execute(sql`create table if not exists runtrace_migrations (
+      hash text primary key,
+      folder_millis bigint not null,
+      applied_at timestamptz not null default now()
+    )`);
+    const rows = await tx.execute<{ hash: string }>(sql`select hash from runtrace_migrations`);
+    const done = new Set(rowsOf<{ hash: string }>(rows).map((r) => r.hash));
+    const applied: string[] = [];
+    for (const migration of migrations) {
+      if (done.has(migration.hash)) continue;
+      for (const statement of migration.sql) {
+        if (statement.trim()) await tx.execute(sql.raw(statement));
+      }
+      await tx.execute(
+        sql`insert into runtrace_migrations (hash, folder_millis) values (${migration.hash}, ${migration.folderMillis})`,
+      );
+      applied.push(String(migration.folderMillis));
+    }
+    return applied;
+  });
+}
+
+/** postgres.js answers raw queries with an array, PGlite with `{ rows }`. */
+export function rowsOf<T>(result: unknown): T[] {
+  if (Array.isArray(result)) return result as T[];
+  return ((result as { rows?: T[] }).rows ?? []) as T[];
+}

@@ -1,0 +1,216 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** Microsecond UTC timestamps kept as strings so no precision is lost on the way to the client (CONTRACTS §3). */
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'string', precision: 6 });
+const createdAt = () => timestamptz('created_at').notNull().default(sql`clock_timestamp()`);
+const nanoseconds = (name: string) => bigint(name, { mode: 'bigint' });
+
+export const organizations = pgTable('organizations', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  organizationId: text('organization_id')
+    .notNull()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const apiKeys = pgTable(
+  'api_keys',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** SHA-256 of the secret; the secret itself is shown once and never stored. */
+    keyHash: text('key_hash').notNull(),
+    /** The first characters of the key, so a person can tell keys apart in a listing. */
+    keyPrefix: text('key_prefix').notNull(),
+    createdAt: createdAt(),
+    revokedAt: timestamptz('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_keys_key_hash_idx').on(t.keyHash), index('api_keys_org_idx').on(t.organizationId)],
+);
+
+/** Agents are created on first use, per organization, from the agentId a run names. */
+export const agents = pgTable(
+  'agents',
+  {
+    id: text('id').notNull(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    lastStopReason: text('last_stop_reason'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.organizationId, t.id] }), index('agents_org_created_idx').on(t.organizationId, t.createdAt, t.id)],
+);
+
+export const runs = pgTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    agentId: text('agent_id').notNull(),
+    status: text('status').notNull().default('created'),
+    stopReason: text('stop_reason'),
+    background: boolean('background'),
+    conversationId: text('conversation_id'),
+    baseTemplateId: text('base_template_id'),
+    metadata: jsonb('metadata').$type<Record<string, unknown>>(),
+    requestConfig: jsonb('request_config').$type<Record<string, unknown>>(),
+    callbackUrl: text('callback_url'),
+    callbackSentAt: timestamptz('callback_sent_at'),
+    callbackStatusCode: integer('callback_status_code'),
+    callbackError: text('callback_error'),
+    ttftNs: nanoseconds('ttft_ns'),
+    totalDurationNs: nanoseconds('total_duration_ns'),
+    createdById: text('created_by_id'),
+    /** SHA-256 of the create input, to tell an idempotent retry from a conflicting reuse of a client id. */
+    createFingerprint: text('create_fingerprint').notNull(),
+    createdAt: createdAt(),
+    updatedAt: timestamptz('updated_at').notNull().default(sql`clock_timestamp()`),
+    completedAt: timestamptz('completed_at'),
+  },
+  (t) => [
+    index('runs_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('runs_org_agent_created_idx').on(t.organizationId, t.agentId, t.createdAt, t.id),
+    index('runs_org_status_created_idx').on(t.organizationId, t.status, t.createdAt, t.id),
+    index('runs_org_stop_reason_created_idx').on(t.organizationId, t.stopReason, t.createdAt, t.id),
+    index('runs_org_conversation_created_idx')
+      .on(t.organizationId, t.conversationId, t.createdAt, t.id)
+      .where(sql`${t.conversationId} is not null`),
+    index('runs_org_background_created_idx')
+      .on(t.organizationId, t.createdAt, t.id)
+      .where(sql`${t.background}`),
+  ],
+);
+
+export const runMetrics = pgTable('run_metrics', {
+  id: text('id')
+    .primaryKey()
+    .references(() => runs.id, { onDelete: 'cascade' }),
+  organizationId: text('organization_id').notNull(),
+  agentId: text('agent_id').notNull(),
+  projectId: text('project_id'),
+  runStartNs: nanoseconds('run_start_ns').notNull(),
+  runNs: nanoseconds('run_ns'),
+  numSteps: integer('num_steps').notNull().default(0),
+  toolsUsed: jsonb('tools_used').$type<string[]>(),
+  templateId: text('template_id'),
+  baseTemplateId: text('base_template_id'),
+});
+
+export const steps = pgTable(
+  'steps',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id').notNull(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    agentId: text('agent_id').notNull(),
+    origin: text('origin'),
+    providerId: text('provider_id'),
+    providerName: text('provider_name'),
+    providerCategory: text('provider_category'),
+    model: text('model'),
+    modelEndpoint: text('model_endpoint'),
+    contextWindowLimit: integer('context_window_limit'),
+    completionTokens: integer('completion_tokens').notNull().default(0),
+    promptTokens: integer('prompt_tokens').notNull().default(0),
+    totalTokens: integer('total_tokens').notNull().default(0),
+    completionTokensDetails: jsonb('completion_tokens_details').$type<Record<string, unknown>>(),
+    promptTokensDetails: jsonb('prompt_tokens_details').$type<Record<string, unknown>>(),
+    stopReason: text('stop_reason'),
+    tags: jsonb('tags').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
+    tid: text('tid'),
+    traceId: text('trace_id'),
+    requestId: text('request_id'),
+    feedback: text('feedback'),
+    projectId: text('project_id'),
+    errorType: text('error_type'),
+    errorData: jsonb('error_data').$type<Record<string, unknown>>(),
+    status: text('status').notNull().default('pending'),
+    stepStartNs: nanoseconds('step_start_ns'),
+    llmRequestStartNs: nanoseconds('llm_request_start_ns'),
+    llmRequestNs: nanoseconds('llm_request_ns'),
+    toolExecutionNs: nanoseconds('tool_execution_ns'),
+    stepNs: nanoseconds('step_ns'),
+    createFingerprint: text('create_fingerprint').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('steps_run_created_idx').on(t.runId, t.createdAt, t.id),
+    index('steps_org_agent_created_idx').on(t.organizationId, t.agentId, t.createdAt, t.id),
+    index('steps_org_trace_idx').on(t.organizationId, t.traceId).where(sql`${t.traceId} is not null`),
+  ],
+);
+
+export const messages = pgTable(
+  'messages',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id').notNull(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    agentId: text('agent_id').notNull(),
+    stepId: text('step_id'),
+    /** Position within the run, 1-based, assigned on append: the order messages are listed in. */
+    seq: integer('seq').notNull(),
+    messageType: text('message_type').notNull(),
+    date: timestamptz('date').notNull(),
+    name: text('name'),
+    otid: text('otid'),
+    senderId: text('sender_id'),
+    isErr: boolean('is_err'),
+    /** The fields particular to the message type (content, toolCall, toolReturn, …). */
+    body: jsonb('body').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('messages_run_seq_idx').on(t.runId, t.seq)],
+);
+
+export const providerTraces = pgTable(
+  'provider_traces',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id').notNull(),
+    runId: text('run_id'),
+    stepId: text('step_id'),
+    agentId: text('agent_id'),
+    agentTags: jsonb('agent_tags').$type<string[]>(),
+    callType: text('call_type'),
+    requestJson: jsonb('request_json').$type<Record<string, unknown>>().notNull(),
+    responseJson: jsonb('response_json').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('provider_traces_org_step_idx').on(t.organizationId, t.stepId, t.createdAt),
+    index('provider_traces_org_run_idx').on(t.organizationId, t.runId, t.createdAt),
+  ],
+);

@@ -1,0 +1,57 @@
+/**
+ * The domain error vocabulary (CONTRACTS §2). Core throws these; the api maps them to tRPC codes in one place.
+ * Anything else that escapes is a bug and is answered as an internal error with a generic message.
+ */
+export type DomainErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'EXPIRED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'NOT_IMPLEMENTED'
+  | 'UNAVAILABLE';
+
+export abstract class DomainError extends Error {
+  abstract readonly code: DomainErrorCode;
+  /** The input field the error is about, when there is one (e.g. `runId`, `cursor`). */
+  readonly field: string | undefined;
+
+  constructor(message: string, options?: { field?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.field = options?.field;
+  }
+}
+
+export class InvalidArgument extends DomainError {
+  readonly code = 'INVALID_ARGUMENT';
+  override name = 'InvalidArgument';
+}
+export class Unauthorized extends DomainError {
+  readonly code = 'UNAUTHORIZED';
+  override name = 'Unauthorized';
+}
+export class NotFound extends DomainError {
+  readonly code = 'NOT_FOUND';
+  override name = 'NotFound';
+}
+export class Conflict extends DomainError {
+  readonly code = 'CONFLICT';
+  override name = 'Conflict';
+}
+export class Expired extends DomainError {
+  readonly code = 'EXPIRED';
+  override name = 'Expired';
+}
+export class PayloadTooLarge extends DomainError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+  override name = 'PayloadTooLarge';
+}
+export class NotImplemented extends DomainError {
+  readonly code = 'NOT_IMPLEMENTED';
+  override name = 'NotImplemented';
+}
+export class Unavailable extends DomainError {
+  readonly code = 'UNAVAILABLE';
+  override name = 'Unavailable';
+}

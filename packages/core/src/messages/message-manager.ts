@@ -1,0 +1,136 @@
+import { and, asc, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Actor } from '../actor.ts';
+import type { Db } from '../db/connect.ts';
+import { messages } from '../db/schema.ts';
+import { requireRun } from '../runs/require-run.ts';
+import { Conflict, InvalidArgument } from '../errors.ts';
+import { idSchema, newId } from '../ids.ts';
+import { cursorSchema, decodeCursor, encodeCursor, limitSchema, orderSchema, type Page, toPage } from '../pagination.ts';
+import { toIso } from '../time.ts';
+import { BODY_KEYS, type Message, type MessageType, messageInputSchema } from './letta-message.ts';
+
+/** At most this many messages per `messages.create` call. */
+export const MAX_MESSAGES_PER_APPEND = 1000;
+
+export const appendMessagesInput = z.strictObject({
+  runId: idSchema('run'),
+  messages: z.array(messageInputSchema).min(1).max(MAX_MESSAGES_PER_APPEND),
+});
+
+export const listRunMessagesInput = z.strictObject({
+  runId: idSchema('run'),
+  /** Chronological (by position in the run) unless `desc`. */
+  order: orderSchema.default('asc'),
+  limit: limitSchema,
+  cursor: cursorSchema,
+});
+
+export type AppendMessagesInput = z.input<typeof appendMessagesInput>;
+export type ListRunMessagesInput = z.input<typeof listRunMessagesInput>;
+
+type MessageRow = typeof messages.$inferSelect;
+
+function toMessage(row: MessageRow): Message {
+  return {
+    id: row.id,
+    messageType: row.messageType,
+    runId: row.runId,
+    agentId: row.agentId,
+    seqId: row.seq,
+    date: toIso(row.date),
+    name: row.name,
+    otid: row.otid,
+    senderId: row.senderId,
+    stepId: row.stepId,
+    isErr: row.isErr,
+    ...row.body,
+  } as Message;
+}
+
+/** The durable record of a run's messages, in the order they were appended. */
+export class MessageManager {
+  readonly #db: Db;
+
+  constructor(options: { db: Db }) {
+    this.#db = options.db;
+  }
+
+  /** Appends a batch atomically; positions continue the run's sequence. */
+  async append(actor: Actor, raw: AppendMessagesInput): Promise<Message[]> {
+    const input = appendMessagesInput.parse(raw);
+    const ids = input.messages.map((m, i) => {
+      if (m.id === undefined) return newId('message');
+      if (!idSchema('message').safeParse(m.id).success) {
+        throw new InvalidArgument(`Invalid message ID format: ${m.id}. Expected format: 'message-<uuid4>'`, {
+          field: `messages.${i}.id`,
+        });
+      }
+      return m.id;
+    });
+    if (new Set(ids).size !== ids.length) {
+      throw new InvalidArgument('Message ids within one batch must be unique', { field: 'messages' });
+    }
+    const rows = await this.#db.transaction(async (tx) => {
+      // Locking the run row serialises appends to one run, so sequence numbers never collide.
+      const run = await requireRun(tx, actor, input.runId, true);
+      const taken = await tx.select({ id: messages.id }).from(messages).where(inArray(messages.id, ids));
+      if (taken.length) throw new Conflict(`Message ${taken[0]?.id} already exists`, { field: 'messages' });
+      const [last] = await tx
+        .select({ seq: sql<number>`coalesce(max(${messages.seq}), 0)::int` })
+        .from(messages)
+        .where(eq(messages.runId, input.runId));
+      const start = Number(last?.seq ?? 0);
+      return tx
+        .insert(messages)
+        .values(
+          input.messages.map((m, i) => {
+            const body: Record<string, unknown> = {};
+            for (const key of BODY_KEYS[m.messageType]) {
+              const value = (m as Record<string, unknown>)[key];
+              if (value !== undefined) body[key] = value;
+            }
+            return {
+              id: ids[i] as string,
+              organizationId: actor.organizationId,
+              runId: input.runId,
+              agentId: run.agentId,
+              stepId: m.stepId ?? null,
+              seq: start + i + 1,
+              messageType: m.messageType,
+              date: m.date ?? sql`clock_timestamp()`,
+              name: m.name ?? null,
+              otid: m.otid ?? null,
+              senderId: m.senderId ?? null,
+              isErr: m.isErr ?? null,
+              body,
+            };
+          }),
+        )
+        .returning();
+    });
+    return rows.map(toMessage);
+  }
+
+  /** A run's messages by position, filtered by the run's `requestConfig.includeReturnMessageTypes`. */
+  async listByRun(actor: Actor, raw: ListRunMessagesInput): Promise<Page<Message>> {
+    const input = listRunMessagesInput.parse(raw);
+    const run = await requireRun(this.#db, actor, input.runId);
+    const scope = `messages:${input.runId}`;
+    const where: SQL[] = [eq(messages.organizationId, actor.organizationId), eq(messages.runId, input.runId)];
+    const include = run.requestConfig?.includeReturnMessageTypes as MessageType[] | null | undefined;
+    if (include) where.push(include.length ? inArray(messages.messageType, include) : sql`false`);
+    if (input.cursor) {
+      const c = decodeCursor(input.cursor, scope, input.order);
+      if (typeof c.key !== 'number') throw new InvalidArgument('Malformed cursor', { field: 'cursor' });
+      where.push(input.order === 'asc' ? sql`${messages.seq} > ${c.key}` : sql`${messages.seq} < ${c.key}`);
+    }
+    const rows = await this.#db
+      .select()
+      .from(messages)
+      .where(and(...where))
+      .orderBy(input.order === 'asc' ? asc(messages.seq) : desc(messages.seq))
+      .limit(input.limit + 1);
+    return toPage(rows, input.limit, toMessage, (r) => encodeCursor(scope, input.order, r.seq, r.id));
+  }
+}

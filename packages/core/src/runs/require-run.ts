@@ -1,0 +1,23 @@
+import { and, eq } from 'drizzle-orm';
+import type { Actor } from '../actor.ts';
+import type { Db } from '../db/connect.ts';
+import { runs } from '../db/schema.ts';
+import { NotFound } from '../errors.ts';
+
+export function runNotFound(runId: string): NotFound {
+  return new NotFound(`Run ${runId} not found`, { field: 'runId' });
+}
+
+/**
+ * The run's row if it belongs to the actor's organization, else NotFound (the same answer for another
+ * organization's run as for an unknown one). `lock` takes a row lock inside a transaction.
+ */
+export async function requireRun(db: Db, actor: Actor, runId: string, lock = false): Promise<typeof runs.$inferSelect> {
+  const query = db
+    .select()
+    .from(runs)
+    .where(and(eq(runs.id, runId), eq(runs.organizationId, actor.organizationId)));
+  const [row] = await (lock ? query.for('update') : query);
+  if (!row) throw runNotFound(runId);
+  return row;
+}

@@ -1,0 +1,404 @@
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { Logger } from 'pino';
+import type { Actor } from '../actor.ts';
+import type { Db } from '../db/connect.ts';
+import { agents, messages, providerTraces, runMetrics, runs, steps } from '../db/schema.ts';
+import { Conflict, InvalidArgument } from '../errors.ts';
+import { newId } from '../ids.ts';
+import { fingerprint } from '../json.ts';
+import { type Page, timestampPage } from '../pagination.ts';
+import { nowNs, nsToString, toIso, toIsoOrNull } from '../time.ts';
+import { type CallbackOptions, postCallback } from './callback.ts';
+import { requireRun, runNotFound } from './require-run.ts';
+import {
+  type CreateRunInput,
+  createRunInput,
+  type ListActiveRunsInput,
+  type ListRunsInput,
+  type RunIdInput,
+  type UpdateRunInput,
+  listActiveRunsInput,
+  listRunsInput,
+  type Run,
+  type RunMetrics,
+  type RunUsage,
+  runIdInput,
+  updateRunInput,
+} from './schemas.ts';
+import {
+  ACTIVE_STATUSES,
+  isTerminal,
+  type RunStatus,
+  type StopReason,
+  statusForStopReason,
+  transitionError,
+} from './status.ts';
+
+type RunRow = typeof runs.$inferSelect;
+
+/** What happened to a run; the stream and change-feed layers listen for these. */
+export interface RunChange {
+  type: 'created' | 'updated' | 'deleted';
+  organizationId: string;
+  run: Run;
+  previousStatus: RunStatus | null;
+}
+
+export interface RunManagerOptions {
+  db: Db;
+  logger: Logger;
+  /** Where run callbacks may go and how they are signed (CONTRACTS §5). */
+  callbacks?: CallbackOptions;
+  /** Called after each committed change; errors are logged, never raised to the caller. */
+  onChange?: (change: RunChange) => void | Promise<void>;
+}
+
+const runColumns = {
+  run: runs,
+  runNs: runMetrics.runNs,
+};
+
+function toRun(row: RunRow, runNs: bigint | null): Run {
+  return {
+    id: row.id,
+    agentId: row.agentId,
+    status: row.status as RunStatus,
+    stopReason: row.stopReason as StopReason | null,
+    background: row.background,
+    conversationId: row.conversationId,
+    baseTemplateId: row.baseTemplateId,
+    metadata: row.metadata ?? null,
+    requestConfig: (row.requestConfig as Run['requestConfig']) ?? null,
+    callbackUrl: row.callbackUrl,
+    callbackSentAt: toIsoOrNull(row.callbackSentAt),
+    callbackStatusCode: row.callbackStatusCode,
+    callbackError: row.callbackError,
+    ttftNs: nsToString(row.ttftNs),
+    totalDurationNs: nsToString(runNs ?? row.totalDurationNs),
+    createdAt: toIso(row.createdAt),
+    updatedAt: toIso(row.updatedAt),
+    completedAt: toIsoOrNull(row.completedAt),
+  };
+}
+
+/** Runs: create, read, list, update through the status machine, cancel, delete; their usage and metrics. */
+export class RunManager {
+  readonly #db: Db;
+  readonly #logger: Logger;
+  readonly #callbacks: CallbackOptions;
+  readonly #onChange: RunManagerOptions['onChange'];
+  readonly #pendingCallbacks = new Set<Promise<void>>();
+
+  constructor(options: RunManagerOptions) {
+    this.#db = options.db;
+    this.#logger = options.logger;
+    this.#callbacks = options.callbacks ?? {};
+    this.#onChange = options.onChange;
+  }
+
+  async create(actor: Actor, raw: CreateRunInput): Promise<Run> {
+    const input = createRunInput.parse(raw);
+    const { id: clientId, ...content } = input;
+    const id = clientId ?? newId('run');
+    const createFingerprint = fingerprint(content);
+    const run = await this.#db.transaction(async (tx) => {
+      await tx.insert(agents).values({ id: input.agentId, organizationId: actor.organizationId }).onConflictDoNothing();
+      const inserted = await tx
+        .insert(runs)
+        .values({
+          id,
+          organizationId: actor.organizationId,
+          agentId: input.agentId,
+          background: input.background ?? null,
+          conversationId: input.conversationId ?? null,
+          baseTemplateId: input.baseTemplateId ?? null,
+          metadata: input.metadata ?? null,
+          requestConfig: input.requestConfig ?? null,
+          callbackUrl: input.callbackUrl ?? null,
+          createdById: actor.userId,
+          createFingerprint,
+        })
+        .onConflictDoNothing()
+        .returning();
+      const row = inserted[0];
+      if (!row) {
+        const [existing] = await tx.select().from(runs).where(eq(runs.id, id));
+        if (existing?.organizationId === actor.organizationId && existing.createFingerprint === createFingerprint) {
+          return { row: existing, created: false };
+        }
+        throw new Conflict(`Run ${id} already exists with other content`, { field: 'id' });
+      }
+      await tx.insert(runMetrics).values({
+        id,
+        organizationId: actor.organizationId,
+        agentId: input.agentId,
+        projectId: input.projectId ?? null,
+        templateId: input.templateId ?? null,
+        baseTemplateId: input.baseTemplateId ?? null,
+        runStartNs: nowNs(),
+      });
+      return { row, created: true };
+    });
+    const result = toRun(run.row, null);
+    if (run.created) this.#emit({ type: 'created', organizationId: actor.organizationId, run: result, previousStatus: null });
+    return result;
+  }
+
+  async retrieve(actor: Actor, raw: RunIdInput): Promise<Run> {
+    const { runId } = runIdInput.parse(raw);
+    return this.#retrieve(this.#db, actor, runId);
+  }
+
+  async #retrieve(db: Db, actor: Actor, runId: string): Promise<Run> {
+    const [row] = await db
+      .select(runColumns)
+      .from(runs)
+      .leftJoin(runMetrics, eq(runMetrics.id, runs.id))
+      .where(and(eq(runs.id, runId), eq(runs.organizationId, actor.organizationId)));
+    if (!row) throw runNotFound(runId);
+    return toRun(row.run, row.runNs);
+  }
+
+  async list(actor: Actor, raw: ListRunsInput): Promise<Page<Run>> {
+    const input = listRunsInput.parse(raw);
+    const statuses = input.statuses ?? (input.active ? ACTIVE_STATUSES : null);
+    const where: SQL[] = [eq(runs.organizationId, actor.organizationId)];
+    if (input.agentId != null) where.push(eq(runs.agentId, input.agentId));
+    if (statuses) where.push(statuses.length ? inArray(runs.status, [...new Set(statuses)]) : sql`false`);
+    if (input.background != null) where.push(eq(runs.background, input.background));
+    if (input.stopReason != null) where.push(eq(runs.stopReason, input.stopReason));
+    if (input.conversationId != null) where.push(eq(runs.conversationId, input.conversationId));
+    return this.#page(where, input.order, input.limit, input.cursor);
+  }
+
+  /** Created or running runs, newest first. */
+  async listActive(actor: Actor, raw: ListActiveRunsInput): Promise<Page<Run>> {
+    const input = listActiveRunsInput.parse(raw);
+    return this.list(actor, { ...input, statuses: [...ACTIVE_STATUSES], order: 'desc' });
+  }
+
+  #page(where: SQL[], order: 'asc' | 'desc', limit: number, cursor: string | null | undefined): Promise<Page<Run>> {
+    return timestampPage({
+      scope: 'runs',
+      order,
+      limit,
+      cursor,
+      createdAt: runs.createdAt,
+      id: runs.id,
+      where,
+      fetch: (condition, orderBy, rowLimit) =>
+        this.#db
+          .select(runColumns)
+          .from(runs)
+          .leftJoin(runMetrics, eq(runMetrics.id, runs.id))
+          .where(condition)
+          .orderBy(...orderBy)
+          .limit(rowLimit),
+      keyOf: (r) => r.run,
+      map: (r) => toRun(r.run, r.runNs),
+    });
+  }
+
+  async update(actor: Actor, raw: UpdateRunInput): Promise<Run> {
+    const input = updateRunInput.parse(raw);
+    const target =
+      input.status ?? (input.stopReason !== undefined ? statusForStopReason(input.stopReason) : undefined);
+    if (input.status && input.stopReason && statusForStopReason(input.stopReason) !== input.status) {
+      throw new InvalidArgument(
+        `stopReason '${input.stopReason}' means status '${statusForStopReason(input.stopReason)}', not '${input.status}'`,
+        { field: 'stopReason' },
+      );
+    }
+    return this.#applyUpdate(actor, input.runId, { ...input, status: target }, false);
+  }
+
+  /**
+   * Cancels a run. Idempotent: a run that already ended (other than one waiting for approval) is returned unchanged.
+   */
+  async cancel(actor: Actor, raw: RunIdInput): Promise<Run> {
+    const { runId } = runIdInput.parse(raw);
+    return this.#applyUpdate(actor, runId, { status: 'cancelled', stopReason: 'cancelled' }, true);
+  }
+
+  async #applyUpdate(
+    actor: Actor,
+    runId: string,
+    patch: {
+      status?: RunStatus | undefined;
+      stopReason?: StopReason | undefined;
+      metadata?: Record<string, unknown> | undefined;
+      ttftNs?: bigint | undefined;
+      totalDurationNs?: bigint | undefined;
+      completedAt?: string | undefined;
+    },
+    isCancel: boolean,
+  ): Promise<Run> {
+    const outcome = await this.#db.transaction(async (tx) => {
+      const current = await requireRun(tx, actor, runId, true);
+      const from = current.status as RunStatus;
+      if (isCancel && isTerminal(from) && !(from === 'completed' && current.stopReason === 'requires_approval')) {
+        return { changed: false as const, from };
+      }
+      if (patch.status) {
+        const why = transitionError(from, current.stopReason, patch.status);
+        if (why) throw new Conflict(`Cannot update run ${runId}: ${why}`, { field: 'status' });
+      }
+      const firstTerminal = patch.status !== undefined && isTerminal(patch.status) && current.completedAt === null;
+      const set: Record<string, unknown> = { updatedAt: sql`clock_timestamp()` };
+      if (patch.status) set.status = patch.status;
+      if (patch.stopReason) set.stopReason = patch.stopReason;
+      if (patch.metadata) {
+        set.metadata = sql`coalesce(${runs.metadata}, '{}'::jsonb) || ${JSON.stringify(patch.metadata)}::jsonb`;
+      }
+      if (patch.ttftNs !== undefined) set.ttftNs = patch.ttftNs;
+      if (patch.totalDurationNs !== undefined) set.totalDurationNs = patch.totalDurationNs;
+      if (patch.completedAt) set.completedAt = patch.completedAt;
+      else if (firstTerminal) set.completedAt = sql`clock_timestamp()`;
+      const [updated] = await tx.update(runs).set(set).where(eq(runs.id, runId)).returning();
+      if (!updated) throw runNotFound(runId);
+
+      const metricsSet: Record<string, unknown> = {
+        numSteps: sql`(select count(*)::int from ${steps} where ${steps.runId} = ${runId})`,
+      };
+      if (firstTerminal) {
+        metricsSet.runNs =
+          patch.totalDurationNs !== undefined ? patch.totalDurationNs : sql`${nowNs()}::bigint - ${runMetrics.runStartNs}`;
+        metricsSet.toolsUsed = sql`(select jsonb_agg(distinct ${messages.body}->'toolCall'->>'name')
+          from ${messages} where ${messages.runId} = ${runId} and ${messages.messageType} = 'tool_call_message'
+          and ${messages.body}->'toolCall'->>'name' is not null)`;
+      }
+      const [metrics] = await tx
+        .update(runMetrics)
+        .set(metricsSet)
+        .where(eq(runMetrics.id, runId))
+        .returning({ runNs: runMetrics.runNs });
+      if (firstTerminal && patch.stopReason) {
+        await tx
+          .update(agents)
+          .set({ lastStopReason: patch.stopReason })
+          .where(and(eq(agents.organizationId, actor.organizationId), eq(agents.id, updated.agentId)));
+      }
+      return { changed: true as const, from, firstTerminal, run: toRun(updated, metrics?.runNs ?? null) };
+    });
+    if (!outcome.changed) return this.#retrieve(this.#db, actor, runId);
+    if (outcome.firstTerminal && outcome.run.callbackUrl) this.#sendCallback(actor, outcome.run);
+    this.#emit({ type: 'updated', organizationId: actor.organizationId, run: outcome.run, previousStatus: outcome.from });
+    return outcome.run;
+  }
+
+  /** Deletes a run (cancelling it first if it is still active) with its steps, messages, metrics and traces. */
+  async delete(actor: Actor, raw: RunIdInput): Promise<Run> {
+    const { runId } = runIdInput.parse(raw);
+    let run = await this.#retrieve(this.#db, actor, runId);
+    if (!isTerminal(run.status)) run = await this.cancel(actor, { runId });
+    await this.#db.transaction(async (tx) => {
+      await tx
+        .delete(providerTraces)
+        .where(and(eq(providerTraces.organizationId, actor.organizationId), eq(providerTraces.runId, runId)));
+      const deleted = await tx
+        .delete(runs)
+        .where(and(eq(runs.id, runId), eq(runs.organizationId, actor.organizationId)))
+        .returning({ id: runs.id });
+      if (deleted.length === 0) throw runNotFound(runId);
+    });
+    this.#emit({ type: 'deleted', organizationId: actor.organizationId, run, previousStatus: run.status });
+    return run;
+  }
+
+  /** Token usage summed over every step of the run. */
+  async usage(actor: Actor, raw: RunIdInput): Promise<RunUsage> {
+    const { runId } = runIdInput.parse(raw);
+    await requireRun(this.#db, actor, runId);
+    const detail = (column: AnyPgColumn, key: string) =>
+      sql`nullif((${column}->>${sql.raw(`'${key}'`)})::bigint, 0)`;
+    const [row] = await this.#db
+      .select({
+        promptTokens: sql<string>`coalesce(sum(${steps.promptTokens}), 0)`,
+        completionTokens: sql<string>`coalesce(sum(${steps.completionTokens}), 0)`,
+        totalTokens: sql<string>`coalesce(sum(${steps.totalTokens}), 0)`,
+        stepCount: sql<string>`count(*)`,
+        cachedInputTokens: sql<string | null>`sum(coalesce(${detail(steps.promptTokensDetails, 'cached_tokens')}, ${detail(
+          steps.promptTokensDetails,
+          'cache_read_tokens',
+        )}))`,
+        cacheWriteTokens: sql<string | null>`sum(${detail(steps.promptTokensDetails, 'cache_creation_tokens')})`,
+        reasoningTokens: sql<string | null>`sum(${detail(steps.completionTokensDetails, 'reasoning_tokens')})`,
+      })
+      .from(steps)
+      .where(and(eq(steps.organizationId, actor.organizationId), eq(steps.runId, runId)));
+    const n = (v: string | number | null | undefined) => (v == null ? null : Number(v));
+    return {
+      promptTokens: n(row?.promptTokens) ?? 0,
+      completionTokens: n(row?.completionTokens) ?? 0,
+      totalTokens: n(row?.totalTokens) ?? 0,
+      stepCount: n(row?.stepCount) ?? 0,
+      cachedInputTokens: n(row?.cachedInputTokens),
+      cacheWriteTokens: n(row?.cacheWriteTokens),
+      reasoningTokens: n(row?.reasoningTokens),
+    };
+  }
+
+  async metrics(actor: Actor, raw: RunIdInput): Promise<RunMetrics> {
+    const { runId } = runIdInput.parse(raw);
+    const [row] = await this.#db
+      .select()
+      .from(runMetrics)
+      .where(and(eq(runMetrics.id, runId), eq(runMetrics.organizationId, actor.organizationId)));
+    if (!row) throw runNotFound(runId);
+    return {
+      id: row.id,
+      organizationId: row.organizationId,
+      agentId: row.agentId,
+      projectId: row.projectId,
+      runStartNs: row.runStartNs.toString(),
+      runNs: nsToString(row.runNs),
+      numSteps: row.numSteps,
+      toolsUsed: row.toolsUsed ?? null,
+      templateId: row.templateId,
+      baseTemplateId: row.baseTemplateId,
+    };
+  }
+
+  /** Resolves when every callback started so far has finished (and its outcome is stored). */
+  async settleCallbacks(): Promise<void> {
+    while (this.#pendingCallbacks.size) await Promise.all([...this.#pendingCallbacks]);
+  }
+
+  /** Drains pending callbacks. */
+  async close(): Promise<void> {
+    await this.settleCallbacks();
+  }
+
+  #sendCallback(actor: Actor, run: Run): void {
+    const url = run.callbackUrl;
+    if (!url) return;
+    const body = { run_id: run.id, status: run.status, completed_at: run.completedAt, metadata: run.metadata };
+    const task = postCallback(url, body, this.#callbacks)
+      .then((result) =>
+        this.#db
+          .update(runs)
+          .set({
+            callbackSentAt: result.sentAt.toISOString(),
+            callbackStatusCode: result.statusCode,
+            callbackError: result.error,
+          })
+          .where(and(eq(runs.id, run.id), eq(runs.organizationId, actor.organizationId))),
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => this.#logger.error({ err, runId: run.id }, 'storing the callback result failed'),
+      );
+    this.#pendingCallbacks.add(task);
+    void task.finally(() => this.#pendingCallbacks.delete(task));
+  }
+
+  #emit(change: RunChange): void {
+    if (!this.#onChange) return;
+    Promise.resolve()
+      .then(() => this.#onChange?.(change))
+      .catch((err: unknown) => this.#logger.error({ err, runId: change.run.id }, 'run change listener failed'));
+  }
+}
+
+

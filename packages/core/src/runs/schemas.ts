@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { idSchema } from '../ids.ts';
+import { messageTypeSchema } from '../messages/letta-message.ts';
+import { cursorSchema, limitSchema, orderSchema } from '../pagination.ts';
+import { runStatusSchema, stopReasonSchema } from './status.ts';
+
+/** A nanosecond count: a decimal string on tRPC (JSON numbers lose precision past 2^53); safe integers accepted too. */
+export const nanosecondsSchema = z
+  .union([
+    z.string().regex(/^\d{1,19}$/, 'must be a non-negative integer in decimal digits'),
+    z.number().int().min(0),
+    z.bigint().min(0n),
+  ])
+  .transform((v) => BigInt(v));
+
+const metadataSchema = z.record(z.string(), z.unknown());
+
+export const requestConfigSchema = z.strictObject({
+  useAssistantMessage: z.boolean().default(true),
+  assistantMessageToolName: z.string().nullish(),
+  assistantMessageToolKwarg: z.string().nullish(),
+  /** When set, `runs.messages` lists only these message types. */
+  includeReturnMessageTypes: z.array(messageTypeSchema).nullish(),
+});
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
+
+export const createRunInput = z.strictObject({
+  /** Optional client-chosen id for idempotent retries. */
+  id: idSchema('run').optional(),
+  agentId: idSchema('agent'),
+  background: z.boolean().nullish(),
+  conversationId: z.string().min(1).nullish(),
+  baseTemplateId: z.string().nullish(),
+  metadata: metadataSchema.nullish(),
+  requestConfig: requestConfigSchema.nullish(),
+  callbackUrl: httpUrl.nullish(),
+  projectId: z.string().nullish(),
+  templateId: z.string().nullish(),
+});
+export type CreateRunInput = z.input<typeof createRunInput>;
+
+export const runIdInput = z.strictObject({ runId: idSchema('run') });
+
+export const listRunsInput = z.strictObject({
+  agentId: idSchema('agent').nullish(),
+  /** Case-sensitive run statuses; order and duplicates do not matter. */
+  statuses: z.array(runStatusSchema).nullish(),
+  background: z.boolean().nullish(),
+  stopReason: stopReasonSchema.nullish(),
+  conversationId: z.string().nullish(),
+  /** Only created or running runs (ignored when `statuses` is given). */
+  active: z.boolean().default(false),
+  order: orderSchema.default('desc'),
+  limit: limitSchema,
+  cursor: cursorSchema,
+});
+export type ListRunsInput = z.input<typeof listRunsInput>;
+
+export const listActiveRunsInput = z.strictObject({
+  agentId: idSchema('agent').nullish(),
+  background: z.boolean().nullish(),
+  limit: limitSchema,
+  cursor: cursorSchema,
+});
+
+export const updateRunInput = z.strictObject({
+  runId: idSchema('run'),
+  status: runStatusSchema.optional(),
+  stopReason: stopReasonSchema.optional(),
+  /** Merged shallowly into the run's metadata. */
+  metadata: metadataSchema.optional(),
+  ttftNs: nanosecondsSchema.optional(),
+  totalDurationNs: nanosecondsSchema.optional(),
+  completedAt: z.iso.datetime({ offset: true }).optional(),
+});
+export type UpdateRunInput = z.input<typeof updateRunInput>;
+export type RunIdInput = z.input<typeof runIdInput>;
+export type ListActiveRunsInput = z.input<typeof listActiveRunsInput>;
+
+export const runSchema = z.object({
+  id: z.string(),
+  agentId: z.string(),
+  status: runStatusSchema,
+  stopReason: stopReasonSchema.nullable(),
+  background: z.boolean().nullable(),
+  conversationId: z.string().nullable(),
+  baseTemplateId: z.string().nullable(),
+  metadata: metadataSchema.nullable(),
+  requestConfig: requestConfigSchema.nullable(),
+  callbackUrl: z.string().nullable(),
+  callbackSentAt: z.string().nullable(),
+  callbackStatusCode: z.number().nullable(),
+  callbackError: z.string().nullable(),
+  ttftNs: z.string().nullable(),
+  /** The run's measured duration once it has ended (run_metrics.run_ns), else what the producer reported. */
+  totalDurationNs: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  completedAt: z.string().nullable(),
+});
+export type Run = z.infer<typeof runSchema>;
+
+export interface RunMetrics {
+  id: string;
+  organizationId: string;
+  agentId: string;
+  projectId: string | null;
+  runStartNs: string;
+  runNs: string | null;
+  numSteps: number;
+  /** Names of the tools called in the run's messages, or null when none. */
+  toolsUsed: string[] | null;
+  templateId: string | null;
+  baseTemplateId: string | null;
+}
+
+export interface RunUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  stepCount: number;
+  /** Null until some step reports a value above zero. */
+  cachedInputTokens: number | null;
+  cacheWriteTokens: number | null;
+  reasoningTokens: number | null;
+}

@@ -1,0 +1,70 @@
+import path from 'node:path';
+import type { Config } from './config.ts';
+import { AgentManager } from './agents/agent-manager.ts';
+import { AuthManager } from './auth/auth-manager.ts';
+import { connectDatabase, type Database } from './db/connect.ts';
+import { migrate } from './db/migrate.ts';
+import type { Logger } from './logger.ts';
+import { MessageManager } from './messages/message-manager.ts';
+import { type RunChange, RunManager } from './runs/run-manager.ts';
+import { StepManager } from './steps/step-manager.ts';
+
+/** Everything a process needs to serve Runtrace: the database and the managers over it. */
+export interface Runtime {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly database: Database;
+  readonly auth: AuthManager;
+  readonly agents: AgentManager;
+  readonly runs: RunManager;
+  readonly steps: StepManager;
+  readonly messages: MessageManager;
+  /** Drains background work (callbacks), then closes the database. */
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  config: Config;
+  logger: Logger;
+  /** Overrides where PGlite lives (tests use `memory`). @default `<dataDir>/pgdata` */
+  pgliteDir?: string;
+  onRunChange?: (change: RunChange) => void | Promise<void>;
+}
+
+/** Connects, migrates under the advisory lock, creates the default actor, and wires the managers. */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const { config, logger } = options;
+  const database = await connectDatabase({
+    url: config.databaseUrl,
+    pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pgdata'),
+  });
+  try {
+    const applied = await migrate(database.db);
+    if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
+    const auth = new AuthManager({ db: database.db });
+    await auth.ensureDefaultActor();
+    const runs = new RunManager({
+      db: database.db,
+      logger,
+      callbacks: { secret: config.callbackSecret, allowPrivate: config.callbackAllowPrivate },
+      onChange: options.onRunChange,
+    });
+    return {
+      config,
+      logger,
+      database,
+      auth,
+      agents: new AgentManager({ db: database.db }),
+      runs,
+      steps: new StepManager({ db: database.db }),
+      messages: new MessageManager({ db: database.db }),
+      async close() {
+        await runs.close();
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+}
