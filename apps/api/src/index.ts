@@ -1,0 +1,3 @@
+export type { AppRouter } from './router.ts';
+export { appRouter } from './router.ts';
+export { buildServer } from './server.ts';

@@ -1,0 +1,38 @@
+import { createLogger, createRuntime, loadConfig } from '@runtrace/core';
+import { buildServer } from './server.ts';
+
+const config = loadConfig();
+const logger = createLogger(config.logLevel);
+const runtime = await createRuntime({ config, logger });
+const app = await buildServer(runtime);
+await app.listen({ host: config.host, port: config.port });
+logger.info(
+  { url: `http://${config.host}:${config.port}`, database: runtime.database.location, auth: config.auth },
+  `Runtrace listening on http://${config.host}:${config.port} (tRPC at /trpc)`,
+);
+if (runtime.database.driver === 'pglite') {
+  logger.info('embedded PGlite serves one process only; set DATABASE_URL to run several api processes');
+}
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: draining requests and background work');
+  const timer = setTimeout(() => {
+    logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out');
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  timer.unref();
+  try {
+    await app.close();
+    await runtime.close();
+    logger.info('stopped');
+    process.exit(0);
+  } catch (err) {
+    logger.error({ err }, 'shutdown failed');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,14 @@
+import { agentsRouter } from './routers/agents.ts';
+import { messagesRouter } from './routers/messages.ts';
+import { runsRouter } from './routers/runs.ts';
+import { stepsRouter } from './routers/steps.ts';
+import { router } from './trpc.ts';
+
+export const appRouter = router({
+  runs: runsRouter,
+  steps: stepsRouter,
+  messages: messagesRouter,
+  agents: agentsRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,6 @@
+import { listAgentsInput } from '@runtrace/core';
+import { publicProcedure } from '../trpc.ts';
+
+export const agentsRouter = {
+  list: publicProcedure.input(listAgentsInput).query(({ ctx, input }) => ctx.runtime.agents.list(ctx.actor, input)),
+};

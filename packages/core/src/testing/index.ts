@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { loadConfig } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { createRuntime, type Runtime } from '../runtime.ts';
+
+/** A database a suite can run against: embedded PGlite always, a real Postgres when DATABASE_URL is set. */
+export interface DatabaseTarget {
+  name: 'pglite' | 'postgres';
+  /** A fresh, empty database for one suite; `drop` removes it. */
+  create(): Promise<{ url: string | undefined; pgliteDir: string; drop(): Promise<void> }>;
+}
+
+const testConfig = loadConfig();
+
+/**
+ * The drivers every database suite runs on (CONTRACTS: both drivers, one suite).
+ * Without DATABASE_URL only PGlite runs, unless RUNTRACE_REQUIRE_SERVICES=1, which makes the absence an error.
+ */
+export function databaseTargets(): DatabaseTarget[] {
+  const targets: DatabaseTarget[] = [
+    { name: 'pglite', create: async () => ({ url: undefined, pgliteDir: 'memory', drop: async () => {} }) },
+  ];
+  const serverUrl = testConfig.databaseUrl;
+  if (serverUrl) {
+    targets.push({ name: 'postgres', create: () => createScratchDatabase(serverUrl) });
+  } else if (testConfig.requireServices) {
+    throw new Error('RUNTRACE_REQUIRE_SERVICES=1 but DATABASE_URL is not set: the Postgres suites cannot run');
+  }
+  return targets;
+}
+
+/** `CREATE DATABASE t_<random>` on the server, dropped WITH (FORCE) afterwards. */
+export async function createScratchDatabase(serverUrl: string) {
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`create database ${name}`);
+  } catch (err) {
+    await admin.end();
+    throw new Error(`cannot create a test database on ${new URL(serverUrl).host}: ${(err as Error).message}`);
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    pgliteDir: 'memory',
+    async drop() {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export interface TestRuntime extends Runtime {
+  /** Closes the runtime and drops its scratch database. */
+  dispose(): Promise<void>;
+}
+
+/** A Runtime on a fresh database of `target`, with silent logs and callbacks allowed to reach loopback. */
+export async function createTestRuntime(
+  target: DatabaseTarget,
+  overrides: Record<string, string> = {},
+): Promise<TestRuntime> {
+  const scratch = await target.create();
+  const config = loadConfig({
+    RUNTRACE_CALLBACK_ALLOW_PRIVATE: '1',
+    ...overrides,
+    ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
+  });
+  const runtime = await createRuntime({
+    config: { ...config, databaseUrl: scratch.url },
+    logger: createLogger(overrides.LOG_LEVEL ?? 'silent'),
+    pgliteDir: scratch.pgliteDir,
+  });
+  return {
+    ...runtime,
+    async dispose() {
+      await runtime.close();
+      await scratch.drop();
+    },
+  };
+}
+
+/** Well-formed ids for tests. */
+export { newId } from '../ids.ts';
