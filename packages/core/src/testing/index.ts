@@ -11,7 +11,8 @@ export interface DatabaseTarget {
   create(): Promise<{ url: string | undefined; pgliteDir: string; drop(): Promise<void> }>;
 }
 
-const testConfig = loadConfig();
+/** The test process's own configuration (DATABASE_URL, REDIS_URL, RUNTRACE_REQUIRE_SERVICES). */
+export const testConfig = loadConfig();
 
 /**
  * The drivers every database suite runs on (CONTRACTS: both drivers, one suite).
