@@ -34,10 +34,18 @@ const envSchema = z.object({
   TELEMETRY_SOCKET: z.string().optional(),
   SOCKET_PATH: z.string().optional(),
   SIDECAR_CLICKHOUSE_URL: z.string().optional(),
+  /** Set by pnpm to the directory a command was typed in; relative paths are resolved from there. */
+  INIT_CWD: z.string().optional(),
   RUNTRACE_REQUIRE_SERVICES: flag,
   RUNTRACE_CALLBACK_SECRET: z.string().optional(),
   RUNTRACE_CALLBACK_ALLOW_PRIVATE: flag,
   RUNTRACE_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  RUNTRACE_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('http://127.0.0.1:8283'),
+  ),
+  RUNTRACE_API_KEY: z.string().optional(),
+  RUNTRACE_BENCH_RUNS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().optional()),
 });
 
 export interface Config {
@@ -66,6 +74,12 @@ export interface Config {
   readonly callbackAllowPrivate: boolean;
   /** How long SIGTERM waits for in-flight work before exiting. */
   readonly shutdownTimeoutMs: number;
+  /** Where clients of a running api (`pnpm simulate`) send their calls (RUNTRACE_URL). @default 'http://127.0.0.1:8283' */
+  readonly apiUrl: string;
+  /** The API key those clients send (RUNTRACE_API_KEY); unset → the default organization, unless auth is required. */
+  readonly apiKey: string | undefined;
+  /** How many runs `pnpm bench` seeds (RUNTRACE_BENCH_RUNS); unset → the bench's own default (1,000,000). */
+  readonly benchRuns: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -89,7 +103,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     nodeEnv: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    dataDir: path.resolve(e.RUNTRACE_DATA_DIR),
+    dataDir: path.resolve(e.INIT_CWD ?? process.cwd(), e.RUNTRACE_DATA_DIR),
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL || undefined,
     clickhouseUrl: e.CLICKHOUSE_URL || undefined,
@@ -101,5 +115,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     callbackSecret: e.RUNTRACE_CALLBACK_SECRET || undefined,
     callbackAllowPrivate: e.RUNTRACE_CALLBACK_ALLOW_PRIVATE,
     shutdownTimeoutMs: e.RUNTRACE_SHUTDOWN_TIMEOUT_MS,
+    apiUrl: e.RUNTRACE_URL,
+    apiKey: e.RUNTRACE_API_KEY || undefined,
+    benchRuns: e.RUNTRACE_BENCH_RUNS,
   });
 }
