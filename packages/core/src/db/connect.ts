@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -45,17 +45,62 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     };
   }
   const dir = options.pgliteDir ?? 'memory';
-  if (dir !== 'memory') mkdirSync(dir, { recursive: true });
+  const releaseLock = dir === 'memory' ? () => {} : lockDirectory(path.resolve(dir));
   // Timestamps stay text, as postgres.js gives them: a Date would drop the microseconds.
   const raw = (value: string) => value;
   const parsers = { [types.TIMESTAMP]: raw, [types.TIMESTAMPTZ]: raw, [types.DATE]: raw };
   const client = dir === 'memory' ? new PGlite({ parsers }) : new PGlite(path.resolve(dir), { parsers });
-  await client.waitReady;
-  await client.exec(`SET TIME ZONE 'UTC'`);
+  try {
+    await client.waitReady;
+    await client.exec(`SET TIME ZONE 'UTC'`);
+  } catch (err) {
+    releaseLock();
+    throw err;
+  }
   return {
     db: drizzlePglite(client, { schema }) as unknown as Db,
     driver: 'pglite',
     location: dir === 'memory' ? 'pglite (in memory)' : `pglite ${path.resolve(dir)}`,
-    close: () => client.close(),
+    close: async () => {
+      try {
+        await client.close();
+      } finally {
+        releaseLock();
+      }
+    },
   };
+}
+
+/**
+ * PGlite has no server to arbitrate between processes: a second process opening the same directory would corrupt
+ * it. A `<dir>.lock` file holding the owner's pid refuses that with a clear message; a stale lock is taken over.
+ */
+function lockDirectory(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const lockPath = `${dir}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileSync(lockPath, 'utf8'));
+      if (owner && owner !== process.pid && isAlive(owner)) {
+        throw new Error(
+          `the embedded database at ${dir} is in use by process ${owner}; stop it, or set DATABASE_URL to share a Postgres server`,
+        );
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new Error(`cannot lock ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
@@ -41,6 +41,25 @@ describe('migrations', () => {
       await Promise.all(connections.map((c) => c.close()));
     } finally {
       await scratch.drop();
+    }
+  });
+});
+
+describe('the embedded database directory', () => {
+  it('refuses a second opener while the first holds it, and is free again after close', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'runtrace-lock-'));
+    try {
+      const first = await connectDatabase({ pgliteDir: dir });
+      // The same process id would be taken for a stale lock; pretend another live process (our parent) holds it.
+      writeFileSync(`${dir}.lock`, String(process.ppid));
+      await expect(connectDatabase({ pgliteDir: dir })).rejects.toThrow(/in use by process/);
+      writeFileSync(`${dir}.lock`, String(process.pid));
+      await first.close();
+      const second = await connectDatabase({ pgliteDir: dir });
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(`${dir}.lock`, { force: true });
     }
   });
 });
