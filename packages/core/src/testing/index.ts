@@ -85,3 +85,4 @@ export async function createTestRuntime(
 
 /** Well-formed ids for tests. */
 export { newId } from '../ids.ts';
+export * from './sample-traces.ts';

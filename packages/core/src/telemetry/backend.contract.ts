@@ -1,0 +1,161 @@
+/**
+ * The ONE behavioural suite every provider-trace backend passes (as drizzle's pg-common.ts is for its drivers).
+ * A backend's test file calls `providerTraceBackendContract(...)` with a factory for a fresh backend.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Actor } from '../actor.ts';
+import { newId } from '../ids.ts';
+import { sampleTraces } from '../testing/sample-traces.ts';
+import type { ProviderTraceBackend } from './backend.ts';
+import { type ProviderTrace, toProviderTrace } from './provider-trace.ts';
+
+export interface ContractHarness {
+  backend: ProviderTraceBackend;
+  /**
+   * What the backend's destination holds for this id, looked up directly (SQL, ClickHouse query, the sidecar's
+   * received records) rather than through the backend, or null. `actor` scopes the lookup where the store has
+   * organizations.
+   */
+  stored(actor: Actor, id: string): Promise<ProviderTrace | null>;
+  /** How many records with these ids the destination holds (to prove exactly-once). */
+  count(ids: string[]): Promise<number>;
+  /** Releases everything the harness made (the backend is closed by the suite). */
+  dispose(): Promise<void>;
+}
+
+export interface ContractOptions {
+  /** Two organizations that exist in the store. */
+  actors: () => { a: Actor; b: Actor };
+  /** A fresh backend on a fresh (or shared, id-isolated) destination. */
+  create: () => Promise<ContractHarness>;
+  /** How long delivery may take after `close()` for backends whose create resolves before the write. @default 0 */
+  settleMs?: number;
+}
+
+async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await probe();
+  while (!ok(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    value = await probe();
+  }
+  return value;
+}
+
+function trace(overrides: Partial<ProviderTrace> = {}, sample = 0): ProviderTrace {
+  const samples = sampleTraces();
+  const s = samples[sample % samples.length];
+  if (!s) throw new Error('no sample traces');
+  return {
+    ...toProviderTrace({
+      requestJson: s.requestJson,
+      responseJson: s.responseJson,
+      callType: s.callType,
+      stepId: newId('step'),
+      runId: newId('run'),
+      agentId: newId('agent'),
+      agentTags: ['contract', 'test'],
+    }),
+    ...overrides,
+  };
+}
+
+export function providerTraceBackendContract(name: string, options: ContractOptions): void {
+  const settle = options.settleMs ?? 0;
+  describe(`provider-trace backend contract: ${name}`, () => {
+    let harness: ContractHarness | null = null;
+    const open = async () => {
+      harness = await options.create();
+      return harness;
+    };
+    afterEach(async () => {
+      if (!harness) return;
+      await harness.backend.close();
+      await harness.dispose();
+      harness = null;
+    });
+
+    it('create resolves with the same trace (or null when the backend cannot promise durability) and stores it intact', async () => {
+      const h = await open();
+      const { a } = options.actors();
+      for (let i = 0; i < sampleTraces().length; i++) {
+        const t = trace({}, i);
+        const result = await h.backend.create(a, t);
+        if (result !== null) expect(result.id).toBe(t.id);
+      }
+      const t = trace({ requestJson: { unicode: 'héllo — 你好 🎉', nested: { deep: [1, 2, { x: null }] } } });
+      await h.backend.create(a, t);
+      await h.backend.close();
+      const got = await eventually(() => h.stored(a, t.id), (v) => v !== null, settle);
+      expect(got).not.toBeNull();
+      expect(got?.requestJson).toEqual(t.requestJson);
+      expect(got?.responseJson).toEqual(t.responseJson);
+      expect(got).toMatchObject({ id: t.id, stepId: t.stepId, runId: t.runId, agentId: t.agentId, callType: t.callType });
+    });
+
+    it('stores every one of 300 concurrent creates exactly once', async () => {
+      const h = await open();
+      const { a } = options.actors();
+      const traces = Array.from({ length: 300 }, (_, i) => trace({}, i));
+      await Promise.all(traces.map((t) => h.backend.create(a, t)));
+      await h.backend.close();
+      const ids = traces.map((t) => t.id);
+      expect(await eventually(() => h.count(ids), (n) => n >= ids.length, settle)).toBe(ids.length);
+    });
+
+    it('enqueue returns at once, never throws, and close() drains what it accepted', async () => {
+      const h = await open();
+      const { a } = options.actors();
+      const traces = Array.from({ length: 100 }, (_, i) => trace({}, i));
+      const started = performance.now();
+      for (const t of traces) h.backend.enqueue(a, t);
+      expect(performance.now() - started).toBeLessThan(250);
+      await h.backend.close();
+      expect(() => h.backend.enqueue(a, trace())).not.toThrow();
+      const ids = traces.map((t) => t.id);
+      expect(await eventually(() => h.count(ids), (n) => n >= ids.length, settle)).toBe(ids.length);
+      expect(h.backend.stats().queueDepth).toBe(0);
+    });
+
+    it('reads (where it can) the newest trace of a step, only within the caller organization', async () => {
+      const h = await open();
+      if (!h.backend.readByStep) {
+        expect(h.backend.listByRun).toBeUndefined();
+        return;
+      }
+      const { a, b } = options.actors();
+      const stepId = newId('step');
+      const runId = newId('run');
+      const older = trace({ stepId, runId, createdAt: '2026-01-01T00:00:00.000Z' });
+      const newer = trace({ stepId, runId, createdAt: '2026-01-01T00:00:01.000Z' }, 1);
+      await Promise.all([h.backend.create(a, older), h.backend.create(a, newer)]);
+      const foreign = trace({ stepId: newId('step'), runId: newId('run') });
+      await h.backend.create(b, foreign);
+      expect((await h.backend.readByStep(a, stepId))?.id).toBe(newer.id);
+      expect(await h.backend.readByStep(b, stepId)).toBeNull();
+      expect(await h.backend.readByStep(a, foreign.stepId as string)).toBeNull();
+      expect(await h.backend.readByStep(a, newId('step'))).toBeNull();
+      const listed = await h.backend.listByRun?.(a, runId, 100);
+      expect(listed?.map((t) => t.id)).toEqual([older.id, newer.id]);
+      expect(await h.backend.listByRun?.(b, runId, 100)).toEqual([]);
+      if (h.backend.deleteByRun) {
+        await h.backend.deleteByRun(b, runId);
+        expect(await h.backend.listByRun?.(a, runId, 100)).toHaveLength(2);
+        await h.backend.deleteByRun(a, runId);
+        expect(await h.backend.readByStep(a, stepId)).toBeNull();
+        expect(await h.backend.listByRun?.(a, runId, 100)).toEqual([]);
+      }
+    });
+
+    it('reports its queue in stats()', async () => {
+      const h = await open();
+      const stats = h.backend.stats();
+      expect(stats).toEqual({
+        queueDepth: expect.any(Number),
+        queueBytes: expect.any(Number),
+        dropped: expect.any(Number),
+        reconnects: expect.any(Number),
+      });
+    });
+  });
+}

@@ -1,0 +1,90 @@
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Actor } from '../../actor.ts';
+import { providerTraces } from '../../db/schema.ts';
+import { newId } from '../../ids.ts';
+import { toIso } from '../../time.ts';
+import { createTestRuntime, databaseTargets, type TestRuntime } from '../../testing/index.ts';
+import { providerTraceBackendContract } from '../backend.contract.ts';
+import { toProviderTrace } from '../provider-trace.ts';
+import { PostgresProviderTraceBackend } from './postgres.ts';
+
+describe.each(databaseTargets())('postgres provider-trace backend on $name', (target) => {
+  let rt: TestRuntime;
+  let a: Actor;
+  let b: Actor;
+  beforeAll(async () => {
+    rt = await createTestRuntime(target);
+    a = await rt.auth.ensureDefaultActor();
+    const org = await rt.auth.createOrganization('b');
+    b = { organizationId: org.id, userId: org.userId };
+  });
+  afterAll(() => rt?.dispose());
+
+  providerTraceBackendContract('postgres', {
+    actors: () => ({ a, b }),
+    create: async () => ({
+      backend: new PostgresProviderTraceBackend({ db: rt.database.db }),
+      async stored(actor, id) {
+        const [row] = await rt.database.db
+          .select()
+          .from(providerTraces)
+          .where(and(eq(providerTraces.id, id), eq(providerTraces.organizationId, actor.organizationId)));
+        return row ? { ...row, agentTags: row.agentTags ?? null, createdAt: toIso(row.createdAt) } : null;
+      },
+      async count(ids) {
+        const [row] = await rt.database.db
+          .select({ n: sql<number>`count(*)::int` })
+          .from(providerTraces)
+          .where(inArray(providerTraces.id, ids));
+        return Number(row?.n ?? 0);
+      },
+      dispose: async () => {},
+    }),
+  });
+
+  it('coalesces concurrent creates into few multi-row INSERTs (group commit)', async () => {
+    let statements = 0;
+    const counting = new Proxy(rt.database.db, {
+      get(target, prop, receiver) {
+        if (prop === 'insert') statements += 1;
+        return Reflect.get(target, prop, receiver);
+      },
+    });
+    const backend = new PostgresProviderTraceBackend({ db: counting });
+    const traces = Array.from({ length: 400 }, () => toProviderTrace({ requestJson: { q: 1 }, responseJson: { a: 2 } }));
+    await Promise.all(traces.map((t) => backend.create(a, t)));
+    await backend.close();
+    expect(statements).toBeLessThanOrEqual(10);
+  });
+
+  it('fails only the callers of a row that cannot be written, and answers a reused id of another organization with a conflict', async () => {
+    const backend = new PostgresProviderTraceBackend({ db: rt.database.db });
+    const good = Array.from({ length: 20 }, () => toProviderTrace({ requestJson: { ok: true }, responseJson: {} }));
+    const bad = toProviderTrace({ requestJson: { ok: false }, responseJson: {} });
+    // created_at that Postgres cannot parse fails the statement it is in
+    const results = await Promise.allSettled([
+      ...good.map((t) => backend.create(a, t)),
+      backend.create(a, { ...bad, createdAt: 'not a timestamp' }),
+    ]);
+    expect(results.slice(0, 20).every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(results[20]?.status).toBe('rejected');
+    const again = await backend.create(a, good[0]!);
+    expect(again.id).toBe(good[0]?.id);
+    await expect(backend.create(b, good[1]!)).rejects.toMatchObject({ code: 'CONFLICT' });
+    const [row] = await rt.database.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(providerTraces)
+      .where(inArray(providerTraces.id, good.map((t) => t.id)));
+    expect(Number(row?.n)).toBe(20);
+    await backend.close();
+  });
+
+  it('strips NUL characters that Postgres JSON cannot hold', async () => {
+    const backend = new PostgresProviderTraceBackend({ db: rt.database.db });
+    const t = toProviderTrace({ requestJson: { text: 'a\u0000b' }, responseJson: {}, stepId: newId('step') });
+    await backend.create(a, t);
+    expect((await backend.readByStep(a, t.stepId as string))?.requestJson).toEqual({ text: 'ab' });
+    await backend.close();
+  });
+});

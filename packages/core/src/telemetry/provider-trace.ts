@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { idSchema, newId } from '../ids.ts';
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+/**
+ * A provider trace as a caller sends it: the raw request and response of one LLM call. Strict: unknown keys
+ * (e.g. `organizationId`) are refused — the organization always comes from the caller.
+ */
+export const providerTraceInput = z.strictObject({
+  /** `provider_trace-<uuid4>`; generated when absent. */
+  id: idSchema('providerTrace').optional(),
+  requestJson: jsonObject,
+  responseJson: jsonObject,
+  stepId: idSchema('step').nullish(),
+  runId: idSchema('run').nullish(),
+  agentId: idSchema('agent').nullish(),
+  agentTags: z.array(z.string()).nullish(),
+  /** e.g. `agent_step`, `summarization`. */
+  callType: z.string().max(200).nullish(),
+  createdAt: z.iso.datetime({ offset: true }).nullish(),
+});
+export type ProviderTraceInput = z.input<typeof providerTraceInput>;
+
+/** A provider trace with its id and time settled: what every backend receives, identical across backends. */
+export interface ProviderTrace {
+  id: string;
+  requestJson: Record<string, unknown>;
+  responseJson: Record<string, unknown>;
+  stepId: string | null;
+  runId: string | null;
+  agentId: string | null;
+  agentTags: string[] | null;
+  callType: string | null;
+  /** UTC ISO-8601. */
+  createdAt: string;
+}
+
+/** Validates and settles the id and timestamp once, so every backend stores the same trace. */
+export function toProviderTrace(raw: ProviderTraceInput): ProviderTrace {
+  const input = providerTraceInput.parse(raw);
+  return {
+    id: input.id ?? newId('providerTrace'),
+    requestJson: input.requestJson,
+    responseJson: input.responseJson,
+    stepId: input.stepId ?? null,
+    runId: input.runId ?? null,
+    agentId: input.agentId ?? null,
+    agentTags: input.agentTags ?? null,
+    callType: input.callType ?? null,
+    createdAt: input.createdAt ? new Date(input.createdAt).toISOString() : new Date().toISOString(),
+  };
+}
