@@ -1,0 +1,158 @@
+import type { Actor } from '../actor.ts';
+import { NotImplemented } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { BackendName, ProviderTraceBackend } from './backend.ts';
+import { type ProviderTrace, type ProviderTraceInput, toProviderTrace } from './provider-trace.ts';
+import { TelemetryMetrics } from './telemetry-metrics.ts';
+
+export interface TelemetryManagerOptions {
+  /** In configuration order: the first that can read is the primary. */
+  backends: readonly ProviderTraceBackend[];
+  logger: Logger;
+  metrics?: TelemetryMetrics;
+  /** How long an awaited write waits for each backend before counting it as timed out. @default 5000 */
+  timeoutMs?: number | Partial<Record<BackendName, number>>;
+}
+
+class TimeoutError extends Error {}
+
+/**
+ * Provider traces to every configured backend at once. A failing, slow or hanging backend is isolated: it is logged
+ * with its name and counted, and never raises to the caller (telemetry must never break the agent).
+ */
+export class TelemetryManager {
+  readonly backends: readonly ProviderTraceBackend[];
+  readonly metrics: TelemetryMetrics;
+  readonly #logger: Logger;
+  readonly #timeouts: Record<BackendName, number>;
+  readonly #background = new Set<Promise<unknown>>();
+  readonly #reader: ProviderTraceBackend | undefined;
+  readonly #logState = new Map<BackendName, { lastAt: number; suppressed: number }>();
+
+  constructor(options: TelemetryManagerOptions) {
+    this.backends = options.backends;
+    this.#logger = options.logger;
+    this.metrics = options.metrics ?? new TelemetryMetrics();
+    this.metrics.watch(this.backends);
+    const t = options.timeoutMs ?? 5000;
+    const base = typeof t === 'number' ? t : 5000;
+    this.#timeouts = {
+      postgres: base,
+      clickhouse: base,
+      socket: base,
+      ...(typeof t === 'number' ? {} : t),
+    };
+    this.#reader = this.backends.find((b) => b.readByStep);
+  }
+
+  /** The primary: the first configured backend that can read, if any. */
+  get primary(): ProviderTraceBackend | undefined {
+    return this.#reader;
+  }
+
+  /**
+   * Writes to all backends concurrently with one id and returns the first non-null result in configuration order
+   * (null when every backend failed or none can promise durability). Backends after that one keep writing; they
+   * are still counted and logged, and close() waits for them.
+   */
+  async create(actor: Actor, input: ProviderTraceInput | ProviderTrace): Promise<ProviderTrace | null> {
+    const trace = toProviderTrace(input);
+    const writes = this.backends.map((backend) => this.#timedCreate(backend, actor, trace));
+    for (const write of writes) this.#track(write);
+    for (const write of writes) {
+      const result = await write;
+      if (result) return result;
+    }
+    return null;
+  }
+
+  /** Fire-and-forget to every backend: returns the trace id at once; never throws for a backend's sake. */
+  enqueue(actor: Actor, input: ProviderTraceInput | ProviderTrace): string {
+    const trace = toProviderTrace(input);
+    for (const backend of this.backends) {
+      try {
+        backend.enqueue(actor, trace);
+      } catch (err) {
+        this.#failed(backend, err);
+      }
+    }
+    return trace.id;
+  }
+
+  /** The newest trace of a step from the primary backend, or null. */
+  async readByStep(actor: Actor, stepId: string): Promise<ProviderTrace | null> {
+    return this.#primaryOrThrow().readByStep?.(actor, stepId) ?? null;
+  }
+
+  /** A run's traces from the primary backend, oldest first. */
+  async listByRun(actor: Actor, runId: string, limit: number): Promise<ProviderTrace[]> {
+    const primary = this.#primaryOrThrow();
+    return primary.listByRun ? primary.listByRun(actor, runId, limit) : [];
+  }
+
+  /** Removes a run's traces from every backend that keeps them. */
+  async deleteByRun(actor: Actor, runId: string): Promise<void> {
+    await Promise.all(this.backends.map((b) => b.deleteByRun?.(actor, runId)));
+  }
+
+  /** Waits for background writes, then drains and closes every backend. */
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#background]);
+    await Promise.allSettled(this.backends.map((b) => b.close()));
+  }
+
+  #primaryOrThrow(): ProviderTraceBackend {
+    if (this.#reader) return this.#reader;
+    throw new NotImplemented(
+      `No configured telemetry backend can read provider traces (TELEMETRY_PROVIDER_TRACE_BACKEND=${this.backends
+        .map((b) => b.name)
+        .join(',')}); add postgres or clickhouse`,
+    );
+  }
+
+  #track(write: Promise<unknown>): void {
+    this.#background.add(write);
+    void write.finally(() => this.#background.delete(write));
+  }
+
+  async #timedCreate(backend: ProviderTraceBackend, actor: Actor, trace: ProviderTrace): Promise<ProviderTrace | null> {
+    const started = performance.now();
+    const timeoutMs = this.#timeouts[backend.name];
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        backend.create(actor, trace),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      this.metrics.recordWrite(backend.name, 'ok', (performance.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      this.#failed(backend, err);
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #failed(backend: ProviderTraceBackend, err: unknown): void {
+    const timedOut = err instanceof TimeoutError;
+    this.metrics.recordWrite(backend.name, timedOut ? 'timeout' : 'failed');
+    // A dead backend fails every write: log the first, then at most once a second with how many were not logged.
+    const now = Date.now();
+    const state = this.#logState.get(backend.name) ?? { lastAt: 0, suppressed: 0 };
+    if (now - state.lastAt < 1000) {
+      state.suppressed += 1;
+    } else {
+      const more = state.suppressed ? ` (and ${state.suppressed} more since the last report)` : '';
+      this.#logger.warn(
+        { backend: backend.name, err },
+        `provider trace write to ${backend.name} ${timedOut ? 'timed out' : 'failed'}${more}`,
+      );
+      state.lastAt = now;
+      state.suppressed = 0;
+    }
+    this.#logState.set(backend.name, state);
+  }
+}
