@@ -1,5 +1,6 @@
 import { agentsRouter } from './routers/agents.ts';
 import { messagesRouter } from './routers/messages.ts';
+import { providerTracesRouter } from './routers/providerTraces.ts';
 import { runsRouter } from './routers/runs.ts';
 import { stepsRouter } from './routers/steps.ts';
 import { router } from './trpc.ts';
@@ -9,6 +10,7 @@ export const appRouter = router({
   steps: stepsRouter,
   messages: messagesRouter,
   agents: agentsRouter,
+  providerTraces: providerTracesRouter,
 });
 
 export type AppRouter = typeof appRouter;

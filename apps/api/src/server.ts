@@ -2,11 +2,12 @@ import cors from '@fastify/cors';
 import type { Runtime } from '@runtrace/core';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT, registerBodyLimits } from './bodyLimit.ts';
 import { contextFactory } from './context.ts';
 import { type AppRouter, appRouter } from './router.ts';
 
-/** Request bodies above this are answered 413 (CONTRACTS §8). */
-export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Procedures whose bodies carry raw payloads may be larger than the 1 MiB default (CONTRACTS §8). */
+const PROCEDURE_BODY_LIMITS = { 'providerTraces.create': LARGE_BODY_LIMIT };
 
 /** The HTTP server: tRPC at /trpc, /healthz, CORS for browser frontends. It does not listen yet. */
 export async function buildServer(runtime: Runtime): Promise<FastifyInstance> {
@@ -14,7 +15,8 @@ export async function buildServer(runtime: Runtime): Promise<FastifyInstance> {
     loggerInstance: runtime.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request logs would cost more than most procedures; errors are logged where they happen.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: DEFAULT_BODY_LIMIT,
+    // Fastify's own cap admits the largest procedure limit; registerBodyLimits enforces the smaller ones.
+    bodyLimit: Math.max(DEFAULT_BODY_LIMIT, ...Object.values(PROCEDURE_BODY_LIMITS)),
     // Batched GET queries carry their input in the path.
     routerOptions: { maxParamLength: 10_000 },
   });
@@ -24,7 +26,11 @@ export async function buildServer(runtime: Runtime): Promise<FastifyInstance> {
     methods: ['GET', 'POST', 'OPTIONS'],
     maxAge: 600,
   });
+  registerBodyLimits(app, { procedureLimits: PROCEDURE_BODY_LIMITS });
   app.get('/healthz', async () => ({ status: 'ok', database: runtime.database.driver }));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4').send(await runtime.telemetry.metrics.metrics()),
+  );
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {

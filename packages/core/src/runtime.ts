@@ -8,6 +8,9 @@ import type { Logger } from './logger.ts';
 import { MessageManager } from './messages/message-manager.ts';
 import { type RunChange, RunManager } from './runs/run-manager.ts';
 import { StepManager } from './steps/step-manager.ts';
+import { createBackends } from './telemetry/factory.ts';
+import { ProviderTraceService } from './telemetry/provider-trace-service.ts';
+import { TelemetryManager } from './telemetry/telemetry-manager.ts';
 
 /** Everything a process needs to serve Runtrace: the database and the managers over it. */
 export interface Runtime {
@@ -19,7 +22,9 @@ export interface Runtime {
   readonly runs: RunManager;
   readonly steps: StepManager;
   readonly messages: MessageManager;
-  /** Drains background work (callbacks), then closes the database. */
+  readonly telemetry: TelemetryManager;
+  readonly providerTraces: ProviderTraceService;
+  /** Drains background work (callbacks, telemetry queues), then closes the database. */
   close(): Promise<void>;
 }
 
@@ -43,11 +48,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
     const auth = new AuthManager({ db: database.db });
     await auth.ensureDefaultActor();
+    const telemetry = new TelemetryManager({
+      backends: createBackends(config.telemetryBackends, { db: database.db, logger }),
+      logger,
+    });
     const runs = new RunManager({
       db: database.db,
       logger,
       callbacks: { secret: config.callbackSecret, allowPrivate: config.callbackAllowPrivate },
       onChange: options.onRunChange,
+      deleteRunData: (actor, runId) => telemetry.deleteByRun(actor, runId),
     });
     return {
       config,
@@ -58,8 +68,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       runs,
       steps: new StepManager({ db: database.db }),
       messages: new MessageManager({ db: database.db }),
+      telemetry,
+      providerTraces: new ProviderTraceService({ db: database.db, telemetry }),
       async close() {
         await runs.close();
+        await telemetry.close();
         await database.close();
       },
     };

@@ -52,6 +52,8 @@ export interface RunManagerOptions {
   callbacks?: CallbackOptions;
   /** Called after each committed change; errors are logged, never raised to the caller. */
   onChange?: (change: RunChange) => void | Promise<void>;
+  /** Removes what other stores keep of a deleted run (provider traces in every telemetry backend). */
+  deleteRunData?: (actor: Actor, runId: string) => Promise<void>;
 }
 
 const runColumns = {
@@ -88,6 +90,7 @@ export class RunManager {
   readonly #logger: Logger;
   readonly #callbacks: CallbackOptions;
   readonly #onChange: RunManagerOptions['onChange'];
+  readonly #deleteRunData: RunManagerOptions['deleteRunData'];
   readonly #pendingCallbacks = new Set<Promise<void>>();
 
   constructor(options: RunManagerOptions) {
@@ -95,6 +98,7 @@ export class RunManager {
     this.#logger = options.logger;
     this.#callbacks = options.callbacks ?? {};
     this.#onChange = options.onChange;
+    this.#deleteRunData = options.deleteRunData;
   }
 
   async create(actor: Actor, raw: CreateRunInput): Promise<Run> {
@@ -302,6 +306,7 @@ export class RunManager {
         .returning({ id: runs.id });
       if (deleted.length === 0) throw runNotFound(runId);
     });
+    await this.#deleteRunData?.(actor, runId);
     this.#emit({ type: 'deleted', organizationId: actor.organizationId, run, previousStatus: run.status });
     return run;
   }

@@ -1,0 +1,15 @@
+import { listRunTracesInput, providerTraceInput } from '@runtrace/core';
+import { publicProcedure } from '../trpc.ts';
+
+export const providerTracesRouter = {
+  /** Records one LLM call's raw request and response in every configured telemetry backend. */
+  create: publicProcedure
+    .input(providerTraceInput)
+    .mutation(({ ctx, input }) => ctx.runtime.providerTraces.create(ctx.actor, input)),
+  /** A run's provider traces (oldest first) from the primary backend. */
+  list: publicProcedure
+    .input(listRunTracesInput)
+    .query(({ ctx, input }) => ctx.runtime.providerTraces.listByRun(ctx.actor, input)),
+  /** Per-backend write counters, queue depth, drops and reconnects (the numbers behind /metrics). */
+  health: publicProcedure.query(({ ctx }) => ({ backends: ctx.runtime.telemetry.metrics.health() })),
+};

@@ -1,0 +1,67 @@
+import { and, eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { Actor } from '../actor.ts';
+import type { Db } from '../db/connect.ts';
+import { steps } from '../db/schema.ts';
+import { NotFound } from '../errors.ts';
+import { idSchema } from '../ids.ts';
+import { requireRun } from '../runs/require-run.ts';
+import { type ProviderTrace, type ProviderTraceInput, toProviderTrace } from './provider-trace.ts';
+import type { TelemetryManager } from './telemetry-manager.ts';
+
+export const stepTraceInput = z.strictObject({ stepId: idSchema('step') });
+export const listRunTracesInput = z.strictObject({
+  runId: idSchema('run'),
+  /** @default 100 */
+  limit: z.number().int().min(1).max(1000).default(100),
+});
+
+/**
+ * Provider traces as the API offers them: references to runs and steps are checked against the caller's
+ * organization (another organization's step is NOT_FOUND), then the TelemetryManager writes or reads.
+ */
+export class ProviderTraceService {
+  readonly #db: Db;
+  readonly #telemetry: TelemetryManager;
+
+  constructor(options: { db: Db; telemetry: TelemetryManager }) {
+    this.#db = options.db;
+    this.#telemetry = options.telemetry;
+  }
+
+  /** Records a trace in every backend; the answer is the trace as stored (the same id everywhere). */
+  async create(actor: Actor, input: ProviderTraceInput): Promise<ProviderTrace> {
+    const trace = toProviderTrace(input);
+    await this.#checkReferences(actor, trace);
+    return (await this.#telemetry.create(actor, trace)) ?? trace;
+  }
+
+  /** The step's newest trace from the primary backend, or null when it has none. */
+  async forStep(actor: Actor, raw: z.input<typeof stepTraceInput>): Promise<ProviderTrace | null> {
+    const { stepId } = stepTraceInput.parse(raw);
+    await this.#requireStep(actor, stepId);
+    return this.#telemetry.readByStep(actor, stepId);
+  }
+
+  /** A run's traces from the primary backend, oldest first. */
+  async listByRun(actor: Actor, raw: z.input<typeof listRunTracesInput>): Promise<{ items: ProviderTrace[] }> {
+    const { runId, limit } = listRunTracesInput.parse(raw);
+    await requireRun(this.#db, actor, runId);
+    return { items: await this.#telemetry.listByRun(actor, runId, limit) };
+  }
+
+  async #checkReferences(actor: Actor, trace: ProviderTrace): Promise<void> {
+    await Promise.all([
+      trace.runId ? requireRun(this.#db, actor, trace.runId) : undefined,
+      trace.stepId ? this.#requireStep(actor, trace.stepId) : undefined,
+    ]);
+  }
+
+  async #requireStep(actor: Actor, stepId: string): Promise<void> {
+    const [row] = await this.#db
+      .select({ id: steps.id })
+      .from(steps)
+      .where(and(eq(steps.id, stepId), eq(steps.organizationId, actor.organizationId)));
+    if (!row) throw new NotFound(`Step ${stepId} not found`, { field: 'stepId' });
+  }
+}
