@@ -10,6 +10,7 @@ import { DEFAULT_ACTOR, DomainError, type DomainErrorCode } from '@runtrace/core
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import type { Context } from './context.ts';
+import { assertStorableInput } from './inputGuard.ts';
 
 const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
   INVALID_ARGUMENT: 'BAD_REQUEST',
@@ -100,7 +101,13 @@ const authenticated = t.middleware(async ({ next, ctx }) => {
   return next({ ctx: { actor: await ctx.runtime.auth.authenticate(match[1]) } });
 });
 
+/** Text the database cannot store is refused here, naming the field, before any schema or query sees it. */
+const storableInput = t.middleware(async ({ next, getRawInput }) => {
+  assertStorableInput(await getRawInput());
+  return next();
+});
+
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
-/** Every procedure: errors mapped, caller resolved into `ctx.actor`. */
-export const publicProcedure = t.procedure.use(errorMapping).use(authenticated);
+/** Every procedure: errors mapped, caller resolved into `ctx.actor`, unstorable input refused. */
+export const publicProcedure = t.procedure.use(errorMapping).use(authenticated).use(storableInput);

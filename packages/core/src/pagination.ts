@@ -34,6 +34,30 @@ export function encodeCursor(scope: string, order: Order, key: string | number, 
   return Buffer.from(JSON.stringify(payload)).toString('base64url');
 }
 
+/** What a cursor's id may look like: our ids (`<prefix>-<uuid4>`) and nothing the database could choke on. */
+const CURSOR_ID = /^[A-Za-z0-9_-]{1,200}$/;
+/** A timestamp as {@link toIso} writes it: UTC, up to microseconds. */
+const CURSOR_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?Z$/;
+
+/** Whether `key` is a timestamp {@link toIso} could have written (a real date, year 0001 or later). */
+function isCursorTimestamp(key: string): boolean {
+  const m = CURSOR_TIMESTAMP.exec(key);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, s);
+  return (
+    y >= 1 &&
+    date.getUTCFullYear() === y &&
+    date.getUTCMonth() === mo - 1 &&
+    date.getUTCDate() === d &&
+    date.getUTCHours() === h &&
+    date.getUTCMinutes() === mi &&
+    date.getUTCSeconds() === s
+  );
+}
+
 export function decodeCursor(cursor: string, scope: string, order: Order): { key: string | number; id: string } {
   let payload: CursorPayload;
   try {
@@ -46,8 +70,9 @@ export function decodeCursor(cursor: string, scope: string, order: Order): { key
     typeof payload === 'object' &&
     typeof payload.s === 'string' &&
     (payload.o === 'asc' || payload.o === 'desc') &&
-    (typeof payload.k === 'string' || typeof payload.k === 'number') &&
-    typeof payload.id === 'string';
+    (typeof payload.k === 'string' || Number.isSafeInteger(payload.k)) &&
+    typeof payload.id === 'string' &&
+    CURSOR_ID.test(payload.id);
   if (!valid) {
     throw new InvalidArgument('Malformed cursor: pass the nextCursor of a previous page unchanged', { field: 'cursor' });
   }
@@ -93,7 +118,9 @@ export async function timestampPage<R, T>(o: TimestampPageOptions<R, T>): Promis
   const where = [...o.where];
   if (o.cursor) {
     const c = decodeCursor(o.cursor, o.scope, o.order);
-    if (typeof c.key !== 'string') throw new InvalidArgument('Malformed cursor', { field: 'cursor' });
+    if (typeof c.key !== 'string' || !isCursorTimestamp(c.key)) {
+      throw new InvalidArgument('Malformed cursor', { field: 'cursor' });
+    }
     where.push(afterTimestampCursor(o.createdAt, o.id, c.key, c.id, o.order));
   }
   const dir = o.order === 'desc' ? sql`desc` : sql`asc`;

@@ -1,3 +1,13 @@
+import { z } from 'zod';
+
+/**
+ * An ISO-8601 date-time with an offset, as inputs take them. zod accepts year 0000, which Postgres refuses
+ * (there is no year 0), so it is refused here with the field named rather than by the database.
+ */
+export const timestampInputSchema = z.iso
+  .datetime({ offset: true })
+  .refine((v) => !v.startsWith('0000-'), { error: 'year 0000 does not exist; the earliest is 0001' });
+
 /** Wall-clock nanoseconds, as precise as the monotonic clock allows (Date.now() alone gives milliseconds). */
 const epochOffsetNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 

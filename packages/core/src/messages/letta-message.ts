@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { timestampInputSchema } from '../time.ts';
 
 /** Letta's message kinds (LettaMessage union, camelCased), as stored and listed per run. */
 export const MESSAGE_TYPES = [
@@ -60,7 +61,7 @@ const commonInput = {
   /** Optional client id (`message-<uuid4>`); generated when absent. */
   id: z.string().optional(),
   /** When the message was produced; defaults to the time of the append. */
-  date: z.iso.datetime({ offset: true }).optional(),
+  date: timestampInputSchema.optional(),
   name: z.string().nullish(),
   otid: z.string().nullish(),
   senderId: z.string().nullish(),

@@ -122,7 +122,10 @@ export class MessageManager {
     if (include) where.push(include.length ? inArray(messages.messageType, include) : sql`false`);
     if (input.cursor) {
       const c = decodeCursor(input.cursor, scope, input.order);
-      if (typeof c.key !== 'number') throw new InvalidArgument('Malformed cursor', { field: 'cursor' });
+      // A position: a non-negative integer column, so anything else is a forged or corrupted cursor.
+      if (typeof c.key !== 'number' || c.key < 0 || c.key > 2_147_483_647) {
+        throw new InvalidArgument('Malformed cursor', { field: 'cursor' });
+      }
       where.push(input.order === 'asc' ? sql`${messages.seq} > ${c.key}` : sql`${messages.seq} < ${c.key}`);
     }
     const rows = await this.#db

@@ -2,16 +2,27 @@ import { z } from 'zod';
 import { idSchema } from '../ids.ts';
 import { messageTypeSchema } from '../messages/letta-message.ts';
 import { cursorSchema, limitSchema, orderSchema } from '../pagination.ts';
+import { timestampInputSchema } from '../time.ts';
 import { runStatusSchema, stopReasonSchema } from './status.ts';
 
-/** A nanosecond count: a decimal string on tRPC (JSON numbers lose precision past 2^53); safe integers accepted too. */
+/** The largest value of a Postgres bigint column. */
+export const INT8_MAX = 9_223_372_036_854_775_807n;
+
+/**
+ * A nanosecond count: a decimal string on tRPC (JSON numbers lose precision past 2^53); safe integers accepted too.
+ * At most {@link INT8_MAX}, what the bigint columns hold.
+ */
 export const nanosecondsSchema = z
   .union([
     z.string().regex(/^\d{1,19}$/, 'must be a non-negative integer in decimal digits'),
     z.number().int().min(0),
     z.bigint().min(0n),
   ])
-  .transform((v) => BigInt(v));
+  .transform((v) => BigInt(v))
+  .refine((v) => v <= INT8_MAX, { error: `must be at most ${INT8_MAX}` });
+
+/** Longest conversation id: it is indexed, and a btree entry holds at most about 2.7 kB. */
+export const MAX_CONVERSATION_ID_LENGTH = 256;
 
 const metadataSchema = z.record(z.string(), z.unknown());
 
@@ -30,7 +41,7 @@ export const createRunInput = z.strictObject({
   id: idSchema('run').optional(),
   agentId: idSchema('agent'),
   background: z.boolean().nullish(),
-  conversationId: z.string().min(1).nullish(),
+  conversationId: z.string().min(1).max(MAX_CONVERSATION_ID_LENGTH).nullish(),
   baseTemplateId: z.string().nullish(),
   metadata: metadataSchema.nullish(),
   requestConfig: requestConfigSchema.nullish(),
@@ -48,7 +59,7 @@ export const listRunsInput = z.strictObject({
   statuses: z.array(runStatusSchema).nullish(),
   background: z.boolean().nullish(),
   stopReason: stopReasonSchema.nullish(),
-  conversationId: z.string().nullish(),
+  conversationId: z.string().max(MAX_CONVERSATION_ID_LENGTH).nullish(),
   /** Only created or running runs (ignored when `statuses` is given). */
   active: z.boolean().default(false),
   order: orderSchema.default('desc'),
@@ -72,7 +83,7 @@ export const updateRunInput = z.strictObject({
   metadata: metadataSchema.optional(),
   ttftNs: nanosecondsSchema.optional(),
   totalDurationNs: nanosecondsSchema.optional(),
-  completedAt: z.iso.datetime({ offset: true }).optional(),
+  completedAt: timestampInputSchema.optional(),
 });
 export type UpdateRunInput = z.input<typeof updateRunInput>;
 export type RunIdInput = z.input<typeof runIdInput>;

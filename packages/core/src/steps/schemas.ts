@@ -5,7 +5,11 @@ import { nanosecondsSchema } from '../runs/schemas.ts';
 import { stopReasonSchema } from '../runs/status.ts';
 
 export const STEP_STATUSES = ['pending', 'success', 'failed'] as const;
-const tokens = z.number().int().min(0);
+/** The largest value of a Postgres integer column (token counts, context windows). */
+export const INT4_MAX = 2_147_483_647;
+/** Longest trace id: it is indexed, and a btree entry holds at most about 2.7 kB (OpenTelemetry's are 32 hex digits). */
+export const MAX_TRACE_ID_LENGTH = 256;
+const tokens = z.number().int().min(0).max(INT4_MAX);
 const details = z.record(z.string(), z.unknown());
 
 export const createStepInput = z.strictObject({
@@ -18,7 +22,7 @@ export const createStepInput = z.strictObject({
   providerCategory: z.string().nullish(),
   model: z.string().nullish(),
   modelEndpoint: z.string().nullish(),
-  contextWindowLimit: z.number().int().min(0).nullish(),
+  contextWindowLimit: z.number().int().min(0).max(INT4_MAX).nullish(),
   promptTokens: tokens.default(0),
   completionTokens: tokens.default(0),
   /** Defaults to promptTokens + completionTokens. */
@@ -31,7 +35,7 @@ export const createStepInput = z.strictObject({
   tags: z.array(z.string()).default([]),
   tid: z.string().nullish(),
   /** The OpenTelemetry trace id of the step, for `runs.trace`. */
-  traceId: z.string().nullish(),
+  traceId: z.string().max(MAX_TRACE_ID_LENGTH).nullish(),
   requestId: z.string().nullish(),
   feedback: z.enum(['positive', 'negative']).nullish(),
   projectId: z.string().nullish(),
@@ -43,6 +47,9 @@ export const createStepInput = z.strictObject({
   llmRequestNs: nanosecondsSchema.nullish(),
   toolExecutionNs: nanosecondsSchema.nullish(),
   stepNs: nanosecondsSchema.nullish(),
+}).refine((s) => s.totalTokens !== undefined || s.promptTokens + s.completionTokens <= INT4_MAX, {
+  error: `promptTokens + completionTokens exceeds ${INT4_MAX}; give totalTokens explicitly or smaller counts`,
+  path: ['totalTokens'],
 });
 export type CreateStepInput = z.input<typeof createStepInput>;
 
