@@ -11,6 +11,12 @@ const flag = z
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
+/** Like `flag`, but unset (or empty) means on. */
+const flagDefaultOn = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .optional()
+  .transform((v) => v === undefined || v === '' || v === '1' || v === 'true');
+
 /**
  * Every environment variable Runtrace reads, with its default (CONTRACTS §1).
  * This module is the only reader of `process.env`; everything else receives a {@link Config}.
@@ -34,6 +40,21 @@ const envSchema = z.object({
   TELEMETRY_SOCKET: z.string().optional(),
   SOCKET_PATH: z.string().optional(),
   SIDECAR_CLICKHOUSE_URL: z.string().optional(),
+  RUNTRACE_SIDECAR_DIR: z.string().optional(),
+  RUNTRACE_SIDECAR_GZIP: flagDefaultOn,
+  RUNTRACE_SIDECAR_METRICS_PORT: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).default(9464),
+  ),
+  RUNTRACE_SIDECAR_SOCKET_MODE: z
+    .string()
+    .regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as 600 or 0660')
+    .default('600'),
+  RUNTRACE_SIDECAR_ROTATE_BYTES: positiveInt(64 * 1024 * 1024),
+  RUNTRACE_SIDECAR_ROTATE_MS: positiveInt(60_000),
+  RUNTRACE_SIDECAR_MAX_LINE_BYTES: positiveInt(128 * 1024 * 1024),
+  RUNTRACE_SOCKET_QUEUE_MAX_RECORDS: positiveInt(10_000),
+  RUNTRACE_SOCKET_QUEUE_MAX_BYTES: positiveInt(64 * 1024 * 1024),
   /** Set by pnpm to the directory a command was typed in; relative paths are resolved from there. */
   INIT_CWD: z.string().optional(),
   RUNTRACE_REQUIRE_SERVICES: flag,
@@ -67,6 +88,24 @@ export interface Config {
   readonly telemetryBackends: readonly string[];
   readonly telemetrySocket: string;
   readonly sidecarClickhouseUrl: string | undefined;
+  /** The socket backend's queue bound in records (RUNTRACE_SOCKET_QUEUE_MAX_RECORDS). @default 10000 */
+  readonly socketQueueMaxRecords: number;
+  /** The socket backend's queue bound in bytes of encoded lines (RUNTRACE_SOCKET_QUEUE_MAX_BYTES). @default 64 MiB */
+  readonly socketQueueMaxBytes: number;
+  /** Where the sidecar's file sink writes (RUNTRACE_SIDECAR_DIR). @default `<dataDir>/sidecar` */
+  readonly sidecarDir: string;
+  /** Gzip the sidecar's files (RUNTRACE_SIDECAR_GZIP=0 turns it off). @default true */
+  readonly sidecarGzip: boolean;
+  /** The sidecar's `GET /metrics` port on 127.0.0.1; 0 picks a free one (RUNTRACE_SIDECAR_METRICS_PORT). @default 9464 */
+  readonly sidecarMetricsPort: number;
+  /** File mode of the sidecar's socket (RUNTRACE_SIDECAR_SOCKET_MODE, octal). @default 0o600 (owner only) */
+  readonly sidecarSocketMode: number;
+  /** A sidecar file is closed and a new one started past this size (RUNTRACE_SIDECAR_ROTATE_BYTES). @default 64 MiB */
+  readonly sidecarRotateBytes: number;
+  /** …or past this age (RUNTRACE_SIDECAR_ROTATE_MS). @default 60000 */
+  readonly sidecarRotateMs: number;
+  /** Longest line the sidecar accepts (RUNTRACE_SIDECAR_MAX_LINE_BYTES). @default 128 MiB */
+  readonly sidecarMaxLineBytes: number;
   readonly requireServices: boolean;
   /** HMAC-SHA256 key for the `X-Runtrace-Signature` header of run callbacks. */
   readonly callbackSecret: string | undefined;
@@ -111,6 +150,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     telemetryBackends: Object.freeze(backends),
     telemetrySocket: e.TELEMETRY_SOCKET ?? e.SOCKET_PATH ?? '/var/run/telemetry/telemetry.sock',
     sidecarClickhouseUrl: e.SIDECAR_CLICKHOUSE_URL || undefined,
+    socketQueueMaxRecords: e.RUNTRACE_SOCKET_QUEUE_MAX_RECORDS,
+    socketQueueMaxBytes: e.RUNTRACE_SOCKET_QUEUE_MAX_BYTES,
+    sidecarDir: path.resolve(
+      e.INIT_CWD ?? process.cwd(),
+      e.RUNTRACE_SIDECAR_DIR || path.join(e.RUNTRACE_DATA_DIR, 'sidecar'),
+    ),
+    sidecarGzip: e.RUNTRACE_SIDECAR_GZIP,
+    sidecarMetricsPort: e.RUNTRACE_SIDECAR_METRICS_PORT,
+    sidecarSocketMode: Number.parseInt(e.RUNTRACE_SIDECAR_SOCKET_MODE, 8),
+    sidecarRotateBytes: e.RUNTRACE_SIDECAR_ROTATE_BYTES,
+    sidecarRotateMs: e.RUNTRACE_SIDECAR_ROTATE_MS,
+    sidecarMaxLineBytes: e.RUNTRACE_SIDECAR_MAX_LINE_BYTES,
     requireServices: e.RUNTRACE_REQUIRE_SERVICES,
     callbackSecret: e.RUNTRACE_CALLBACK_SECRET || undefined,
     callbackAllowPrivate: e.RUNTRACE_CALLBACK_ALLOW_PRIVATE,
