@@ -25,3 +25,5 @@ export * from './telemetry/provider-trace.ts';
 export * from './telemetry/provider-trace-service.ts';
 export * from './telemetry/telemetry-manager.ts';
 export * from './telemetry/telemetry-metrics.ts';
+export * from './telemetry/backends/socket.ts';
+export * from './telemetry/socket-protocol.ts';
