@@ -1,0 +1,151 @@
+import type { AddressInfo } from 'node:net';
+import { buildServer } from '@runtrace/api';
+import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
+import { type Config, createLogger, createRuntime, type Runtime } from '@runtrace/core';
+import { createScratchDatabase } from '@runtrace/core/testing';
+import postgres from 'postgres';
+
+/** Where the bench runs when DATABASE_URL is unset, if a server answers there (the project's CI and dev machines). */
+export const FALLBACK_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+/** Resources released in reverse order of creation, once, whether the bench ends, fails or is interrupted. */
+export class Cleanup {
+  readonly #steps: { name: string; fn: () => Promise<unknown> }[] = [];
+  #running: Promise<void> | null = null;
+
+  add(name: string, fn: () => Promise<unknown>) {
+    this.#steps.push({ name, fn });
+  }
+
+  run(): Promise<void> {
+    this.#running ??= (async () => {
+      for (const step of this.#steps.reverse()) {
+        try {
+          await withTimeout(step.fn(), 10_000, step.name);
+        } catch (err) {
+          console.error(`  cleanup: ${step.name} failed: ${(err as Error).message}`);
+        }
+      }
+    })();
+    return this.#running;
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The database URL without credentials, for output. */
+export function describeUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+/**
+ * DATABASE_URL, or the fallback server when DATABASE_URL is unset and that server answers. The bench needs a real
+ * Postgres: a million rows on PGlite would measure WASM, not Runtrace.
+ */
+export async function resolveServerUrl(config: Config, log: (line: string) => void): Promise<string> {
+  if (config.databaseUrl) return config.databaseUrl;
+  log(`DATABASE_URL is not set: the bench needs a Postgres server. Trying ${FALLBACK_DATABASE_URL} …`);
+  const probe = postgres(FALLBACK_DATABASE_URL, { max: 1, connect_timeout: 3, onnotice: () => {} });
+  try {
+    await probe`select 1`;
+  } catch (err) {
+    throw new Error(
+      `no Postgres at ${FALLBACK_DATABASE_URL} (${(err as Error).message}). Set DATABASE_URL=postgres://… to a server where ` +
+        'the bench may create and drop a scratch database.',
+    );
+  } finally {
+    await probe.end({ timeout: 1 });
+  }
+  log(`  reachable: using ${FALLBACK_DATABASE_URL} (set DATABASE_URL to choose another server)`);
+  return FALLBACK_DATABASE_URL;
+}
+
+export interface BenchEnvironment {
+  /** The scratch database, e.g. `postgres://127.0.0.1:5432/t_0a1b2c3d4e5f`. */
+  databaseUrl: string;
+  /** The api listening on 127.0.0.1, in this process. */
+  apiUrl: string;
+  runtime: Runtime;
+  /** A pool on the scratch database for seeding and the SQL baselines (sessions in UTC). */
+  sql: postgres.Sql;
+  /** Opens another pool of `max` connections on the scratch database; it is closed with the environment. */
+  pool(max: number): postgres.Sql;
+  /** `n` independent clients: one per worker, so concurrent calls are never merged into one batched request. */
+  clients(n: number): RuntraceClient[];
+}
+
+const poolOptions = { onnotice: () => {}, connection: { TimeZone: 'UTC', application_name: 'runtrace-bench' } };
+
+/**
+ * A scratch database on the server (created with core's createScratchDatabase, dropped at cleanup), migrated by
+ * createRuntime, and the api built by buildServer listening on an ephemeral port.
+ */
+export async function openEnvironment(
+  serverUrl: string,
+  config: Config,
+  cleanup: Cleanup,
+  log: (line: string) => void,
+  keep = false,
+): Promise<BenchEnvironment> {
+  const scratch = await createScratchDatabase(serverUrl);
+  let dropped = false;
+  cleanup.add('drop the scratch database', async () => {
+    if (dropped) return;
+    dropped = true;
+    if (keep) {
+      log(`  kept scratch database ${describeUrl(scratch.url)} (--keep): drop it with DROP DATABASE … WITH (FORCE)`);
+      return;
+    }
+    await scratch.drop();
+    log(`  dropped scratch database ${describeUrl(scratch.url)}`);
+  });
+  log(`  scratch database ${describeUrl(scratch.url)} (createScratchDatabase from @runtrace/core/testing)`);
+
+  const pools: postgres.Sql[] = [];
+  const pool = (max: number) => {
+    const p = postgres(scratch.url, { ...poolOptions, max });
+    pools.push(p);
+    return p;
+  };
+  cleanup.add('close the SQL pools', () => Promise.all(pools.map((p) => p.end({ timeout: 2 }))));
+  const sql = pool(8);
+
+  const runtime = await createRuntime({
+    // The bench's own api: no keys needed, whatever RUNTRACE_AUTH says for the real one.
+    config: { ...config, databaseUrl: scratch.url, auth: 'optional' },
+    logger: createLogger('warn', 'runtrace-bench'),
+  });
+  cleanup.add('close the runtime', () => runtime.close());
+  log(`  migrated with createRuntime (${runtime.database.location})`);
+
+  const app = await buildServer(runtime);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  cleanup.add('close the api', () => app.close());
+  const { port } = app.server.address() as AddressInfo;
+  const apiUrl = `http://127.0.0.1:${port}`;
+  log(`  api listening on ${apiUrl} (buildServer from @runtrace/api, in this process)`);
+
+  const clientPool: RuntraceClient[] = [];
+  return {
+    databaseUrl: scratch.url,
+    apiUrl,
+    runtime,
+    sql,
+    pool,
+    clients(n) {
+      while (clientPool.length < n) clientPool.push(createRuntraceClient({ url: apiUrl }));
+      return clientPool.slice(0, n);
+    },
+  };
+}

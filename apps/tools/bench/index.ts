@@ -1,0 +1,145 @@
+/**
+ * `pnpm bench`: Runtrace's benchmarks against a real Postgres, every figure beside a baseline from the same run.
+ *
+ *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test pnpm bench            # 1,000,000 runs
+ *   pnpm bench -- --runs 200000 --requests 1000                                 # quicker
+ *
+ * Creates a scratch database on the server, migrates it, seeds runs in bulk, starts the api in this process on an
+ * ephemeral port, runs each section over HTTP with the real client, prints the tables, and drops the database
+ * (also on error and Ctrl-C).
+ */
+import os from 'node:os';
+import { ConfigError, loadConfig } from '@runtrace/core';
+import { intFlag, parseFlags } from '../src/args.ts';
+import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
+import { runsCreateSection } from './runs-create.ts';
+import { runsListSection } from './runs-list.ts';
+import type { BenchOptions, BenchSection, Check } from './section.ts';
+import { seedRuns } from './seed.ts';
+import { int, seconds } from './stats.ts';
+
+/** Every section, in the order they run. A new benchmark is a new file and one line here. */
+const SECTIONS: BenchSection[] = [runsListSection, runsCreateSection];
+
+const USAGE = `pnpm bench [-- options]
+
+  --runs <n>                runs seeded in one organization (default RUNTRACE_BENCH_RUNS or 1,000,000)
+  --agents <n>              agents the runs are dealt to (default 100)
+  --requests <n>            timed requests per runs.list scenario (default 2,000)
+  --offset-requests <n>     timed queries of the OFFSET baselines (default 40)
+  --concurrency <n>         runs.list workers (default 8)
+  --creates <n>             timed runs.create calls per concurrency (default 5,000)
+  --create-concurrency <l>  comma list (default 8,64)
+  --only <names>            comma list of sections: ${SECTIONS.map((s) => s.name).join(', ')}
+  --check                   exit 1 when a target is missed
+  --keep                    keep the scratch database (to study plans); the bench says its name
+
+Needs a Postgres server: DATABASE_URL, else ${'postgres://postgres@127.0.0.1:5432/test'} if it answers.`;
+
+const log = (line: string) => console.log(line);
+/** Set on SIGINT/SIGTERM: the failures that follow (queries cut off by the drop) are expected, not reported. */
+let stopping = false;
+/** 1, 5 and 15-minute load averages: above the core count, other processes shared the CPUs with the bench. */
+const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' / ');
+const busy = () => (os.loadavg()[0] ?? 0) > os.cpus().length * 0.5;
+
+async function main(): Promise<number> {
+  const flags = parseFlags({
+    runs: { type: 'string' },
+    agents: { type: 'string' },
+    requests: { type: 'string' },
+    'offset-requests': { type: 'string' },
+    concurrency: { type: 'string' },
+    creates: { type: 'string' },
+    'create-concurrency': { type: 'string' },
+    only: { type: 'string' },
+    check: { type: 'boolean' },
+    keep: { type: 'boolean' },
+  });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = loadConfig();
+  const options: BenchOptions = {
+    runs: intFlag('runs', flags.runs, config.benchRuns ?? 1_000_000),
+    agents: intFlag('agents', flags.agents, 100),
+    requests: intFlag('requests', flags.requests, 2_000),
+    offsetRequests: intFlag('offset-requests', flags['offset-requests'], 40),
+    listConcurrency: intFlag('concurrency', flags.concurrency, 8),
+    creates: intFlag('creates', flags.creates, 5_000),
+    createConcurrency: (flags['create-concurrency'] ?? '8,64').split(',').map((v) => intFlag('create-concurrency', v.trim(), 8)),
+  };
+  if (options.runs < options.agents * 200) {
+    console.error(`--runs must be at least ${int(options.agents * 200)} (200 per agent, for a deep page of each agent)`);
+    return 2;
+  }
+  const only = flags.only?.split(',').map((s) => s.trim());
+  const sections = only ? SECTIONS.filter((s) => only.includes(s.name)) : SECTIONS;
+  if (only && sections.length !== only.length) {
+    console.error(`--only: unknown section among ${only.join(', ')}; known: ${SECTIONS.map((s) => s.name).join(', ')}`);
+    return 2;
+  }
+
+  const started = performance.now();
+  const cleanup = new Cleanup();
+  const interrupted = (signal: NodeJS.Signals) => {
+    stopping = true;
+    console.error(`\n${signal}: stopping; dropping the scratch database …`);
+    void cleanup.run().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  try {
+    log(`Runtrace bench — ${new Date().toISOString()}`);
+    log(`  machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${int(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+    log(`  load average before start: ${loadAverage()}${busy() ? '  ← the machine is busy: figures will be inflated' : ''}`);
+    const serverUrl = await resolveServerUrl(config, log);
+    log(`  Postgres server: ${describeUrl(serverUrl)}`);
+    const env = await openEnvironment(serverUrl, config, cleanup, log, flags.keep);
+    const [version] = await env.sql<{ v: string }[]>`select split_part(version(), ' ', 2) as v`;
+    log(`  Postgres ${version?.v}`);
+
+    log(`\nSeeding ${int(options.runs)} runs over ${options.agents} agents in one organization (INSERT … SELECT FROM generate_series, 100,000 per statement):`);
+    const seed = await seedRuns(env.sql, { runs: options.runs, agents: options.agents }, log);
+    log(
+      `  seeded ${int(seed.runs)} runs + ${int(seed.runs)} run_metrics rows in ${seconds(seed.seedMs)} ` +
+        `(${int((seed.runs * 1000) / seed.seedMs)} runs/s), VACUUM ANALYZE ${seconds(seed.analyzeMs)}; ` +
+        `${int(seed.sharedTimestamps)} runs share their created_at with another`,
+    );
+    const [size] = await env.sql<{ runs: string; total: string }[]>`
+      select pg_size_pretty(pg_total_relation_size('runs')) as runs,
+             pg_size_pretty(pg_total_relation_size('runs') + pg_total_relation_size('run_metrics')) as total`;
+    log(`  runs table with its indexes: ${size?.runs}; with run_metrics: ${size?.total}`);
+
+    const checks: Check[] = [];
+    const outputs: string[] = [];
+    for (const section of sections) {
+      log(`\n${section.name}:`);
+      const t0 = performance.now();
+      const result = await section.run({ env, seed, options, log });
+      const took = seconds(performance.now() - t0);
+      log(`    done in ${took}; load average ${loadAverage()}`);
+      outputs.push([`\n${result.title}  (${took}, load average after ${loadAverage()})`, result.table, ...result.notes.map((n) => `  ${n}`)].join('\n'));
+      checks.push(...result.checks);
+    }
+
+    const failed = checks.filter((c) => !c.pass);
+    for (const text of outputs) log(text);
+    log(`\ntargets: ${checks.length - failed.length} of ${checks.length} met${failed.length ? `; missed: ${failed.map((c) => c.name).join('; ')}` : ''}`);
+    log(`total bench time ${seconds(performance.now() - started)} (seed included)`);
+    return failed.length && flags.check ? 1 : 0;
+  } finally {
+    await cleanup.run();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (stopping) return; // the signal handler exits once the scratch database is dropped
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,267 @@
+import { encodeCursor, toIso } from '@runtrace/core';
+import type postgres from 'postgres';
+import type { BenchContext, BenchSection, Check } from './section.ts';
+import { int, measure, ms, ratio, type Summary } from './stats.ts';
+import { formatTable } from './table.ts';
+
+const LIMIT = 100;
+/** The issue's deep page: page 10,000 of 100 (the last page of a million runs). */
+const DEEP_PAGE = 10_000;
+const P99_TARGET_MS = 10;
+const DEEP_RATIO_TARGET = 1.5;
+
+interface Cursor {
+  key: string;
+  id: string;
+}
+
+interface Row {
+  label: string;
+  measured: Summary;
+  baselineLabel: string;
+  baseline: Summary;
+  target: string;
+  checks: Check[];
+}
+
+/**
+ * runs.list (limit 100) over HTTP at concurrency 8: first page and a deep page, with and without an agentId filter.
+ * Baselines from the same run: the same keyset query straight to Postgres (what HTTP + tRPC + drizzle add), the first
+ * page (what depth adds), and OFFSET pagination of the same deep page (what a naive implementation would cost).
+ */
+export const runsListSection: BenchSection = {
+  name: 'runs.list',
+  async run(ctx: BenchContext) {
+    const { env, seed, options, log } = ctx;
+    const org = seed.organizationId;
+    const agentId = seed.agentIds[0] as string;
+    const c = options.listConcurrency;
+    const db = env.pool(c);
+
+    const [agentCount] = await env.sql<{ n: string }[]>`
+      select count(*) as n from runs where organization_id = ${org} and agent_id = ${agentId}`;
+    const agentRuns = Number(agentCount?.n ?? 0);
+    const deepPage = Math.min(DEEP_PAGE, Math.floor(seed.runs / LIMIT));
+    const agentDeepPage = Math.floor(agentRuns / LIMIT);
+
+    // A real cursor for page p: the last row of page p-1, found once with OFFSET, outside the timing.
+    const cursorFor = async (page: number, agent: string | null): Promise<Cursor> => {
+      const [row] = await env.sql<{ created_at: string; id: string }[]>`
+        select created_at::text as created_at, id from runs
+        where organization_id = ${org} ${agent ? env.sql`and agent_id = ${agent}` : env.sql``}
+        order by created_at desc, id desc offset ${(page - 1) * LIMIT - 1} limit 1`;
+      if (!row) throw new Error(`no row before page ${page}`);
+      return { key: toIso(row.created_at), id: row.id };
+    };
+    const deep = await cursorFor(deepPage, null);
+    const agentDeep = await cursorFor(agentDeepPage, agentId);
+    const encode = (k: Cursor) => encodeCursor('runs', 'desc', k.key, k.id);
+
+    // The keyset pages over HTTP must be exactly the OFFSET pages, ties in created_at included.
+    const client = env.clients(1)[0];
+    if (!client) throw new Error('no client');
+    for (const [page, agent, cursor] of [
+      [deepPage, null, deep],
+      [agentDeepPage, agentId, agentDeep],
+    ] as const) {
+      const viaHttp = await client.runs.list.query({ limit: LIMIT, cursor: encode(cursor), ...(agent ? { agentId: agent } : {}) });
+      const viaOffset = await offsetPage(env.sql, org, agent, (page - 1) * LIMIT, false);
+      const same = viaHttp.items.length === LIMIT && viaHttp.items.every((r, i) => r.id === viaOffset[i]?.id);
+      if (!same) throw new Error(`runs.list page ${page}${agent ? ' (agentId)' : ''} differs from the OFFSET page`);
+    }
+    log(`    page ${int(deepPage)} and agent page ${int(agentDeepPage)} over HTTP equal their OFFSET pages (checked)`);
+
+    const clients = env.clients(c);
+    const http = (label: string, input: { agentId?: string; cursor?: string }) => {
+      log(`    ${label} over HTTP: ${int(options.requests)} requests at concurrency ${c} …`);
+      return measure({
+        requests: options.requests,
+        concurrency: c,
+        run: async (_, worker) => {
+          const page = await (clients[worker] ?? client).runs.list.query({ limit: LIMIT, ...input });
+          if (page.items.length !== LIMIT) throw new Error(`${label}: ${page.items.length} items, expected ${LIMIT}`);
+        },
+      });
+    };
+    const sqlKeyset = (label: string, agent: string | null, cursor: Cursor | null) => {
+      log(`    ${label}: ${int(options.requests)} queries at concurrency ${c} …`);
+      return measure({
+        requests: options.requests,
+        concurrency: c,
+        run: async () => expectRows(label, await keysetPage(db, org, agent, cursor, false)),
+      });
+    };
+    const sqlOffset = (label: string, agent: string | null, offset: number) => {
+      log(`    ${label}: ${int(options.offsetRequests)} queries at concurrency ${c} …`);
+      return measure({
+        requests: options.offsetRequests,
+        concurrency: c,
+        warmup: c,
+        run: async () => expectRows(label, await offsetPage(db, org, agent, offset, false)),
+      });
+    };
+
+    const L = {
+      first: 'runs.list page 1',
+      firstAgent: 'runs.list page 1, agentId',
+      deep: `runs.list page ${int(deepPage)}`,
+      deepAgent: `runs.list page ${int(agentDeepPage)}, agentId`,
+      sqlFirst: 'SQL keyset page 1 (no HTTP)',
+      sqlFirstAgent: 'SQL keyset page 1, agentId',
+      sqlDeep: `SQL keyset page ${int(deepPage)}`,
+      sqlDeepAgent: `SQL keyset page ${int(agentDeepPage)}, agentId`,
+      offsetDeep: `SQL OFFSET ${int((deepPage - 1) * LIMIT)} (naive)`,
+      offsetDeepAgent: `SQL OFFSET ${int((agentDeepPage - 1) * LIMIT)}, agentId`,
+    };
+    const m = {
+      sqlFirst: await sqlKeyset(L.sqlFirst, null, null),
+      first: await http(L.first, {}),
+      sqlFirstAgent: await sqlKeyset(L.sqlFirstAgent, agentId, null),
+      firstAgent: await http(L.firstAgent, { agentId }),
+      sqlDeep: await sqlKeyset(L.sqlDeep, null, deep),
+      deep: await http(L.deep, { cursor: encode(deep) }),
+      sqlDeepAgent: await sqlKeyset(L.sqlDeepAgent, agentId, agentDeep),
+      deepAgent: await http(L.deepAgent, { agentId, cursor: encode(agentDeep) }),
+      offsetDeep: await sqlOffset(L.offsetDeep, null, (deepPage - 1) * LIMIT),
+      offsetDeepAgent: await sqlOffset(L.offsetDeepAgent, agentId, (agentDeepPage - 1) * LIMIT),
+    };
+
+    const p99Check = (label: string, s: Summary): Check => ({ name: `${label}: p99 ≤ ${P99_TARGET_MS} ms`, pass: s.p99 <= P99_TARGET_MS });
+    const depthCheck = (label: string, s: Summary, first: Summary): Check => ({
+      name: `${label}: p50 ≤ ${DEEP_RATIO_TARGET}× page 1`,
+      pass: s.p50 <= DEEP_RATIO_TARGET * first.p50,
+    });
+    const rows: Row[] = [
+      { label: L.first, measured: m.first, baselineLabel: L.sqlFirst, baseline: m.sqlFirst, target: `p99 ≤ ${P99_TARGET_MS} ms`, checks: [p99Check(L.first, m.first)] },
+      {
+        label: L.firstAgent,
+        measured: m.firstAgent,
+        baselineLabel: L.sqlFirstAgent,
+        baseline: m.sqlFirstAgent,
+        target: `p99 ≤ ${P99_TARGET_MS} ms`,
+        checks: [p99Check(L.firstAgent, m.firstAgent)],
+      },
+      {
+        label: L.deep,
+        measured: m.deep,
+        baselineLabel: L.first,
+        baseline: m.first,
+        target: `p99 ≤ ${P99_TARGET_MS} ms, p50 ≤ ${DEEP_RATIO_TARGET}×`,
+        checks: [p99Check(L.deep, m.deep), depthCheck(L.deep, m.deep, m.first)],
+      },
+      {
+        label: L.deepAgent,
+        measured: m.deepAgent,
+        baselineLabel: L.firstAgent,
+        baseline: m.firstAgent,
+        target: `p99 ≤ ${P99_TARGET_MS} ms, p50 ≤ ${DEEP_RATIO_TARGET}×`,
+        checks: [p99Check(L.deepAgent, m.deepAgent), depthCheck(L.deepAgent, m.deepAgent, m.firstAgent)],
+      },
+      { label: L.deep, measured: m.deep, baselineLabel: L.sqlDeep, baseline: m.sqlDeep, target: '(HTTP cost)', checks: [] },
+      { label: L.sqlDeep, measured: m.sqlDeep, baselineLabel: L.offsetDeep, baseline: m.offsetDeep, target: '(vs naive)', checks: [] },
+      { label: L.sqlDeepAgent, measured: m.sqlDeepAgent, baselineLabel: L.offsetDeepAgent, baseline: m.offsetDeepAgent, target: '(vs naive)', checks: [] },
+    ];
+
+    const table = formatTable(
+      [
+        { header: 'scenario', align: 'left' },
+        { header: 'n' },
+        { header: 'p50 ms' },
+        { header: 'p99 ms' },
+        { header: 'req/s' },
+        { header: 'cpu ms/req' },
+        { header: 'baseline (same run)', align: 'left' },
+        { header: 'n' },
+        { header: 'p50 ms' },
+        { header: 'p99 ms' },
+        { header: 'ratio p50' },
+        { header: 'ratio p99' },
+        { header: 'target', align: 'left' },
+        { header: 'result', align: 'left' },
+      ],
+      rows.map((r) => [
+        r.label,
+        int(r.measured.n),
+        ms(r.measured.p50),
+        ms(r.measured.p99),
+        int(r.measured.perSecond),
+        ms(r.measured.cpuMsPerOp),
+        r.baselineLabel,
+        int(r.baseline.n),
+        ms(r.baseline.p50),
+        ms(r.baseline.p99),
+        ratio(r.measured.p50 / r.baseline.p50),
+        ratio(r.measured.p99 / r.baseline.p99),
+        r.target,
+        r.checks.length ? (r.checks.every((k) => k.pass) ? 'PASS' : 'FAIL') : '',
+      ]),
+    );
+
+    const plans = [
+      [L.sqlFirst, await explain(keysetPage(db, org, null, null, true))],
+      [L.sqlDeepAgent, await explain(keysetPage(db, org, agentId, agentDeep, true))],
+      [L.offsetDeep, await explain(offsetPage(db, org, null, (deepPage - 1) * LIMIT, true))],
+    ];
+    return {
+      title: `runs.list, limit ${LIMIT}, ${int(seed.runs)} runs in one organization (agent ${agentId.slice(0, 14)}… has ${int(agentRuns)}), concurrency ${c}`,
+      table,
+      notes: [
+        `HTTP: the real @runtrace/client, one client per worker (no request batching), api in this process; SQL: postgres.js, ${c} connections, the query runs.list issues.`,
+        'cpu ms/req: CPU time of this Node process per request (api + client for HTTP, postgres.js for SQL); at concurrency c one event loop cannot answer faster than about c × that.',
+        `Deep pages use a real cursor (encodeCursor of the last row of the previous page, found once with OFFSET); ratio = scenario / baseline.`,
+        ...plans.map(([label, plan]) => `plan, ${label}: ${plan}`),
+      ],
+      checks: rows.flatMap((r) => r.checks),
+    };
+  },
+};
+
+function expectRows(label: string, rows: readonly unknown[]) {
+  if (rows.length < LIMIT) throw new Error(`${label}: ${rows.length} rows, expected ${LIMIT}`);
+}
+
+/** The query RunManager.list issues (keyset over (created_at, id), runs joined to run_metrics). */
+function keysetPage(db: postgres.Sql, org: string, agent: string | null, cursor: Cursor | null, explain: boolean) {
+  return db<{ id: string }[]>`
+    ${explain ? db`explain (format json)` : db``}
+    select runs.*, run_metrics.run_ns from runs left join run_metrics on run_metrics.id = runs.id
+    where runs.organization_id = ${org}
+      ${agent ? db`and runs.agent_id = ${agent}` : db``}
+      ${cursor ? db`and (runs.created_at, runs.id) < (${cursor.key}::timestamptz, ${cursor.id})` : db``}
+    order by runs.created_at desc, runs.id desc
+    limit ${LIMIT + 1}`;
+}
+
+/** What a naive implementation does for the same page: skip `offset` rows. */
+function offsetPage(db: postgres.Sql, org: string, agent: string | null, offset: number, explain: boolean) {
+  return db<{ id: string }[]>`
+    ${explain ? db`explain (format json)` : db``}
+    select runs.*, run_metrics.run_ns from runs left join run_metrics on run_metrics.id = runs.id
+    where runs.organization_id = ${org}
+      ${agent ? db`and runs.agent_id = ${agent}` : db``}
+    order by runs.created_at desc, runs.id desc
+    limit ${LIMIT + 1} offset ${offset}`;
+}
+
+interface PlanNode {
+  'Node Type': string;
+  'Scan Direction'?: string;
+  'Index Name'?: string;
+  'Relation Name'?: string;
+  Plans?: PlanNode[];
+}
+
+/** A one-line plan: `Limit > Nested Loop Left Join > [Index Scan Backward runs_org_created_idx, …]`. */
+async function explain(query: PromiseLike<unknown>): Promise<string> {
+  const result = (await query) as { 'QUERY PLAN': { Plan: PlanNode }[] }[];
+  const root = result[0]?.['QUERY PLAN'][0]?.Plan;
+  const describe = (node: PlanNode): string => {
+    const type = node['Scan Direction'] === 'Backward' ? `${node['Node Type']} Backward` : node['Node Type'];
+    const name = `${type}${node['Index Name'] ? ` ${node['Index Name']}` : node['Relation Name'] ? ` ${node['Relation Name']}` : ''}`;
+    const children = node.Plans ?? [];
+    if (!children.length) return name;
+    if (children.length === 1) return `${name} > ${describe(children[0] as PlanNode)}`;
+    return `${name} > [${children.map(describe).join(', ')}]`;
+  };
+  return root ? describe(root) : '(no plan)';
+}

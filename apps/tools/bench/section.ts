@@ -1,0 +1,47 @@
+import type { BenchEnvironment } from './environment.ts';
+import type { SeedResult } from './seed.ts';
+
+/** What every section gets: the running api and database, the seeded data, the options, a logger. */
+export interface BenchContext {
+  env: BenchEnvironment;
+  seed: SeedResult;
+  options: BenchOptions;
+  log: (line: string) => void;
+}
+
+export interface BenchOptions {
+  /** Runs seeded in one organization. */
+  runs: number;
+  /** Agents the runs are dealt to. */
+  agents: number;
+  /** Timed requests per runs.list scenario. */
+  requests: number;
+  /** Timed requests of the (slow) OFFSET baselines. */
+  offsetRequests: number;
+  /** Closed-loop workers for runs.list. */
+  listConcurrency: number;
+  /** Timed runs.create calls per concurrency. */
+  creates: number;
+  createConcurrency: number[];
+}
+
+/** A target a figure must meet; the bench prints PASS/FAIL for each. */
+export interface Check {
+  name: string;
+  pass: boolean;
+}
+
+export interface SectionResult {
+  title: string;
+  /** The section's table, ready to print. */
+  table: string;
+  /** Lines printed under the table: how it was measured, query plans. */
+  notes: string[];
+  checks: Check[];
+}
+
+/** One part of `pnpm bench`; add a file exporting one of these and list it in bench/index.ts. */
+export interface BenchSection {
+  name: string;
+  run(ctx: BenchContext): Promise<SectionResult>;
+}
