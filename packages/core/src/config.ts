@@ -55,6 +55,10 @@ const envSchema = z.object({
   RUNTRACE_SIDECAR_MAX_LINE_BYTES: positiveInt(128 * 1024 * 1024),
   RUNTRACE_SOCKET_QUEUE_MAX_RECORDS: positiveInt(10_000),
   RUNTRACE_SOCKET_QUEUE_MAX_BYTES: positiveInt(64 * 1024 * 1024),
+  RUNTRACE_CLICKHOUSE_TTL_DAYS: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).default(30),
+  ),
   /** Set by pnpm to the directory a command was typed in; relative paths are resolved from there. */
   INIT_CWD: z.string().optional(),
   RUNTRACE_REQUIRE_SERVICES: flag,
@@ -106,6 +110,11 @@ export interface Config {
   readonly sidecarRotateMs: number;
   /** Longest line the sidecar accepts (RUNTRACE_SIDECAR_MAX_LINE_BYTES). @default 128 MiB */
   readonly sidecarMaxLineBytes: number;
+  /**
+   * Days a provider trace stays in ClickHouse after it was received (RUNTRACE_CLICKHOUSE_TTL_DAYS); 0 keeps them
+   * forever. Applied to the table at every start. @default 30
+   */
+  readonly clickhouseTraceTtlDays: number;
   readonly requireServices: boolean;
   /** HMAC-SHA256 key for the `X-Runtrace-Signature` header of run callbacks. */
   readonly callbackSecret: string | undefined;
@@ -162,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sidecarRotateBytes: e.RUNTRACE_SIDECAR_ROTATE_BYTES,
     sidecarRotateMs: e.RUNTRACE_SIDECAR_ROTATE_MS,
     sidecarMaxLineBytes: e.RUNTRACE_SIDECAR_MAX_LINE_BYTES,
+    clickhouseTraceTtlDays: e.RUNTRACE_CLICKHOUSE_TTL_DAYS,
     requireServices: e.RUNTRACE_REQUIRE_SERVICES,
     callbackSecret: e.RUNTRACE_CALLBACK_SECRET || undefined,
     callbackAllowPrivate: e.RUNTRACE_CALLBACK_ALLOW_PRIVATE,
