@@ -27,3 +27,6 @@ export * from './telemetry/telemetry-manager.ts';
 export * from './telemetry/telemetry-metrics.ts';
 export * from './telemetry/backends/socket.ts';
 export * from './telemetry/socket-protocol.ts';
+export * from './clickhouse/connect.ts';
+export { currentTraceTtlDays, migrateClickHouse, type MigrateClickHouseOptions } from './clickhouse/migrate.ts';
+export * from './telemetry/backends/clickhouse.ts';
