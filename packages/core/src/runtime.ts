@@ -49,7 +49,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     const auth = new AuthManager({ db: database.db });
     await auth.ensureDefaultActor();
     const telemetry = new TelemetryManager({
-      backends: createBackends(config.telemetryBackends, { db: database.db, logger }),
+      backends: await createBackends(config.telemetryBackends, { db: database.db, logger, config }),
       logger,
     });
     const runs = new RunManager({

@@ -1,9 +1,10 @@
-import { TELEMETRY_BACKEND_NAMES } from '../config.ts';
+import { type Config, ConfigError, TELEMETRY_BACKEND_NAMES } from '../config.ts';
 import type { Db } from '../db/connect.ts';
-import { ConfigError } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { BackendName, ProviderTraceBackend } from './backend.ts';
+import { openClickHouseProviderTraceBackend } from './backends/clickhouse.ts';
 import { PostgresProviderTraceBackend } from './backends/postgres.ts';
+import { SocketProviderTraceBackend } from './backends/socket.ts';
 
 /**
  * Checks TELEMETRY_PROVIDER_TRACE_BACKEND's names: an unknown or repeated name stops start-up with the valid names
@@ -27,18 +28,46 @@ export function parseBackendNames(names: readonly string[]): BackendName[] {
 export interface BackendDependencies {
   db: Db;
   logger: Logger;
+  config: Pick<
+    Config,
+    | 'clickhouseUrl'
+    | 'dataDir'
+    | 'clickhouseTraceTtlDays'
+    | 'telemetrySocket'
+    | 'socketQueueMaxRecords'
+    | 'socketQueueMaxBytes'
+  >;
 }
 
-/** Names from config → backend instances, in configuration order. */
-export function createBackends(names: readonly string[], deps: BackendDependencies): ProviderTraceBackend[] {
-  return parseBackendNames(names).map((name) => {
-    const onBackgroundError = (err: unknown) =>
-      deps.logger.warn({ backend: name, err }, `background provider trace write to ${name} failed`);
-    switch (name) {
-      case 'postgres':
-        return new PostgresProviderTraceBackend({ db: deps.db, onBackgroundError });
-      default:
-        throw new ConfigError(`TELEMETRY_PROVIDER_TRACE_BACKEND: backend "${name}" is not available yet`);
+/** Names from config → backend instances, in configuration order; what was opened is closed again on failure. */
+export async function createBackends(names: readonly string[], deps: BackendDependencies): Promise<ProviderTraceBackend[]> {
+  const opened: ProviderTraceBackend[] = [];
+  try {
+    for (const name of parseBackendNames(names)) opened.push(await openBackend(name, deps));
+    return opened;
+  } catch (err) {
+    await Promise.allSettled(opened.map((b) => b.close()));
+    throw err;
+  }
+}
+
+async function openBackend(name: BackendName, deps: BackendDependencies): Promise<ProviderTraceBackend> {
+  const onBackgroundError = (err: unknown) =>
+    deps.logger.warn({ backend: name, err }, `background provider trace write to ${name} failed`);
+  switch (name) {
+    case 'postgres':
+      return new PostgresProviderTraceBackend({ db: deps.db, onBackgroundError });
+    case 'clickhouse':
+      return openClickHouseProviderTraceBackend(deps.config, { onBackgroundError });
+    case 'socket': {
+      const log = deps.logger.child({ backend: 'socket', socket: deps.config.telemetrySocket });
+      return new SocketProviderTraceBackend({
+        socketPath: deps.config.telemetrySocket,
+        maxRecords: deps.config.socketQueueMaxRecords,
+        maxBytes: deps.config.socketQueueMaxBytes,
+        onStatus: ({ connected, error }) =>
+          connected ? log.info('telemetry sidecar connected') : log.warn({ error }, 'telemetry sidecar unreachable; queueing'),
+      });
     }
-  });
+  }
 }
