@@ -108,6 +108,8 @@ export type DecodeResult =
   | { kind: 'unsupported_version'; version: unknown };
 
 const nullableString = (v: unknown) => v === null || typeof v === 'string';
+/** ISO-8601 date-time with an offset (Python's isoformat, with or without the fraction, or `Z`); cheaper than Date.parse. */
+const ISO_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
 
 /**
  * Parses and validates one line (without or with its trailing newline). A line that is not a JSON object is
@@ -117,7 +119,9 @@ const nullableString = (v: unknown) => v === null || typeof v === 'string';
 export function decodeLine(line: string | Uint8Array): DecodeResult {
   let value: unknown;
   try {
-    value = JSON.parse(typeof line === 'string' ? line : Buffer.from(line.buffer, line.byteOffset, line.byteLength).toString('utf8'));
+    value = JSON.parse(
+      typeof line === 'string' ? line : Buffer.isBuffer(line) ? line.toString('utf8') : new TextDecoder().decode(line),
+    );
   } catch (err) {
     return { kind: 'malformed', reason: `invalid JSON: ${(err as Error).message}` };
   }
@@ -133,7 +137,7 @@ export function decodeLine(line: string | Uint8Array): DecodeResult {
   if (!isPlainObject(r.request)) return bad('request');
   if (r.response !== null && !isPlainObject(r.response)) return bad('response');
   if (!('error' in r)) return bad('error');
-  if (typeof r.timestamp !== 'string' || Number.isNaN(Date.parse(r.timestamp))) return bad('timestamp');
+  if (typeof r.timestamp !== 'string' || !ISO_TIMESTAMP.test(r.timestamp)) return bad('timestamp');
   return { kind: 'ok', record: r as unknown as SocketRecordV1 };
 }
 

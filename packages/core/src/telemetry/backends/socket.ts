@@ -95,6 +95,7 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
   /** Writes completed on the current connection within the loss window: [completedAt, records]. */
   #recent: [number, number][] = [];
 
+  #pumpScheduled = false;
   #closed = false;
   #closing: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
@@ -142,7 +143,7 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
       return;
     }
     this.#push(line);
-    if (this.#state === 'open') this.#pump();
+    if (this.#state === 'open') this.#schedulePump();
     else if (this.#state === 'idle') this.#connect();
   }
 
@@ -301,6 +302,16 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
       this.#connect();
     }, delay);
     this.#timer.unref();
+  }
+
+  /** Writes after the caller's synchronous burst: the caller pays no syscall, and its lines share one write. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
   /** Coalesces queued lines into chunks and writes them while the socket takes them. */
