@@ -18,16 +18,24 @@ interface Owned {
 /** Everything A can read about its data, to check nothing changed after B's calls. */
 async function snapshot(a: RuntraceClient, owned: Owned) {
   const runs = [owned.runId, owned.activeRunId];
-  return {
-    runs: await Promise.all(runs.map((runId) => a.runs.retrieve.query({ runId }))),
-    steps: await Promise.all(runs.map((runId) => a.runs.steps.query({ runId, limit: 1000 }))),
-    messages: await Promise.all(runs.map((runId) => a.runs.messages.query({ runId, limit: 1000 }))),
-    usage: await Promise.all(runs.map((runId) => a.runs.usage.query({ runId }))),
-    metrics: await Promise.all(runs.map((runId) => a.runs.metrics.query({ runId }))),
-    step: await a.steps.retrieve.query({ stepId: owned.stepId }),
-    agents: await a.agents.list.query({ limit: 1000 }),
-    list: await a.runs.list.query({ limit: 1000 }),
-  };
+  // Issued together, so the client sends them as one batched HTTP request.
+  const [perRun, step, agents, list] = await Promise.all([
+    Promise.all(
+      runs.map((runId) =>
+        Promise.all([
+          a.runs.retrieve.query({ runId }),
+          a.runs.steps.query({ runId, limit: 1000 }),
+          a.runs.messages.query({ runId, limit: 1000 }),
+          a.runs.usage.query({ runId }),
+          a.runs.metrics.query({ runId }),
+        ]),
+      ),
+    ),
+    a.steps.retrieve.query({ stepId: owned.stepId }),
+    a.agents.list.query({ limit: 1000 }),
+    a.runs.list.query({ limit: 1000 }),
+  ]);
+  return { perRun, step, agents, list };
 }
 
 /** The message with the id replaced, so errors about different ids can be compared. */

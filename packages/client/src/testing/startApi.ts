@@ -11,6 +11,8 @@ export interface TestApi {
   runtime: TestRuntime;
   /** A typed client over real HTTP; without a key the default organization applies. */
   client(apiKey?: string): RuntraceClient;
+  /** The first column of the first row of a query run straight on the database. */
+  scalar(query: string): Promise<unknown>;
   /** Runs a `select count(*) …` (or any one-number query) straight on the database. */
   count(query: string): Promise<number>;
   /** Stops the server, closes the runtime and drops its scratch database. */
@@ -32,17 +34,20 @@ export async function startApi(target: DatabaseTarget, env: Record<string, strin
     throw err;
   }
   const { port } = app.server.address() as AddressInfo;
+  const scalar = async (query: string) => {
+    const result = (await runtime.database.db.execute(query)) as unknown;
+    // postgres.js answers an array of rows, PGlite `{ rows }`.
+    const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<string, unknown>[];
+    return rows[0] ? Object.values(rows[0])[0] : undefined;
+  };
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
     runtime,
     client: (apiKey?: string) => createRuntraceClient({ url, apiKey }),
+    scalar,
     async count(query: string) {
-      const result = (await runtime.database.db.execute(query)) as unknown;
-      // postgres.js answers an array of rows, PGlite `{ rows }`.
-      const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as Record<string, unknown>[];
-      const value = rows[0] ? Object.values(rows[0])[0] : undefined;
-      return Number(value);
+      return Number(await scalar(query));
     },
     async close() {
       await app.close();
