@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel, 'runtrace-sidecar');
   try {
-    const clickhouse = config.sidecarClickhouseUrl ? await connectSidecarClickHouse(config.sidecarClickhouseUrl) : undefined;
+    const clickhouseUrl = config.sidecarClickhouseUrl === 'off' ? undefined : config.sidecarClickhouseUrl;
+    const clickhouse = clickhouseUrl ? await connectSidecarClickHouse(clickhouseUrl, config.dataDir) : undefined;
     const sidecar = await startSidecar({
       socketPath: config.telemetrySocket,
       socketMode: config.sidecarSocketMode,
