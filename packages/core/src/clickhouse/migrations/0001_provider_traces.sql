@@ -19,8 +19,8 @@ CREATE TABLE IF NOT EXISTS {{database}}.provider_traces
     agent_id String,
     agent_tags Array(String),
     call_type LowCardinality(Nullable(String)),
-    request_json String CODEC(ZSTD(3)),
-    response_json String CODEC(ZSTD(3)),
+    request_json String CODEC(ZSTD(1)),
+    response_json String CODEC(ZSTD(1)),
     created_at DateTime64(6, 'UTC'),
     inserted_at DateTime('UTC') DEFAULT now(),
     INDEX idx_run_id run_id TYPE bloom_filter(0.01) GRANULARITY 1

@@ -109,10 +109,6 @@ function rowLine(organizationId: string, t: ProviderTrace): string {
   });
 }
 
-const INSERT_SETTINGS = {
-  input_format_json_read_objects_as_strings: 1,
-  input_format_skip_unknown_fields: 0,
-} as const;
 
 /**
  * Provider traces in a ClickHouse table Runtrace owns (`provider_traces`, see clickhouse/migrations). Traces are
@@ -278,9 +274,10 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
 
   async #insert(body: string): Promise<void> {
     const result = await this.#ch.client.exec({
-      query: `INSERT INTO ${this.#table} FORMAT JSONEachRow`,
+      // Settings in the statement itself, not as clickhouse_settings: chdb turns those into a `SET …;` prefix, which
+      // sends the whole body through its multi-statement splitter (measured ~1.5x slower) and sticks to the session.
+      query: `INSERT INTO ${this.#table} SETTINGS input_format_json_read_objects_as_strings = 1, input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`,
       values: Readable.from([`${body}\n`]),
-      clickhouse_settings: INSERT_SETTINGS,
     });
     await drainStream(result.stream);
   }
