@@ -80,6 +80,27 @@ const table: Row[] = [
     'messages.0.id',
   ],
 
+  [
+    'messages.create stepId "step-1"',
+    (c, f) =>
+      c.messages.create.mutate({
+        runId: f.createdRunId,
+        messages: [{ messageType: 'assistant_message', content: 'x', stepId: 'step-1' }],
+      }),
+    'BAD_REQUEST',
+    'messages.0.stepId',
+  ],
+  [
+    'messages.create unknown stepId',
+    (c, f) =>
+      c.messages.create.mutate({
+        runId: f.createdRunId,
+        messages: [{ messageType: 'assistant_message', content: 'x', stepId: newId('step') }],
+      }),
+    'NOT_FOUND',
+    'messages.0.stepId',
+  ],
+
   // Limits.
   ...[0, 1001, -1, 1.5].flatMap((limit): Row[] => [
     [`runs.list limit ${limit}`, (c) => c.runs.list.query({ limit }), 'BAD_REQUEST', 'limit'],

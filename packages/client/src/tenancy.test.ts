@@ -180,6 +180,30 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
         expect(agents.items.map((x) => x.id)).not.toContain(owned.agentId);
       });
 
+      it('cannot point its own messages at A’s step: NOT_FOUND, like an unknown step, and nothing written', async () => {
+        const c = client();
+        const own = await c.runs.create.mutate({ agentId: newId('agent') });
+        const before = await snapshot(a, owned);
+        const append = (stepId: string) =>
+          c.messages.create.mutate({
+            runId: own.id,
+            messages: [
+              { messageType: 'assistant_message', content: 'fine' },
+              { messageType: 'assistant_message', content: 'points at a step', stepId },
+            ],
+          });
+        const theirs = await callError(() => append(owned.stepId));
+        const unknown = newId('step');
+        const random = await callError(() => append(unknown));
+        expect(theirs).toMatchObject({ code: 'NOT_FOUND', httpStatus: 404, field: 'messages.1.stepId' });
+        expect(shape(theirs, owned.stepId)).toEqual(shape(random, unknown));
+        expect((await c.runs.messages.query({ runId: own.id })).items).toEqual([]);
+        expect(await snapshot(a, owned)).toEqual(before);
+        // Its own step is fine.
+        const step = await c.steps.create.mutate({ runId: own.id });
+        expect((await append(step.id)).map((m) => m.stepId)).toEqual([null, step.id]);
+      });
+
       it('cannot take over A’s ids by creating with them: CONFLICT, nothing returned, nothing changed', async () => {
         const c = client();
         const before = await snapshot(a, owned);

@@ -2,10 +2,10 @@ import { and, asc, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
-import { messages } from '../db/schema.ts';
+import { messages, steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
-import { Conflict, InvalidArgument } from '../errors.ts';
-import { idSchema, newId } from '../ids.ts';
+import { Conflict, InvalidArgument, NotFound } from '../errors.ts';
+import { idSchema, invalidIdMessage, isId, newId } from '../ids.ts';
 import { cursorSchema, decodeCursor, encodeCursor, limitSchema, orderSchema, type Page, toPage } from '../pagination.ts';
 import { toIso } from '../time.ts';
 import { BODY_KEYS, type Message, type MessageType, messageInputSchema } from './letta-message.ts';
@@ -71,9 +71,26 @@ export class MessageManager {
     if (new Set(ids).size !== ids.length) {
       throw new InvalidArgument('Message ids within one batch must be unique', { field: 'messages' });
     }
+    input.messages.forEach((m, i) => {
+      if (m.stepId != null && !isId('step', m.stepId)) {
+        throw new InvalidArgument(invalidIdMessage('step', m.stepId), { field: `messages.${i}.stepId` });
+      }
+    });
+    const stepIds = [...new Set(input.messages.flatMap((m) => (m.stepId != null ? [m.stepId] : [])))];
     const rows = await this.#db.transaction(async (tx) => {
       // Locking the run row serialises appends to one run, so sequence numbers never collide.
       const run = await requireRun(tx, actor, input.runId, true);
+      if (stepIds.length) {
+        // A step is referenced only within the caller's organization (CONTRACTS §7): another's is NOT_FOUND.
+        const found = await tx
+          .select({ id: steps.id })
+          .from(steps)
+          .where(and(inArray(steps.id, stepIds), eq(steps.organizationId, actor.organizationId)));
+        const known = new Set(found.map((r) => r.id));
+        const i = input.messages.findIndex((m) => m.stepId != null && !known.has(m.stepId));
+        const missing = input.messages[i];
+        if (missing) throw new NotFound(`Step ${missing.stepId} not found`, { field: `messages.${i}.stepId` });
+      }
       const taken = await tx.select({ id: messages.id }).from(messages).where(inArray(messages.id, ids));
       if (taken.length) throw new Conflict(`Message ${taken[0]?.id} already exists`, { field: 'messages' });
       const [last] = await tx
