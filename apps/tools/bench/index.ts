@@ -26,13 +26,14 @@ const USAGE = `pnpm bench [-- options]
   --runs <n>                runs seeded in one organization (default RUNTRACE_BENCH_RUNS or 1,000,000)
   --agents <n>              agents the runs are dealt to (default 100)
   --requests <n>            timed requests per runs.list scenario (default 2,000)
-  --offset-requests <n>     timed queries of the OFFSET baselines (default 40)
+  --offset-requests <n>     timed queries of the OFFSET baselines (default 8: at a million runs each takes seconds)
   --concurrency <n>         runs.list workers (default 8)
   --creates <n>             timed runs.create calls per concurrency (default 5,000)
   --create-concurrency <l>  comma list (default 8,64)
   --only <names>            comma list of sections: ${SECTIONS.map((s) => s.name).join(', ')}
   --check                   exit 1 when a target is missed
   --keep                    keep the scratch database (to study plans); the bench says its name
+  --keep-indexes            seed with every index in place (slower; indexes grown row by row, as in production)
 
 Needs a Postgres server: DATABASE_URL, else ${'postgres://postgres@127.0.0.1:5432/test'} if it answers.`;
 
@@ -55,6 +56,7 @@ async function main(): Promise<number> {
     only: { type: 'string' },
     check: { type: 'boolean' },
     keep: { type: 'boolean' },
+    'keep-indexes': { type: 'boolean' },
   });
   if (flags.help) {
     console.log(USAGE);
@@ -65,7 +67,7 @@ async function main(): Promise<number> {
     runs: intFlag('runs', flags.runs, config.benchRuns ?? 1_000_000),
     agents: intFlag('agents', flags.agents, 100),
     requests: intFlag('requests', flags.requests, 2_000),
-    offsetRequests: intFlag('offset-requests', flags['offset-requests'], 40),
+    offsetRequests: intFlag('offset-requests', flags['offset-requests'], 8),
     listConcurrency: intFlag('concurrency', flags.concurrency, 8),
     creates: intFlag('creates', flags.creates, 5_000),
     createConcurrency: (flags['create-concurrency'] ?? '8,64').split(',').map((v) => intFlag('create-concurrency', v.trim(), 8)),
@@ -101,12 +103,16 @@ async function main(): Promise<number> {
     const [version] = await env.sql<{ v: string }[]>`select split_part(version(), ' ', 2) as v`;
     log(`  Postgres ${version?.v}`);
 
-    log(`\nSeeding ${int(options.runs)} runs over ${options.agents} agents in one organization (INSERT … SELECT FROM generate_series, 100,000 per statement):`);
-    const seed = await seedRuns(env.sql, { runs: options.runs, agents: options.agents }, log);
+    log(
+      `\nSeeding ${int(options.runs)} runs over ${options.agents} agents in one organization ` +
+        `(INSERT … SELECT FROM generate_series, 100,000 per statement${flags['keep-indexes'] ? ', indexes maintained row by row' : ', secondary indexes rebuilt after'}):`,
+    );
+    const seed = await seedRuns(env.sql, { runs: options.runs, agents: options.agents, rebuildIndexes: !flags['keep-indexes'] }, log);
     log(
       `  seeded ${int(seed.runs)} runs + ${int(seed.runs)} run_metrics rows in ${seconds(seed.seedMs)} ` +
-        `(${int((seed.runs * 1000) / seed.seedMs)} runs/s), VACUUM ANALYZE ${seconds(seed.analyzeMs)}; ` +
-        `${int(seed.sharedTimestamps)} runs share their created_at with another`,
+        `(${int((seed.runs * 1000) / seed.seedMs)} runs/s: insert ${seconds(seed.insertMs)}, ` +
+        `${int((seed.runs * 1000) / seed.insertMs)} rows/s; index builds ${seconds(seed.indexMs)}), ` +
+        `VACUUM ANALYZE ${seconds(seed.analyzeMs)}; ${int(seed.sharedTimestamps)} runs share their created_at with another`,
     );
     const [size] = await env.sql<{ runs: string; total: string }[]>`
       select pg_size_pretty(pg_total_relation_size('runs')) as runs,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_USER_ID, newId } from '@runtrace/core';
 import type { BenchContext, BenchSection } from './section.ts';
-import { int, measure, ms, ratio, type Summary } from './stats.ts';
+import { defaultWarmup, int, measureInterleaved, ms, ratio, type Scenario, type Summary } from './stats.ts';
 import { formatTable } from './table.ts';
 
 /**
@@ -27,9 +27,9 @@ export const runsCreateSection: BenchSection = {
     const rows: { c: number; http: Summary; insert: Summary }[] = [];
     for (const c of options.createConcurrency) {
       const db = env.pool(c);
-      log(`    INSERT INTO runs, one row per statement: ${int(n)} at concurrency ${c} …`);
-      const insert = await measure({
-        requests: n,
+      const clients = env.clients(c);
+      const insert: Scenario = {
+        name: `INSERT runs, c=${c}`,
         concurrency: c,
         run: async (i) => {
           const run = input(i);
@@ -39,19 +39,19 @@ export const runsCreateSection: BenchSection = {
             values (${newId('run')}, ${org}, ${run.agentId}, ${run.background}, ${db.json(run.metadata)},
               ${db.json(run.requestConfig)}, ${DEFAULT_USER_ID}, ${fingerprint})`;
         },
-      });
-      const clients = env.clients(c);
-      log(`    runs.create over HTTP: ${int(n)} at concurrency ${c} …`);
-      const http = await measure({
-        requests: n,
+      };
+      const http: Scenario = {
+        name: `runs.create, c=${c}`,
         concurrency: c,
         run: async (i, worker) => {
           const client = clients[worker];
           if (!client) throw new Error('no client');
           await client.runs.create.mutate(input(i));
         },
-      });
-      rows.push({ c, http, insert });
+      };
+      log(`    runs.create over HTTP and single-row INSERT INTO runs: ${int(n)} each at concurrency ${c}, taking turns in 5 rounds …`);
+      const [i, h] = (await measureInterleaved([insert, http], { requests: n, rounds: 5 })) as [Summary, Summary];
+      rows.push({ c, http: h, insert: i });
     }
 
     const table = formatTable(
@@ -91,7 +91,7 @@ export const runsCreateSection: BenchSection = {
       table,
       notes: [
         'Each create is its own autocommit transaction (synchronous_commit as the server has it); the baseline writes runs only, the api writes agents (upsert), runs and run_metrics.',
-        'No target was set for create throughput; the ratio is the figure to watch.',
+        `The two take turns in 5 rounds, each after ${defaultWarmup(n)} untimed calls. No target was set for create throughput; the ratio is the figure to watch.`,
       ],
       checks: [],
     };

@@ -1,7 +1,7 @@
 import { encodeCursor, toIso } from '@runtrace/core';
 import type postgres from 'postgres';
 import type { BenchContext, BenchSection, Check } from './section.ts';
-import { int, measure, ms, ratio, type Summary } from './stats.ts';
+import { defaultWarmup, int, measure, measureInterleaved, ms, ratio, type Scenario, type Summary, seconds } from './stats.ts';
 import { formatTable } from './table.ts';
 
 const LIMIT = 100;
@@ -71,36 +71,6 @@ export const runsListSection: BenchSection = {
     }
     log(`    page ${int(deepPage)} and agent page ${int(agentDeepPage)} over HTTP equal their OFFSET pages (checked)`);
 
-    const clients = env.clients(c);
-    const http = (label: string, input: { agentId?: string; cursor?: string }) => {
-      log(`    ${label} over HTTP: ${int(options.requests)} requests at concurrency ${c} …`);
-      return measure({
-        requests: options.requests,
-        concurrency: c,
-        run: async (_, worker) => {
-          const page = await (clients[worker] ?? client).runs.list.query({ limit: LIMIT, ...input });
-          if (page.items.length !== LIMIT) throw new Error(`${label}: ${page.items.length} items, expected ${LIMIT}`);
-        },
-      });
-    };
-    const sqlKeyset = (label: string, agent: string | null, cursor: Cursor | null) => {
-      log(`    ${label}: ${int(options.requests)} queries at concurrency ${c} …`);
-      return measure({
-        requests: options.requests,
-        concurrency: c,
-        run: async () => expectRows(label, await keysetPage(db, org, agent, cursor, false)),
-      });
-    };
-    const sqlOffset = (label: string, agent: string | null, offset: number) => {
-      log(`    ${label}: ${int(options.offsetRequests)} queries at concurrency ${c} …`);
-      return measure({
-        requests: options.offsetRequests,
-        concurrency: c,
-        warmup: c,
-        run: async () => expectRows(label, await offsetPage(db, org, agent, offset, false)),
-      });
-    };
-
     const L = {
       first: 'runs.list page 1',
       firstAgent: 'runs.list page 1, agentId',
@@ -113,18 +83,61 @@ export const runsListSection: BenchSection = {
       offsetDeep: `SQL OFFSET ${int((deepPage - 1) * LIMIT)} (naive)`,
       offsetDeepAgent: `SQL OFFSET ${int((agentDeepPage - 1) * LIMIT)}, agentId`,
     };
-    const m = {
-      sqlFirst: await sqlKeyset(L.sqlFirst, null, null),
-      first: await http(L.first, {}),
-      sqlFirstAgent: await sqlKeyset(L.sqlFirstAgent, agentId, null),
-      firstAgent: await http(L.firstAgent, { agentId }),
-      sqlDeep: await sqlKeyset(L.sqlDeep, null, deep),
-      deep: await http(L.deep, { cursor: encode(deep) }),
-      sqlDeepAgent: await sqlKeyset(L.sqlDeepAgent, agentId, agentDeep),
-      deepAgent: await http(L.deepAgent, { agentId, cursor: encode(agentDeep) }),
-      offsetDeep: await sqlOffset(L.offsetDeep, null, (deepPage - 1) * LIMIT),
-      offsetDeepAgent: await sqlOffset(L.offsetDeepAgent, agentId, (agentDeepPage - 1) * LIMIT),
-    };
+    const clients = env.clients(c);
+    const http = (name: string, input: { agentId?: string; cursor?: string }): Scenario => ({
+      name,
+      concurrency: c,
+      run: async (_, worker) => {
+        const page = await (clients[worker] ?? client).runs.list.query({ limit: LIMIT, ...input });
+        if (page.items.length !== LIMIT) throw new Error(`${name}: ${page.items.length} items, expected ${LIMIT}`);
+      },
+    });
+    const sqlKeyset = (name: string, agent: string | null, cursor: Cursor | null): Scenario => ({
+      name,
+      concurrency: c,
+      run: async () => expectRows(name, await keysetPage(db, org, agent, cursor, false)),
+    });
+    const sqlOffset = (name: string, agent: string | null, offset: number): Scenario => ({
+      name,
+      concurrency: c,
+      run: async () => expectRows(name, await offsetPage(db, org, agent, offset, false)),
+    });
+
+    const scenarios = [
+      sqlKeyset(L.sqlFirst, null, null),
+      http(L.first, {}),
+      sqlKeyset(L.sqlFirstAgent, agentId, null),
+      http(L.firstAgent, { agentId }),
+      sqlKeyset(L.sqlDeep, null, deep),
+      http(L.deep, { cursor: encode(deep) }),
+      sqlKeyset(L.sqlDeepAgent, agentId, agentDeep),
+      http(L.deepAgent, { agentId, cursor: encode(agentDeep) }),
+    ];
+    const rounds = 10;
+    log(
+      `    ${scenarios.length} scenarios × ${int(options.requests)} requests at concurrency ${c}, taking turns in ${rounds} rounds ` +
+        `(HTTP: ${L.first}, ${L.firstAgent}, ${L.deep}, ${L.deepAgent}; SQL: the same four queries) …`,
+    );
+    const t0 = performance.now();
+    const [sqlFirst, first, sqlFirstAgent, firstAgent, sqlDeep, deepM, sqlDeepAgent, deepAgent] = (await measureInterleaved(
+      scenarios,
+      {
+        requests: options.requests,
+        rounds,
+        onRound: (r, n) => log(`      round ${r}/${n}  ${seconds(performance.now() - t0)}`),
+      },
+    )) as [Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary];
+    // No warm-up for OFFSET: at a million runs one such query scans and sorts the whole table for seconds.
+    log(`    ${L.offsetDeep} and ${L.offsetDeepAgent}: ${int(options.offsetRequests)} queries each at concurrency ${c} …`);
+    const offsetDeep = await measure(sqlOffset(L.offsetDeep, null, (deepPage - 1) * LIMIT), {
+      requests: options.offsetRequests,
+      warmup: 0,
+    });
+    const offsetDeepAgent = await measure(sqlOffset(L.offsetDeepAgent, agentId, (agentDeepPage - 1) * LIMIT), {
+      requests: options.offsetRequests,
+      warmup: 0,
+    });
+    const m = { sqlFirst, first, sqlFirstAgent, firstAgent, sqlDeep, deep: deepM, sqlDeepAgent, deepAgent, offsetDeep, offsetDeepAgent };
 
     const p99Check = (label: string, s: Summary): Check => ({ name: `${label}: p99 ≤ ${P99_TARGET_MS} ms`, pass: s.p99 <= P99_TARGET_MS });
     const depthCheck = (label: string, s: Summary, first: Summary): Check => ({
@@ -208,6 +221,7 @@ export const runsListSection: BenchSection = {
       notes: [
         `HTTP: the real @runtrace/client, one client per worker (no request batching), api in this process; SQL: postgres.js, ${c} connections, the query runs.list issues.`,
         'cpu ms/req: CPU time of this Node process per request (api + client for HTTP, postgres.js for SQL); at concurrency c one event loop cannot answer faster than about c × that.',
+        `The eight keyset scenarios take turns in ${rounds} rounds (a change in machine load falls on all alike), each after ${defaultWarmup(options.requests)} untimed requests.`,
         `Deep pages use a real cursor (encodeCursor of the last row of the previous page, found once with OFFSET); ratio = scenario / baseline.`,
         ...plans.map(([label, plan]) => `plan, ${label}: ${plan}`),
       ],

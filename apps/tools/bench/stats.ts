@@ -41,43 +41,72 @@ export function summarize(latenciesMs: readonly number[], wallMs: number, cpuMs 
   };
 }
 
-export interface MeasureOptions {
-  /** Operations to time. */
-  requests: number;
+export interface Scenario {
+  name: string;
   /** Workers, each with one operation in flight (a closed loop: the next starts when the previous returns). */
   concurrency: number;
-  /** Untimed operations first, at the same concurrency (JIT, connection pools, caches). @default min(200, requests / 10) */
-  warmup?: number;
-  /** One operation; `worker` is 0…concurrency-1, so a worker can own a client or a connection. */
+  /** One operation; `i` counts this scenario's operations, `worker` is 0…concurrency-1 (to own a client or a connection). */
   run: (i: number, worker: number) => Promise<unknown>;
 }
 
-/** Runs `requests` operations over `concurrency` workers and returns the latency of each, after a warm-up. */
-export async function measure(o: MeasureOptions): Promise<Summary> {
-  const warmup = o.warmup ?? Math.min(200, Math.floor(o.requests / 10));
-  if (warmup > 0) await loop(warmup, o.concurrency, o.run, null);
-  const latencies: number[] = [];
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  await loop(o.requests, o.concurrency, o.run, latencies);
-  const wallMs = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  return summarize(latencies, wallMs, (used.user + used.system) / 1000);
+export interface MeasureOptions {
+  /** Operations timed per scenario. */
+  requests: number;
+  /**
+   * The scenarios take turns in this many rounds, so that a change in the machine's load during the bench falls on
+   * all of them alike instead of on whichever ran last. @default 10
+   */
+  rounds?: number;
+  /** Untimed operations per scenario first (JIT, connection pools, caches). @default min(200, requests / 10) */
+  warmup?: number;
+  /** Called after each round. */
+  onRound?: (round: number, rounds: number) => void;
 }
 
-async function loop(
-  total: number,
-  concurrency: number,
-  run: MeasureOptions['run'],
-  latencies: number[] | null,
-): Promise<void> {
+/** The untimed operations before each scenario unless told otherwise. */
+export const defaultWarmup = (requests: number) => Math.min(200, Math.floor(requests / 10));
+
+/** Times `requests` operations of each scenario, interleaved in rounds after a warm-up; one Summary per scenario. */
+export async function measureInterleaved(scenarios: readonly Scenario[], o: MeasureOptions): Promise<Summary[]> {
+  const rounds = Math.max(1, Math.min(o.rounds ?? 10, o.requests));
+  const warmup = o.warmup ?? defaultWarmup(o.requests);
+  const state = scenarios.map(() => ({ latencies: [] as number[], wallMs: 0, cpuMs: 0, next: 0 }));
+  for (const [k, scenario] of scenarios.entries()) {
+    const st = state[k] as (typeof state)[number];
+    if (warmup > 0) await loop(warmup, scenario, st.next, null);
+    st.next += warmup;
+  }
+  for (let round = 0; round < rounds; round++) {
+    const n = Math.floor(((round + 1) * o.requests) / rounds) - Math.floor((round * o.requests) / rounds);
+    for (const [k, scenario] of scenarios.entries()) {
+      const st = state[k] as (typeof state)[number];
+      const cpu = process.cpuUsage();
+      const t0 = performance.now();
+      await loop(n, scenario, st.next, st.latencies);
+      st.wallMs += performance.now() - t0;
+      const used = process.cpuUsage(cpu);
+      st.cpuMs += (used.user + used.system) / 1000;
+      st.next += n;
+    }
+    o.onRound?.(round + 1, rounds);
+  }
+  return state.map((st) => summarize(st.latencies, st.wallMs, st.cpuMs));
+}
+
+/** One scenario on its own, in one round. */
+export async function measure(scenario: Scenario, o: Omit<MeasureOptions, 'rounds'>): Promise<Summary> {
+  const [summary] = await measureInterleaved([scenario], { ...o, rounds: 1 });
+  return summary as Summary;
+}
+
+async function loop(total: number, scenario: Scenario, first: number, latencies: number[] | null): Promise<void> {
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(concurrency, total) }, async (_, worker) => {
+    Array.from({ length: Math.min(scenario.concurrency, total) }, async (_, worker) => {
       while (next < total) {
-        const i = next++;
+        const i = first + next++;
         const t0 = performance.now();
-        await run(i, worker);
+        await scenario.run(i, worker);
         latencies?.push(performance.now() - t0);
       }
     }),
