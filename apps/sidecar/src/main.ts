@@ -58,8 +58,12 @@ async function main(): Promise<void> {
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    // a repeated SIGTERM changes nothing; a second SIGINT (Ctrl-C twice) exits at once
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => {
+      stop('SIGINT');
+      process.once('SIGINT', () => process.exit(130));
+    });
   } catch (err) {
     if (err instanceof SidecarStartError || err instanceof ConfigError) {
       logger.error(err.message);

@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { encodeRecord, newId, toProviderTrace, toSocketRecord } from '@runtrace/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ClickHouseHandle, ClickHouseSink } from './clickhouse-sink.ts';
+import { recoverParts } from './file-writer.ts';
 import { type SidecarOptions, startSidecar } from './sidecar.ts';
 import { countById, readSinkLines, scrape, until } from './test-helpers.ts';
 
@@ -239,6 +241,33 @@ describe('sidecar (in process)', () => {
     }
     expect((await fetch(`http://127.0.0.1:${sidecar.metricsPort}/other`)).status).toBe(404);
     await sidecar.close();
+  });
+});
+
+describe('file recovery', () => {
+  it('completes the .part files of a process that is gone (plain and gzip, cut mid-line and mid-member)', () => {
+    const dir = path.join(root, 'recovery');
+    mkdirSync(dir, { recursive: true });
+    const dead = 2 ** 22 + 12345; // above the default pid_max: no such process
+    const a = line().text;
+    const b = line().text;
+    writeFileSync(path.join(dir, `runtrace-20260101T000000.000Z-${dead}-000000.ndjson.part`), `${a}${b}{"protocol_ver`);
+    const whole = gzipSync(Buffer.from(a + b), { level: 1 });
+    const cut = gzipSync(Buffer.from(line().text), { level: 1 }).subarray(0, 20);
+    writeFileSync(path.join(dir, `runtrace-20260101T000001.000Z-${dead}-000001.ndjson.gz.part`), Buffer.concat([whole, cut]));
+    writeFileSync(path.join(dir, `runtrace-20260101T000002.000Z-${dead}-000002.ndjson.part`), '{"partial');
+    const mine = `runtrace-20260101T000003.000Z-${process.pid}-000003.ndjson.part`;
+    writeFileSync(path.join(dir, mine), a);
+    expect(recoverParts(dir, 'runtrace').sort()).toEqual([
+      `runtrace-20260101T000000.000Z-${dead}-000000.ndjson`,
+      `runtrace-20260101T000001.000Z-${dead}-000001.ndjson.gz`,
+    ]);
+    expect(readdirSync(dir).sort()).toEqual([
+      `runtrace-20260101T000000.000Z-${dead}-000000.ndjson`,
+      `runtrace-20260101T000001.000Z-${dead}-000001.ndjson.gz`,
+      mine, // a live process's file is left alone
+    ]);
+    expect(readSinkLines(dir)).toEqual([a.trim(), b.trim(), a.trim(), b.trim()]);
   });
 });
 
