@@ -402,6 +402,80 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
     });
   });
 
+  describe('batching and concurrency', () => {
+    it('splits a large batch of queries so the URL stays within what the server accepts', async () => {
+      const agentId = newId('agent');
+      const run = await client.runs.create.mutate({ agentId, conversationId: 'c'.repeat(200) });
+      const input = {
+        agentId,
+        statuses: ['created', 'running', 'completed', 'failed', 'cancelled'] as const,
+        conversationId: 'c'.repeat(200),
+        order: 'asc' as const,
+        limit: 1000,
+      };
+      const pages = await Promise.all(
+        Array.from({ length: 50 }, () => client.runs.list.query({ ...input, statuses: [...input.statuses] })),
+      );
+      expect(pages.map((p) => p.items.map((r) => r.id))).toEqual(Array.from({ length: 50 }, () => [run.id]));
+      // And the connection is still good afterwards.
+      expect((await client.runs.retrieve.query({ runId: run.id })).id).toBe(run.id);
+    });
+
+    it('concurrent retries of one idempotent create all get the same run', async () => {
+      const id = newId('run');
+      const agentId = newId('agent');
+      const runs = await Promise.all(Array.from({ length: 20 }, () => client.runs.create.mutate({ id, agentId })));
+      expect(new Set(runs.map((r) => JSON.stringify(r))).size).toBe(1);
+      expect((await client.runs.list.query({ agentId })).items).toHaveLength(1);
+      expect(await api.count(`select count(*) from run_metrics where id = '${id}'`)).toBe(1);
+    });
+
+    it('concurrent creates of one id with different content: exactly one wins, the rest are CONFLICT', async () => {
+      const id = newId('run');
+      const agentId = newId('agent');
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => client.runs.create.mutate({ id, agentId, metadata: { i } })),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(await callError(Promise.reject(r.reason))).toMatchObject({ code: 'CONFLICT' });
+      }
+      const stored = await client.runs.retrieve.query({ runId: id });
+      expect(stored.metadata).toEqual((won[0] as PromiseFulfilledResult<typeof stored>).value.metadata);
+    });
+
+    it('concurrent appends to one run get distinct, gapless positions in call order within each batch', async () => {
+      const run = await client.runs.create.mutate({ agentId: newId('agent') });
+      const batches = await Promise.all(
+        Array.from({ length: 20 }, (_, b) =>
+          client.messages.create.mutate({
+            runId: run.id,
+            messages: [0, 1, 2].map((i) => ({ messageType: 'assistant_message' as const, content: `${b}.${i}` })),
+          }),
+        ),
+      );
+      for (const batch of batches) {
+        const [first] = batch.map((m) => m.seqId);
+        expect(batch.map((m) => m.seqId)).toEqual([first, first! + 1, first! + 2]);
+      }
+      const listed = await client.runs.messages.query({ runId: run.id, limit: 1000 });
+      expect(listed.items.map((m) => m.seqId)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    });
+
+    it('a run ended while steps are still being recorded counts every step that committed', async () => {
+      const run = await client.runs.create.mutate({ agentId: newId('agent') });
+      await client.runs.update.mutate({ runId: run.id, status: 'running' });
+      await Promise.all(Array.from({ length: 10 }, () => client.steps.create.mutate({ runId: run.id, promptTokens: 1 })));
+      await client.runs.update.mutate({ runId: run.id, stopReason: 'end_turn' });
+      expect((await client.runs.metrics.query({ runId: run.id })).numSteps).toBe(10);
+      // Steps recorded late still count (the producer's last step may land after the terminal update).
+      await client.steps.create.mutate({ runId: run.id, promptTokens: 1 });
+      expect((await client.runs.metrics.query({ runId: run.id })).numSteps).toBe(11);
+      expect((await client.runs.usage.query({ runId: run.id })).stepCount).toBe(11);
+    });
+  });
+
   describe('delete', () => {
     it('removes the run with its steps, messages and metrics', async () => {
       const agentId = newId('agent');

@@ -1,4 +1,5 @@
-import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
+import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
 import type { AppRouter } from './types.ts';
 
 export interface RuntraceClientOptions {
@@ -6,31 +7,93 @@ export interface RuntraceClientOptions {
   url: string;
   /** A Runtrace API key, sent as `Authorization: Bearer <key>`. Without one the default organization applies. */
   apiKey?: string | undefined;
-  /** Extra headers for every request. */
+  /** Extra headers for every request (subscriptions included). */
   headers?: Record<string, string>;
-  /** A fetch implementation (defaults to the global one). */
+  /** A fetch implementation (defaults to the global one); subscriptions use it too. */
   fetch?: typeof fetch;
   /** Most calls batched into one HTTP request. @default 50 */
   maxBatchItems?: number;
+  /**
+   * How long a subscription waits before reconnecting after its connection dropped (it then resumes after the last
+   * event it received, so nothing is lost or repeated). @default 1000
+   */
+  reconnectDelayMs?: number;
 }
 
 export type RuntraceClient = TRPCClient<AppRouter>;
 
-/** The typed Runtrace client for Node 20 and browsers: `client.runs.list.query({ limit: 10 })`. */
+/**
+ * The typed Runtrace client for Node 20 and browsers: `client.runs.list.query({ limit: 10 })`, and subscriptions
+ * (`client.runs.stream.subscribe(...)`) over Server-Sent Events.
+ *
+ * Queries and mutations go through `httpBatchLink`; subscriptions through `httpSubscriptionLink` with the
+ * `eventsource` ponyfill (also in browsers), whose custom fetch carries the Authorization header: the API key never
+ * appears in a URL. A dropped subscription reconnects by itself and resumes from the last event id it received
+ * (tRPC's `tracked()` ids, sent back as `lastEventId`).
+ */
 export function createRuntraceClient(options: RuntraceClientOptions): RuntraceClient {
   const base = options.url.replace(/\/+$/, '');
   const headers = (): Record<string, string> => ({
     ...options.headers,
     ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
   });
+  const eventSourceFetch = subscriptionFetch(options, headers);
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: `${base}/trpc`,
-        headers,
-        maxItems: options.maxBatchItems ?? 50,
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url: `${base}/trpc`,
+          EventSource,
+          eventSourceOptions: { fetch: eventSourceFetch },
+        }),
+        false: httpBatchLink({
+          url: `${base}/trpc`,
+          headers,
+          maxItems: options.maxBatchItems ?? 50,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        }),
       }),
     ],
   });
+}
+
+/**
+ * The fetch the EventSource ponyfill uses: the client's headers on every (re)connection, and a `retry:` field put in
+ * front of each response so that the EventSource reconnects after `reconnectDelayMs` instead of its 3 s default
+ * (tRPC's server does not send one).
+ */
+function subscriptionFetch(options: RuntraceClientOptions, headers: () => Record<string, string>): FetchLike {
+  const delayMs = Math.max(0, Math.round(options.reconnectDelayMs ?? 1000));
+  const retryField = new TextEncoder().encode(`retry: ${delayMs}\n\n`);
+  return async (url, init) => {
+    const doFetch = options.fetch ?? globalThis.fetch;
+    const response = await doFetch(url, { ...init, headers: { ...init.headers, ...headers() } });
+    const body = response.body;
+    if (!body) return response;
+    const prefixed: FetchLikeResponse = {
+      url: response.url,
+      status: response.status,
+      redirected: response.redirected,
+      headers: response.headers,
+      body: {
+        getReader() {
+          const reader = body.getReader();
+          let sentRetry = false;
+          return {
+            async read() {
+              if (!sentRetry) {
+                sentRetry = true;
+                return { done: false as const, value: retryField };
+              }
+              const chunk = await reader.read();
+              return chunk.done ? { done: true as const } : { done: false as const, value: chunk.value };
+            },
+            cancel: () => reader.cancel(),
+          };
+        },
+      },
+    };
+    return prefixed;
+  };
 }
