@@ -14,6 +14,11 @@ export interface RuntraceClientOptions {
   /** Most calls batched into one HTTP request. @default 50 */
   maxBatchItems?: number;
   /**
+   * Longest URL a batch of queries may make before it is split: servers refuse request lines much past 16 KiB
+   * (Node's default header limit), and a refused batch fails every call in it. @default 8000
+   */
+  maxURLLength?: number;
+  /**
    * How long a subscription waits before reconnecting after its connection dropped (it then resumes after the last
    * event it received, so nothing is lost or repeated). @default 1000
    */
@@ -51,6 +56,7 @@ export function createRuntraceClient(options: RuntraceClientOptions): RuntraceCl
           url: `${base}/trpc`,
           headers,
           maxItems: options.maxBatchItems ?? 50,
+          maxURLLength: options.maxURLLength ?? 8000,
           ...(options.fetch ? { fetch: options.fetch } : {}),
         }),
       }),
