@@ -1,5 +1,6 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
+import { retryOnlyUnavailableLink } from './retryOnlyUnavailable.ts';
 import type { AppRouter } from './types.ts';
 
 export interface RuntraceClientOptions {
@@ -34,7 +35,8 @@ export type RuntraceClient = TRPCClient<AppRouter>;
  * Queries and mutations go through `httpBatchLink`; subscriptions through `httpSubscriptionLink` with the
  * `eventsource` ponyfill (also in browsers), whose custom fetch carries the Authorization header: the API key never
  * appears in a URL. A dropped subscription reconnects by itself and resumes from the last event id it received
- * (tRPC's `tracked()` ids, sent back as `lastEventId`).
+ * (tRPC's `tracked()` ids, sent back as `lastEventId`); it reconnects after SERVICE_UNAVAILABLE too, but ends with
+ * the error on every other code (an INTERNAL_SERVER_ERROR included: a bug must not become a reconnect loop).
  */
 export function createRuntraceClient(options: RuntraceClientOptions): RuntraceClient {
   const base = options.url.replace(/\/+$/, '');
@@ -47,11 +49,14 @@ export function createRuntraceClient(options: RuntraceClientOptions): RuntraceCl
     links: [
       splitLink({
         condition: (op) => op.type === 'subscription',
-        true: httpSubscriptionLink({
-          url: `${base}/trpc`,
-          EventSource,
-          eventSourceOptions: { fetch: eventSourceFetch },
-        }),
+        true: [
+          retryOnlyUnavailableLink<AppRouter>(),
+          httpSubscriptionLink({
+            url: `${base}/trpc`,
+            EventSource,
+            eventSourceOptions: { fetch: eventSourceFetch },
+          }),
+        ],
         false: httpBatchLink({
           url: `${base}/trpc`,
           headers,
