@@ -30,12 +30,12 @@ describe('chdb on a data directory', () => {
     const two = await connectClickHouse({ url: `chdb:${path.join(dataDir, 'clickhouse')}`, dataDir: root });
     expect(two.client).toBe(one.client);
     await one.close();
-    expect(await count(two, 'runtrace_migrations')).toBe(1);
+    expect(await count(two, 'runtrace_migrations')).toBe(2);
     await two.close();
 
     const again = await connectClickHouse({ url: undefined, dataDir });
     try {
-      expect(await count(again, 'runtrace_migrations')).toBe(1);
+      expect(await count(again, 'runtrace_migrations')).toBe(2);
       expect(await migrateClickHouse(again, { ttlDays: 30 })).toEqual([]);
     } finally {
       await again.close();

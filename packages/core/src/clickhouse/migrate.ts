@@ -35,6 +35,11 @@ export function readClickHouseMigrations(dir: string = MIGRATIONS_DIR): ClickHou
 export interface MigrateClickHouseOptions {
   /** Days a provider trace is kept after it was received; 0 keeps them forever (RUNTRACE_CLICKHOUSE_TTL_DAYS). */
   ttlDays: number;
+  /**
+   * Days an OpenTelemetry span (and its trace-id lookup row) is kept after it started; 0 keeps them forever
+   * (RUNTRACE_OTEL_TTL_DAYS). @default unchanged (the tables keep the TTL they have)
+   */
+  otelTtlDays?: number;
   /** Another folder of migrations (tests). @default the migrations/ folder beside this file */
   migrationsDir?: string;
 }
@@ -55,7 +60,7 @@ function withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
 
 /**
  * Applies the ClickHouse migrations that `runtrace_migrations` does not list yet, then sets the provider-trace TTL to
- * `ttlDays`. Returns the versions it applied.
+ * `ttlDays` and, when given, the span tables' TTL to `otelTtlDays`. Returns the versions it applied.
  *
  * Locking: on chdb only this process can open the data directory, so an in-process mutex is the whole lock. On a
  * server several api processes may start at once, and ClickHouse has no transactional DDL or advisory locks; instead
@@ -64,8 +69,10 @@ function withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
  * ReplacingMergeTree keyed by version, so a version recorded twice reads (FINAL) as once. Write new migrations so.
  */
 export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHouseOptions): Promise<number[]> {
-  if (!Number.isSafeInteger(options.ttlDays) || options.ttlDays < 0) {
-    throw new Error(`ttlDays must be a whole number of days >= 0, got ${options.ttlDays}`);
+  for (const [key, days] of Object.entries({ ttlDays: options.ttlDays, otelTtlDays: options.otelTtlDays })) {
+    if (days !== undefined && (!Number.isSafeInteger(days) || days < 0)) {
+      throw new Error(`${key} must be a whole number of days >= 0, got ${days}`);
+    }
   }
   const migrations = readClickHouseMigrations(options.migrationsDir);
   return withLock(ch.location, async () => {
@@ -93,7 +100,11 @@ export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHou
         });
         applied.push(migration.version);
       }
-      await applyTraceTtl(ch, options.ttlDays);
+      await applyTtl(ch, 'provider_traces', 'inserted_at', options.ttlDays);
+      if (options.otelTtlDays !== undefined) {
+        await applyTtl(ch, 'otel_traces', 'toDateTime(Timestamp)', options.otelTtlDays);
+        await applyTtl(ch, 'otel_traces_trace_id_ts', 'toDateTime(Start)', options.otelTtlDays);
+      }
       return applied;
     } catch (err) {
       throw clickhouseFailure(err, ch.location);
@@ -101,31 +112,28 @@ export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHou
   });
 }
 
-/** The TTL in days the provider_traces table has now, or null when it has none. */
-export async function currentTraceTtlDays(ch: ClickHouse): Promise<number | null> {
+/** The TTL in days a table (provider_traces unless told) has now, or null when it has none. */
+export async function currentTraceTtlDays(ch: ClickHouse, table = 'provider_traces'): Promise<number | null> {
   const result = await ch.client.query({
     query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {table:String}',
-    query_params: { db: ch.database, table: 'provider_traces' },
+    query_params: { db: ch.database, table },
     format: 'JSONEachRow',
   });
   const [row] = await result.json<{ engine_full: string }>();
-  if (!row) throw new Error(`${ch.location}: provider_traces does not exist (migrations not applied?)`);
+  if (!row) throw new Error(`${ch.location}: ${table} does not exist (migrations not applied?)`);
   const m = /\bTTL\b.*?toIntervalDay\((\d+)\)/.exec(row.engine_full);
   return m ? Number(m[1]) : null;
 }
 
 /**
- * Makes the table's TTL match the configuration. A changed TTL is applied to existing rows as well (ClickHouse
- * materialises it in the background). Days are a checked integer, written into the DDL as a literal.
+ * Makes a table's TTL (`<from> + ttlDays`) match the configuration. A changed TTL is applied to existing rows as well
+ * (ClickHouse materialises it in the background). Days are a checked integer, written into the DDL as a literal.
  */
-async function applyTraceTtl(ch: ClickHouse, ttlDays: number): Promise<void> {
-  const current = await currentTraceTtlDays(ch);
+async function applyTtl(ch: ClickHouse, name: string, from: string, ttlDays: number): Promise<void> {
+  const current = await currentTraceTtlDays(ch, name);
   if (current === (ttlDays === 0 ? null : ttlDays)) return;
-  const table = qualified(ch, 'provider_traces');
+  const table = qualified(ch, name);
   await ch.client.command({
-    query:
-      ttlDays === 0
-        ? `ALTER TABLE ${table} REMOVE TTL`
-        : `ALTER TABLE ${table} MODIFY TTL inserted_at + INTERVAL ${ttlDays} DAY`,
+    query: ttlDays === 0 ? `ALTER TABLE ${table} REMOVE TTL` : `ALTER TABLE ${table} MODIFY TTL ${from} + INTERVAL ${ttlDays} DAY`,
   });
 }

@@ -329,13 +329,16 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
           migrateClickHouse(ch, { ttlDays: 30 }),
           migrateClickHouse(ch, { ttlDays: 30 }),
         ]);
-        expect(first.flat()).toEqual([1]);
+        expect(first.flat()).toEqual([1, 2]);
         expect(await migrateClickHouse(ch, { ttlDays: 30 })).toEqual([]);
         const versions = await rows<{ version: number; n: string | number }>(
           ch,
-          `SELECT version, count() AS n FROM ${qualified(ch, 'runtrace_migrations')} GROUP BY version`,
+          `SELECT version, count() AS n FROM ${qualified(ch, 'runtrace_migrations')} GROUP BY version ORDER BY version`,
         );
-        expect(versions.map((v) => [Number(v.version), Number(v.n)])).toEqual([[1, 1]]);
+        expect(versions.map((v) => [Number(v.version), Number(v.n)])).toEqual([
+          [1, 1],
+          [2, 1],
+        ]);
         expect(await currentTraceTtlDays(ch)).toBe(30);
         await migrateClickHouse(ch, { ttlDays: 7 });
         expect(await currentTraceTtlDays(ch)).toBe(7);

@@ -2,45 +2,21 @@ import { Readable } from 'node:stream';
 import { drainStream } from '@clickhouse/client';
 import type { Actor } from '../../actor.ts';
 import { type ClickHouse, clickhouseFailure, clickhouseOff, connectClickHouse, qualified } from '../../clickhouse/connect.ts';
+import { InsertBatcher, type InsertBatcherOptions } from '../../clickhouse/insert-batcher.ts';
 import { migrateClickHouse } from '../../clickhouse/migrate.ts';
 import type { Config } from '../../config.ts';
-import { InvalidArgument, Unavailable } from '../../errors.ts';
+import { InvalidArgument } from '../../errors.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
 import type { ProviderTrace } from '../provider-trace.ts';
 
-export interface ClickHouseBackendOptions {
+/** Batching: see {@link InsertBatcherOptions} (rows are provider traces). */
+export interface ClickHouseBackendOptions extends Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'> {
   /** A connected ClickHouse whose migrations are applied (see {@link openClickHouseProviderTraceBackend}). */
   clickhouse: ClickHouse;
   /** Close `clickhouse` when the backend closes. @default false */
   ownsConnection?: boolean;
-  /** Most rows in one INSERT: a full batch is written at once. @default 1000 */
-  maxBatchRows?: number;
-  /** Most bytes (JSONEachRow) in one INSERT: a batch this large is written at once. @default 16 MiB */
-  maxBatchBytes?: number;
-  /**
-   * Longest a trace waits for its batch to fill before the INSERT goes anyway. ClickHouse wants few large inserts
-   * (every INSERT makes a part); 0 writes as soon as an INSERT slot is free (group commit). @default 50
-   */
-  flushIntervalMs?: number;
-  /** INSERTs in flight at once. @default 2 */
-  maxConcurrentInserts?: number;
-  /** Most rows accepted but not yet written; beyond, create() fails with Unavailable and enqueue() drops. @default 100000 */
-  maxQueueRows?: number;
-  /** Most bytes accepted but not yet written (same rule). @default 256 MiB */
-  maxQueueBytes?: number;
   /** Called when a fire-and-forget write fails (the caller is gone; somebody must hear of it). */
   onBackgroundError?: (err: unknown) => void;
-}
-
-interface Pending {
-  /** The JSONEachRow line, serialised once when the trace is accepted. */
-  line: string;
-  bytes: number;
-  seq: number;
-  acceptedAt: number;
-  trace: ProviderTrace;
-  resolve: (trace: ProviderTrace) => void;
-  reject: (err: unknown) => void;
 }
 
 /** The columns every read selects, in the table's terms. */
@@ -121,72 +97,32 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
   readonly #ch: ClickHouse;
   readonly #table: string;
   readonly #ownsConnection: boolean;
-  readonly #maxRows: number;
-  readonly #maxBytes: number;
-  readonly #intervalMs: number;
-  readonly #maxInserts: number;
-  readonly #maxQueueRows: number;
-  readonly #maxQueueBytes: number;
+  readonly #batcher: InsertBatcher;
   readonly #onBackgroundError: (err: unknown) => void;
-  #queue: Pending[] = [];
-  #queuedBytes = 0;
-  /** INSERTs in flight → the sequence number of their first row. Their promises never reject. */
-  #inFlight = new Map<Promise<void>, number>();
-  #inFlightRows = 0;
-  #inFlightBytes = 0;
-  #seq = 0;
-  /** Rows up to this sequence number are written without waiting for a full batch (flush, close). */
-  #forceThrough = 0;
-  #timer: NodeJS.Timeout | null = null;
-  #closed = false;
   #dropped = 0;
 
   constructor(options: ClickHouseBackendOptions) {
     this.#ch = options.clickhouse;
     this.#table = qualified(options.clickhouse, 'provider_traces');
     this.#ownsConnection = options.ownsConnection ?? false;
-    this.#maxRows = options.maxBatchRows ?? 1000;
-    this.#maxBytes = options.maxBatchBytes ?? 16 * 1024 * 1024;
-    this.#intervalMs = options.flushIntervalMs ?? 50;
-    this.#maxInserts = options.maxConcurrentInserts ?? 2;
-    this.#maxQueueRows = options.maxQueueRows ?? 100_000;
-    this.#maxQueueBytes = options.maxQueueBytes ?? 256 * 1024 * 1024;
     this.#onBackgroundError = options.onBackgroundError ?? (() => {});
-    for (const [key, value] of Object.entries({
-      maxBatchRows: this.#maxRows,
-      maxBatchBytes: this.#maxBytes,
-      maxConcurrentInserts: this.#maxInserts,
-      maxQueueRows: this.#maxQueueRows,
-      maxQueueBytes: this.#maxQueueBytes,
-    })) {
-      if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${key} must be a positive integer, got ${value}`);
-    }
-    if (!(this.#intervalMs >= 0)) throw new Error(`flushIntervalMs must be >= 0, got ${this.#intervalMs}`);
+    this.#batcher = new InsertBatcher({
+      ...options,
+      location: this.#ch.location,
+      rowsName: 'provider traces',
+      insert: (body) => this.#insert(body),
+    });
   }
 
   create(actor: Actor, trace: ProviderTrace): Promise<ProviderTrace> {
-    if (this.#closed) return Promise.reject(new Error('clickhouse provider-trace backend is closed'));
+    if (this.#batcher.closed) return Promise.reject(new Error('clickhouse provider-trace backend is closed'));
     let line: string;
     try {
       line = rowLine(actor.organizationId, trace);
     } catch (err) {
       return Promise.reject(err);
     }
-    const bytes = Buffer.byteLength(line) + 1;
-    const depth = this.#queue.length + this.#inFlightRows;
-    if (depth >= this.#maxQueueRows || this.#queuedBytes + this.#inFlightBytes + bytes > this.#maxQueueBytes) {
-      return Promise.reject(
-        new Unavailable(
-          `ClickHouse at ${this.#ch.location} is not keeping up: ${depth} provider traces are waiting to be written`,
-        ),
-      );
-    }
-    return new Promise((resolve, reject) => {
-      this.#seq += 1;
-      this.#queue.push({ line, bytes, seq: this.#seq, acceptedAt: performance.now(), trace, resolve, reject });
-      this.#queuedBytes += bytes;
-      this.#pump();
-    });
+    return this.#batcher.add(line, 1).then(() => trace);
   }
 
   enqueue(actor: Actor, trace: ProviderTrace): void {
@@ -201,75 +137,8 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
   }
 
   /** Writes out everything accepted so far (without waiting for full batches) and resolves when it is written. */
-  async flush(): Promise<void> {
-    const through = this.#seq;
-    this.#forceThrough = Math.max(this.#forceThrough, through);
-    for (;;) {
-      this.#pump();
-      const head = this.#queue[0];
-      const earlier = [...this.#inFlight].filter(([, first]) => first <= through).map(([p]) => p);
-      if (earlier.length === 0 && (!head || head.seq > through)) return;
-      await Promise.race(earlier.length ? earlier : [...this.#inFlight.keys()]);
-    }
-  }
-
-  /** Starts every INSERT that is due and has a free slot; arms the timer for the next one. */
-  #pump(): void {
-    while (this.#queue.length > 0 && this.#inFlight.size < this.#maxInserts) {
-      const head = this.#queue[0] as Pending;
-      const due =
-        this.#closed ||
-        head.seq <= this.#forceThrough ||
-        this.#queue.length >= this.#maxRows ||
-        this.#queuedBytes >= this.#maxBytes ||
-        performance.now() - head.acceptedAt >= this.#intervalMs;
-      if (!due) break;
-      this.#send(this.#cut());
-    }
-    // With every slot busy, the next completion pumps again; a timer would only spin.
-    if (this.#timer || this.#queue.length === 0 || this.#inFlight.size >= this.#maxInserts) return;
-    const head = this.#queue[0] as Pending;
-    const wait = Math.max(0, head.acceptedAt + this.#intervalMs - performance.now());
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#pump();
-    }, wait);
-  }
-
-  #cut(): Pending[] {
-    const batch: Pending[] = [];
-    let bytes = 0;
-    while (this.#queue.length && batch.length < this.#maxRows) {
-      const next = this.#queue[0] as Pending;
-      if (batch.length && bytes + next.bytes > this.#maxBytes) break;
-      batch.push(next);
-      bytes += next.bytes;
-      this.#queue.shift();
-    }
-    this.#queuedBytes -= bytes;
-    return batch;
-  }
-
-  #send(batch: Pending[]): void {
-    const bytes = batch.reduce((sum, p) => sum + p.bytes, 0);
-    this.#inFlightRows += batch.length;
-    this.#inFlightBytes += bytes;
-    const insert = this.#insert(batch.map((p) => p.line).join('\n')).then(
-      () => {
-        for (const p of batch) p.resolve(p.trace);
-      },
-      (err: unknown) => {
-        const failure = clickhouseFailure(err, this.#ch.location);
-        for (const p of batch) p.reject(failure);
-      },
-    );
-    const done = insert.finally(() => {
-      this.#inFlight.delete(done);
-      this.#inFlightRows -= batch.length;
-      this.#inFlightBytes -= bytes;
-      this.#pump();
-    });
-    this.#inFlight.set(done, (batch[0] as Pending).seq);
+  flush(): Promise<void> {
+    return this.#batcher.flush();
   }
 
   async #insert(body: string): Promise<void> {
@@ -277,7 +146,7 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
       // Settings in the statement itself, not as clickhouse_settings: chdb turns those into a `SET …;` prefix, which
       // sends the whole body through its multi-statement splitter (measured ~1.5x slower) and sticks to the session.
       query: `INSERT INTO ${this.#table} SETTINGS input_format_json_read_objects_as_strings = 1, input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`,
-      values: Readable.from([`${body}\n`]),
+      values: Readable.from([body]),
     });
     await drainStream(result.stream);
   }
@@ -333,19 +202,11 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
   }
 
   stats(): BackendStats {
-    return {
-      queueDepth: this.#queue.length + this.#inFlightRows,
-      queueBytes: this.#queuedBytes + this.#inFlightBytes,
-      dropped: this.#dropped,
-      reconnects: 0,
-    };
+    return { ...this.#batcher.stats(), dropped: this.#dropped, reconnects: 0 };
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    await this.flush();
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    await this.#batcher.close();
     if (this.#ownsConnection) await this.#ch.close();
   }
 }
