@@ -59,6 +59,10 @@ const envSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.coerce.number().int().min(0).default(30),
   ),
+  RUNTRACE_STREAM_RETENTION_MS: positiveInt(3 * 60 * 60 * 1000),
+  RUNTRACE_STREAM_MAXLEN: positiveInt(10_000),
+  RUNTRACE_STREAM_STALE_AFTER_MS: positiveInt(30 * 60 * 1000),
+  RUNTRACE_STREAM_SWEEP_INTERVAL_MS: positiveInt(60_000),
   /** Set by pnpm to the directory a command was typed in; relative paths are resolved from there. */
   INIT_CWD: z.string().optional(),
   RUNTRACE_REQUIRE_SERVICES: flag,
@@ -115,6 +119,17 @@ export interface Config {
    * forever. Applied to the table at every start. @default 30
    */
   readonly clickhouseTraceTtlDays: number;
+  /** A run's stream is kept this long after its last event (RUNTRACE_STREAM_RETENTION_MS). @default 3 h */
+  readonly streamRetentionMs: number;
+  /** Events kept per run stream; older ones are trimmed (RUNTRACE_STREAM_MAXLEN; Redis trims approximately). @default 10000 */
+  readonly streamMaxLen: number;
+  /**
+   * A background run whose stream has had no event for this long is marked failed (`stream_incomplete`) and its
+   * stream ended (RUNTRACE_STREAM_STALE_AFTER_MS). @default 30 min
+   */
+  readonly streamStaleAfterMs: number;
+  /** How often each process looks for such runs (RUNTRACE_STREAM_SWEEP_INTERVAL_MS). @default 60000 */
+  readonly streamSweepIntervalMs: number;
   readonly requireServices: boolean;
   /** HMAC-SHA256 key for the `X-Runtrace-Signature` header of run callbacks. */
   readonly callbackSecret: string | undefined;
@@ -172,6 +187,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sidecarRotateMs: e.RUNTRACE_SIDECAR_ROTATE_MS,
     sidecarMaxLineBytes: e.RUNTRACE_SIDECAR_MAX_LINE_BYTES,
     clickhouseTraceTtlDays: e.RUNTRACE_CLICKHOUSE_TTL_DAYS,
+    streamRetentionMs: e.RUNTRACE_STREAM_RETENTION_MS,
+    streamMaxLen: e.RUNTRACE_STREAM_MAXLEN,
+    streamStaleAfterMs: e.RUNTRACE_STREAM_STALE_AFTER_MS,
+    streamSweepIntervalMs: e.RUNTRACE_STREAM_SWEEP_INTERVAL_MS,
     requireServices: e.RUNTRACE_REQUIRE_SERVICES,
     callbackSecret: e.RUNTRACE_CALLBACK_SECRET || undefined,
     callbackAllowPrivate: e.RUNTRACE_CALLBACK_ALLOW_PRIVATE,

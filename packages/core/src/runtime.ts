@@ -8,6 +8,9 @@ import type { Logger } from './logger.ts';
 import { MessageManager } from './messages/message-manager.ts';
 import { type RunChange, RunManager } from './runs/run-manager.ts';
 import { StepManager } from './steps/step-manager.ts';
+import { createStreamStores } from './streams/factory.ts';
+import type { RunChangeFeed } from './streams/run-changes.ts';
+import { RunStreamService } from './streams/run-stream-service.ts';
 import { createBackends } from './telemetry/factory.ts';
 import { ProviderTraceService } from './telemetry/provider-trace-service.ts';
 import { TelemetryManager } from './telemetry/telemetry-manager.ts';
@@ -24,6 +27,10 @@ export interface Runtime {
   readonly messages: MessageManager;
   readonly telemetry: TelemetryManager;
   readonly providerTraces: ProviderTraceService;
+  /** Background runs' event streams: append, subscribe, ended when the run becomes terminal (CONTRACTS §6). */
+  readonly streams: RunStreamService;
+  /** Run created/updated/deleted notifications per organization (`runs.changes`), across processes with Redis. */
+  readonly runChanges: RunChangeFeed;
   /** Drains background work (callbacks, telemetry queues), then closes the database. */
   close(): Promise<void>;
 }
@@ -52,13 +59,29 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       backends: await createBackends(config.telemetryBackends, { db: database.db, logger, config }),
       logger,
     });
+    const stores = await createStreamStores(config, logger);
+    let streams: RunStreamService | null = null;
     const runs = new RunManager({
       db: database.db,
       logger,
       callbacks: { secret: config.callbackSecret, allowPrivate: config.callbackAllowPrivate },
-      onChange: options.onRunChange,
+      onChange: async (change) => {
+        await Promise.all([stores.changes.publish(change), options.onRunChange?.(change)]);
+      },
+      afterTerminal: async (actor, run) => streams?.onRunTerminal(actor, run),
       deleteRunData: (actor, runId) => telemetry.deleteByRun(actor, runId),
     });
+    streams = new RunStreamService({
+      db: database.db,
+      runs,
+      stream: stores.stream,
+      logger,
+      retentionMs: config.streamRetentionMs,
+      staleAfterMs: config.streamStaleAfterMs,
+      sweepIntervalMs: config.streamSweepIntervalMs,
+    });
+    streams.start();
+    const streamService = streams;
     return {
       config,
       logger,
@@ -70,8 +93,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       messages: new MessageManager({ db: database.db }),
       telemetry,
       providerTraces: new ProviderTraceService({ db: database.db, telemetry }),
+      streams: streamService,
+      runChanges: stores.changes,
       async close() {
+        await streamService.close();
         await runs.close();
+        await stores.stream.close();
+        await stores.changes.close();
         await telemetry.close();
         await database.close();
       },

@@ -54,6 +54,12 @@ export interface RunManagerOptions {
   onChange?: (change: RunChange) => void | Promise<void>;
   /** Removes what other stores keep of a deleted run (provider traces in every telemetry backend). */
   deleteRunData?: (actor: Actor, runId: string) => Promise<void>;
+  /**
+   * Awaited after an update or cancel that leaves the run terminal, also when it already was (a repeated call), so
+   * it must be idempotent: the stream layer ends the run's stream here (CONTRACTS §6). Its error is the caller's
+   * error; the status change itself is committed, and repeating the call repeats the hook.
+   */
+  afterTerminal?: (actor: Actor, run: Run) => Promise<void>;
 }
 
 const runColumns = {
@@ -91,6 +97,7 @@ export class RunManager {
   readonly #callbacks: CallbackOptions;
   readonly #onChange: RunManagerOptions['onChange'];
   readonly #deleteRunData: RunManagerOptions['deleteRunData'];
+  readonly #afterTerminal: RunManagerOptions['afterTerminal'];
   readonly #pendingCallbacks = new Set<Promise<void>>();
 
   constructor(options: RunManagerOptions) {
@@ -99,6 +106,7 @@ export class RunManager {
     this.#callbacks = options.callbacks ?? {};
     this.#onChange = options.onChange;
     this.#deleteRunData = options.deleteRunData;
+    this.#afterTerminal = options.afterTerminal;
   }
 
   async create(actor: Actor, raw: CreateRunInput): Promise<Run> {
@@ -285,9 +293,14 @@ export class RunManager {
       }
       return { changed: true as const, from, firstTerminal, run: toRun(updated, metrics?.runNs ?? null) };
     });
-    if (!outcome.changed) return this.#retrieve(this.#db, actor, runId);
+    if (!outcome.changed) {
+      const run = await this.#retrieve(this.#db, actor, runId);
+      if (isTerminal(run.status)) await this.#afterTerminal?.(actor, run);
+      return run;
+    }
     if (outcome.firstTerminal && outcome.run.callbackUrl) this.#sendCallback(actor, outcome.run);
     this.#emit({ type: 'updated', organizationId: actor.organizationId, run: outcome.run, previousStatus: outcome.from });
+    if (patch.status && isTerminal(outcome.run.status)) await this.#afterTerminal?.(actor, outcome.run);
     return outcome.run;
   }
 

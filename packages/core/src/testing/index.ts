@@ -3,6 +3,8 @@ import postgres from 'postgres';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
+import { MemoryRunStream } from '../streams/memory.ts';
+import type { RunStream, RunStreamOptions } from '../streams/run-stream.ts';
 
 /** A database a suite can run against: embedded PGlite always, a real Postgres when DATABASE_URL is set. */
 export interface DatabaseTarget {
@@ -81,6 +83,36 @@ export async function createTestRuntime(
       await scratch.drop();
     },
   };
+}
+
+/** A run-stream store a suite can run against: the in-process broker always, Redis when REDIS_URL is set. */
+export interface StreamTarget {
+  name: 'memory' | 'redis';
+  /** Environment for {@link createTestRuntime} selecting this store. */
+  env: Record<string, string>;
+  /** A fresh store (the suite closes it). */
+  create(options?: RunStreamOptions): Promise<RunStream>;
+  /** Loses a run's stream as a Redis restart would (memory: drop it; Redis: DEL the key). */
+  lose(stream: RunStream, runId: string): Promise<void>;
+}
+
+/**
+ * The stores every stream suite runs on. Without REDIS_URL only memory runs, unless RUNTRACE_REQUIRE_SERVICES=1,
+ * which makes the absence an error.
+ */
+export function streamTargets(): StreamTarget[] {
+  const targets: StreamTarget[] = [
+    {
+      name: 'memory',
+      env: {},
+      create: async (options) => new MemoryRunStream(options),
+      lose: async (stream, runId) => {
+        if (!(stream instanceof MemoryRunStream)) throw new Error('not a memory stream');
+        stream.drop(runId);
+      },
+    },
+  ];
+  return targets;
 }
 
 /** Well-formed ids for tests. */

@@ -1,0 +1,315 @@
+import { and, eq, inArray, lt } from 'drizzle-orm';
+import { z } from 'zod';
+import { type Actor, DEFAULT_USER_ID } from '../actor.ts';
+import type { Db } from '../db/connect.ts';
+import { runs } from '../db/schema.ts';
+import { Conflict, Expired, InvalidArgument } from '../errors.ts';
+import { idSchema } from '../ids.ts';
+import type { Logger } from '../logger.ts';
+import { requireRun } from '../runs/require-run.ts';
+import type { RunManager } from '../runs/run-manager.ts';
+import type { Run } from '../runs/schemas.ts';
+import { ACTIVE_STATUSES, isTerminal, type RunStatus, type StopReason, statusForStopReason } from '../runs/status.ts';
+import { type RunEvent, runEventSchema } from './run-event.ts';
+import {
+  type EndResult,
+  formatDuration,
+  formatEventId,
+  lastStopReason,
+  parseEventId,
+  type RunStream,
+  type StreamItem,
+  type StreamPosition,
+  StreamLost,
+  streamLost,
+} from './run-stream.ts';
+
+/** Most events one `appendEvents` call carries. */
+export const MAX_EVENTS_PER_APPEND = 10_000;
+
+export const appendEventsInput = z.strictObject({
+  runId: idSchema('run'),
+  events: z.array(runEventSchema).min(1).max(MAX_EVENTS_PER_APPEND),
+  /** Ends the stream: `events` must carry a stop_reason, which sets the run's status (canonical mapping). */
+  end: z.boolean().optional(),
+});
+export type AppendEventsInput = z.input<typeof appendEventsInput>;
+
+export interface AppendEventsResult {
+  /** The appended events' ids (`"<epoch>:<seq>"`), in order. */
+  ids: string[];
+  /** Whether the stream has ended (with `end: true`). */
+  ended: boolean;
+}
+
+export const streamRunInput = z.strictObject({
+  runId: idSchema('run'),
+  /** The id of the last event received (`"<epoch>:<seq>"`); wins over `startingAfter`. */
+  lastEventId: z.string().max(100).nullish(),
+  /** Deliver events with seq greater than this (Letta's `starting_after`). @default 0 */
+  startingAfter: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullish(),
+  /** Events fetched per store round trip while catching up. @default 100 */
+  batchSize: z.number().int().min(1).max(1000).nullish(),
+});
+export type StreamRunInput = z.input<typeof streamRunInput>;
+
+export interface RunStreamServiceOptions {
+  db: Db;
+  runs: RunManager;
+  stream: RunStream;
+  logger: Logger;
+  /** CONTRACTS §6. @default 3 h */
+  retentionMs: number;
+  /** A background run silent this long is failed with `stream_incomplete`. @default 30 min */
+  staleAfterMs: number;
+  /** How often {@link RunStreamService.sweepStale} runs once {@link RunStreamService.start} was called. */
+  sweepIntervalMs: number;
+}
+
+/** The stop reason appended when a run became terminal by status alone and its stream has none. */
+const FALLBACK_STOP_REASON: Record<RunStatus, StopReason> = {
+  created: 'error',
+  running: 'error',
+  completed: 'end_turn',
+  failed: 'error',
+  cancelled: 'cancelled',
+};
+
+/** Letta's message for a producer that stopped without a stop reason (letta-behavior §11.8). */
+export const STREAM_INCOMPLETE_MESSAGE = 'Stream ended unexpectedly without stop_reason.';
+
+function notBackground(what: string): InvalidArgument {
+  return new InvalidArgument(`Run was not created in background mode, so ${what}.`, { field: 'runId' });
+}
+
+interface PendingEnd {
+  events: RunEvent[];
+  result: EndResult | null;
+}
+
+/**
+ * Run streams for the api and in-process services (CONTRACTS §6): append events to a background run's stream,
+ * subscribe from a cursor, end the stream when the run becomes terminal (the RunManager's `afterTerminal` hook),
+ * and fail runs whose producer fell silent (the stale sweeper).
+ *
+ * The run's terminal transition is the arbiter: `appendEvents({ end: true })` and the sweeper update the run first
+ * and their final events are written by the hook, in the same atomic step as the end marker.
+ */
+export class RunStreamService {
+  readonly #db: Db;
+  readonly #runs: RunManager;
+  readonly #stream: RunStream;
+  readonly #logger: Logger;
+  readonly #retentionMs: number;
+  readonly #staleAfterMs: number;
+  readonly #sweepIntervalMs: number;
+  /** Final events of an `end: true` append or a stale run, handed to the hook of the update this process makes. */
+  readonly #pendingEnds = new Map<string, PendingEnd>();
+  #sweeper: NodeJS.Timeout | null = null;
+  #sweeping: Promise<unknown> | null = null;
+
+  constructor(options: RunStreamServiceOptions) {
+    this.#db = options.db;
+    this.#runs = options.runs;
+    this.#stream = options.stream;
+    this.#logger = options.logger;
+    this.#retentionMs = options.retentionMs;
+    this.#staleAfterMs = options.staleAfterMs;
+    this.#sweepIntervalMs = options.sweepIntervalMs;
+  }
+
+  /** Which store holds the streams. */
+  get kind(): RunStream['kind'] {
+    return this.#stream.kind;
+  }
+
+  /** The store itself (tests and benchmarks). */
+  get stream(): RunStream {
+    return this.#stream;
+  }
+
+  /**
+   * Appends events to a background run's stream. NotFound for another organization's run; BAD_REQUEST for a run
+   * that is not background, or `end` without a stop_reason; CONFLICT once the stream has ended (the run is terminal).
+   */
+  async appendEvents(actor: Actor, raw: AppendEventsInput): Promise<AppendEventsResult> {
+    const input = appendEventsInput.parse(raw);
+    const events = input.events as RunEvent[];
+    const run = await requireRun(this.#db, actor, input.runId);
+    if (!run.background) throw notBackground('events cannot be appended to its stream');
+    const stopReason = lastStopReason(events);
+    if (input.end && !stopReason) {
+      throw new InvalidArgument('`end: true` needs a stop_reason among `events` (it sets the run status)', {
+        field: 'events',
+      });
+    }
+    if (isTerminal(run.status)) {
+      throw new Conflict(`Run ${run.id} is already ${run.status}: its stream has ended`, { field: 'events' });
+    }
+    if (!input.end || !stopReason) {
+      const result = await this.#stream.append(run.id, events);
+      return { ids: result.positions.map(formatEventId), ended: false };
+    }
+    // The terminal update decides; its hook writes these events with the end marker in one step.
+    if (this.#pendingEnds.has(run.id)) {
+      throw new Conflict(`Run ${run.id} is being ended by another call`, { field: 'end' });
+    }
+    const pending: PendingEnd = { events, result: null };
+    this.#pendingEnds.set(run.id, pending);
+    try {
+      await this.#runs.update(actor, { runId: run.id, status: statusForStopReason(stopReason), stopReason });
+    } finally {
+      if (this.#pendingEnds.get(run.id) === pending) this.#pendingEnds.delete(run.id);
+    }
+    if (!pending.result?.ended) {
+      throw new Conflict(`Run ${run.id} was ended by another call: its stream has ended`, { field: 'events' });
+    }
+    return { ids: pending.result.positions.slice(0, events.length).map(formatEventId), ended: true };
+  }
+
+  /**
+   * Reads a background run's stream from a cursor: the backlog, then live events, then `end`. Checks first:
+   * NotFound, not background → BAD_REQUEST, past retention → Expired (CONTRACTS §6: a stream lives until 3 h after
+   * its last event), a malformed `lastEventId` → BAD_REQUEST. The iterable ends when `signal` aborts.
+   */
+  async subscribe(actor: Actor, raw: StreamRunInput & { signal: AbortSignal }): Promise<AsyncIterable<StreamItem>> {
+    const { signal, ...rest } = raw;
+    const input = streamRunInput.parse(rest);
+    let after: StreamPosition | undefined;
+    if (input.lastEventId != null) {
+      after = parseEventId(input.lastEventId) ?? undefined;
+      if (!after) {
+        throw new InvalidArgument('lastEventId must be an event id "<epoch>:<seq>" as streamed', {
+          field: 'lastEventId',
+        });
+      }
+    }
+    const run = await requireRun(this.#db, actor, input.runId);
+    if (!run.background) throw notBackground('it cannot be retrieved');
+    const info = await this.#stream.info(run.id);
+    let missing: 'lost' | 'expired' | undefined;
+    if (!info) {
+      // Nothing written for the retention period (ending the run writes too): expired. Else a terminal run's stream
+      // (which its end wrote) was lost; an active run's stream may simply not have started.
+      const lastActivity = new Date(run.updatedAt).getTime();
+      if (Date.now() - lastActivity >= this.#retentionMs) {
+        throw new Expired(
+          `The stream of run ${run.id} has expired: a stream is kept until ${formatDuration(this.#retentionMs)} after its last event`,
+          { field: 'runId' },
+        );
+      }
+      if (isTerminal(run.status)) {
+        if (after) throw streamLost(run.id, after);
+        throw new StreamLost(
+          `The stream of run ${run.id} was lost: the stream store no longer holds it although the run ended ` +
+            `${Math.round((Date.now() - lastActivity) / 1000)} s ago`,
+          { field: 'runId' },
+        );
+      }
+      missing = 'lost';
+    }
+    return this.#stream.read(run.id, {
+      after,
+      startingAfter: input.startingAfter ?? undefined,
+      batchSize: input.batchSize ?? undefined,
+      signal,
+      missing,
+    });
+  }
+
+  /**
+   * The RunManager's `afterTerminal` hook: ends a background run's stream, appending the run's stop reason unless
+   * it is already the stream's latest (with the final events of the call that made the run terminal, if any).
+   */
+  async onRunTerminal(_actor: Actor, run: Run): Promise<void> {
+    if (!run.background) return;
+    const pending = this.#pendingEnds.get(run.id);
+    if (pending && !pending.result) this.#pendingEnds.delete(run.id);
+    const result = await this.#stream.end(run.id, {
+      stopReason: run.stopReason,
+      fallback: FALLBACK_STOP_REASON[run.status],
+      events: pending && !pending.result ? pending.events : undefined,
+    });
+    if (pending && !pending.result) pending.result = result;
+  }
+
+  /**
+   * Fails background runs whose stream has had no event for `staleAfterMs` (CONTRACTS §6): `error_message`
+   * (`stream_incomplete`) and stop_reason `error` are appended, the stream ends, the run becomes `failed`.
+   * Safe with several processes: the terminal update decides, and a run finished meanwhile is left alone.
+   * @returns how many runs this call failed.
+   */
+  async sweepStale(now = Date.now()): Promise<number> {
+    const cutoff = new Date(now - this.#staleAfterMs).toISOString();
+    const candidates = await this.#db
+      .select({
+        id: runs.id,
+        organizationId: runs.organizationId,
+        createdById: runs.createdById,
+        updatedAt: runs.updatedAt,
+      })
+      .from(runs)
+      .where(
+        and(eq(runs.background, true), inArray(runs.status, [...ACTIVE_STATUSES]), lt(runs.updatedAt, cutoff)),
+      )
+      .limit(1000);
+    let failed = 0;
+    for (const candidate of candidates) {
+      const info = await this.#stream.info(candidate.id);
+      const lastActivity = Math.max(new Date(candidate.updatedAt).getTime(), info?.lastWriteAt ?? 0);
+      if (now - lastActivity < this.#staleAfterMs) continue;
+      const actor: Actor = {
+        organizationId: candidate.organizationId,
+        userId: candidate.createdById ?? DEFAULT_USER_ID,
+      };
+      if (this.#pendingEnds.has(candidate.id)) continue;
+      this.#pendingEnds.set(candidate.id, {
+        events: [
+          { messageType: 'stop_reason', stopReason: 'error' },
+          {
+            messageType: 'error_message',
+            errorType: 'stream_incomplete',
+            message: STREAM_INCOMPLETE_MESSAGE,
+            detail: null,
+          },
+        ],
+        result: null,
+      });
+      try {
+        await this.#runs.update(actor, { runId: candidate.id, status: 'failed', stopReason: 'error' });
+        failed += 1;
+        this.#logger.warn(
+          { runId: candidate.id, silentMs: now - lastActivity },
+          'background run failed: its stream had no event for too long',
+        );
+      } catch (err) {
+        // A concurrent finisher (the producer, another process's sweeper) won: nothing to do.
+        if (!(err instanceof Conflict)) throw err;
+      } finally {
+        this.#pendingEnds.delete(candidate.id);
+      }
+    }
+    return failed;
+  }
+
+  /** Starts the periodic stale sweep (the runtime calls it; tests call {@link sweepStale} directly). */
+  start(): void {
+    if (this.#sweeper) return;
+    this.#sweeper = setInterval(() => {
+      if (this.#sweeping) return;
+      this.#sweeping = this.sweepStale()
+        .catch((err: unknown) => this.#logger.error({ err }, 'the stale run sweep failed'))
+        .finally(() => {
+          this.#sweeping = null;
+        });
+    }, this.#sweepIntervalMs);
+    this.#sweeper.unref();
+  }
+
+  /** Stops the sweeper (waiting for a sweep in progress); the stream store is closed by its owner. */
+  async close(): Promise<void> {
+    if (this.#sweeper) clearInterval(this.#sweeper);
+    this.#sweeper = null;
+    await this.#sweeping;
+  }
+}
