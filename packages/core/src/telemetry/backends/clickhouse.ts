@@ -1,8 +1,6 @@
-import { Readable } from 'node:stream';
-import { drainStream } from '@clickhouse/client';
 import type { Actor } from '../../actor.ts';
 import { type ClickHouse, clickhouseFailure, clickhouseOff, connectClickHouse, qualified } from '../../clickhouse/connect.ts';
-import { InsertBatcher, type InsertBatcherOptions } from '../../clickhouse/insert-batcher.ts';
+import { InsertBatcher, type InsertBatcherOptions, insertBody } from '../../clickhouse/insert-batcher.ts';
 import { migrateClickHouse } from '../../clickhouse/migrate.ts';
 import type { Config } from '../../config.ts';
 import { InvalidArgument } from '../../errors.ts';
@@ -110,7 +108,12 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
       ...options,
       location: this.#ch.location,
       rowsName: 'provider traces',
-      insert: (body) => this.#insert(body),
+      insert: (body) =>
+        insertBody(
+          this.#ch,
+          `INSERT INTO ${this.#table} SETTINGS input_format_json_read_objects_as_strings = 1, input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`,
+          body,
+        ),
     });
   }
 
@@ -139,16 +142,6 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
   /** Writes out everything accepted so far (without waiting for full batches) and resolves when it is written. */
   flush(): Promise<void> {
     return this.#batcher.flush();
-  }
-
-  async #insert(body: string): Promise<void> {
-    const result = await this.#ch.client.exec({
-      // Settings in the statement itself, not as clickhouse_settings: chdb turns those into a `SET …;` prefix, which
-      // sends the whole body through its multi-statement splitter (measured ~1.5x slower) and sticks to the session.
-      query: `INSERT INTO ${this.#table} SETTINGS input_format_json_read_objects_as_strings = 1, input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`,
-      values: Readable.from([body]),
-    });
-    await drainStream(result.stream);
   }
 
   async readByStep(actor: Actor, stepId: string): Promise<ProviderTrace | null> {
