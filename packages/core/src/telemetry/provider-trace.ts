@@ -36,10 +36,14 @@ export interface ProviderTrace {
   createdAt: string;
 }
 
+/** Traces this module settled: handing one back is not validated twice (it is on the hot path of every write). */
+const settled = new WeakSet<ProviderTrace>();
+
 /** Validates and settles the id and timestamp once, so every backend stores the same trace. */
-export function toProviderTrace(raw: ProviderTraceInput): ProviderTrace {
+export function toProviderTrace(raw: ProviderTraceInput | ProviderTrace): ProviderTrace {
+  if (settled.has(raw as ProviderTrace)) return raw as ProviderTrace;
   const input = providerTraceInput.parse(raw);
-  return {
+  const trace: ProviderTrace = {
     id: input.id ?? newId('providerTrace'),
     requestJson: input.requestJson,
     responseJson: input.responseJson,
@@ -50,4 +54,6 @@ export function toProviderTrace(raw: ProviderTraceInput): ProviderTrace {
     callType: input.callType ?? null,
     createdAt: input.createdAt ? new Date(input.createdAt).toISOString() : new Date().toISOString(),
   };
+  settled.add(trace);
+  return trace;
 }

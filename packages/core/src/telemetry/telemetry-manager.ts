@@ -28,6 +28,8 @@ export class TelemetryManager {
   readonly #background = new Set<Promise<unknown>>();
   readonly #reader: ProviderTraceBackend | undefined;
   readonly #logState = new Map<BackendName, { lastAt: number; suppressed: number }>();
+  readonly #deadlines = new Set<{ deadline: number; reject: (err: unknown) => void }>();
+  #sweeper: NodeJS.Timeout | null = null;
 
   constructor(options: TelemetryManagerOptions) {
     this.backends = options.backends;
@@ -117,23 +119,55 @@ export class TelemetryManager {
 
   async #timedCreate(backend: ProviderTraceBackend, actor: Actor, trace: ProviderTrace): Promise<ProviderTrace | null> {
     const started = performance.now();
-    const timeoutMs = this.#timeouts[backend.name];
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await Promise.race([
-        backend.create(actor, trace),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new TimeoutError(`no answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+      const result = await this.#withDeadline(backend.create(actor, trace), started + this.#timeouts[backend.name]);
       this.metrics.recordWrite(backend.name, 'ok', (performance.now() - started) / 1000);
       return result;
     } catch (err) {
       this.#failed(backend, err);
       return null;
-    } finally {
-      clearTimeout(timer);
     }
+  }
+
+  /**
+   * Rejects with TimeoutError when `write` has not settled by `deadline`. One sweeper timer serves every pending
+   * write: a timer per call would cost more than the socket backend's whole write.
+   */
+  #withDeadline<T>(write: Promise<T>, deadline: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = { deadline, reject };
+      this.#deadlines.add(entry);
+      this.#sweepSoon();
+      write.then(
+        (value) => {
+          this.#deadlines.delete(entry);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.#deadlines.delete(entry);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  #sweepSoon(): void {
+    if (this.#sweeper) return;
+    const interval = Math.max(10, Math.min(...Object.values(this.#timeouts)) / 4);
+    this.#sweeper = setInterval(() => {
+      const now = performance.now();
+      for (const entry of this.#deadlines) {
+        if (entry.deadline <= now) {
+          this.#deadlines.delete(entry);
+          entry.reject(new TimeoutError(`no answer within the backend's timeout`));
+        }
+      }
+      if (this.#deadlines.size === 0 && this.#sweeper) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = null;
+      }
+    }, interval);
+    this.#sweeper.unref();
   }
 
   #failed(backend: ProviderTraceBackend, err: unknown): void {

@@ -19,6 +19,8 @@ export class TelemetryMetrics {
   readonly #writes: Counter<'backend' | 'result'>;
   readonly #latency: Histogram<'backend'>;
   readonly #counts = new Map<string, number>();
+  readonly #children = new Map<string, { inc(): void }>();
+  readonly #histograms = new Map<string, { observe(value: number): void }>();
   #backends: readonly ProviderTraceBackend[] = [];
 
   constructor() {
@@ -79,10 +81,23 @@ export class TelemetryMetrics {
   }
 
   recordWrite(backend: BackendName, result: WriteResult, seconds?: number): void {
-    this.#writes.inc({ backend, result });
+    // Bound children skip hashing the label set on every write (this runs once per trace per backend).
+    let child = this.#children.get(`${backend}:${result}`);
+    if (!child) {
+      child = this.#writes.labels({ backend, result });
+      this.#children.set(`${backend}:${result}`, child);
+    }
+    child.inc();
     const key = `${backend}:${result}`;
     this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
-    if (result === 'ok' && seconds !== undefined) this.#latency.observe({ backend }, seconds);
+    if (result === 'ok' && seconds !== undefined) {
+      let histogram = this.#histograms.get(backend);
+      if (!histogram) {
+        histogram = this.#latency.labels({ backend });
+        this.#histograms.set(backend, histogram);
+      }
+      histogram.observe(seconds);
+    }
   }
 
   /** The same numbers as /metrics, as JSON, per backend in config order. */

@@ -1,6 +1,7 @@
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../../actor.ts';
 import type { Db } from '../../db/connect.ts';
+import { rowsOf } from '../../db/migrate.ts';
 import { providerTraces } from '../../db/schema.ts';
 import { Conflict } from '../../errors.ts';
 import { toIso } from '../../time.ts';
@@ -13,12 +14,14 @@ export interface PostgresBackendOptions {
   maxBatchRows?: number;
   /** Most JSON bytes in one INSERT (Postgres protocol messages are limited to 1 GiB). @default 64 MiB */
   maxBatchBytes?: number;
+  /** INSERTs in flight at once; the next batch forms while they run. @default 2 */
+  maxConcurrentBatches?: number;
   /** Called when a fire-and-forget write fails (the caller is gone; somebody must hear of it). */
   onBackgroundError?: (err: unknown) => void;
 }
 
 interface Pending {
-  row: typeof providerTraces.$inferInsert;
+  organizationId: string;
   bytes: number;
   trace: ProviderTrace;
   resolve: (trace: ProviderTrace) => void;
@@ -41,10 +44,24 @@ function toTrace(row: Row): ProviderTrace {
   };
 }
 
-/** Postgres forbids \u0000 in jsonb text; Letta strips it too. */
-function withoutNul(value: Record<string, unknown>): Record<string, unknown> {
-  const text = JSON.stringify(value);
-  return text.includes('\\u0000') ? JSON.parse(text.replaceAll('\\u0000', '')) : value;
+/**
+ * The batch byte cap needs a size without serialising every trace twice: strings' lengths, walked once, are close
+ * enough (JSON adds quotes and punctuation, escapes are rare), and exactness only matters near the cap.
+ */
+function approximateBytes(trace: ProviderTrace): number {
+  let bytes = 256;
+  const walk = (value: unknown): void => {
+    if (typeof value === 'string') bytes += value.length + 3;
+    else if (value && typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) {
+        bytes += key.length + 4;
+        walk(v);
+      }
+    } else bytes += 8;
+  };
+  walk(trace.requestJson);
+  walk(trace.responseJson);
+  return bytes;
 }
 
 /**
@@ -60,7 +77,8 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
   readonly #onBackgroundError: (err: unknown) => void;
   #queue: Pending[] = [];
   #queuedBytes = 0;
-  #inFlight: Promise<void> | null = null;
+  readonly #inFlight = new Set<Promise<void>>();
+  readonly #maxInFlight: number;
   #closed = false;
   #dropped = 0;
 
@@ -68,29 +86,16 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
     this.#db = options.db;
     this.#maxRows = options.maxBatchRows ?? 500;
     this.#maxBytes = options.maxBatchBytes ?? 64 * 1024 * 1024;
+    this.#maxInFlight = options.maxConcurrentBatches ?? 2;
     this.#onBackgroundError = options.onBackgroundError ?? (() => {});
   }
 
   create(actor: Actor, trace: ProviderTrace): Promise<ProviderTrace> {
     if (this.#closed) return Promise.reject(new Error('postgres provider-trace backend is closed'));
     return new Promise((resolve, reject) => {
-      const requestJson = withoutNul(trace.requestJson);
-      const responseJson = withoutNul(trace.responseJson);
       this.#queue.push({
-        row: {
-          id: trace.id,
-          organizationId: actor.organizationId,
-          runId: trace.runId,
-          stepId: trace.stepId,
-          agentId: trace.agentId,
-          agentTags: trace.agentTags,
-          callType: trace.callType,
-          requestJson,
-          responseJson,
-          createdAt: trace.createdAt,
-        },
-        // A cheap size estimate; exactness only matters near the byte cap.
-        bytes: 256 + JSON.stringify(requestJson).length + JSON.stringify(responseJson).length,
+        organizationId: actor.organizationId,
+        bytes: approximateBytes(trace),
         trace,
         resolve,
         reject,
@@ -107,9 +112,12 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
     });
   }
 
-  /** Starts a batch unless one is in flight; the finishing batch starts the next. */
+  /** Starts batches while INSERT slots are free; each finishing batch starts the next. */
   #pump(): void {
-    if (this.#inFlight || this.#queue.length === 0) return;
+    while (this.#inFlight.size < this.#maxInFlight && this.#queue.length > 0) this.#startBatch();
+  }
+
+  #startBatch(): void {
     const batch: Pending[] = [];
     let bytes = 0;
     while (this.#queue.length && batch.length < this.#maxRows) {
@@ -120,10 +128,11 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
       this.#queue.shift();
     }
     this.#queuedBytes -= bytes;
-    this.#inFlight = this.#write(batch).finally(() => {
-      this.#inFlight = null;
+    const write: Promise<void> = this.#write(batch).finally(() => {
+      this.#inFlight.delete(write);
       this.#pump();
     });
+    this.#inFlight.add(write);
   }
 
   async #write(batch: Pending[]): Promise<void> {
@@ -141,12 +150,40 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
     }
   }
 
+  /**
+   * One statement whatever the batch size: the rows travel as ONE JSON document that Postgres unpacks with
+   * jsonb_to_recordset, so the statement text never changes (one prepared plan), the whole batch is serialised by
+   * a single JSON.stringify, and nothing is escaped twice (as it would be in array literals).
+   */
   async #insert(batch: Pending[]): Promise<void> {
-    const inserted = await this.#db
-      .insert(providerTraces)
-      .values(batch.map((p) => p.row))
-      .onConflictDoNothing()
-      .returning({ id: providerTraces.id });
+    let rows = JSON.stringify(
+      batch.map((p) => ({
+        id: p.trace.id,
+        organization_id: p.organizationId,
+        run_id: p.trace.runId,
+        step_id: p.trace.stepId,
+        agent_id: p.trace.agentId,
+        agent_tags: p.trace.agentTags,
+        call_type: p.trace.callType,
+        request_json: p.trace.requestJson,
+        response_json: p.trace.responseJson,
+        created_at: p.trace.createdAt,
+      })),
+    );
+    // Postgres forbids \u0000 in jsonb (Letta strips it too); an escaped backslash before "u0000" is left alone.
+    if (rows.includes('\\u0000')) rows = rows.replaceAll(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1');
+    const inserted = rowsOf<{ id: string }>(
+      await this.#db.execute(sql`
+        insert into ${providerTraces} (id, organization_id, run_id, step_id, agent_id, agent_tags, call_type,
+          request_json, response_json, created_at)
+        select id, organization_id, run_id, step_id, agent_id, agent_tags, call_type, request_json, response_json,
+          created_at
+        from jsonb_to_recordset(${rows}::jsonb) as t(id text, organization_id text, run_id text, step_id text,
+          agent_id text, agent_tags jsonb, call_type text, request_json jsonb, response_json jsonb,
+          created_at timestamptz)
+        on conflict do nothing
+        returning id`),
+    );
     const stored = new Set(inserted.map((r) => r.id));
     const clashes = batch.filter((p) => !stored.has(p.trace.id));
     const owners = new Map<string, string>();
@@ -159,7 +196,7 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
     }
     for (const p of batch) {
       // A retried trace (same id, same organization) is already there: that is success, not a second row.
-      if (stored.has(p.trace.id) || owners.get(p.trace.id) === p.row.organizationId) p.resolve(p.trace);
+      if (stored.has(p.trace.id) || owners.get(p.trace.id) === p.organizationId) p.resolve(p.trace);
       else p.reject(new Conflict(`Provider trace ${p.trace.id} already exists`, { field: 'id' }));
     }
   }
@@ -196,9 +233,9 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
 
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#inFlight || this.#queue.length) {
+    while (this.#inFlight.size || this.#queue.length) {
       this.#pump();
-      await this.#inFlight;
+      await Promise.all(this.#inFlight);
     }
   }
 }
