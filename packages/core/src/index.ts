@@ -36,3 +36,5 @@ export * from './streams/memory.ts';
 export * from './streams/run-changes.ts';
 export * from './streams/run-stream-service.ts';
 export * from './streams/factory.ts';
+export * from './streams/redis.ts';
+export * from './streams/redis-changes.ts';

@@ -4,6 +4,7 @@ import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
 import { MemoryRunStream } from '../streams/memory.ts';
+import { RedisRunStream, streamKey } from '../streams/redis.ts';
 import type { RunStream, RunStreamOptions } from '../streams/run-stream.ts';
 
 /** A database a suite can run against: embedded PGlite always, a real Postgres when DATABASE_URL is set. */
@@ -94,6 +95,8 @@ export interface StreamTarget {
   create(options?: RunStreamOptions): Promise<RunStream>;
   /** Loses a run's stream as a Redis restart would (memory: drop it; Redis: DEL the key). */
   lose(stream: RunStream, runId: string): Promise<void>;
+  /** How many reads the store holds resources for (memory: waiting readers; Redis: runs its hub reads). */
+  held(stream: RunStream): number;
 }
 
 /**
@@ -110,8 +113,30 @@ export function streamTargets(): StreamTarget[] {
         if (!(stream instanceof MemoryRunStream)) throw new Error('not a memory stream');
         stream.drop(runId);
       },
+      held: (stream) => {
+        if (!(stream instanceof MemoryRunStream)) throw new Error('not a memory stream');
+        return stream.stats().waitingReaders;
+      },
     },
   ];
+  const url = testConfig.redisUrl;
+  if (url) {
+    targets.push({
+      name: 'redis',
+      env: { REDIS_URL: url },
+      create: (options) => RedisRunStream.connect({ url, ...options }),
+      lose: async (stream, runId) => {
+        if (!(stream instanceof RedisRunStream)) throw new Error('not a Redis stream');
+        await stream.client.del(streamKey(runId));
+      },
+      held: (stream) => {
+        if (!(stream instanceof RedisRunStream)) throw new Error('not a Redis stream');
+        return stream.stats().hubRuns;
+      },
+    });
+  } else if (testConfig.requireServices) {
+    throw new Error('RUNTRACE_REQUIRE_SERVICES=1 but REDIS_URL is not set: the Redis stream suites cannot run');
+  }
   return targets;
 }
 

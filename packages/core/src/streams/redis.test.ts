@@ -1,0 +1,314 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Conflict, Unavailable } from '../errors.ts';
+import { newId } from '../ids.ts';
+import type { RunChange } from '../runs/run-manager.ts';
+import { streamTargets, testConfig } from '../testing/index.ts';
+import { RedisRunStream, redisError, streamKey } from './redis.ts';
+import { RedisRunChangeFeed } from './redis-changes.ts';
+import { collect, guard, label, runStreamContract, say } from './run-stream.contract.ts';
+import { type StreamPosition, StreamLost } from './run-stream.ts';
+
+const redisTarget = streamTargets().find((t) => t.name === 'redis');
+if (redisTarget) runStreamContract('redis', redisTarget);
+
+const never = () => new AbortController().signal;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function hasRedisServer(): boolean {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A private redis-server on an ephemeral port, without persistence: a restart loses every stream. */
+class PrivateRedis {
+  #child: ChildProcess | null = null;
+  constructor(readonly port: number) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    this.#child = child;
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        await probe.ping();
+        probe.disconnect();
+        return;
+      } catch {
+        probe.disconnect();
+        if (Date.now() > deadline) throw new Error(`redis-server on port ${this.port} did not start`);
+        await sleep(20);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+describe('redis errors', () => {
+  it('maps the script refusal to Conflict, connection trouble and availability replies to Unavailable, other replies stay bugs', () => {
+    const reply = (message: string) => Object.assign(new Error(message), { name: 'ReplyError' });
+    expect(redisError(reply('RUNTRACE_ENDED the stream has ended'), 'run-x')).toBeInstanceOf(Conflict);
+    expect(redisError(reply('LOADING Redis is loading the dataset in memory'))).toBeInstanceOf(Unavailable);
+    expect(redisError(reply('OOM command not allowed'))).toBeInstanceOf(Unavailable);
+    expect(redisError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBeInstanceOf(Unavailable);
+    expect(redisError(Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }))).toBeInstanceOf(
+      Unavailable,
+    );
+    const wrongType = reply('WRONGTYPE Operation against a key holding the wrong kind of value');
+    expect(redisError(wrongType)).toBe(wrongType);
+  });
+});
+
+const privateServers = hasRedisServer() ? ['redis-server'] : [];
+if (!privateServers.length && testConfig.requireServices) {
+  throw new Error('RUNTRACE_REQUIRE_SERVICES=1 but redis-server is not on PATH: the restart tests cannot run');
+}
+
+describe.each(privateServers)('Redis run streams on a private %s', () => {
+  let server: PrivateRedis;
+  beforeAll(async () => {
+    server = new PrivateRedis(await freePort());
+    await server.start();
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a restart in the middle of a stream: readers get Unavailable promptly; from their last cursor, the lost-stream error', async () => {
+    const s = await RedisRunStream.connect({ url: server.url, connectTimeoutMs: 500 });
+    try {
+      const runId = newId('run');
+      await s.append(runId, [say('1'), say('2')]);
+      let last: StreamPosition | undefined;
+      const reading = guard(
+        (async () => {
+          for await (const item of s.read(runId, { signal: never() })) {
+            if (item.kind === 'event') last = { epoch: item.id.split(':')[0] as string, seq: item.event.seqId };
+          }
+        })(),
+      );
+      await s.append(runId, [say('3')]);
+      const deadline = Date.now() + 5000;
+      while (last?.seq !== 3 && Date.now() < deadline) await sleep(5);
+      expect(last?.seq).toBe(3);
+      const t0 = Date.now();
+      await server.stop();
+      await expect(reading).rejects.toBeInstanceOf(Unavailable);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      expect(s.stats().hubRuns).toBe(0);
+      // while Redis is down: writes and new reads fail fast, retryable
+      const t1 = Date.now();
+      await expect(s.append(runId, [say('4')])).rejects.toBeInstanceOf(Unavailable);
+      await expect(collect(s.read(runId, { after: last, signal: never() }))).rejects.toBeInstanceOf(Unavailable);
+      expect(Date.now() - t1).toBeLessThan(2000);
+
+      await server.start();
+      // The client reconnects by itself; a restarted reader from its last cursor learns the stream was lost.
+      let outcome: unknown;
+      const until = Date.now() + 10_000;
+      for (;;) {
+        outcome = await collect(s.read(runId, { after: last, signal: never() })).catch((err: unknown) => err);
+        if (!(outcome instanceof Unavailable) || Date.now() > until) break;
+        await sleep(50);
+      }
+      expect(outcome).toBeInstanceOf(StreamLost);
+      // The producer writes on: a new epoch, and the old cursor still says lost (never ids reused silently).
+      const again = await s.append(runId, [say('4'), say('5'), say('6'), say('7')]);
+      expect(again.positions[0]).toMatchObject({ seq: 1 });
+      expect(again.positions[0]?.epoch).not.toBe(last?.epoch);
+      await expect(collect(s.read(runId, { after: last, signal: never() }))).rejects.toBeInstanceOf(StreamLost);
+      // A reader waiting live on the new epoch keeps working.
+      const live = collect(s.read(runId, { startingAfter: 4, signal: never() }));
+      await s.end(runId, { stopReason: 'end_turn', fallback: 'end_turn' });
+      expect((await live).map(label)).toEqual(['stop:end_turn', 'END']);
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
+
+  it('several writer connections to one key: ids stay unique and gapless', async () => {
+    const writers = await Promise.all(Array.from({ length: 5 }, () => RedisRunStream.connect({ url: server.url })));
+    try {
+      const runId = newId('run');
+      const seqs = await Promise.all(
+        writers.map(async (w, i) => {
+          const mine: number[] = [];
+          for (let n = 0; n < 100; n++) {
+            const { positions } = await w.append(runId, [say(`${i}.${n}`), say(`${i}.${n}b`)]);
+            expect(positions.map((p) => p.seq)).toEqual([(positions[0]?.seq ?? 0), (positions[0]?.seq ?? 0) + 1]);
+            mine.push(...positions.map((p) => p.seq));
+          }
+          return mine;
+        }),
+      );
+      expect(seqs.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+      const epochs = new Set((await Promise.all(writers.map((w) => w.info(runId)))).map((i) => i?.head.epoch));
+      expect(epochs.size).toBe(1);
+      await writers[0]?.end(runId, { stopReason: 'end_turn', fallback: 'end_turn' });
+      await expect(writers[1]?.append(runId, [say('late')])).rejects.toBeInstanceOf(Conflict);
+      expect(await writers[2]?.end(runId, { stopReason: 'cancelled', fallback: 'cancelled' })).toEqual({ positions: [], ended: false });
+    } finally {
+      await Promise.all(writers.map((w) => w.close()));
+    }
+  });
+
+  it('stores each entry as Letta-compatible fields under sse:run:<runId>, with id <seq>-0, a TTL, and the end marker <seq>-1', async () => {
+    const s = await RedisRunStream.connect({ url: server.url, retentionMs: 60_000 });
+    const raw = new Redis(server.url);
+    try {
+      const runId = newId('run');
+      await s.append(runId, [say('hi'), { messageType: 'stop_reason', stopReason: 'end_turn' }], { end: true });
+      const entries = (await raw.xrange(streamKey(runId), '-', '+')) as [string, string[]][];
+      expect(entries.map(([id]) => id)).toEqual(['1-0', '2-0', '2-1']);
+      const fields = Object.fromEntries(
+        (entries[0]?.[1] ?? []).flatMap((v, i, all) => (i % 2 === 0 ? [[v, all[i + 1]]] : [])),
+      ) as Record<string, string>;
+      expect(fields).toMatchObject({ seq: '1', sr: '', data: '{"messageType":"assistant_message","content":"hi"}' });
+      expect(fields.epoch).toMatch(/^[0-9a-z]+$/);
+      expect(entries[2]?.[1]).toEqual(expect.arrayContaining(['end', '1']));
+      const ttl = await raw.pttl(streamKey(runId));
+      expect(ttl).toBeGreaterThan(50_000);
+      expect(ttl).toBeLessThanOrEqual(60_000);
+    } finally {
+      raw.disconnect();
+      await s.close();
+    }
+  });
+
+  it('ONE blocking connection reads every run; a new run interrupts the block at once (CLIENT UNBLOCK), no polling delay', async () => {
+    const s = await RedisRunStream.connect({ url: server.url, blockMs: 10_000 });
+    const raw = new Redis(server.url);
+    try {
+      const runs = Array.from({ length: 20 }, () => newId('run'));
+      const ac = new AbortController();
+      const readers = runs.map((runId) => collect(s.read(runId, { signal: ac.signal })));
+      const deadline = Date.now() + 5000;
+      while (s.stats().hubRuns < 20 && Date.now() < deadline) await sleep(5);
+      expect(s.stats()).toEqual({ hubRuns: 20, readers: 20 });
+      const clients = String(await raw.client('LIST'));
+      expect(clients.split('\n').filter((l) => l.includes('name=runtrace:streams:hub')).length).toBe(1);
+      // the hub is blocked (10 s) on 20 runs; a 21st run's first event arrives within milliseconds
+      await sleep(50);
+      const late = newId('run');
+      const seen: number[] = [];
+      const t0 = Date.now();
+      const reading = (async () => {
+        for await (const item of s.read(late, { signal: ac.signal })) {
+          if (item.kind === 'event') seen.push(Date.now() - t0);
+        }
+      })();
+      while (s.stats().hubRuns < 21 && Date.now() < deadline) await sleep(1);
+      await s.append(late, [say('now')]);
+      while (seen.length === 0 && Date.now() - t0 < 5000) await sleep(1);
+      expect(seen[0]).toBeLessThan(500);
+      // latency of live delivery, append → reader
+      const latencies: number[] = [];
+      for (let i = 0; i < 50; i++) {
+        const before = seen.length;
+        const t = performance.now();
+        await s.append(late, [say(String(i))]);
+        while (seen.length === before) await new Promise((r) => setImmediate(r));
+        latencies.push(performance.now() - t);
+      }
+      latencies.sort((a, b) => a - b);
+      expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(20);
+      ac.abort();
+      await Promise.all([...readers, reading]);
+      while (s.stats().hubRuns > 0 && Date.now() < deadline + 5000) await sleep(5);
+      expect(s.stats()).toEqual({ hubRuns: 0, readers: 0 });
+    } finally {
+      raw.disconnect();
+      await s.close();
+    }
+  }, 30_000);
+
+  it('run changes cross processes over Pub/Sub, per organization; a lost connection fails subscribers (Unavailable)', async () => {
+    const a = await RedisRunChangeFeed.connect({ url: server.url });
+    const b = await RedisRunChangeFeed.connect({ url: server.url });
+    try {
+      const org = newId('organization');
+      const otherOrg = newId('organization');
+      const ac = new AbortController();
+      const mine = await b.subscribe(org, ac.signal);
+      const theirs = await b.subscribe(otherOrg, ac.signal);
+      expect(b.stats()).toEqual({ channels: 2, subscribers: 2 });
+      const change = (status: 'created' | 'running', organizationId = org): RunChange =>
+        ({
+          type: status === 'created' ? 'created' : 'updated',
+          organizationId,
+          previousStatus: status === 'created' ? null : 'created',
+          run: { id: 'run-1', status },
+        }) as unknown as RunChange;
+      await a.publish(change('created'));
+      await a.publish(change('running', otherOrg));
+      await a.publish(change('running'));
+      const got: RunChange[] = [];
+      for await (const c of mine) {
+        got.push(c);
+        if (got.length === 2) break;
+      }
+      expect(got.map((c) => [c.organizationId, c.run.status])).toEqual([
+        [org, 'created'],
+        [org, 'running'],
+      ]);
+      for await (const c of theirs) {
+        expect(c.organizationId).toBe(otherOrg);
+        break;
+      }
+      ac.abort();
+      expect(b.stats()).toEqual({ channels: 0, subscribers: 0 });
+      // a subscriber learns when the connection is lost
+      const ac2 = new AbortController();
+      const waiting = guard(collectChanges(await b.subscribe(org, ac2.signal)));
+      await server.stop();
+      await expect(waiting).rejects.toBeInstanceOf(Unavailable);
+      await expect(a.publish(change('created'))).rejects.toBeInstanceOf(Unavailable);
+      await server.start();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }, 30_000);
+});
+
+async function collectChanges(items: AsyncIterable<RunChange>): Promise<RunChange[]> {
+  const out: RunChange[] = [];
+  for await (const c of items) out.push(c);
+  return out;
+}
