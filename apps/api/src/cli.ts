@@ -33,7 +33,8 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const config = loadConfig();
-  const runtime = await createRuntime({ config, logger: createLogger('warn', 'runtrace-cli') });
+  // Keys and organizations live in Postgres only; an embedded ClickHouse admits one process, the running api.
+  const runtime = await createRuntime({ config, logger: createLogger('warn', 'runtrace-cli'), clickhouse: false });
   const print = (value: unknown, text: string) => console.log(values.json ? JSON.stringify(value, null, 2) : text);
   try {
     const auth = runtime.auth;

@@ -59,6 +59,12 @@ const envSchema = z.object({
     (v) => (v === '' ? undefined : v),
     z.coerce.number().int().min(0).default(30),
   ),
+  RUNTRACE_OTEL_TTL_DAYS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().min(0).default(30)),
+  RUNTRACE_OTEL_SELF_TRACE: z
+    .string()
+    .regex(/^(off|direct|otlp:https?:\/\/\S+)$/, 'must be off, direct or otlp:<http(s) URL of an OTLP/HTTP traces endpoint>')
+    .default('off'),
+  RUNTRACE_OTLP_MAX_BODY_BYTES: positiveInt(32 * 1024 * 1024),
   RUNTRACE_STREAM_RETENTION_MS: positiveInt(3 * 60 * 60 * 1000),
   RUNTRACE_STREAM_MAXLEN: positiveInt(10_000),
   RUNTRACE_STREAM_STALE_AFTER_MS: positiveInt(30 * 60 * 1000),
@@ -119,6 +125,15 @@ export interface Config {
    * forever. Applied to the table at every start. @default 30
    */
   readonly clickhouseTraceTtlDays: number;
+  /**
+   * Days an OpenTelemetry span stays in ClickHouse after it started (RUNTRACE_OTEL_TTL_DAYS); 0 keeps them forever.
+   * Applied to `otel_traces` and its trace-id lookup table at every start. @default 30
+   */
+  readonly otelTtlDays: number;
+  /** Where the api's own request spans go (RUNTRACE_OTEL_SELF_TRACE). @default off */
+  readonly selfTrace: SelfTraceSetting;
+  /** Largest OTLP request body, compressed or not (RUNTRACE_OTLP_MAX_BODY_BYTES); beyond → 413. @default 32 MiB */
+  readonly otlpMaxBodyBytes: number;
   /** A run's stream is kept this long after its last event (RUNTRACE_STREAM_RETENTION_MS). @default 3 h */
   readonly streamRetentionMs: number;
   /** Events kept per run stream; older ones are trimmed (RUNTRACE_STREAM_MAXLEN; Redis trims approximately). @default 10000 */
@@ -144,6 +159,12 @@ export interface Config {
   /** How many runs `pnpm bench` seeds (RUNTRACE_BENCH_RUNS); unset → the bench's own default (1,000,000). */
   readonly benchRuns: number | undefined;
 }
+
+/**
+ * RUNTRACE_OTEL_SELF_TRACE: `off`; `direct` (the api's spans into its own span table, in process); or
+ * `otlp:<url>` (exported as OTLP/HTTP protobuf to that traces endpoint, e.g. `otlp:http://collector:4318/v1/traces`).
+ */
+export type SelfTraceSetting = { mode: 'off' } | { mode: 'direct' } | { mode: 'otlp'; url: string };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -187,6 +208,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sidecarRotateMs: e.RUNTRACE_SIDECAR_ROTATE_MS,
     sidecarMaxLineBytes: e.RUNTRACE_SIDECAR_MAX_LINE_BYTES,
     clickhouseTraceTtlDays: e.RUNTRACE_CLICKHOUSE_TTL_DAYS,
+    otelTtlDays: e.RUNTRACE_OTEL_TTL_DAYS,
+    selfTrace: Object.freeze(
+      e.RUNTRACE_OTEL_SELF_TRACE.startsWith('otlp:')
+        ? { mode: 'otlp' as const, url: e.RUNTRACE_OTEL_SELF_TRACE.slice('otlp:'.length) }
+        : { mode: e.RUNTRACE_OTEL_SELF_TRACE as 'off' | 'direct' },
+    ),
+    otlpMaxBodyBytes: e.RUNTRACE_OTLP_MAX_BODY_BYTES,
     streamRetentionMs: e.RUNTRACE_STREAM_RETENTION_MS,
     streamMaxLen: e.RUNTRACE_STREAM_MAXLEN,
     streamStaleAfterMs: e.RUNTRACE_STREAM_STALE_AFTER_MS,

@@ -28,7 +28,14 @@ export * from './telemetry/telemetry-metrics.ts';
 export * from './telemetry/backends/socket.ts';
 export * from './telemetry/socket-protocol.ts';
 export * from './clickhouse/connect.ts';
-export { currentTraceTtlDays, migrateClickHouse, type MigrateClickHouseOptions } from './clickhouse/migrate.ts';
+export {
+  currentTraceTtlDays,
+  migrateClickHouse,
+  type MigrateClickHouseOptions,
+  openMigratedClickHouse,
+} from './clickhouse/migrate.ts';
+export { InsertBatcher, type InsertBatcherOptions, insertBody } from './clickhouse/insert-batcher.ts';
+export * from './traces/index.ts';
 export * from './telemetry/backends/clickhouse.ts';
 export * from './streams/run-event.ts';
 export * from './streams/run-stream.ts';

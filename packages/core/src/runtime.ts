@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { Config } from './config.ts';
 import { AgentManager } from './agents/agent-manager.ts';
 import { AuthManager } from './auth/auth-manager.ts';
+import type { ClickHouse } from './clickhouse/connect.ts';
+import { openMigratedClickHouse } from './clickhouse/migrate.ts';
 import { connectDatabase, type Database } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
@@ -14,6 +16,8 @@ import { RunStreamService } from './streams/run-stream-service.ts';
 import { createBackends } from './telemetry/factory.ts';
 import { ProviderTraceService } from './telemetry/provider-trace-service.ts';
 import { TelemetryManager } from './telemetry/telemetry-manager.ts';
+import { OtelTraces } from './traces/otel-traces.ts';
+import { createSelfTracer, type SelfTracer } from './traces/self-trace.ts';
 
 /** Everything a process needs to serve Runtrace: the database and the managers over it. */
 export interface Runtime {
@@ -31,6 +35,12 @@ export interface Runtime {
   readonly streams: RunStreamService;
   /** Run created/updated/deleted notifications per organization (`runs.changes`), across processes with Redis. */
   readonly runChanges: RunChangeFeed;
+  /** The process's one ClickHouse (CLICKHOUSE_URL; chdb allows one per process), or null when it is off. */
+  readonly clickhouse: ClickHouse | null;
+  /** OpenTelemetry spans: OTLP ingest (`POST /v1/traces`) and `runs.trace`. */
+  readonly traces: OtelTraces;
+  /** The SDK behind the api's own request spans (RUNTRACE_OTEL_SELF_TRACE), or null when off. */
+  readonly selfTracer: SelfTracer | null;
   /** Drains background work (callbacks, telemetry queues), then closes the database. */
   close(): Promise<void>;
 }
@@ -41,6 +51,13 @@ export interface RuntimeOptions {
   /** Overrides where PGlite lives (tests use `memory`). @default `<dataDir>/pgdata` */
   pgliteDir?: string;
   onRunChange?: (change: RunChange) => void | Promise<void>;
+  /**
+   * Open ClickHouse (span tables, the clickhouse provider-trace backend's shared handle). Tools that need neither and
+   * may run beside the api (the CLI) pass false, since an embedded ClickHouse admits one process. @default true
+   */
+  clickhouse?: boolean;
+  /** The ClickHouse database (tests give each runtime its own). @default CLICKHOUSE_URL's, else 'runtrace' */
+  clickhouseDatabase?: string;
 }
 
 /** Connects, migrates under the advisory lock, creates the default actor, and wires the managers. */
@@ -50,15 +67,29 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     url: config.databaseUrl,
     pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pgdata'),
   });
+  let clickhouse: ClickHouse | null = null;
   try {
     const applied = await migrate(database.db);
     if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
     const auth = new AuthManager({ db: database.db });
     await auth.ensureDefaultActor();
+    if ((options.clickhouse ?? true) && config.clickhouseUrl?.trim() !== 'off') {
+      const opened = await openMigratedClickHouse({
+        url: config.clickhouseUrl,
+        dataDir: config.dataDir,
+        database: options.clickhouseDatabase,
+        ttlDays: config.clickhouseTraceTtlDays,
+        otelTtlDays: config.otelTtlDays,
+      });
+      clickhouse = opened.clickhouse;
+      if (opened.applied.length) logger.info({ applied: opened.applied }, 'ClickHouse migrations applied');
+    }
     const telemetry = new TelemetryManager({
-      backends: await createBackends(config.telemetryBackends, { db: database.db, logger, config }),
+      backends: await createBackends(config.telemetryBackends, { db: database.db, logger, config, clickhouse }),
       logger,
     });
+    const traces = new OtelTraces({ clickhouse, db: database.db });
+    const selfTracer = createSelfTracer(config.selfTrace, { traces, logger, apiKey: config.apiKey });
     const stores = await createStreamStores(config, logger);
     let streams: RunStreamService | null = null;
     const runs = new RunManager({
@@ -95,16 +126,23 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       providerTraces: new ProviderTraceService({ db: database.db, telemetry }),
       streams: streamService,
       runChanges: stores.changes,
+      clickhouse,
+      traces,
+      selfTracer,
       async close() {
+        await selfTracer?.close();
         await streamService.close();
         await runs.close();
         await stores.stream.close();
         await stores.changes.close();
         await telemetry.close();
+        await traces.close();
+        await clickhouse?.close();
         await database.close();
       },
     };
   } catch (err) {
+    await clickhouse?.close();
     await database.close();
     throw err;
   }

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ClickHouse, clickhouseFailure, qualified } from './connect.ts';
+import { type ClickHouse, type ConnectClickHouseOptions, clickhouseFailure, connectClickHouse, qualified } from './connect.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
@@ -136,4 +136,20 @@ async function applyTtl(ch: ClickHouse, name: string, from: string, ttlDays: num
   await ch.client.command({
     query: ttlDays === 0 ? `ALTER TABLE ${table} REMOVE TTL` : `ALTER TABLE ${table} MODIFY TTL ${from} + INTERVAL ${ttlDays} DAY`,
   });
+}
+
+/**
+ * Connects as CLICKHOUSE_URL says ({@link connectClickHouse}) and applies the migrations and TTLs; the handle is
+ * closed again if migrating fails. `off` throws NotImplemented naming the variable.
+ */
+export async function openMigratedClickHouse(
+  options: ConnectClickHouseOptions & MigrateClickHouseOptions,
+): Promise<{ clickhouse: ClickHouse; applied: number[] }> {
+  const clickhouse = await connectClickHouse(options);
+  try {
+    return { clickhouse, applied: await migrateClickHouse(clickhouse, options) };
+  } catch (err) {
+    await clickhouse.close();
+    throw err;
+  }
 }

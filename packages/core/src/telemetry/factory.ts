@@ -1,8 +1,9 @@
+import type { ClickHouse } from '../clickhouse/connect.ts';
 import { type Config, ConfigError, TELEMETRY_BACKEND_NAMES } from '../config.ts';
 import type { Db } from '../db/connect.ts';
 import type { Logger } from '../logger.ts';
 import type { BackendName, ProviderTraceBackend } from './backend.ts';
-import { openClickHouseProviderTraceBackend } from './backends/clickhouse.ts';
+import { ClickHouseProviderTraceBackend, openClickHouseProviderTraceBackend } from './backends/clickhouse.ts';
 import { PostgresProviderTraceBackend } from './backends/postgres.ts';
 import { SocketProviderTraceBackend } from './backends/socket.ts';
 
@@ -28,6 +29,11 @@ export function parseBackendNames(names: readonly string[]): BackendName[] {
 export interface BackendDependencies {
   db: Db;
   logger: Logger;
+  /**
+   * The process's ClickHouse (migrations applied), shared with the span tables; the clickhouse backend writes through
+   * it. Without it the backend opens its own handle from `config`.
+   */
+  clickhouse?: ClickHouse | null;
   config: Pick<
     Config,
     | 'clickhouseUrl'
@@ -58,7 +64,9 @@ async function openBackend(name: BackendName, deps: BackendDependencies): Promis
     case 'postgres':
       return new PostgresProviderTraceBackend({ db: deps.db, onBackgroundError });
     case 'clickhouse':
-      return openClickHouseProviderTraceBackend(deps.config, { onBackgroundError });
+      return deps.clickhouse
+        ? new ClickHouseProviderTraceBackend({ clickhouse: deps.clickhouse, onBackgroundError })
+        : openClickHouseProviderTraceBackend(deps.config, { onBackgroundError });
     case 'socket': {
       const log = deps.logger.child({ backend: 'socket', socket: deps.config.telemetrySocket });
       return new SocketProviderTraceBackend({

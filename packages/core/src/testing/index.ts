@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { connectClickHouse } from '../clickhouse/connect.ts';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
@@ -69,19 +70,35 @@ export async function createTestRuntime(
   const scratch = await target.create();
   const config = loadConfig({
     RUNTRACE_CALLBACK_ALLOW_PRIVATE: '1',
+    // ClickHouse only where a suite asks for it (e.g. CLICKHOUSE_URL: 'chdb:memory', see clickhouseTargets()).
+    CLICKHOUSE_URL: 'off',
     ...overrides,
     ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
   });
+  // Every runtime gets a database of its own: all chdb `:memory:` handles of a process share one engine.
+  const clickhouseDatabase = config.clickhouseUrl === 'off' ? undefined : `t_${randomBytes(6).toString('hex')}`;
   const runtime = await createRuntime({
     config: { ...config, databaseUrl: scratch.url },
     logger: createLogger(overrides.LOG_LEVEL ?? 'silent'),
     pgliteDir: scratch.pgliteDir,
+    clickhouseDatabase,
   });
   return {
     ...runtime,
     async dispose() {
+      // A second handle keeps the (shared) engine open past the runtime's close, to drop the scratch database.
+      const keeper =
+        runtime.clickhouse &&
+        (await connectClickHouse({ url: config.clickhouseUrl, dataDir: config.dataDir, database: clickhouseDatabase }));
       await runtime.close();
       await scratch.drop();
+      if (keeper) {
+        try {
+          await keeper.client.command({ query: `DROP DATABASE IF EXISTS \`${keeper.database}\`` });
+        } finally {
+          await keeper.close();
+        }
+      }
     },
   };
 }

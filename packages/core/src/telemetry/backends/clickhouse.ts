@@ -1,7 +1,7 @@
 import type { Actor } from '../../actor.ts';
-import { type ClickHouse, clickhouseFailure, clickhouseOff, connectClickHouse, qualified } from '../../clickhouse/connect.ts';
+import { type ClickHouse, clickhouseFailure, clickhouseOff, qualified } from '../../clickhouse/connect.ts';
 import { InsertBatcher, type InsertBatcherOptions, insertBody } from '../../clickhouse/insert-batcher.ts';
-import { migrateClickHouse } from '../../clickhouse/migrate.ts';
+import { openMigratedClickHouse } from '../../clickhouse/migrate.ts';
 import type { Config } from '../../config.ts';
 import { InvalidArgument } from '../../errors.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
@@ -213,12 +213,10 @@ export async function openClickHouseProviderTraceBackend(
   options: Omit<ClickHouseBackendOptions, 'clickhouse' | 'ownsConnection'> = {},
 ): Promise<ClickHouseProviderTraceBackend> {
   if (config.clickhouseUrl?.trim() === 'off') throw clickhouseOff('the clickhouse provider-trace backend');
-  const clickhouse = await connectClickHouse({ url: config.clickhouseUrl, dataDir: config.dataDir });
-  try {
-    await migrateClickHouse(clickhouse, { ttlDays: config.clickhouseTraceTtlDays });
-  } catch (err) {
-    await clickhouse.close();
-    throw err;
-  }
+  const { clickhouse } = await openMigratedClickHouse({
+    url: config.clickhouseUrl,
+    dataDir: config.dataDir,
+    ttlDays: config.clickhouseTraceTtlDays,
+  });
   return new ClickHouseProviderTraceBackend({ ...options, clickhouse, ownsConnection: true });
 }

@@ -1,0 +1,5 @@
+export * from './otel-traces.ts';
+export * from './otlp.ts';
+export * from './schemas.ts';
+export * from './self-trace.ts';
+export * from './span-reader.ts';

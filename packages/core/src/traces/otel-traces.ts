@@ -1,0 +1,104 @@
+import { and, eq, isNotNull } from 'drizzle-orm';
+import type { Actor } from '../actor.ts';
+import { type ClickHouse, clickhouseOff, qualified } from '../clickhouse/connect.ts';
+import { InsertBatcher, type InsertBatcherOptions, insertBody } from '../clickhouse/insert-batcher.ts';
+import type { Db } from '../db/connect.ts';
+import { steps } from '../db/schema.ts';
+import { requireRun } from '../runs/require-run.ts';
+import { type OtlpFormat, otlpToRows } from './otlp.ts';
+import { type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts';
+import { readTraceSpans } from './span-reader.ts';
+
+export interface OtelTracesOptions {
+  /** The process's ClickHouse (migrations applied), or null when CLICKHOUSE_URL=off. */
+  clickhouse: ClickHouse | null;
+  db: Db;
+  /** How spans are batched into INSERTs. @default up to 10,000 spans or 16 MiB per INSERT, 50 ms, 2 in flight */
+  batching?: Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'>;
+}
+
+/** What became of an export request's spans. */
+export interface IngestResult {
+  /** Spans written. */
+  accepted: number;
+  /** Spans refused for invalid data (OTLP partial success), with the reasons. */
+  rejected: number;
+  errorMessage: string;
+}
+
+/**
+ * OpenTelemetry spans in ClickHouse (`otel_traces`): OTLP export requests in, a run's trace out. Writes are batched
+ * across requests (many small exports make one INSERT); an ingest resolves once its spans are written, so an
+ * exporter that gets a success may forget them. Every read is scoped to the actor's organization.
+ */
+export class OtelTraces {
+  readonly #ch: ClickHouse | null;
+  readonly #db: Db;
+  readonly #batcher: InsertBatcher | null;
+
+  constructor(options: OtelTracesOptions) {
+    this.#ch = options.clickhouse;
+    this.#db = options.db;
+    const ch = this.#ch;
+    this.#batcher = ch
+      ? new InsertBatcher({
+          maxBatchRows: 10_000,
+          ...options.batching,
+          location: ch.location,
+          rowsName: 'spans',
+          insert: (body) =>
+            insertBody(ch, `INSERT INTO ${qualified(ch, 'otel_traces')} SETTINGS input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`, body),
+        })
+      : null;
+  }
+
+  /** False when CLICKHOUSE_URL=off: ingest and forRun answer NotImplemented naming the variable. */
+  get enabled(): boolean {
+    return this.#ch !== null;
+  }
+
+  /**
+   * Decodes an OTLP export request (`ExportTraceServiceRequest`, JSON or protobuf), stamps the actor's organization
+   * on its spans and writes them. Spans with invalid ids or times are refused and counted, the rest written.
+   * @throws InvalidArgument for a body that is not such a request; Unavailable when ClickHouse is down or behind.
+   */
+  async ingest(actor: Actor, body: Uint8Array, format: OtlpFormat): Promise<IngestResult> {
+    if (!this.#batcher) throw clickhouseOff('OpenTelemetry trace ingest (POST /v1/traces)');
+    const decoded = otlpToRows(body, format, actor.organizationId);
+    await this.#batcher.add(decoded.lines, decoded.rows);
+    return { accepted: decoded.rows, rejected: decoded.rejected, errorMessage: decoded.errorMessage };
+  }
+
+  /**
+   * A run's trace for a trace view: the spans of every trace id its steps carry (merged), filtered to agent steps,
+   * tool executions, root spans and time to first token, oldest first. A run whose steps carry no trace id has an
+   * empty trace; another organization's run is NotFound.
+   */
+  async forRun(actor: Actor, raw: RunTraceInput): Promise<TraceSpan[]> {
+    const input = runTraceInput.parse(raw);
+    // As Letta: with ClickHouse off the answer is NotImplemented, whatever the run.
+    if (!this.#ch) throw clickhouseOff('runs.trace');
+    await requireRun(this.#db, actor, input.runId);
+    const rows = await this.#db
+      .selectDistinct({ traceId: steps.traceId })
+      .from(steps)
+      .where(and(eq(steps.runId, input.runId), eq(steps.organizationId, actor.organizationId), isNotNull(steps.traceId)));
+    const traceIds = [...new Set(rows.map((r) => (r.traceId ?? '').trim().toLowerCase()).filter(Boolean))];
+    return readTraceSpans(this.#ch, { organizationId: actor.organizationId, traceIds, limit: input.limit });
+  }
+
+  /** Writes out the spans accepted so far. */
+  async flush(): Promise<void> {
+    await this.#batcher?.flush();
+  }
+
+  /** Spans accepted and not yet written. */
+  stats(): { queueDepth: number; queueBytes: number } {
+    return this.#batcher?.stats() ?? { queueDepth: 0, queueBytes: 0 };
+  }
+
+  /** Refuses new spans and writes out the accepted ones. The ClickHouse connection is its owner's to close. */
+  async close(): Promise<void> {
+    await this.#batcher?.close();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Runtrace tracing itself: the api's request spans (made with `@opentelemetry/api` in apps/api) through an
+ * OpenTelemetry SDK set up here, as RUNTRACE_OTEL_SELF_TRACE says:
+ * - `direct`: into this process's own span table, through the same OTLP decoding as `POST /v1/traces` (the SDK's
+ *   OTLP/JSON serializer → {@link OtelTraces.ingest}), without HTTP, under the default organization (the operator's);
+ * - `otlp:<url>`: exported as OTLP/HTTP protobuf to a collector or another Runtrace (with RUNTRACE_API_KEY as its
+ *   bearer key when set).
+ */
+import type { Tracer } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import { DEFAULT_ACTOR } from '../actor.ts';
+import type { SelfTraceSetting } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import type { OtelTraces } from './otel-traces.ts';
+
+/** The service name Runtrace's own spans carry. */
+export const SELF_TRACE_SERVICE_NAME = 'runtrace-api';
+
+/** Exports spans into this process's OtelTraces as if they had arrived over OTLP/JSON. */
+export class DirectSpanExporter implements SpanExporter {
+  readonly #traces: OtelTraces;
+
+  constructor(traces: OtelTraces) {
+    this.#traces = traces;
+  }
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    const body = JsonTraceSerializer.serializeRequest(spans);
+    if (!body) {
+      done({ code: ExportResultCode.FAILED, error: new Error('the OTLP/JSON serializer returned nothing') });
+      return;
+    }
+    this.#traces.ingest(DEFAULT_ACTOR, body, 'json').then(
+      () => done({ code: ExportResultCode.SUCCESS }),
+      (error: Error) => done({ code: ExportResultCode.FAILED, error }),
+    );
+  }
+
+  async shutdown(): Promise<void> {}
+}
+
+export interface SelfTracer {
+  /** Where the api starts its request spans. */
+  readonly tracer: Tracer;
+  /** Exports the spans ended so far. */
+  forceFlush(): Promise<void>;
+  /** Exports what is left and stops. */
+  close(): Promise<void>;
+}
+
+/** The SDK for RUNTRACE_OTEL_SELF_TRACE; null when it is `off`. */
+export function createSelfTracer(
+  setting: SelfTraceSetting,
+  deps: { traces: OtelTraces; logger: Logger; apiKey?: string },
+): SelfTracer | null {
+  if (setting.mode === 'off') return null;
+  const exporter =
+    setting.mode === 'direct'
+      ? new DirectSpanExporter(deps.traces)
+      : new OTLPTraceExporter({
+          url: setting.url,
+          headers: deps.apiKey ? { authorization: `Bearer ${deps.apiKey}` } : {},
+        });
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': SELF_TRACE_SERVICE_NAME }),
+    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000 })],
+  });
+  deps.logger.info(
+    { selfTrace: setting.mode === 'otlp' ? setting.url : 'direct' },
+    setting.mode === 'otlp' ? `tracing the api's requests to ${setting.url}` : "tracing the api's requests into its own span table",
+  );
+  return {
+    tracer: provider.getTracer('@runtrace/api'),
+    forceFlush: () => provider.forceFlush(),
+    close: () => provider.shutdown(),
+  };
+}

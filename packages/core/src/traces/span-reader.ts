@@ -1,0 +1,91 @@
+import { type ClickHouse, clickhouseFailure, qualified } from '../clickhouse/connect.ts';
+import type { SpanAttributes, TraceSpan } from './schemas.ts';
+
+/**
+ * The spans a trace view draws (Letta's UI filter): agent steps, tool executions (`<Class>._execute_tool`), root
+ * spans and time to first token. Letta matches the tool spans with `LIKE '%._execute_tool'`, where `_` is a wildcard;
+ * this is the exact ends-with the pattern means.
+ */
+export const TRACE_VIEW_FILTER =
+  "(SpanName IN ('agent_step', 'time_to_first_token') OR endsWith(SpanName, '._execute_tool') OR ParentSpanId = '')";
+
+const COLUMNS = `toString(toUnixTimestamp64Nano(Timestamp)) AS timestamp, TraceId AS traceId, SpanId AS spanId,
+  ParentSpanId AS parentSpanId, TraceState AS traceState, SpanName AS spanName, SpanKind AS spanKind,
+  ServiceName AS serviceName, ResourceAttributes AS resourceAttributes, ScopeName AS scopeName,
+  ScopeVersion AS scopeVersion, SpanAttributes AS spanAttributes, toString(Duration) AS duration,
+  StatusCode AS statusCode, StatusMessage AS statusMessage,
+  arrayMap(t -> toString(toUnixTimestamp64Nano(t)), Events.Timestamp) AS eventTimestamps, Events.Name AS eventNames,
+  Events.Attributes AS eventAttributes, Links.TraceId AS linkTraceIds, Links.SpanId AS linkSpanIds,
+  Links.TraceState AS linkTraceStates, Links.Attributes AS linkAttributes`;
+
+interface SpanRow extends Omit<TraceSpan, 'events' | 'links'> {
+  eventTimestamps: string[];
+  eventNames: string[];
+  eventAttributes: SpanAttributes[];
+  linkTraceIds: string[];
+  linkSpanIds: string[];
+  linkTraceStates: string[];
+  linkAttributes: SpanAttributes[];
+}
+
+export interface ReadTraceSpansOptions {
+  /** The organization every row must belong to (CONTRACTS §7). */
+  organizationId: string;
+  /** Lowercase hex trace ids; their spans are merged. */
+  traceIds: readonly string[];
+  limit: number;
+  /** Only the spans a trace view draws ({@link TRACE_VIEW_FILTER}). @default true */
+  viewFilter?: boolean;
+  /**
+   * Bound the scan by the traces' time window from `otel_traces_trace_id_ts` (as the exporter's README does), so only
+   * the days a trace spans are read. Off, the TraceId bloom filter is all that narrows it (a benchmark baseline).
+   * @default true
+   */
+  useLookup?: boolean;
+}
+
+/** The spans of some traces, oldest first (ties by span id), camelCased; nanoseconds as decimal strings. */
+export async function readTraceSpans(ch: ClickHouse, options: ReadTraceSpansOptions): Promise<TraceSpan[]> {
+  if (options.traceIds.length === 0) return [];
+  const window =
+    (options.useLookup ?? true)
+      ? `AND Timestamp >= (SELECT min(Start) FROM ${qualified(ch, 'otel_traces_trace_id_ts')} WHERE TraceId IN {ids:Array(String)})
+         AND Timestamp <= (SELECT max(End) + 1 FROM ${qualified(ch, 'otel_traces_trace_id_ts')} WHERE TraceId IN {ids:Array(String)})`
+      : '';
+  const query = `SELECT ${COLUMNS} FROM ${qualified(ch, 'otel_traces')}
+    WHERE OrganizationId = {org:String} AND TraceId IN {ids:Array(String)} ${window}
+      ${(options.viewFilter ?? true) ? `AND ${TRACE_VIEW_FILTER}` : ''}
+    ORDER BY Timestamp, SpanId
+    LIMIT {limit:UInt32}`;
+  let rows: SpanRow[];
+  try {
+    const result = await ch.client.query({
+      query,
+      query_params: { org: options.organizationId, ids: options.traceIds, limit: options.limit },
+      format: 'JSONEachRow',
+    });
+    rows = await result.json<SpanRow>();
+  } catch (err) {
+    throw clickhouseFailure(err, ch.location);
+  }
+  return rows.map(toTraceSpan);
+}
+
+function toTraceSpan(row: SpanRow): TraceSpan {
+  const { eventTimestamps, eventNames, eventAttributes, linkTraceIds, linkSpanIds, linkTraceStates, linkAttributes, ...span } =
+    row;
+  return {
+    ...span,
+    events: eventTimestamps.map((timestamp, i) => ({
+      timestamp,
+      name: eventNames[i] ?? '',
+      attributes: eventAttributes[i] ?? {},
+    })),
+    links: linkTraceIds.map((traceId, i) => ({
+      traceId,
+      spanId: linkSpanIds[i] ?? '',
+      traceState: linkTraceStates[i] ?? '',
+      attributes: linkAttributes[i] ?? {},
+    })),
+  };
+}
