@@ -3,14 +3,26 @@ import type { Runtime } from '@runtrace/core';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT, registerBodyLimits } from './bodyLimit.ts';
-import { contextFactory } from './context.ts';
+import { contextFactory, type ServerSettings } from './context.ts';
+import { registerOtlpRoutes } from './otlp.ts';
 import { type AppRouter, appRouter } from './router.ts';
+import { registerSelfTracing } from './selfTrace.ts';
+import { Subscriptions } from './subscriptions.ts';
 
 /** Procedures whose bodies carry raw payloads may be larger than the 1 MiB default (CONTRACTS §8). */
-const PROCEDURE_BODY_LIMITS = { 'providerTraces.create': LARGE_BODY_LIMIT };
+const PROCEDURE_BODY_LIMITS = { 'providerTraces.create': LARGE_BODY_LIMIT, 'runs.appendEvents': LARGE_BODY_LIMIT };
+
+/** Letta's keepalive interval is 50 s; 15 s keeps a quiet stream visibly alive in a dashboard. */
+export const DEFAULT_STREAM_KEEPALIVE_MS = 15_000;
+
+export interface ServerOptions {
+  /** Quiet time after which `runs.stream({ includePings: true })` yields a ping. @default 15000 */
+  streamKeepaliveMs?: number;
+}
 
 /** The HTTP server: tRPC at /trpc, /healthz, CORS for browser frontends. It does not listen yet. */
-export async function buildServer(runtime: Runtime): Promise<FastifyInstance> {
+export async function buildServer(runtime: Runtime, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const settings: ServerSettings = { streamKeepaliveMs: options.streamKeepaliveMs ?? DEFAULT_STREAM_KEEPALIVE_MS };
   const app = Fastify({
     loggerInstance: runtime.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request logs would cost more than most procedures; errors are logged where they happen.
@@ -27,15 +39,20 @@ export async function buildServer(runtime: Runtime): Promise<FastifyInstance> {
     maxAge: 600,
   });
   registerBodyLimits(app, { procedureLimits: PROCEDURE_BODY_LIMITS });
+  if (runtime.selfTracer) registerSelfTracing(app, runtime.selfTracer);
+  // Open SSE responses never end by themselves: end them (clients reconnect elsewhere) so that close can drain.
+  const subscriptions = new Subscriptions();
+  app.addHook('preClose', async () => subscriptions.closeAll());
   app.get('/healthz', async () => ({ status: 'ok', database: runtime.database.driver }));
   app.get('/metrics', async (_request, reply) =>
     reply.type('text/plain; version=0.0.4').send(await runtime.telemetry.metrics.metrics()),
   );
+  await registerOtlpRoutes(app, runtime);
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
       router: appRouter,
-      createContext: contextFactory(runtime),
+      createContext: contextFactory(runtime, settings, subscriptions),
       onError({ error, path }) {
         if (error.code === 'INTERNAL_SERVER_ERROR') {
           runtime.logger.error({ err: error.cause ?? error, path }, 'request failed');

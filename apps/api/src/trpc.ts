@@ -3,13 +3,17 @@
  *
  * 1. `createContext` (context.ts) reads the Authorization header; nothing else about HTTP reaches a procedure.
  * 2. `publicProcedure` resolves the caller into an Actor (or UNAUTHORIZED) and maps core's domain errors to
- *    tRPC codes, in this file only.
+ *    tRPC codes, in this file only — also errors thrown while a subscription is streaming, which tRPC would otherwise
+ *    send as INTERNAL_SERVER_ERROR, a code its client retries forever.
  * 3. Routers (routers/*.ts) are plain objects of procedures that call one manager method each.
  */
-import { DEFAULT_ACTOR, DomainError, type DomainErrorCode } from '@runtrace/core';
+import { DomainError, type DomainErrorCode } from '@runtrace/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
+import { actorFor } from './auth.ts';
+import { resolveActor } from './auth.ts';
 import type { Context } from './context.ts';
+import type { OpenSubscription } from './subscriptions.ts';
 import { assertStorableInput } from './inputGuard.ts';
 
 const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
@@ -55,9 +59,19 @@ function toTRPCError(cause: unknown): TRPCError | null {
   return null;
 }
 
+/**
+ * Server-Sent Events (subscriptions): tRPC's own ping comment every 10 s keeps idle connections open through
+ * proxies, and tells the client to reconnect (resuming from its last event id) when it has heard nothing for 25 s.
+ */
+export const SSE_OPTIONS = {
+  ping: { enabled: true, intervalMs: 10_000 },
+  client: { reconnectAfterInactivityMs: 25_000 },
+} as const;
+
 const t = initTRPC.context<Context>().create({
   // tRPC would add stacks to every error whenever isDev is true; we add them ourselves, in development only.
   isDev: false,
+  sse: SSE_OPTIONS,
   errorFormatter({ shape, error, ctx }) {
     const issues = issuesOf(error.cause);
     const internal = error.code === 'INTERNAL_SERVER_ERROR';
@@ -75,9 +89,51 @@ const t = initTRPC.context<Context>().create({
   },
 });
 
-const errorMapping = t.middleware(async ({ next, ctx, path }) => {
-  const result = await next();
-  if (result.ok) return result;
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+function isAbortError(error: unknown): boolean {
+  return error instanceof Error && error.name === 'AbortError';
+}
+
+/**
+ * A subscription's events with the same error mapping as everything else: tRPC sees errors thrown during iteration
+ * only after the middlewares have returned, and sends them as a `serialized-error` event. When the server shuts down
+ * the subscription ends with SERVICE_UNAVAILABLE, so the client reconnects and resumes instead of taking it for the
+ * stream's end.
+ */
+async function* streaming<T>(events: AsyncIterable<T>, subscription: OpenSubscription, ctx: Context): AsyncGenerator<T, void> {
+  try {
+    yield* events;
+  } catch (cause) {
+    if (!ctx.subscriptions.closing) {
+      if (isAbortError(cause)) throw cause; // the subscriber left: tRPC ends the stream quietly
+      throw toTRPCError(cause) ?? cause;
+    }
+  } finally {
+    subscription.release();
+  }
+  if (ctx.subscriptions.closing) {
+    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'The server is shutting down: reconnect to resume the stream' });
+  }
+}
+
+/**
+ * Maps domain errors to tRPC codes (setup and, for subscriptions, iteration), logs internal errors, and gives each
+ * procedure `ctx.signal`: for a subscription it aborts when the client leaves or the server shuts down.
+ */
+const errorMapping = t.middleware(async ({ next, ctx, path, type, signal }) => {
+  const subscription = type === 'subscription' ? ctx.subscriptions.open(signal) : null;
+  const result = await next({ ctx: { signal: subscription?.signal ?? signal ?? new AbortController().signal } });
+  if (result.ok) {
+    if (subscription) {
+      if (isAsyncIterable(result.data)) return { ...result, data: streaming(result.data, subscription, ctx) };
+      subscription.release();
+    }
+    return result;
+  }
+  subscription?.release();
   const mapped = result.error.cause ? toTRPCError(result.error.cause) : null;
   if (mapped) return { ...result, error: mapped };
   if (result.error.code === 'INTERNAL_SERVER_ERROR') {
@@ -86,20 +142,10 @@ const errorMapping = t.middleware(async ({ next, ctx, path }) => {
   return result;
 });
 
-const authenticated = t.middleware(async ({ next, ctx }) => {
-  const header = ctx.authorization;
-  if (!header) {
-    if (ctx.runtime.config.auth === 'required') {
-      throw new TRPCError({ code: 'UNAUTHORIZED', message: 'An API key is required: Authorization: Bearer <key>' });
-    }
-    return next({ ctx: { actor: DEFAULT_ACTOR } });
-  }
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match?.[1]) {
-    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Authorization must be "Bearer <key>"' });
-  }
-  return next({ ctx: { actor: await ctx.runtime.auth.authenticate(match[1]) } });
-});
+/** The caller, as for every entry point (auth.ts); its Unauthorized is mapped by errorMapping. */
+const authenticated = t.middleware(async ({ next, ctx }) =>
+  next({ ctx: { actor: await resolveActor(ctx.runtime, ctx.authorization) } }),
+);
 
 /** Text the database cannot store is refused here, naming the field, before any schema or query sees it. */
 const storableInput = t.middleware(async ({ next, getRawInput }) => {

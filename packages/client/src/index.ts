@@ -1,3 +1,14 @@
 export { createRuntraceClient, type RuntraceClient, type RuntraceClientOptions } from './createRuntraceClient.ts';
-export type { AppRouter, RouterInputs, RouterOutputs } from './types.ts';
+export {
+  type AppRouter,
+  isRunStreamEvent,
+  type RouterInputs,
+  type RouterOutputs,
+  type RunChangeEvent,
+  type RunEvent,
+  type RunEventInput,
+  type RunStreamEvent,
+  type RunStreamMessage,
+  type RunStreamPing,
+} from './types.ts';
 export { isTRPCClientError, TRPCClientError } from './errors.ts';

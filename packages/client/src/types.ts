@@ -6,3 +6,23 @@ export type { AppRouter };
 export type RouterInputs = inferRouterInputs<AppRouter>;
 /** Output types of every procedure, e.g. `RouterOutputs['runs']['list']['items'][number]`. */
 export type RouterOutputs = inferRouterOutputs<AppRouter>;
+
+type Yielded<T> = T extends AsyncIterable<infer V> ? V : never;
+
+/** One value of `runs.stream`: an event as `{ id, data }` (id `"<epoch>:<seq>"`), or a ping when `includePings`. */
+export type RunStreamMessage = Yielded<RouterOutputs['runs']['stream']>;
+/** A streamed event with its id: what `runs.stream` delivers for each event. */
+export type RunStreamEvent = Extract<RunStreamMessage, { id: string; data: unknown }>;
+/** A run event as streamed: Letta's streaming message union (camelCased) with `runId` and `seqId` filled in. */
+export type RunEvent = RunStreamEvent['data'];
+/** A keepalive of `runs.stream({ includePings: true })`; it carries no id and moves no cursor. */
+export type RunStreamPing = Extract<RunStreamMessage, { messageType: 'ping' }>;
+/** An event as appended with `runs.appendEvents`. */
+export type RunEventInput = RouterInputs['runs']['appendEvents']['events'][number];
+/** One value of `runs.changes`: a run of the caller's organization was created, changed status, or was deleted. */
+export type RunChangeEvent = Yielded<RouterOutputs['runs']['changes']>;
+
+/** Whether a `runs.stream` value is an event (not a ping). */
+export function isRunStreamEvent(message: RunStreamMessage): message is RunStreamEvent {
+  return 'id' in message && 'data' in message;
+}

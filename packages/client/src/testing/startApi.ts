@@ -1,7 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import { buildServer } from '@runtrace/api';
+import type { AddressInfo, Socket } from 'node:net';
+import { buildServer, type ServerOptions } from '@runtrace/api';
 import { createTestRuntime, type DatabaseTarget, type TestRuntime } from '@runtrace/core/testing';
-import { createRuntraceClient, type RuntraceClient } from '../createRuntraceClient.ts';
+import { createRuntraceClient, type RuntraceClient, type RuntraceClientOptions } from '../createRuntraceClient.ts';
 import { isTRPCClientError } from '../errors.ts';
 
 export interface TestApi {
@@ -10,11 +10,17 @@ export interface TestApi {
   /** The runtime behind the server: its managers, auth and database, for seeding and checking. */
   runtime: TestRuntime;
   /** A typed client over real HTTP; without a key the default organization applies. */
-  client(apiKey?: string): RuntraceClient;
+  client(apiKey?: string, options?: Omit<RuntraceClientOptions, 'url' | 'apiKey'>): RuntraceClient;
   /** The first column of the first row of a query run straight on the database. */
   scalar(query: string): Promise<unknown>;
   /** Runs a `select count(*) …` (or any one-number query) straight on the database. */
   count(query: string): Promise<number>;
+  /** Server-Sent-Event requests (subscriptions) the server has received so far, with their Last-Event-ID. */
+  sseRequests: { url: string; lastEventId: string | undefined }[];
+  /** Subscription connections open right now. */
+  openStreams(): number;
+  /** Destroys every open subscription connection (as a network failure would); returns how many. */
+  dropStreams(): number;
   /** Stops the server, closes the runtime and drops its scratch database. */
   close(): Promise<void>;
 }
@@ -23,11 +29,26 @@ export interface TestApi {
  * Starts the real api (Fastify + tRPC) on 127.0.0.1, a free port, over a fresh database of `target`.
  * `env` overrides configuration as environment variables would, e.g. `{ RUNTRACE_AUTH: 'required' }`.
  */
-export async function startApi(target: DatabaseTarget, env: Record<string, string> = {}): Promise<TestApi> {
+export async function startApi(
+  target: DatabaseTarget,
+  env: Record<string, string> = {},
+  options: ServerOptions = {},
+): Promise<TestApi> {
   const runtime = await createTestRuntime(target, env);
   let app: Awaited<ReturnType<typeof buildServer>>;
+  const sseRequests: TestApi['sseRequests'] = [];
+  const sseSockets = new Set<Socket>();
   try {
-    app = await buildServer(runtime);
+    app = await buildServer(runtime, options);
+    app.server.on('request', (req, res) => {
+      if (!String(req.headers.accept ?? '').includes('text/event-stream')) return;
+      const header = req.headers['last-event-id'];
+      sseRequests.push({ url: req.url ?? '', lastEventId: Array.isArray(header) ? header[0] : header });
+      const socket = req.socket;
+      sseSockets.add(socket);
+      // Only while the stream is open: the connection may then carry other requests (keep-alive).
+      res.once('close', () => sseSockets.delete(socket));
+    });
     await app.listen({ host: '127.0.0.1', port: 0 });
   } catch (err) {
     await runtime.dispose();
@@ -44,8 +65,16 @@ export async function startApi(target: DatabaseTarget, env: Record<string, strin
   return {
     url,
     runtime,
-    client: (apiKey?: string) => createRuntraceClient({ url, apiKey }),
+    client: (apiKey, options) => createRuntraceClient({ ...options, url, apiKey }),
     scalar,
+    sseRequests,
+    openStreams: () => sseSockets.size,
+    dropStreams() {
+      const n = sseSockets.size;
+      for (const socket of sseSockets) socket.destroy();
+      sseSockets.clear();
+      return n;
+    },
     async count(query: string) {
       return Number(await scalar(query));
     },

@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+/** `apps/api`, where `tsx` resolves and `src/main.ts` lives. */
+const API_DIR = fileURLToPath(new URL('../../../../apps/api/', import.meta.url));
+
+export interface ApiProcess {
+  /** e.g. `http://127.0.0.1:41234` */
+  url: string;
+  /** The api's own process (node with tsx's loader: one process, so its pid is the api's). */
+  pid: number;
+  child: ChildProcess;
+  /** What the process wrote to stdout and stderr so far (its logs). */
+  output(): string;
+  /** The resident set size of the api process in bytes (Linux /proc), or NaN where unavailable. */
+  rss(): number;
+  /** SIGTERM, then SIGKILL after `timeoutMs`; resolves with the exit code (null if killed) once it exited. */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+/** A TCP port that was free a moment ago (the api binds it right after). */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `apps/api/src/main.ts` as a child process (`node --import tsx`, as `pnpm start` runs it) on 127.0.0.1 and a
+ * free port, with `env` added to this process's environment (e.g. DATABASE_URL, REDIS_URL), and waits until
+ * `GET /healthz` answers.
+ */
+export async function spawnApi(
+  env: Record<string, string>,
+  options: { startTimeoutMs?: number; port?: number } = {},
+): Promise<ApiProcess> {
+  const port = options.port ?? (await freePort());
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: API_DIR,
+    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env, HOST: '127.0.0.1', PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const append = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-100_000);
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async (timeoutMs = 10_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the api process exited (${child.exitCode ?? child.signalCode}) before answering:\n${output}`);
+    }
+    try {
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the api process did not answer on ${url} in time:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url,
+    pid: child.pid as number,
+    child,
+    output: () => output,
+    rss() {
+      try {
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status)?.[1];
+        return kb ? Number(kb) * 1024 : Number.NaN;
+      } catch {
+        return Number.NaN;
+      }
+    },
+    stop,
+  };
+}
