@@ -258,6 +258,36 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
     }
   }, 30_000);
 
+  it('a live reader whose key vanished learns it within the check interval, even while other runs keep the hub busy', async () => {
+    const s = await RedisRunStream.connect({ url: server.url, blockMs: 300 });
+    try {
+      const quiet = newId('run');
+      const busy = newId('run');
+      await s.append(quiet, [say('1')]);
+      const ac = new AbortController();
+      const lost = guard(collect(s.read(quiet, { signal: ac.signal })));
+      const busyReader = collect(s.read(busy, { signal: ac.signal }));
+      let writing = true;
+      const writer = (async () => {
+        for (let i = 0; writing; i++) {
+          await s.append(busy, [say(String(i))]);
+          await sleep(20);
+        }
+      })();
+      await sleep(100);
+      await s.client.del(streamKey(quiet));
+      const t0 = Date.now();
+      await expect(lost).rejects.toBeInstanceOf(StreamLost);
+      expect(Date.now() - t0).toBeLessThan(2000);
+      writing = false;
+      await writer;
+      ac.abort();
+      await busyReader;
+    } finally {
+      await s.close();
+    }
+  });
+
   it('run changes cross processes over Pub/Sub, per organization; a lost connection fails subscribers (Unavailable)', async () => {
     const a = await RedisRunChangeFeed.connect({ url: server.url });
     const b = await RedisRunChangeFeed.connect({ url: server.url });

@@ -224,7 +224,7 @@ interface Listener {
   push(entries: Entry[]): void;
   /** The read fails (Redis unavailable, the stream lost). */
   fail(error: Error): void;
-  /** On a quiet hub: the stream's current state, to notice a stream lost or expired while waiting. */
+  /** For a run quiet for `blockMs`: the stream's current state, to notice a stream lost or expired while waiting. */
   check(info: StreamInfo | null): void;
 }
 
@@ -234,6 +234,8 @@ interface HubRun {
   /** The id the hub reads after; null until the first reader has read its backlog. */
   id: string | null;
   listeners: Set<Listener>;
+  /** When the hub last received an entry of this run (or began reading it), ms. */
+  lastEntryAt: number;
 }
 
 export interface RunStreamStats {
@@ -247,8 +249,8 @@ export interface RunStreamStats {
  * ONE blocking connection per process reads every run being read: `XREAD COUNT n BLOCK ms STREAMS k1 k2 … id1 id2 …`,
  * fanning entries out in memory to each run's readers. When the set of runs changes, the block is interrupted
  * with `CLIENT UNBLOCK <id>` from the command connection (retried until the XREAD has reached the server), so a
- * new reader waits no longer than one round trip. A block that times out (`blockMs`) checks each run's stream for
- * loss or expiry (XREAD keeps waiting on a key that vanished).
+ * new reader waits no longer than one round trip. Every `blockMs`, the runs quiet that long are checked for loss or
+ * expiry (XREAD keeps waiting on a key that vanished) with one XREVRANGE each.
  */
 class Hub {
   readonly #runs = new Map<string, HubRun>();
@@ -264,6 +266,8 @@ class Hub {
   /** The generation the XREAD in flight was built from, or null. */
   #reading: number | null = null;
   #interrupting = false;
+  /** When quiet runs were last checked for loss or expiry, ms. */
+  #lastCheck = Date.now();
   #wakeLoop: (() => void) | null = null;
   #closed = false;
   readonly #loop: Promise<void>;
@@ -293,7 +297,7 @@ class Hub {
   join(runId: string, key: string, listener: Listener): void {
     let run = this.#runs.get(key);
     if (!run) {
-      run = { runId, key, id: null, listeners: new Set() };
+      run = { runId, key, id: null, listeners: new Set(), lastEntryAt: Date.now() };
       this.#runs.set(key, run);
     }
     run.listeners.add(listener);
@@ -305,6 +309,7 @@ class Hub {
     // Not registered any more: the hub failed it (its inbox holds the error).
     if (!run?.listeners.has(listener) || run.id !== null) return;
     run.id = id;
+    run.lastEntryAt = Date.now();
     this.#changed();
   }
 
@@ -397,16 +402,20 @@ class Hub {
         continue;
       }
       this.#reading = null;
+      const now = Date.now();
       if (reply) {
         for (const [key, raw] of reply as [string, RawEntry[]][]) {
           const run = this.#runs.get(key);
           if (!run || run.id === null || raw.length === 0) continue;
           const entries = raw.map(parseEntry);
           run.id = entries[entries.length - 1]?.id ?? run.id;
+          run.lastEntryAt = now;
           for (const listener of run.listeners) listener.push(entries);
         }
-      } else if (generation === this.#generation) {
-        await this.#checkQuiet(active);
+      }
+      if (now - this.#lastCheck >= this.#blockMs) {
+        this.#lastCheck = now;
+        await this.#checkQuiet(active.filter((run) => now - run.lastEntryAt >= this.#blockMs));
       }
     }
   }
@@ -494,7 +503,7 @@ class ReaderInbox implements Listener {
 export interface RedisRunStreamOptions extends RunStreamOptions, RedisConnectionOptions {
   url: string;
   logger?: Logger | undefined;
-  /** Longest one hub XREAD blocks; a quiet block then checks its streams for loss or expiry. @default 5000 */
+  /** Longest one hub XREAD blocks; also how often runs quiet that long are checked for loss or expiry. @default 5000 */
   blockMs?: number;
   /** Entries per stream per hub read. @default 1000 */
   hubCount?: number;

@@ -1,14 +1,15 @@
-import { and, eq, inArray, lt } from 'drizzle-orm';
+import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Actor, DEFAULT_USER_ID } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
-import { runs } from '../db/schema.ts';
+import { organizations, runs } from '../db/schema.ts';
 import { Conflict, Expired, InvalidArgument } from '../errors.ts';
 import { idSchema } from '../ids.ts';
 import type { Logger } from '../logger.ts';
 import { requireRun } from '../runs/require-run.ts';
 import type { RunManager } from '../runs/run-manager.ts';
 import type { Run } from '../runs/schemas.ts';
+import { toIso } from '../time.ts';
 import { ACTIVE_STATUSES, isTerminal, type RunStatus, type StopReason, statusForStopReason } from '../runs/status.ts';
 import { type RunEvent, runEventSchema } from './run-event.ts';
 import {
@@ -80,6 +81,16 @@ export const STREAM_INCOMPLETE_MESSAGE = 'Stream ended unexpectedly without stop
 
 function notBackground(what: string): InvalidArgument {
   return new InvalidArgument(`Run was not created in background mode, so ${what}.`, { field: 'runId' });
+}
+
+const SWEEP_PAGE = 500;
+
+interface StaleCandidate {
+  id: string;
+  organizationId: string;
+  createdById: string | null;
+  createdAt: string;
+  updatedAt: string;
 }
 
 interface PendingEnd {
@@ -191,7 +202,7 @@ export class RunStreamService {
     if (!info) {
       // Nothing written for the retention period (ending the run writes too): expired. Else a terminal run's stream
       // (which its end wrote) was lost; an active run's stream may simply not have started.
-      const lastActivity = new Date(run.updatedAt).getTime();
+      const lastActivity = new Date(toIso(run.updatedAt)).getTime();
       if (Date.now() - lastActivity >= this.#retentionMs) {
         throw new Expired(
           `The stream of run ${run.id} has expired: a stream is kept until ${formatDuration(this.#retentionMs)} after its last event`,
@@ -241,55 +252,67 @@ export class RunStreamService {
    */
   async sweepStale(now = Date.now()): Promise<number> {
     const cutoff = new Date(now - this.#staleAfterMs).toISOString();
-    const candidates = await this.#db
-      .select({
-        id: runs.id,
-        organizationId: runs.organizationId,
-        createdById: runs.createdById,
-        updatedAt: runs.updatedAt,
-      })
-      .from(runs)
-      .where(
-        and(eq(runs.background, true), inArray(runs.status, [...ACTIVE_STATUSES]), lt(runs.updatedAt, cutoff)),
-      )
-      .limit(1000);
     let failed = 0;
-    for (const candidate of candidates) {
-      const info = await this.#stream.info(candidate.id);
-      const lastActivity = Math.max(new Date(candidate.updatedAt).getTime(), info?.lastWriteAt ?? 0);
-      if (now - lastActivity < this.#staleAfterMs) continue;
-      const actor: Actor = {
-        organizationId: candidate.organizationId,
-        userId: candidate.createdById ?? DEFAULT_USER_ID,
-      };
-      if (this.#pendingEnds.has(candidate.id)) continue;
-      this.#pendingEnds.set(candidate.id, {
-        events: [
-          { messageType: 'stop_reason', stopReason: 'error' },
-          {
-            messageType: 'error_message',
-            errorType: 'stream_incomplete',
-            message: STREAM_INCOMPLETE_MESSAGE,
-            detail: null,
-          },
-        ],
-        result: null,
-      });
-      try {
-        await this.#runs.update(actor, { runId: candidate.id, status: 'failed', stopReason: 'error' });
-        failed += 1;
-        this.#logger.warn(
-          { runId: candidate.id, silentMs: now - lastActivity },
-          'background run failed: its stream had no event for too long',
-        );
-      } catch (err) {
-        // A concurrent finisher (the producer, another process's sweeper) won: nothing to do.
-        if (!(err instanceof Conflict)) throw err;
-      } finally {
-        this.#pendingEnds.delete(candidate.id);
+    // Per organization, so the (organization, status, created_at) index serves each page.
+    const orgs = await this.#db.select({ id: organizations.id }).from(organizations);
+    for (const org of orgs) {
+      let after: { createdAt: string; id: string } | null = null;
+      for (;;) {
+        const page: StaleCandidate[] = await this.#db
+          .select({
+            id: runs.id,
+            organizationId: runs.organizationId,
+            createdById: runs.createdById,
+            createdAt: runs.createdAt,
+            updatedAt: runs.updatedAt,
+          })
+          .from(runs)
+          .where(
+            and(
+              eq(runs.organizationId, org.id),
+              inArray(runs.status, [...ACTIVE_STATUSES]),
+              eq(runs.background, true),
+              lt(runs.updatedAt, cutoff),
+              after ? sql`(${runs.createdAt}, ${runs.id}) > (${after.createdAt}::timestamptz, ${after.id})` : undefined,
+            ),
+          )
+          .orderBy(asc(runs.createdAt), asc(runs.id))
+          .limit(SWEEP_PAGE);
+        for (const candidate of page) if (await this.#failIfStale(candidate, now)) failed += 1;
+        const last = page.at(-1);
+        if (!last || page.length < SWEEP_PAGE) break;
+        after = { createdAt: last.createdAt, id: last.id };
       }
     }
     return failed;
+  }
+
+  async #failIfStale(candidate: StaleCandidate, now: number): Promise<boolean> {
+    const info = await this.#stream.info(candidate.id);
+    const lastActivity = Math.max(new Date(toIso(candidate.updatedAt)).getTime(), info?.lastWriteAt ?? 0);
+    if (now - lastActivity < this.#staleAfterMs || this.#pendingEnds.has(candidate.id)) return false;
+    const actor: Actor = { organizationId: candidate.organizationId, userId: candidate.createdById ?? DEFAULT_USER_ID };
+    this.#pendingEnds.set(candidate.id, {
+      events: [
+        { messageType: 'stop_reason', stopReason: 'error' },
+        { messageType: 'error_message', errorType: 'stream_incomplete', message: STREAM_INCOMPLETE_MESSAGE, detail: null },
+      ],
+      result: null,
+    });
+    try {
+      await this.#runs.update(actor, { runId: candidate.id, status: 'failed', stopReason: 'error' });
+      this.#logger.warn(
+        { runId: candidate.id, silentMs: now - lastActivity },
+        'background run failed: its stream had no event for too long',
+      );
+      return true;
+    } catch (err) {
+      // A concurrent finisher (the producer, another process's sweeper) won: nothing to do.
+      if (err instanceof Conflict) return false;
+      throw err;
+    } finally {
+      this.#pendingEnds.delete(candidate.id);
+    }
   }
 
   /** Starts the periodic stale sweep (the runtime calls it; tests call {@link sweepStale} directly). */
