@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conflict, Unavailable } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { RunChange } from '../runs/run-manager.ts';
-import { streamTargets, testConfig } from '../testing/index.ts';
+import { createTestRuntime, databaseTargets, streamTargets, testConfig } from '../testing/index.ts';
 import { RedisRunStream, redisError, streamKey } from './redis.ts';
 import { RedisRunChangeFeed } from './redis-changes.ts';
 import { collect, guard, label, runStreamContract, say } from './run-stream.contract.ts';
@@ -288,6 +288,39 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
     }
   });
 
+  it('runs.cancel while Redis is down: Unavailable (the status is committed); repeating it once Redis is back ends the stream', async () => {
+    const [pglite] = databaseTargets();
+    if (!pglite) throw new Error('no database target');
+    const rt = await createTestRuntime(pglite, { REDIS_URL: server.url });
+    try {
+      const actor = await rt.auth.ensureDefaultActor();
+      const run = await rt.runs.create(actor, { agentId: newId('agent'), background: true });
+      await rt.streams.appendEvents(actor, { runId: run.id, events: [say('working')] });
+      await server.stop();
+      await expect(rt.runs.cancel(actor, { runId: run.id })).rejects.toBeInstanceOf(Unavailable);
+      expect(await rt.runs.retrieve(actor, { runId: run.id })).toMatchObject({ status: 'cancelled' });
+      await expect(rt.streams.subscribe(actor, { runId: run.id, signal: never() })).rejects.toBeInstanceOf(Unavailable);
+      await server.start();
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const done = await rt.runs.cancel(actor, { runId: run.id }).then(
+          () => true,
+          (err: unknown) => {
+            if (!(err instanceof Unavailable) || Date.now() > until) throw err;
+            return false;
+          },
+        );
+        if (done) break;
+        await sleep(50);
+      }
+      // The restart lost the events; the repeated cancel wrote the stop reason and the end in a new epoch.
+      const items = await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: never() }));
+      expect(items.map(label)).toEqual(['stop:cancelled', 'END']);
+    } finally {
+      await rt.dispose();
+    }
+  }, 60_000);
+
   it('run changes cross processes over Pub/Sub, per organization; a lost connection fails subscribers (Unavailable)', async () => {
     const a = await RedisRunChangeFeed.connect({ url: server.url });
     const b = await RedisRunChangeFeed.connect({ url: server.url });
@@ -330,6 +363,33 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
       await expect(waiting).rejects.toBeInstanceOf(Unavailable);
       await expect(a.publish(change('created'))).rejects.toBeInstanceOf(Unavailable);
       await server.start();
+      // once reconnected, subscribing again works
+      const until = Date.now() + 10_000;
+      let resubscribed: AsyncIterable<RunChange> | null = null;
+      const ac3 = new AbortController();
+      while (!resubscribed) {
+        resubscribed = await b.subscribe(org, ac3.signal).catch((err: unknown) => {
+          if (!(err instanceof Unavailable) || Date.now() > until) throw err;
+          return null;
+        });
+        if (!resubscribed) await sleep(50);
+      }
+      for (;;) {
+        const published = await a.publish(change('running')).then(
+          () => true,
+          (err: unknown) => {
+            if (!(err instanceof Unavailable) || Date.now() > until) throw err;
+            return false;
+          },
+        );
+        if (published) break;
+        await sleep(50);
+      }
+      for await (const c of resubscribed) {
+        expect(c).toMatchObject({ organizationId: org, run: { status: 'running' } });
+        break;
+      }
+      ac3.abort();
     } finally {
       await a.close();
       await b.close();

@@ -291,7 +291,14 @@ class Hub {
       this.#clientId = null;
       this.#failAll(new Unavailable('Redis (REDIS_URL) is unavailable: the connection was lost'));
     });
-    this.#loop = this.#refreshClientId().then(() => this.#run());
+    this.#loop = this.#refreshClientId()
+      .then(() => this.#run())
+      .catch((err: unknown) => {
+        // A bug: say so, and fail the readers rather than leave them waiting.
+        this.#logger?.error({ err }, 'the run stream hub stopped');
+        this.#closed = true;
+        this.#failAll(new Unavailable('The run stream hub stopped'));
+      });
   }
 
   join(runId: string, key: string, listener: Listener): void {
