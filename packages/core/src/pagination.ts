@@ -89,6 +89,24 @@ export function afterTimestampCursor(createdAt: AnyPgColumn, id: AnyPgColumn, ke
   return order === 'desc' ? sql`(${createdAt}, ${id}) < (${k}, ${cursorId})` : sql`(${createdAt}, ${id}) > (${k}, ${cursorId})`;
 }
 
+/** `(createdAt, id)` strictly before the cursor in the requested order: the exclusive end of a window. */
+export function beforeTimestampCursor(createdAt: AnyPgColumn, id: AnyPgColumn, key: string, cursorId: string, order: Order): SQL {
+  return afterTimestampCursor(createdAt, id, key, cursorId, order === 'desc' ? 'asc' : 'desc');
+}
+
+/** The cursor positioned at a row (what a page ending on that row would hand out), for id-based cursors. */
+export function timestampCursor(scope: string, order: Order, createdAt: string | Date, id: string): string {
+  return encodeCursor(scope, order, toIso(createdAt), id);
+}
+
+/**
+ * Where a page may end, besides its limit: an exclusive bound (a cursor of the same list and order), e.g. for the
+ * Letta REST layer's `before` and `after` given together. Not on tRPC, whose lists are walked by `nextCursor`.
+ */
+export interface PageWindow {
+  until?: string | null | undefined;
+}
+
 /** Cuts the extra row fetched to learn whether another page follows, and makes the cursor from the last item kept. */
 export function toPage<R, T>(rows: R[], limit: number, map: (row: R) => T, cursorOf: (row: R) => string): Page<T> {
   const hasMore = rows.length > limit;
@@ -111,22 +129,33 @@ export interface TimestampPageOptions<R, T> {
   fetch: (where: SQL | undefined, orderBy: SQL[], limit: number) => Promise<R[]>;
   keyOf: (row: R) => { createdAt: string | Date; id: string };
   map: (row: R) => T;
+  /** An exclusive end bound: a cursor of this list and order. */
+  until?: string | null | undefined;
+}
+
+function decodeTimestampCursor(cursor: string, scope: string, order: Order): { key: string; id: string } {
+  const c = decodeCursor(cursor, scope, order);
+  if (typeof c.key !== 'string' || !isCursorTimestamp(c.key)) {
+    throw new InvalidArgument('Malformed cursor', { field: 'cursor' });
+  }
+  return { key: c.key, id: c.id };
 }
 
 /** Keyset pagination over `(createdAt, id)`: exact at equal timestamps, and as fast on page 10,000 as on page 1. */
 export async function timestampPage<R, T>(o: TimestampPageOptions<R, T>): Promise<Page<T>> {
   const where = [...o.where];
   if (o.cursor) {
-    const c = decodeCursor(o.cursor, o.scope, o.order);
-    if (typeof c.key !== 'string' || !isCursorTimestamp(c.key)) {
-      throw new InvalidArgument('Malformed cursor', { field: 'cursor' });
-    }
+    const c = decodeTimestampCursor(o.cursor, o.scope, o.order);
     where.push(afterTimestampCursor(o.createdAt, o.id, c.key, c.id, o.order));
+  }
+  if (o.until) {
+    const c = decodeTimestampCursor(o.until, o.scope, o.order);
+    where.push(beforeTimestampCursor(o.createdAt, o.id, c.key, c.id, o.order));
   }
   const dir = o.order === 'desc' ? sql`desc` : sql`asc`;
   const rows = await o.fetch(and(...where), [sql`${o.createdAt} ${dir}`, sql`${o.id} ${dir}`], o.limit + 1);
   return toPage(rows, o.limit, o.map, (row) => {
     const key = o.keyOf(row);
-    return encodeCursor(o.scope, o.order, toIso(key.createdAt), key.id);
+    return timestampCursor(o.scope, o.order, key.createdAt, key.id);
   });
 }

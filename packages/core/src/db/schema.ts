@@ -165,6 +165,7 @@ export const steps = pgTable(
   },
   (t) => [
     index('steps_run_created_idx').on(t.runId, t.createdAt, t.id),
+    index('steps_org_created_idx').on(t.organizationId, t.createdAt, t.id),
     index('steps_org_agent_created_idx').on(t.organizationId, t.agentId, t.createdAt, t.id),
     index('steps_org_trace_idx').on(t.organizationId, t.traceId).where(sql`${t.traceId} is not null`),
   ],
@@ -192,7 +193,10 @@ export const messages = pgTable(
     body: jsonb('body').$type<Record<string, unknown>>().notNull(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('messages_run_seq_idx').on(t.runId, t.seq)],
+  (t) => [
+    uniqueIndex('messages_run_seq_idx').on(t.runId, t.seq),
+    index('messages_step_seq_idx').on(t.stepId, t.seq, t.id).where(sql`${t.stepId} is not null`),
+  ],
 );
 
 export const providerTraces = pgTable(

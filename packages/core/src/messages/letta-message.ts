@@ -95,3 +95,35 @@ export type Message = Omit<MessageInput, 'id' | 'date'> & {
   date: string;
   seqId: number;
 };
+
+const commonOutput = {
+  id: z.string(),
+  runId: z.string(),
+  agentId: z.string(),
+  /** UTC ISO-8601. */
+  date: z.string(),
+  /** Position in the run, 1-based. */
+  seqId: z.number().int(),
+  name: z.string().nullable(),
+  otid: z.string().nullable(),
+  senderId: z.string().nullable(),
+  stepId: z.string().nullable(),
+  isErr: z.boolean().nullable(),
+};
+
+function outputVariant<T extends MessageType>(type: T) {
+  return z.object({ messageType: z.literal(type), ...commonOutput, ...messageBodies[type] });
+}
+
+/** A stored message as lists answer it (the shape of {@link Message}). */
+export const messageSchema = z.discriminatedUnion('messageType', [
+  outputVariant('system_message'),
+  outputVariant('user_message'),
+  outputVariant('assistant_message'),
+  outputVariant('reasoning_message'),
+  outputVariant('hidden_reasoning_message'),
+  outputVariant('tool_call_message'),
+  outputVariant('tool_return_message'),
+  outputVariant('approval_request_message'),
+  outputVariant('approval_response_message'),
+]);

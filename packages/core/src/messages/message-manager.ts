@@ -1,12 +1,22 @@
-import { and, asc, desc, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { messages, steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
 import { Conflict, InvalidArgument, NotFound } from '../errors.ts';
-import { idSchema, invalidIdMessage, isId, newId } from '../ids.ts';
-import { cursorSchema, decodeCursor, encodeCursor, limitSchema, orderSchema, type Page, toPage } from '../pagination.ts';
+import { assertId, idSchema, invalidIdMessage, isId, newId } from '../ids.ts';
+import {
+  cursorSchema,
+  decodeCursor,
+  encodeCursor,
+  limitSchema,
+  type Order,
+  orderSchema,
+  type Page,
+  type PageWindow,
+  toPage,
+} from '../pagination.ts';
 import { toIso } from '../time.ts';
 import { BODY_KEYS, type Message, type MessageType, messageInputSchema } from './letta-message.ts';
 
@@ -26,6 +36,15 @@ export const listRunMessagesInput = z.strictObject({
   cursor: cursorSchema,
 });
 
+export const listStepMessagesInput = z.strictObject({
+  stepId: idSchema('step'),
+  /** Chronological (by position in the run) unless `desc`. */
+  order: orderSchema.default('asc'),
+  limit: limitSchema,
+  cursor: cursorSchema,
+});
+
+export type ListStepMessagesInput = z.input<typeof listStepMessagesInput>;
 export type AppendMessagesInput = z.input<typeof appendMessagesInput>;
 export type ListRunMessagesInput = z.input<typeof listRunMessagesInput>;
 
@@ -130,27 +149,91 @@ export class MessageManager {
   }
 
   /** A run's messages by position, filtered by the run's `requestConfig.includeReturnMessageTypes`. */
-  async listByRun(actor: Actor, raw: ListRunMessagesInput): Promise<Page<Message>> {
+  async listByRun(actor: Actor, raw: ListRunMessagesInput, window: PageWindow = {}): Promise<Page<Message>> {
     const input = listRunMessagesInput.parse(raw);
     const run = await requireRun(this.#db, actor, input.runId);
-    const scope = `messages:${input.runId}`;
     const where: SQL[] = [eq(messages.organizationId, actor.organizationId), eq(messages.runId, input.runId)];
     const include = run.requestConfig?.includeReturnMessageTypes as MessageType[] | null | undefined;
     if (include) where.push(include.length ? inArray(messages.messageType, include) : sql`false`);
-    if (input.cursor) {
-      const c = decodeCursor(input.cursor, scope, input.order);
+    return this.#page(runMessagesScope(input.runId), where, input, window, false);
+  }
+
+  /** The messages produced in a step, by position in their run. NotFound for an unknown step. */
+  async listByStep(actor: Actor, raw: ListStepMessagesInput, window: PageWindow = {}): Promise<Page<Message>> {
+    const input = listStepMessagesInput.parse(raw);
+    await this.#requireStep(actor, input.stepId);
+    const where: SQL[] = [eq(messages.organizationId, actor.organizationId), eq(messages.stepId, input.stepId)];
+    return this.#page(stepMessagesScope(input.stepId), where, input, window, true);
+  }
+
+  /**
+   * The cursor of a run's (or a step's) message list in `order` positioned at this message (the Letta REST layer's
+   * `after`/`before` ids). NotFound when the message is not in that list's run or step.
+   */
+  async cursorFor(
+    actor: Actor,
+    list: { runId: string } | { stepId: string },
+    messageId: string,
+    order: Order,
+  ): Promise<string> {
+    assertId('message', messageId, 'messageId');
+    const [row] = await this.#db
+      .select({ id: messages.id, seq: messages.seq, runId: messages.runId, stepId: messages.stepId })
+      .from(messages)
+      .where(and(eq(messages.id, messageId), eq(messages.organizationId, actor.organizationId)));
+    const inList = row && ('runId' in list ? row.runId === list.runId : row.stepId === list.stepId);
+    if (!row || !inList) {
+      const where = 'runId' in list ? `run ${list.runId}` : `step ${list.stepId}`;
+      throw new NotFound(`Message ${messageId} not found in ${where}`, { field: 'messageId' });
+    }
+    const scope = 'runId' in list ? runMessagesScope(list.runId) : stepMessagesScope(list.stepId);
+    return encodeCursor(scope, order, row.seq, row.id);
+  }
+
+  async #requireStep(actor: Actor, stepId: string): Promise<void> {
+    const [row] = await this.#db
+      .select({ id: steps.id })
+      .from(steps)
+      .where(and(eq(steps.id, stepId), eq(steps.organizationId, actor.organizationId)));
+    if (!row) throw new NotFound(`Step ${stepId} not found`, { field: 'stepId' });
+  }
+
+  /**
+   * Keyset pagination by position: a run's positions are unique (`messages_run_seq_idx`); a step's messages could come
+   * from several runs, so there the id breaks ties (`withId`).
+   */
+  async #page(
+    scope: string,
+    filters: SQL[],
+    input: { order: Order; limit: number; cursor?: string | null | undefined },
+    window: PageWindow,
+    withId: boolean,
+  ): Promise<Page<Message>> {
+    const where = [...filters];
+    const position = (cursor: string, after: boolean) => {
+      const c = decodeCursor(cursor, scope, input.order);
       // A position: a non-negative integer column, so anything else is a forged or corrupted cursor.
       if (typeof c.key !== 'number' || c.key < 0 || c.key > 2_147_483_647) {
         throw new InvalidArgument('Malformed cursor', { field: 'cursor' });
       }
-      where.push(input.order === 'asc' ? sql`${messages.seq} > ${c.key}` : sql`${messages.seq} < ${c.key}`);
-    }
+      const forward = (input.order === 'asc') === after;
+      const [column, value] = withId
+        ? [sql`(${messages.seq}, ${messages.id})`, sql`(${c.key}, ${c.id})`]
+        : [sql`${messages.seq}`, sql`${c.key}`];
+      return forward ? sql`${column} > ${value}` : sql`${column} < ${value}`;
+    };
+    if (input.cursor) where.push(position(input.cursor, true));
+    if (window.until) where.push(position(window.until, false));
+    const dir = input.order === 'asc' ? sql`asc` : sql`desc`;
     const rows = await this.#db
       .select()
       .from(messages)
       .where(and(...where))
-      .orderBy(input.order === 'asc' ? asc(messages.seq) : desc(messages.seq))
+      .orderBy(...(withId ? [sql`${messages.seq} ${dir}`, sql`${messages.id} ${dir}`] : [sql`${messages.seq} ${dir}`]))
       .limit(input.limit + 1);
     return toPage(rows, input.limit, toMessage, (r) => encodeCursor(scope, input.order, r.seq, r.id));
   }
 }
+
+const runMessagesScope = (runId: string) => `messages:${runId}`;
+const stepMessagesScope = (stepId: string) => `messages:step:${stepId}`;

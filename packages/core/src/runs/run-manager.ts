@@ -5,9 +5,9 @@ import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { agents, messages, providerTraces, runMetrics, runs, steps } from '../db/schema.ts';
 import { Conflict, InvalidArgument } from '../errors.ts';
-import { newId } from '../ids.ts';
+import { assertId, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
-import { type Page, timestampPage } from '../pagination.ts';
+import { type Order, type Page, type PageWindow, timestampCursor, timestampPage } from '../pagination.ts';
 import { nowNs, nsToString, toIso, toIsoOrNull } from '../time.ts';
 import { type CallbackOptions, postCallback } from './callback.ts';
 import { requireRun, runNotFound } from './require-run.ts';
@@ -62,6 +62,12 @@ export interface RunManagerOptions {
   afterTerminal?: (actor: Actor, run: Run) => Promise<void>;
 }
 
+/** List options of the Letta REST layer that tRPC's input does not offer (CONTRACTS §4). */
+export interface RunListOptions extends PageWindow {
+  /** Letta's deprecated `agent_ids`: runs of any of these agents (ignored when `agentId` is given). */
+  agentIds?: readonly string[] | null | undefined;
+}
+
 const runColumns = {
   run: runs,
   runNs: runMetrics.runNs,
@@ -89,6 +95,8 @@ function toRun(row: RunRow, runNs: bigint | null): Run {
     completedAt: toIsoOrNull(row.completedAt),
   };
 }
+
+const RUNS_SCOPE = 'runs';
 
 /** Runs: create, read, list, update through the status machine, cancel, delete; their usage and metrics. */
 export class RunManager {
@@ -172,16 +180,29 @@ export class RunManager {
     return toRun(row.run, row.runNs);
   }
 
-  async list(actor: Actor, raw: ListRunsInput): Promise<Page<Run>> {
+  async list(actor: Actor, raw: ListRunsInput, options: RunListOptions = {}): Promise<Page<Run>> {
     const input = listRunsInput.parse(raw);
     const statuses = input.statuses ?? (input.active ? ACTIVE_STATUSES : null);
     const where: SQL[] = [eq(runs.organizationId, actor.organizationId)];
     if (input.agentId != null) where.push(eq(runs.agentId, input.agentId));
+    else if (options.agentIds) {
+      const agentIds = options.agentIds.map((id, i) => assertId('agent', id, `agentIds.${i}`));
+      where.push(agentIds.length ? inArray(runs.agentId, [...new Set(agentIds)]) : sql`false`);
+    }
     if (statuses) where.push(statuses.length ? inArray(runs.status, [...new Set(statuses)]) : sql`false`);
     if (input.background != null) where.push(eq(runs.background, input.background));
     if (input.stopReason != null) where.push(eq(runs.stopReason, input.stopReason));
     if (input.conversationId != null) where.push(eq(runs.conversationId, input.conversationId));
-    return this.#page(where, input.order, input.limit, input.cursor);
+    return this.#page(where, input.order, input.limit, input.cursor, options.until);
+  }
+
+  /**
+   * The cursor of `runs.list` in `order` positioned at this run, as if a page had ended on it: what the Letta REST
+   * layer's `after`/`before` run ids become. NotFound for an unknown run (or another organization's).
+   */
+  async cursorFor(actor: Actor, runId: string, order: Order): Promise<string> {
+    const row = await requireRun(this.#db, actor, assertId('run', runId));
+    return timestampCursor(RUNS_SCOPE, order, row.createdAt, row.id);
   }
 
   /** Created or running runs, newest first. */
@@ -190,12 +211,19 @@ export class RunManager {
     return this.list(actor, { ...input, statuses: [...ACTIVE_STATUSES], order: 'desc' });
   }
 
-  #page(where: SQL[], order: 'asc' | 'desc', limit: number, cursor: string | null | undefined): Promise<Page<Run>> {
+  #page(
+    where: SQL[],
+    order: Order,
+    limit: number,
+    cursor: string | null | undefined,
+    until: string | null | undefined,
+  ): Promise<Page<Run>> {
     return timestampPage({
-      scope: 'runs',
+      scope: RUNS_SCOPE,
       order,
       limit,
       cursor,
+      until,
       createdAt: runs.createdAt,
       id: runs.id,
       where,

@@ -21,6 +21,12 @@ export const nanosecondsSchema = z
   .transform((v) => BigInt(v))
   .refine((v) => v <= INT8_MAX, { error: `must be at most ${INT8_MAX}` });
 
+/**
+ * A nanosecond count as the api answers it on tRPC: a decimal string. The Letta REST layer recognises this schema and
+ * writes such fields as JSON integers (CONTRACTS §3).
+ */
+export const nanosecondsOutputSchema = z.string().regex(/^\d+$/).describe('nanoseconds, as a decimal string');
+
 /** Longest conversation id: it is indexed, and a btree entry holds at most about 2.7 kB. */
 export const MAX_CONVERSATION_ID_LENGTH = 256;
 
@@ -103,36 +109,38 @@ export const runSchema = z.object({
   callbackSentAt: z.string().nullable(),
   callbackStatusCode: z.number().nullable(),
   callbackError: z.string().nullable(),
-  ttftNs: z.string().nullable(),
+  ttftNs: nanosecondsOutputSchema.nullable(),
   /** The run's measured duration once it has ended (run_metrics.run_ns), else what the producer reported. */
-  totalDurationNs: z.string().nullable(),
+  totalDurationNs: nanosecondsOutputSchema.nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   completedAt: z.string().nullable(),
 });
 export type Run = z.infer<typeof runSchema>;
 
-export interface RunMetrics {
-  id: string;
-  organizationId: string;
-  agentId: string;
-  projectId: string | null;
-  runStartNs: string;
-  runNs: string | null;
-  numSteps: number;
+export const runMetricsSchema = z.object({
+  id: z.string(),
+  organizationId: z.string(),
+  agentId: z.string(),
+  projectId: z.string().nullable(),
+  runStartNs: nanosecondsOutputSchema,
+  runNs: nanosecondsOutputSchema.nullable(),
+  numSteps: z.number().int(),
   /** Names of the tools called in the run's messages, or null when none. */
-  toolsUsed: string[] | null;
-  templateId: string | null;
-  baseTemplateId: string | null;
-}
+  toolsUsed: z.array(z.string()).nullable(),
+  templateId: z.string().nullable(),
+  baseTemplateId: z.string().nullable(),
+});
+export type RunMetrics = z.infer<typeof runMetricsSchema>;
 
-export interface RunUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  stepCount: number;
+export const runUsageSchema = z.object({
+  promptTokens: z.number().int(),
+  completionTokens: z.number().int(),
+  totalTokens: z.number().int(),
+  stepCount: z.number().int(),
   /** Null until some step reports a value above zero. */
-  cachedInputTokens: number | null;
-  cacheWriteTokens: number | null;
-  reasoningTokens: number | null;
-}
+  cachedInputTokens: z.number().int().nullable(),
+  cacheWriteTokens: z.number().int().nullable(),
+  reasoningTokens: z.number().int().nullable(),
+});
+export type RunUsage = z.infer<typeof runUsageSchema>;

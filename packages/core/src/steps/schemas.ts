@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { idSchema } from '../ids.ts';
 import { cursorSchema, limitSchema, orderSchema } from '../pagination.ts';
-import { nanosecondsSchema } from '../runs/schemas.ts';
+import { nanosecondsOutputSchema, nanosecondsSchema } from '../runs/schemas.ts';
 import { stopReasonSchema } from '../runs/status.ts';
+import { timestampInputSchema } from '../time.ts';
 
 export const STEP_STATUSES = ['pending', 'success', 'failed'] as const;
+export const FEEDBACK_VALUES = ['positive', 'negative'] as const;
 /** The largest value of a Postgres integer column (token counts, context windows). */
 export const INT4_MAX = 2_147_483_647;
 /** Longest trace id: it is indexed, and a btree entry holds at most about 2.7 kB (OpenTelemetry's are 32 hex digits). */
@@ -37,7 +39,7 @@ export const createStepInput = z.strictObject({
   /** The OpenTelemetry trace id of the step, for `runs.trace`. */
   traceId: z.string().max(MAX_TRACE_ID_LENGTH).nullish(),
   requestId: z.string().nullish(),
-  feedback: z.enum(['positive', 'negative']).nullish(),
+  feedback: z.enum(FEEDBACK_VALUES).nullish(),
   projectId: z.string().nullish(),
   errorType: z.string().nullish(),
   errorData: details.nullish(),
@@ -62,39 +64,72 @@ export const listRunStepsInput = z.strictObject({
   cursor: cursorSchema,
 });
 
-export interface Step {
-  id: string;
-  runId: string;
-  agentId: string;
-  origin: string | null;
-  providerId: string | null;
-  providerName: string | null;
-  providerCategory: string | null;
-  model: string | null;
-  modelEndpoint: string | null;
-  contextWindowLimit: number | null;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  promptTokensDetails: Record<string, unknown> | null;
-  completionTokensDetails: Record<string, unknown> | null;
-  stopReason: string | null;
-  tags: string[];
-  tid: string | null;
-  traceId: string | null;
-  requestId: string | null;
-  feedback: string | null;
-  projectId: string | null;
-  errorType: string | null;
-  errorData: Record<string, unknown> | null;
-  status: (typeof STEP_STATUSES)[number];
+/** Steps of the caller's organization, across runs, with Letta's filters (`GET /v1/steps/`). */
+export const listStepsInput = z.strictObject({
+  agentId: idSchema('agent').nullish(),
+  model: z.string().nullish(),
+  /** Steps whose trace id is one of these. */
+  traceIds: z.array(z.string().max(MAX_TRACE_ID_LENGTH)).nullish(),
+  feedback: z.enum(FEEDBACK_VALUES).nullish(),
+  /** true: steps with feedback; false: steps without. */
+  hasFeedback: z.boolean().nullish(),
+  /** Steps carrying every one of these tags. */
+  tags: z.array(z.string()).nullish(),
+  projectId: z.string().nullish(),
+  /** Steps created after this time (exclusive). */
+  startDate: timestampInputSchema.nullish(),
+  /** Steps created before this time (exclusive). */
+  endDate: timestampInputSchema.nullish(),
+  order: orderSchema.default('desc'),
+  limit: limitSchema,
+  cursor: cursorSchema,
+});
+export type ListStepsInput = z.input<typeof listStepsInput>;
+
+/** Sets (or with null clears) a step's feedback; non-empty `tags` replace the step's tags (Letta's feedback call). */
+export const stepFeedbackInput = z.strictObject({
+  stepId: idSchema('step'),
+  feedback: z.enum(FEEDBACK_VALUES).nullish(),
+  tags: z.array(z.string()).nullish(),
+});
+export type StepFeedbackInput = z.input<typeof stepFeedbackInput>;
+
+const detailsOutput = z.record(z.string(), z.unknown()).nullable();
+
+export const stepSchema = z.object({
+  id: z.string(),
+  runId: z.string(),
+  agentId: z.string(),
+  origin: z.string().nullable(),
+  providerId: z.string().nullable(),
+  providerName: z.string().nullable(),
+  providerCategory: z.string().nullable(),
+  model: z.string().nullable(),
+  modelEndpoint: z.string().nullable(),
+  contextWindowLimit: z.number().int().nullable(),
+  promptTokens: z.number().int(),
+  completionTokens: z.number().int(),
+  totalTokens: z.number().int(),
+  promptTokensDetails: detailsOutput,
+  completionTokensDetails: detailsOutput,
+  stopReason: z.string().nullable(),
+  tags: z.array(z.string()),
+  tid: z.string().nullable(),
+  traceId: z.string().nullable(),
+  requestId: z.string().nullable(),
+  feedback: z.string().nullable(),
+  projectId: z.string().nullable(),
+  errorType: z.string().nullable(),
+  errorData: detailsOutput,
+  status: z.enum(STEP_STATUSES),
   /** Letta's step metrics timings, nanoseconds as decimal strings. */
-  stepStartNs: string | null;
-  llmRequestStartNs: string | null;
-  llmRequestNs: string | null;
-  toolExecutionNs: string | null;
-  stepNs: string | null;
-  createdAt: string;
-}
+  stepStartNs: nanosecondsOutputSchema.nullable(),
+  llmRequestStartNs: nanosecondsOutputSchema.nullable(),
+  llmRequestNs: nanosecondsOutputSchema.nullable(),
+  toolExecutionNs: nanosecondsOutputSchema.nullable(),
+  stepNs: nanosecondsOutputSchema.nullable(),
+  createdAt: z.string(),
+});
+export type Step = z.infer<typeof stepSchema>;
 export type StepIdInput = z.input<typeof stepIdInput>;
 export type ListRunStepsInput = z.input<typeof listRunStepsInput>;

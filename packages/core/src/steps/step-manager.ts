@@ -1,22 +1,30 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { runMetrics, steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
 import { Conflict, NotFound } from '../errors.ts';
-import { newId } from '../ids.ts';
+import { assertId, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
-import { type Page, timestampPage } from '../pagination.ts';
+import { type Order, type Page, type PageWindow, timestampCursor, timestampPage } from '../pagination.ts';
 import { nsToString, toIso } from '../time.ts';
 import {
   type CreateStepInput,
   createStepInput,
   type ListRunStepsInput,
+  type ListStepsInput,
   listRunStepsInput,
+  listStepsInput,
   type Step,
+  type StepFeedbackInput,
   type StepIdInput,
+  stepFeedbackInput,
   stepIdInput,
 } from './schemas.ts';
+
+/** Cursors of the organization-wide list and of one run's steps belong to different lists. */
+const STEPS_SCOPE = 'steps';
+const runStepsScope = (runId: string) => `steps:${runId}`;
 
 type StepRow = typeof steps.$inferSelect;
 
@@ -101,26 +109,83 @@ export class StepManager {
 
   async retrieve(actor: Actor, raw: StepIdInput): Promise<Step> {
     const { stepId } = stepIdInput.parse(raw);
+    return toStep(await this.#require(actor, stepId));
+  }
+
+  async #require(actor: Actor, stepId: string): Promise<StepRow> {
     const [row] = await this.#db
       .select()
       .from(steps)
       .where(and(eq(steps.id, stepId), eq(steps.organizationId, actor.organizationId)));
     if (!row) throw new NotFound(`Step ${stepId} not found`, { field: 'stepId' });
+    return row;
+  }
+
+  /** Sets (or clears) a step's feedback; non-empty `tags` replace its tags. */
+  async setFeedback(actor: Actor, raw: StepFeedbackInput): Promise<Step> {
+    const input = stepFeedbackInput.parse(raw);
+    const set: Partial<typeof steps.$inferInsert> = { feedback: input.feedback ?? null };
+    if (input.tags?.length) set.tags = input.tags;
+    const [row] = await this.#db
+      .update(steps)
+      .set(set)
+      .where(and(eq(steps.id, input.stepId), eq(steps.organizationId, actor.organizationId)))
+      .returning();
+    if (!row) throw new NotFound(`Step ${input.stepId} not found`, { field: 'stepId' });
     return toStep(row);
   }
 
+  /** The organization's steps, newest first by default, with Letta's filters. */
+  async list(actor: Actor, raw: ListStepsInput, window: PageWindow = {}): Promise<Page<Step>> {
+    const input = listStepsInput.parse(raw);
+    const where: SQL[] = [eq(steps.organizationId, actor.organizationId)];
+    if (input.agentId != null) where.push(eq(steps.agentId, input.agentId));
+    if (input.model != null) where.push(eq(steps.model, input.model));
+    if (input.traceIds) where.push(input.traceIds.length ? inArray(steps.traceId, input.traceIds) : sql`false`);
+    if (input.feedback != null) where.push(eq(steps.feedback, input.feedback));
+    if (input.hasFeedback != null) where.push(input.hasFeedback ? isNotNull(steps.feedback) : isNull(steps.feedback));
+    if (input.tags?.length) where.push(sql`${steps.tags} @> ${JSON.stringify(input.tags)}::jsonb`);
+    if (input.projectId != null) where.push(eq(steps.projectId, input.projectId));
+    if (input.startDate) where.push(gt(steps.createdAt, new Date(input.startDate).toISOString()));
+    if (input.endDate) where.push(lt(steps.createdAt, new Date(input.endDate).toISOString()));
+    return this.#page(STEPS_SCOPE, where, input, window);
+  }
+
   /** A run's steps, newest first by default. */
-  async listByRun(actor: Actor, raw: ListRunStepsInput): Promise<Page<Step>> {
+  async listByRun(actor: Actor, raw: ListRunStepsInput, window: PageWindow = {}): Promise<Page<Step>> {
     const input = listRunStepsInput.parse(raw);
     await requireRun(this.#db, actor, input.runId);
+    const where = [eq(steps.organizationId, actor.organizationId), eq(steps.runId, input.runId)];
+    return this.#page(runStepsScope(input.runId), where, input, window);
+  }
+
+  /**
+   * The cursor of a step list in `order` positioned at this step (the Letta REST layer's `after`/`before` ids):
+   * of `steps.list`, or with `runId` of that run's steps. NotFound for an unknown step, or one of another run.
+   */
+  async cursorFor(actor: Actor, stepId: string, order: Order, runId?: string): Promise<string> {
+    const row = await this.#require(actor, assertId('step', stepId));
+    if (runId !== undefined && row.runId !== runId) {
+      throw new NotFound(`Step ${stepId} not found in run ${runId}`, { field: 'stepId' });
+    }
+    return timestampCursor(runId === undefined ? STEPS_SCOPE : runStepsScope(runId), order, row.createdAt, row.id);
+  }
+
+  #page(
+    scope: string,
+    where: SQL[],
+    input: { order: Order; limit: number; cursor?: string | null | undefined },
+    window: PageWindow,
+  ): Promise<Page<Step>> {
     return timestampPage({
-      scope: `steps:${input.runId}`,
+      scope,
       order: input.order,
       limit: input.limit,
       cursor: input.cursor,
+      until: window.until,
       createdAt: steps.createdAt,
       id: steps.id,
-      where: [eq(steps.organizationId, actor.organizationId), eq(steps.runId, input.runId)],
+      where,
       fetch: (where, orderBy, limit) =>
         this.#db
           .select()

@@ -23,18 +23,19 @@ export const providerTraceInput = z.strictObject({
 export type ProviderTraceInput = z.input<typeof providerTraceInput>;
 
 /** A provider trace with its id and time settled: what every backend receives, identical across backends. */
-export interface ProviderTrace {
-  id: string;
-  requestJson: Record<string, unknown>;
-  responseJson: Record<string, unknown>;
-  stepId: string | null;
-  runId: string | null;
-  agentId: string | null;
-  agentTags: string[] | null;
-  callType: string | null;
+export const providerTraceSchema = z.object({
+  id: z.string(),
+  requestJson: jsonObject,
+  responseJson: jsonObject,
+  stepId: z.string().nullable(),
+  runId: z.string().nullable(),
+  agentId: z.string().nullable(),
+  agentTags: z.array(z.string()).nullable(),
+  callType: z.string().nullable(),
   /** UTC ISO-8601. */
-  createdAt: string;
-}
+  createdAt: z.string(),
+});
+export type ProviderTrace = z.infer<typeof providerTraceSchema>;
 
 /** Traces this module settled: handing one back is not validated twice (it is on the hot path of every write). */
 const settled = new WeakSet<ProviderTrace>();

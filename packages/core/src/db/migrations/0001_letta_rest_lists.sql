@@ -1,0 +1,2 @@
+CREATE INDEX "messages_step_seq_idx" ON "messages" USING btree ("step_id","seq","id") WHERE "messages"."step_id" is not null;--> statement-breakpoint
+CREATE INDEX "steps_org_created_idx" ON "steps" USING btree ("organization_id","created_at","id");
