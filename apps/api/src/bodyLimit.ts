@@ -46,12 +46,16 @@ export function registerBodyLimits(app: FastifyInstance, options: BodyLimitOptio
       .header('connection', 'close')
       .send(batched ? procedures.map(error) : error(procedures[0]));
   };
+  // Routes outside tRPC (e.g. POST /v1/traces) declare their own limit and answer in their own protocol.
+  const isTrpc = (url: string) => url.startsWith('/trpc/');
   app.addHook('onRequest', async (request, reply) => {
+    if (!isTrpc(request.url)) return;
     const limit = limitFor(request.url);
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) return tooLarge(request, reply, limit);
   });
   app.addHook('preParsing', async (request, _reply, payload) => {
+    if (!isTrpc(request.url)) return payload;
     const limit = limitFor(request.url);
     let seen = 0;
     return payload.pipe(

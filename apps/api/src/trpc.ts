@@ -11,7 +11,6 @@ import { DomainError, type DomainErrorCode } from '@runtrace/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { actorFor } from './auth.ts';
-import { resolveActor } from './auth.ts';
 import type { Context } from './context.ts';
 import type { OpenSubscription } from './subscriptions.ts';
 import { assertStorableInput } from './inputGuard.ts';
@@ -144,7 +143,7 @@ const errorMapping = t.middleware(async ({ next, ctx, path, type, signal }) => {
 
 /** The caller, as for every entry point (auth.ts); its Unauthorized is mapped by errorMapping. */
 const authenticated = t.middleware(async ({ next, ctx }) =>
-  next({ ctx: { actor: await resolveActor(ctx.runtime, ctx.authorization) } }),
+  next({ ctx: { actor: await actorFor(ctx.runtime, ctx.authorization) } }),
 );
 
 /** Text the database cannot store is refused here, naming the field, before any schema or query sees it. */

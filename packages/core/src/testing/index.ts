@@ -160,3 +160,4 @@ export function streamTargets(): StreamTarget[] {
 /** Well-formed ids for tests. */
 export { newId } from '../ids.ts';
 export * from './sample-traces.ts';
+export * from '../clickhouse/testing.ts';

@@ -3,3 +3,4 @@ export * from './otlp.ts';
 export * from './schemas.ts';
 export * from './self-trace.ts';
 export * from './span-reader.ts';
+export { otlpProtoTypes } from './otlp-proto.ts';

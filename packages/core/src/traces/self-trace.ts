@@ -6,8 +6,8 @@
  * - `otlp:<url>`: exported as OTLP/HTTP protobuf to a collector or another Runtrace (with RUNTRACE_API_KEY as its
  *   bearer key when set).
  */
-import type { Tracer } from '@opentelemetry/api';
-import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
+import { type Context, defaultTextMapGetter, ROOT_CONTEXT, type Tracer } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -46,6 +46,8 @@ export class DirectSpanExporter implements SpanExporter {
 export interface SelfTracer {
   /** Where the api starts its request spans. */
   readonly tracer: Tracer;
+  /** The caller's span context from W3C `traceparent`/`tracestate` headers (the root context without them). */
+  parentFrom(headers: Record<string, string | string[] | undefined>): Context;
   /** Exports the spans ended so far. */
   forceFlush(): Promise<void>;
   /** Exports what is left and stops. */
@@ -73,8 +75,10 @@ export function createSelfTracer(
     { selfTrace: setting.mode === 'otlp' ? setting.url : 'direct' },
     setting.mode === 'otlp' ? `tracing the api's requests to ${setting.url}` : "tracing the api's requests into its own span table",
   );
+  const propagator = new W3CTraceContextPropagator();
   return {
     tracer: provider.getTracer('@runtrace/api'),
+    parentFrom: (headers) => propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter),
     forceFlush: () => provider.forceFlush(),
     close: () => provider.shutdown(),
   };

@@ -1,0 +1,129 @@
+/**
+ * OTLP/HTTP trace receiver: `POST /v1/traces` with an `ExportTraceServiceRequest` as `application/x-protobuf` or
+ * `application/json`, optionally gzip-compressed, as the OpenTelemetry SDKs and collectors export it.
+ *
+ * - Authenticated like every call (auth.ts): `Authorization: Bearer <key>`, or the default organization when auth is
+ *   optional. The spans get the caller's organization.
+ * - 200 with an `ExportTraceServiceResponse` in the request's encoding; `partial_success` when spans were refused.
+ * - Errors answer with a `google.rpc.Status` in the request's encoding (JSON when the type is unsupported): 400
+ *   malformed, 401 no or bad key, 413 body (or its decompressed form) over RUNTRACE_OTLP_MAX_BODY_BYTES, 415 other
+ *   content types or encodings, 501 CLICKHOUSE_URL=off, 503 ClickHouse down or behind (retryable, Retry-After).
+ */
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import {
+  type Actor,
+  DomainError,
+  encodeExportResponse,
+  encodeStatus,
+  InvalidArgument,
+  OTLP_CONTENT_TYPES,
+  type OtlpFormat,
+  PayloadTooLarge,
+  RPC_CODES,
+  type Runtime,
+} from '@runtrace/core';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { actorFor } from './auth.ts';
+
+const gunzipAsync = promisify(gunzip);
+
+/** The path OTLP/HTTP exporters post traces to (their default `<endpoint>/v1/traces`). */
+export const OTLP_TRACES_PATH = '/v1/traces';
+
+/** An OTLP content type → its format; null for any other type. */
+function formatOf(contentType: string | undefined): OtlpFormat | null {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (type === 'application/x-protobuf' || type === 'application/protobuf') return 'protobuf';
+  if (type === 'application/json') return 'json';
+  return null;
+}
+
+/** HTTP status and google.rpc.Code of a domain error (CONTRACTS §2). */
+const STATUS_OF: Record<DomainError['code'], [number, number]> = {
+  INVALID_ARGUMENT: [400, RPC_CODES.INVALID_ARGUMENT],
+  UNAUTHORIZED: [401, RPC_CODES.UNAUTHENTICATED],
+  NOT_FOUND: [404, RPC_CODES.INVALID_ARGUMENT],
+  CONFLICT: [409, RPC_CODES.INVALID_ARGUMENT],
+  EXPIRED: [410, RPC_CODES.INVALID_ARGUMENT],
+  PAYLOAD_TOO_LARGE: [413, RPC_CODES.RESOURCE_EXHAUSTED],
+  NOT_IMPLEMENTED: [501, RPC_CODES.UNIMPLEMENTED],
+  UNAVAILABLE: [503, RPC_CODES.UNAVAILABLE],
+};
+
+class UnsupportedMediaType extends Error {}
+
+function sendStatus(reply: FastifyReply, format: OtlpFormat, httpStatus: number, code: number, message: string) {
+  if (httpStatus === 503) reply.header('retry-after', '1');
+  return reply
+    .code(httpStatus)
+    .header('content-type', OTLP_CONTENT_TYPES[format])
+    .send(Buffer.from(encodeStatus(format, code, message)));
+}
+
+/** Gzip → the body, refusing one that inflates beyond `limit` (a small body must not become a huge one). */
+async function inflate(body: Buffer, limit: number): Promise<Buffer> {
+  try {
+    return await gunzipAsync(body, { maxOutputLength: limit });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE') throw new PayloadTooLarge(`the decompressed body is larger than ${limit} bytes`);
+    throw new InvalidArgument(`the body is not valid gzip: ${(err as Error).message}`);
+  }
+}
+
+/** Registers `POST /v1/traces` in a scope of its own (its own body parser, limit and error answers). */
+export async function registerOtlpRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const limit = runtime.config.otlpMaxBodyBytes;
+  await app.register(async (scope) => {
+    const actors = new WeakMap<FastifyRequest, Actor>();
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, done) => done(null, body));
+    // Before the body is read: an unknown caller or an unsupported type is answered without receiving 32 MiB.
+    scope.addHook('onRequest', async (request) => {
+      if (!formatOf(request.headers['content-type'])) throw new UnsupportedMediaType();
+      actors.set(request, await actorFor(runtime, request.headers.authorization));
+    });
+    scope.setErrorHandler((error: FastifyError, request, reply) => {
+      const format = formatOf(request.headers['content-type']) ?? 'json';
+      if (error instanceof UnsupportedMediaType) {
+        return sendStatus(
+          reply,
+          'json',
+          415,
+          RPC_CODES.INVALID_ARGUMENT,
+          `unsupported content type "${request.headers['content-type'] ?? ''}": OTLP/HTTP takes application/x-protobuf or application/json`,
+        );
+      }
+      if (error instanceof DomainError) {
+        const [status, code] = STATUS_OF[error.code];
+        return sendStatus(reply, format, status, code, error.message);
+      }
+      // Fastify's own refusals: a body over the limit (413), an unreadable one (400).
+      if (error.statusCode === 413) {
+        reply.header('connection', 'close');
+        return sendStatus(reply, format, 413, RPC_CODES.RESOURCE_EXHAUSTED, `the body is larger than ${limit} bytes`);
+      }
+      if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+        return sendStatus(reply, format, error.statusCode, RPC_CODES.INVALID_ARGUMENT, error.message);
+      }
+      runtime.logger.error({ err: error, path: OTLP_TRACES_PATH }, 'OTLP request failed');
+      return sendStatus(reply, format, 500, RPC_CODES.INTERNAL, 'Internal server error');
+    });
+    scope.post(OTLP_TRACES_PATH, { bodyLimit: limit }, async (request, reply) => {
+      const format = formatOf(request.headers['content-type']) as OtlpFormat;
+      const actor = actors.get(request) as Actor;
+      let body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+      const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+      if (encoding === 'gzip') body = await inflate(body, limit);
+      else if (encoding && encoding !== 'identity') {
+        return sendStatus(reply, format, 415, RPC_CODES.INVALID_ARGUMENT, `unsupported content encoding "${encoding}": use gzip or none`);
+      }
+      const result = await runtime.traces.ingest(actor, body, format);
+      return reply
+        .code(200)
+        .header('content-type', OTLP_CONTENT_TYPES[format])
+        .send(Buffer.from(encodeExportResponse(format, result.rejected, result.errorMessage)));
+    });
+  });
+}
