@@ -200,7 +200,7 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     expect(tool).toMatchObject({ statusCode: 'Error', statusMessage: 'tool timed out', spanAttributes: { 'tool.name': 'web_search' } });
     // the limit keeps the oldest
     const limited = await runTrace(run.id, undefined, 3);
-    expect((limited.body.result?.data as TraceSpan[]).map((s) => s.spanName)).toEqual(agent.expected.slice(0, 3).map((e) => e.name));
+    expect((limited.body.result!.data as TraceSpan[]).map((s) => s.spanName)).toEqual(agent.expected.slice(0, 3).map((e) => e.name));
   });
 
   it('takes protobuf with gzip from the official exporter too, and merges every trace id of the run, by time', async () => {
@@ -209,7 +209,7 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     await exportWith(exporters().protoGzip(), [...first.spans, ...second.spans]);
     const run = await runWithSteps(api.rt, DEFAULT_ACTOR, [first.traceId, second.traceId, first.traceId]);
     const res = await runTrace(run.id);
-    const names = (res.body.result?.data as TraceSpan[]).map((s) => [s.traceId, s.spanName]);
+    const names = (res.body.result!.data as TraceSpan[]).map((s) => [s.traceId, s.spanName]);
     expect(names).toEqual([
       ...second.expected.map((e) => [second.traceId, e.name]),
       ...first.expected.map((e) => [first.traceId, e.name]),
