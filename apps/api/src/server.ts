@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT, registerBodyLimits } from './bodyLimit.ts';
 import { contextFactory, type ServerSettings } from './context.ts';
 import { registerOtlpRoutes } from './otlp.ts';
+import { registerLettaRest } from './rest/index.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { registerSelfTracing } from './selfTrace.ts';
 import { Subscriptions } from './subscriptions.ts';
@@ -20,7 +21,7 @@ export interface ServerOptions {
   streamKeepaliveMs?: number;
 }
 
-/** The HTTP server: tRPC at /trpc, /healthz, CORS for browser frontends. It does not listen yet. */
+/** The HTTP server: tRPC at /trpc, Letta's REST API at /v1, OTLP, /healthz, CORS for browser frontends. It does not listen yet. */
 export async function buildServer(runtime: Runtime, options: ServerOptions = {}): Promise<FastifyInstance> {
   const settings: ServerSettings = { streamKeepaliveMs: options.streamKeepaliveMs ?? DEFAULT_STREAM_KEEPALIVE_MS };
   const app = Fastify({
@@ -35,7 +36,7 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
   await app.register(cors, {
     origin: true,
     allowedHeaders: ['authorization', 'content-type', 'trpc-accept', 'x-trpc-source', 'last-event-id'],
-    methods: ['GET', 'POST', 'OPTIONS'],
+    methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
     maxAge: 600,
   });
   registerBodyLimits(app, { procedureLimits: PROCEDURE_BODY_LIMITS });
@@ -48,6 +49,8 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     reply.type('text/plain; version=0.0.4').send(await runtime.telemetry.metrics.metrics()),
   );
   await registerOtlpRoutes(app, runtime);
+  // Letta's /v1/runs and /v1/steps (its clients work unchanged); SSE replays end on shutdown like subscriptions.
+  await registerLettaRest(app, runtime, { pingIntervalMs: settings.streamKeepaliveMs, subscriptions });
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
     trpcOptions: {
