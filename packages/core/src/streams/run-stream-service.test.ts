@@ -1,4 +1,6 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runs } from '../db/schema.ts';
 import type { Actor } from '../actor.ts';
 import { Conflict, Expired, InvalidArgument, NotFound } from '../errors.ts';
 import { createTestRuntime, databaseTargets, newId, streamTargets, type TestRuntime } from '../testing/index.ts';
@@ -149,6 +151,15 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     const plain = await rt.runs.create(actor, { agentId });
     await rt.runs.cancel(actor, { runId: plain.id });
     expect(await rt.streams.stream.info(plain.id)).toBeNull();
+  });
+
+  it('a terminal run whose stream did not end (its end failed) is ended by the next subscriber, not left silent', async () => {
+    const run = await background();
+    await rt.streams.appendEvents(actor, { runId: run.id, events: [say('x')] });
+    // the status changed without the hook (as when Redis was down during runs.update)
+    await rt.database.db.update(runs).set({ status: 'completed', stopReason: 'end_turn' }).where(eq(runs.id, run.id));
+    const items = await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }));
+    expect(summary(items)).toEqual(['say:x', 'stop:end_turn', 'END']);
   });
 
   it('a live reader sees the end written by runs.cancel', async () => {

@@ -198,6 +198,13 @@ export class RunStreamService {
     const run = await requireRun(this.#db, actor, input.runId);
     if (!run.background) throw notBackground('it cannot be retrieved');
     const info = await this.#stream.info(run.id);
+    if (info && !info.ended && isTerminal(run.status)) {
+      // The run ended but its stream did not (the end failed, e.g. Redis was down then): end it now, not silence.
+      await this.#stream.end(run.id, {
+        stopReason: run.stopReason as StopReason | null,
+        fallback: FALLBACK_STOP_REASON[run.status as RunStatus],
+      });
+    }
     let missing: 'lost' | 'expired' | undefined;
     if (!info) {
       // Nothing written for the retention period (ending the run writes too): expired. Else a terminal run's stream
