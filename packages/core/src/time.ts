@@ -16,14 +16,15 @@ export function nowNs(): bigint {
 }
 
 /**
- * A database timestamp as a UTC ISO-8601 string with its full (microsecond) precision.
- * Sessions run in UTC, so drivers hand us `2026-11-27 07:00:00.123456+00`; a Date (or another offset) is a fallback.
+ * A database timestamp as a UTC ISO-8601 string with microseconds, always six digits (`…07:00:00.120000Z`), so
+ * that the strings sort as the instants do. Postgres drops trailing zeros (`.12`), which would sort after `.123`.
+ * Sessions run in UTC, so drivers hand us `2026-11-27 07:00:00.12+00`; a Date (or another offset) is a fallback.
  */
 export function toIso(value: string | Date): string {
-  if (value instanceof Date) return value.toISOString();
-  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(\.\d+)?(?:\+00(?::?00)?|Z)$/.exec(value);
-  if (m) return `${m[1]}T${m[2]}${m[3] ?? ''}Z`;
-  return new Date(value).toISOString();
+  const text = value instanceof Date ? value.toISOString() : value;
+  const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(?:\+00(?::?00)?|Z)$/.exec(text);
+  if (m) return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(6, '0')}Z`;
+  return toIso(new Date(text));
 }
 
 export function toIsoOrNull(value: string | Date | null | undefined): string | null {

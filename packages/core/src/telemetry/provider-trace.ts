@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema, newId } from '../ids.ts';
+import { toIso } from '../time.ts';
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -53,7 +54,7 @@ export function toProviderTrace(raw: ProviderTraceInput | ProviderTrace): Provid
     agentId: input.agentId ?? null,
     agentTags: input.agentTags ?? null,
     callType: input.callType ?? null,
-    createdAt: input.createdAt ? new Date(input.createdAt).toISOString() : new Date().toISOString(),
+    createdAt: toIso(input.createdAt ? new Date(input.createdAt) : new Date()),
   };
   settled.add(trace);
   return trace;

@@ -236,7 +236,7 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
         requestJson: { text: 'a\u0000b — 你好 🎉 "quoted" \\ back', n: 1.5, big: 2 ** 53, list: [null, true, {}] },
         responseJson: { empty: {}, arr: [] },
         agentTags: ['x', 'y'],
-        createdAt: '2026-03-04T05:06:07.089Z',
+        createdAt: '2026-03-04T05:06:07.089000Z',
       });
       const bare: ProviderTrace = {
         ...trace(),

@@ -6,6 +6,7 @@ import type { Config } from '../../config.ts';
 import { InvalidArgument } from '../../errors.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
 import type { ProviderTrace } from '../provider-trace.ts';
+import { toIso } from '../../time.ts';
 
 /** Batching: see {@link InsertBatcherOptions} (rows are provider traces). */
 export interface ClickHouseBackendOptions extends Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'> {
@@ -45,10 +46,8 @@ function toClickHouseTime(iso: string): string {
 
 /** `2026-01-01 00:00:00.123000` → `2026-01-01T00:00:00.123Z` (milliseconds when that is all there is, as written). */
 function fromClickHouseTime(value: string): string {
-  const [date, time = '00:00:00'] = value.split(' ');
-  const [whole, fraction = ''] = time.split('.');
-  const digits = fraction.endsWith('000') ? fraction.slice(0, 3) : fraction;
-  return `${date}T${whole}${digits ? `.${digits.padEnd(3, '0')}` : '.000'}Z`;
+  // ClickHouse writes `2026-11-27 07:00:00.123456` in UTC: the shape toIso reads.
+  return toIso(`${value}Z`);
 }
 
 /** A stored row as the trace it holds. */
