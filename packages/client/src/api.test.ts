@@ -78,6 +78,12 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
   });
 
   describe('runs', () => {
+    it('lists without any input: every list filter has a default', async () => {
+      expect(Array.isArray((await client.runs.list.query()).items)).toBe(true);
+      expect(Array.isArray((await client.runs.listActive.query()).items)).toBe(true);
+      expect(Array.isArray((await client.agents.list.query()).items)).toBe(true);
+    });
+
     it('creates, retrieves, updates through the status machine, and lists', async () => {
       const agentId = newId('agent');
       const conversationId = `conv-${Date.now()}`;

@@ -2,5 +2,5 @@ import { listAgentsInput } from '@runtrace/core';
 import { publicProcedure } from '../trpc.ts';
 
 export const agentsRouter = {
-  list: publicProcedure.input(listAgentsInput).query(({ ctx, input }) => ctx.runtime.agents.list(ctx.actor, input)),
+  list: publicProcedure.input(listAgentsInput.prefault({})).query(({ ctx, input }) => ctx.runtime.agents.list(ctx.actor, input)),
 };

@@ -54,9 +54,9 @@ export interface RunChangeEvent {
 }
 
 export const runsRouter = {
-  list: publicProcedure.input(listRunsInput).query(({ ctx, input }) => ctx.runtime.runs.list(ctx.actor, input)),
+  list: publicProcedure.input(listRunsInput.prefault({})).query(({ ctx, input }) => ctx.runtime.runs.list(ctx.actor, input)),
   listActive: publicProcedure
-    .input(listActiveRunsInput)
+    .input(listActiveRunsInput.prefault({}))
     .query(({ ctx, input }) => ctx.runtime.runs.listActive(ctx.actor, input)),
   retrieve: publicProcedure.input(runIdInput).query(({ ctx, input }) => ctx.runtime.runs.retrieve(ctx.actor, input)),
   messages: publicProcedure
