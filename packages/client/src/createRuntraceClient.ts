@@ -69,6 +69,9 @@ export function createRuntraceClient(options: RuntraceClientOptions): RuntraceCl
   });
 }
 
+/** Statuses a subscription reconnects after, like a dropped connection. */
+const TRANSIENT_STATUSES = new Set([502, 503, 504]);
+
 /**
  * The fetch the EventSource ponyfill uses: the client's headers on every (re)connection, and a `retry:` field put in
  * front of each response so that the EventSource reconnects after `reconnectDelayMs` instead of its 3 s default
@@ -80,6 +83,12 @@ function subscriptionFetch(options: RuntraceClientOptions, headers: () => Record
   return async (url, init) => {
     const doFetch = options.fetch ?? globalThis.fetch;
     const response = await doFetch(url, { ...init, headers: { ...init.headers, ...headers() } });
+    if (TRANSIENT_STATUSES.has(response.status)) {
+      // A server shutting down (or a proxy without a backend) answers 503/502/504; the EventSource would give up on
+      // any status but 200, so it is reported as a network failure: the EventSource reconnects after the delay.
+      await response.body?.cancel().catch(() => {});
+      throw new Error(`HTTP ${response.status} from ${String(url).split('?')[0]}; reconnecting`);
+    }
     const body = response.body;
     if (!body) return response;
     const prefixed: FetchLikeResponse = {

@@ -36,8 +36,8 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts `apps/api/src/main.ts` as a child process (`node --import tsx`, as `pnpm start` runs it) on 127.0.0.1 and a
- * free port, with `env` added to this process's environment (e.g. DATABASE_URL, REDIS_URL), and waits until
- * `GET /healthz` answers.
+ * free port, with `env` added to this process's environment (e.g. DATABASE_URL, REDIS_URL: those of this process
+ * are not passed on; CLICKHOUSE_URL is `off` unless given), and waits until `GET /healthz` answers.
  */
 export async function spawnApi(
   env: Record<string, string>,
@@ -47,7 +47,19 @@ export async function spawnApi(
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: API_DIR,
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'warn', ...env, HOST: '127.0.0.1', PORT: String(port) },
+    // The servers are only those given (not this process's DATABASE_URL/REDIS_URL); ClickHouse off unless asked
+    // for (an embedded chdb directory serves one process only).
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: '',
+      REDIS_URL: '',
+      CLICKHOUSE_URL: 'off',
+      ...env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const append = (chunk: Buffer) => {
