@@ -45,6 +45,33 @@ describe('InsertBatcher', () => {
     expect(slow.inserts).toEqual([2]);
   });
 
+  it('with a slot free, sends once minBatchRows wait; while the slots are busy, batches grow up to maxBatchRows', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const inserts: number[] = [];
+    const batcher = new InsertBatcher({
+      location: 'test',
+      rowsName: 'spans',
+      flushIntervalMs: 60_000,
+      minBatchRows: 1000,
+      maxBatchRows: 5000,
+      maxConcurrentInserts: 1,
+      insert: async (body) => {
+        inserts.push(body.split('\n').length - 1);
+        if (inserts.length === 1) await held;
+      },
+    });
+    const first = [batcher.add(lines(600), 600), batcher.add(lines(600), 600)];
+    expect(inserts).toEqual([1200]);
+    const more = Array.from({ length: 6 }, () => batcher.add(lines(600), 600));
+    release();
+    await Promise.all([...first, ...more]);
+    expect(inserts).toEqual([1200, 3600]);
+    await batcher.close();
+  });
+
   it('bounds its queue in rows (not items): beyond, add() is Unavailable; an empty queue takes any item', async () => {
     const { batcher } = fake({ maxQueueRows: 1000 });
     const first = batcher.add(lines(600), 600);

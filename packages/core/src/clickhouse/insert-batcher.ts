@@ -26,6 +26,12 @@ export interface InsertBatcherOptions {
   /** Most bytes in one INSERT: a batch this large is written at once. @default 16 MiB */
   maxBatchBytes?: number;
   /**
+   * With an INSERT slot free, a batch goes as soon as this many rows wait, without waiting for the interval: under
+   * load, inserts follow each other back to back (and grow up to maxBatchRows while the slots are busy); a trickle
+   * still waits for the interval. @default maxBatchRows
+   */
+  minBatchRows?: number;
+  /**
    * Longest an item waits for its batch to fill before the INSERT goes anyway. ClickHouse wants few large inserts
    * (every INSERT makes a part); 0 writes as soon as an INSERT slot is free (group commit). @default 50
    */
@@ -61,6 +67,7 @@ export class InsertBatcher {
   readonly #rowsName: string;
   readonly #maxRows: number;
   readonly #maxBytes: number;
+  readonly #minRows: number;
   readonly #intervalMs: number;
   readonly #maxInserts: number;
   readonly #maxQueueRows: number;
@@ -84,6 +91,7 @@ export class InsertBatcher {
     this.#rowsName = options.rowsName;
     this.#maxRows = options.maxBatchRows ?? 1000;
     this.#maxBytes = options.maxBatchBytes ?? 16 * 1024 * 1024;
+    this.#minRows = Math.min(options.minBatchRows ?? this.#maxRows, this.#maxRows);
     this.#intervalMs = options.flushIntervalMs ?? 50;
     this.#maxInserts = options.maxConcurrentInserts ?? 2;
     this.#maxQueueRows = options.maxQueueRows ?? 100_000;
@@ -91,6 +99,7 @@ export class InsertBatcher {
     for (const [key, value] of Object.entries({
       maxBatchRows: this.#maxRows,
       maxBatchBytes: this.#maxBytes,
+      minBatchRows: this.#minRows,
       maxConcurrentInserts: this.#maxInserts,
       maxQueueRows: this.#maxQueueRows,
       maxQueueBytes: this.#maxQueueBytes,
@@ -159,7 +168,7 @@ export class InsertBatcher {
       const due =
         this.#closed ||
         head.seq <= this.#forceThrough ||
-        this.#queuedRows >= this.#maxRows ||
+        this.#queuedRows >= this.#minRows ||
         this.#queuedBytes >= this.#maxBytes ||
         performance.now() - head.acceptedAt >= this.#intervalMs;
       if (!due) break;

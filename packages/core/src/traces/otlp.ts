@@ -52,7 +52,8 @@ const MAX_DEPTH = 32;
 const HEX_32 = /^[0-9a-fA-F]{32}$/;
 const HEX_16 = /^[0-9a-fA-F]{16}$/;
 const DECIMAL = /^-?\d{1,20}$/;
-const ZEROS = /^0+$/;
+/** The all-zero (invalid) ids, by byte length. */
+const ZERO_IDS: Record<number, string> = { 8: '0'.repeat(16), 16: '0'.repeat(32) };
 
 type Obj = Record<string, unknown>;
 
@@ -84,15 +85,12 @@ interface LongLike {
   high: number;
 }
 
-const ANY_VALUE_FIELDS: Record<string, true> = {
-  stringValue: true,
-  boolValue: true,
-  intValue: true,
-  doubleValue: true,
-  arrayValue: true,
-  kvlistValue: true,
-  bytesValue: true,
-};
+/** AnyValue's fields, the most frequent first. */
+const ANY_VALUE_FIELDS = ['stringValue', 'intValue', 'boolValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'];
+
+function hasValue(value: Obj, field: string): boolean {
+  return value[field] !== undefined;
+}
 
 /**
  * One request's walk. Where it is in the request is kept as a stack of path segments (pushed and popped, nothing
@@ -120,7 +118,7 @@ class RowBuilder {
       const resourceSpans = this.#object(resourceSpansList[i], null);
       const resource = this.#optionalObject(resourceSpans.resource, 'resource');
       this.#path.push('resource');
-      const attributes = this.#attributes(resource?.attributes);
+      const attributes = this.#attributeMap(resource?.attributes);
       this.#path.pop();
       const service = attributes['service.name'] ?? '';
       attributes[ORGANIZATION_ATTRIBUTE] = this.#organizationId;
@@ -189,7 +187,7 @@ class RowBuilder {
       `${prefix},"Timestamp":${start},"TraceId":"${traceId}","SpanId":"${spanId}","ParentSpanId":"${parentSpanId}"` +
       `,"TraceState":${JSON.stringify(this.#str(span.traceState, 'traceState'))}` +
       `,"SpanName":${JSON.stringify(this.#str(span.name, 'name'))},"SpanKind":"${kind}"` +
-      `,"SpanAttributes":${JSON.stringify(this.#attributes(span.attributes))}` +
+      `,"SpanAttributes":${this.#attributes(span.attributes)}` +
       `,"Duration":${end - start},"StatusCode":"${statusCode}","StatusMessage":${JSON.stringify(statusMessage)}`;
 
     const events = this.#list(span.events, 'events');
@@ -203,7 +201,7 @@ class RowBuilder {
         const event = this.#object(events[e], null);
         const time = this.#nanos(event.timeUnixNano, 'timeUnixNano');
         names.push(JSON.stringify(this.#str(event.name, 'name')));
-        attributes.push(JSON.stringify(this.#attributes(event.attributes)));
+        attributes.push(this.#attributes(event.attributes));
         this.#path.pop();
         if (time === null) {
           this.#path.pop();
@@ -228,7 +226,7 @@ class RowBuilder {
         const linkTrace = this.#id(link.traceId, 16, 'traceId');
         const linkSpan = this.#id(link.spanId, 8, 'spanId');
         states.push(JSON.stringify(this.#str(link.traceState, 'traceState')));
-        attributes.push(JSON.stringify(this.#attributes(link.attributes)));
+        attributes.push(this.#attributes(link.attributes));
         this.#path.pop();
         if (!linkTrace || !linkSpan) {
           this.#path.pop();
@@ -256,14 +254,14 @@ class RowBuilder {
     if (this.#proto) {
       const raw = value as Uint8Array;
       if (raw.length !== bytes) return '';
-      hex = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex');
+      hex = (Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)).toString('hex');
     } else if (typeof value === 'string') {
       if (!(bytes === 16 ? HEX_32 : HEX_16).test(value)) return '';
       hex = value.toLowerCase();
     } else {
       throw this.#malformed(field, 'must be a hex string');
     }
-    return ZEROS.test(hex) ? '' : hex;
+    return hex === ZERO_IDS[bytes] ? '' : hex;
   }
 
   /** A fixed64 nanosecond timestamp (protobuf Long, JSON decimal string or number); null beyond DateTime64(9). */
@@ -274,7 +272,7 @@ class RowBuilder {
   }
 
   /** A KeyValue list → a map of strings (pdata's AsString), in a null-prototype object (`__proto__` is a plain key). */
-  #attributes(value: unknown): Record<string, string> {
+  #attributeMap(value: unknown): Record<string, string> {
     const map: Record<string, string> = Object.create(null);
     if (value === undefined || value === null) return map;
     const kvs = this.#list(value, 'attributes');
@@ -289,11 +287,38 @@ class RowBuilder {
     return map;
   }
 
-  /** The field an AnyValue holds: protobufjs names it in the `value` oneof; JSON has only the field itself. */
+  /**
+   * A KeyValue list → the JSON text of its map of strings (the hot path). A plain object is the fastest to serialize;
+   * a repeated key keeps its last value, as in a map; `__proto__` is defined as an own key (assigning it would set the
+   * prototype and lose it).
+   */
+  #attributes(value: unknown): string {
+    if (value === undefined || value === null) return '{}';
+    const kvs = this.#list(value, 'attributes');
+    if (kvs.length === 0) return '{}';
+    const map: Record<string, string> = {};
+    this.#path.push('attributes');
+    for (let i = 0; i < kvs.length; i++) {
+      this.#path.push(i);
+      const kv = this.#object(kvs[i], null);
+      const key = this.#str(kv.key, 'key');
+      const text = this.#asString(kv.value);
+      if (key === '__proto__') Object.defineProperty(map, key, { value: text, enumerable: true, writable: true, configurable: true });
+      else map[key] = text;
+      this.#path.pop();
+    }
+    this.#path.pop();
+    return JSON.stringify(map);
+  }
+
+  /**
+   * The field an AnyValue holds. protobufjs sets only the present field as an own property (defaults live on the
+   * prototype); JSON has only the present field.
+   */
   #which(value: Obj): string | undefined {
-    if (this.#proto) return value.value as string | undefined;
-    for (const key in value) {
-      if (key in ANY_VALUE_FIELDS) return key;
+    const has = this.#proto ? Object.hasOwn : hasValue;
+    for (const field of ANY_VALUE_FIELDS) {
+      if (has(value, field)) return field;
     }
     return undefined;
   }
@@ -301,6 +326,13 @@ class RowBuilder {
   /** pdata's Value.AsString() of a KeyValue's `value`. */
   #asString(value: unknown): string {
     if (value === undefined || value === null) return '';
+    // the common case first: a string value
+    const text = (value as Obj).stringValue;
+    if (typeof text === 'string' && (!this.#proto || Object.hasOwn(value as Obj, 'stringValue'))) return text;
+    return this.#asStringSlow(value);
+  }
+
+  #asStringSlow(value: unknown): string {
     this.#path.push('value');
     const v = this.#object(value, null);
     let text: string;
