@@ -44,6 +44,14 @@ const PING = /^\{"id":"ping-[0-9a-f-]{36}","date":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\
 const combos = databaseTargets().flatMap((db) => streamTargets().map((stream) => ({ db, stream, name: `${db.name} + ${stream.name}` })));
 
 describe.each(combos)('Letta stream replay on $name', ({ db, stream }) => {
+  const until = async (check: () => boolean, ms = 5000) => {
+    const deadline = Date.now() + ms;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error('condition not met in time');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
   let api: RestApi;
 
   beforeAll(async () => {
@@ -209,5 +217,43 @@ describe.each(combos)('Letta stream replay on $name', ({ db, stream }) => {
       })(),
     ).rejects.toMatchObject({ error: { error_type: 'llm_error' } });
     expect(seen).toMatchObject([{ message_type: 'stop_reason', stop_reason: 'llm_api_error' }]);
+  });
+
+  it('a client that leaves releases its reader; a shutdown ends open replays without [DONE] (the client resumes)', async () => {
+    const run = await api.mutate<Run>('runs.create', { agentId: newId('agent'), background: true });
+    const held = () => stream.held(api.rt.streams.stream);
+    const base = held();
+    const controller = new AbortController();
+    const res = await fetch(`${api.url}/v1/runs/${run.id}/stream`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"include_pings":false}',
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    await until(() => held() > base);
+    controller.abort();
+    await until(() => held() === base);
+
+    const other = await startRestApi(db, stream.env, { streamKeepaliveMs: 150 });
+    try {
+      const live = await other.mutate<Run>('runs.create', { agentId: newId('agent'), background: true });
+      await other.mutate('runs.appendEvents', {
+        runId: live.id,
+        events: [{ messageType: 'assistant_message', id: newId('message'), content: 'partial' }],
+      });
+      const open = await fetch(`${other.url}/v1/runs/${live.id}/stream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"include_pings":false}',
+      });
+      const it = chunks(open);
+      expect(JSON.parse(((await it.next()).value as Chunk).data)).toMatchObject({ seq_id: 1 });
+      const closing = other.app.close();
+      expect((await it.next()).done).toBe(true);
+      await closing;
+    } finally {
+      await other.rt.dispose();
+    }
   });
 });
