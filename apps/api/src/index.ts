@@ -1,3 +1,3 @@
 export type { AppRouter } from './router.ts';
 export { appRouter } from './router.ts';
-export { buildServer, DEFAULT_STREAM_KEEPALIVE_MS, type ServerOptions } from './server.ts';
+export { buildServer, type ServerOptions } from './server.ts';

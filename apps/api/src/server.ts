@@ -13,17 +13,14 @@ import { Subscriptions } from './subscriptions.ts';
 /** Procedures whose bodies carry raw payloads may be larger than the 1 MiB default (CONTRACTS §8). */
 const PROCEDURE_BODY_LIMITS = { 'providerTraces.create': LARGE_BODY_LIMIT, 'runs.appendEvents': LARGE_BODY_LIMIT };
 
-/** Letta's keepalive interval is 50 s; 15 s keeps a quiet stream visibly alive in a dashboard. */
-export const DEFAULT_STREAM_KEEPALIVE_MS = 15_000;
-
 export interface ServerOptions {
-  /** Quiet time after which `runs.stream({ includePings: true })` yields a ping. @default 15000 */
+  /** Quiet time after which `runs.stream({ includePings: true })` yields a ping. @default RUNTRACE_STREAM_KEEPALIVE_MS */
   streamKeepaliveMs?: number;
 }
 
 /** The HTTP server: tRPC at /trpc, Letta's REST API at /v1, OTLP, /healthz, CORS for browser frontends. It does not listen yet. */
 export async function buildServer(runtime: Runtime, options: ServerOptions = {}): Promise<FastifyInstance> {
-  const settings: ServerSettings = { streamKeepaliveMs: options.streamKeepaliveMs ?? DEFAULT_STREAM_KEEPALIVE_MS };
+  const settings: ServerSettings = { streamKeepaliveMs: options.streamKeepaliveMs ?? runtime.config.streamKeepaliveMs };
   const app = Fastify({
     loggerInstance: runtime.logger.child({ component: 'http' }) as FastifyBaseLogger,
     // Per-request logs would cost more than most procedures; errors are logged where they happen.

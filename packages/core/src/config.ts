@@ -69,6 +69,7 @@ const envSchema = z.object({
   RUNTRACE_STREAM_MAXLEN: positiveInt(10_000),
   RUNTRACE_STREAM_STALE_AFTER_MS: positiveInt(30 * 60 * 1000),
   RUNTRACE_STREAM_SWEEP_INTERVAL_MS: positiveInt(60_000),
+  RUNTRACE_STREAM_KEEPALIVE_MS: positiveInt(15_000),
   /** Set by pnpm to the directory a command was typed in; relative paths are resolved from there. */
   INIT_CWD: z.string().optional(),
   RUNTRACE_REQUIRE_SERVICES: flag,
@@ -145,6 +146,11 @@ export interface Config {
   readonly streamStaleAfterMs: number;
   /** How often each process looks for such runs (RUNTRACE_STREAM_SWEEP_INTERVAL_MS). @default 60000 */
   readonly streamSweepIntervalMs: number;
+  /**
+   * Quiet time after which `runs.stream({ includePings: true })` yields a `{ messageType: 'ping' }`
+   * (RUNTRACE_STREAM_KEEPALIVE_MS; Letta's keepalive is 50 s). @default 15000
+   */
+  readonly streamKeepaliveMs: number;
   readonly requireServices: boolean;
   /** HMAC-SHA256 key for the `X-Runtrace-Signature` header of run callbacks. */
   readonly callbackSecret: string | undefined;
@@ -219,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     streamMaxLen: e.RUNTRACE_STREAM_MAXLEN,
     streamStaleAfterMs: e.RUNTRACE_STREAM_STALE_AFTER_MS,
     streamSweepIntervalMs: e.RUNTRACE_STREAM_SWEEP_INTERVAL_MS,
+    streamKeepaliveMs: e.RUNTRACE_STREAM_KEEPALIVE_MS,
     requireServices: e.RUNTRACE_REQUIRE_SERVICES,
     callbackSecret: e.RUNTRACE_CALLBACK_SECRET || undefined,
     callbackAllowPrivate: e.RUNTRACE_CALLBACK_ALLOW_PRIVATE,
