@@ -169,6 +169,8 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
         expect((await post(body)).status, body).toBe(422);
       }
       expect((await post('{not json')).status).toBe(422);
+      const huge = await post(JSON.stringify({ starting_after: 0, padding: 'x'.repeat(1024 * 1024) }));
+      expect([huge.status, typeof (huge.json as Json).detail]).toEqual([413, 'string']);
       const trace = await api.rest('/v1/steps/step-x/trace');
       expect(trace.status).toBe(422);
       expect((trace.json as { detail: Json[] }).detail[0]).toMatchObject({ loc: ['path', 'step_id'] });

@@ -4,6 +4,7 @@
  */
 import type { Runtime } from '@runtrace/core';
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_BODY_LIMIT } from '../bodyLimit.ts';
 import { openApiDocument } from './openapi.ts';
 import { runRoutes } from './runs.ts';
 import { actorOf, errorReply, type LettaRoute, parseQuery, sendJson } from './shared.ts';
@@ -55,6 +56,8 @@ export async function registerLettaRest(app: FastifyInstance, runtime: Runtime, 
         scope.route({
           method: route.method,
           url: route.url.replace(/^\/v1/, ''),
+          // CONTRACTS §8: 1 MiB (Fastify answers 413, sent as {"detail": …}).
+          bodyLimit: DEFAULT_BODY_LIMIT,
           handler: async (request, reply) => {
             const actor = await actorOf(runtime, request);
             const query = route.query ? parseQuery(route.query, request.query) : {};
