@@ -4,6 +4,7 @@ import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { messages, steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
+import { requireStep } from '../steps/require-step.ts';
 import { Conflict, InvalidArgument, NotFound } from '../errors.ts';
 import { assertId, idSchema, invalidIdMessage, isId, newId } from '../ids.ts';
 import {
@@ -161,7 +162,7 @@ export class MessageManager {
   /** The messages produced in a step, by position in their run. NotFound for an unknown step. */
   async listByStep(actor: Actor, raw: ListStepMessagesInput, window: PageWindow = {}): Promise<Page<Message>> {
     const input = listStepMessagesInput.parse(raw);
-    await this.#requireStep(actor, input.stepId);
+    await requireStep(this.#db, actor, input.stepId);
     const where: SQL[] = [eq(messages.organizationId, actor.organizationId), eq(messages.stepId, input.stepId)];
     return this.#page(stepMessagesScope(input.stepId), where, input, window, true);
   }
@@ -188,14 +189,6 @@ export class MessageManager {
     }
     const scope = 'runId' in list ? runMessagesScope(list.runId) : stepMessagesScope(list.stepId);
     return encodeCursor(scope, order, row.seq, row.id);
-  }
-
-  async #requireStep(actor: Actor, stepId: string): Promise<void> {
-    const [row] = await this.#db
-      .select({ id: steps.id })
-      .from(steps)
-      .where(and(eq(steps.id, stepId), eq(steps.organizationId, actor.organizationId)));
-    if (!row) throw new NotFound(`Step ${stepId} not found`, { field: 'stepId' });
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { runMetrics, steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
+import { requireStep } from './require-step.ts';
 import { Conflict, NotFound } from '../errors.ts';
 import { assertId, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
@@ -109,16 +110,7 @@ export class StepManager {
 
   async retrieve(actor: Actor, raw: StepIdInput): Promise<Step> {
     const { stepId } = stepIdInput.parse(raw);
-    return toStep(await this.#require(actor, stepId));
-  }
-
-  async #require(actor: Actor, stepId: string): Promise<StepRow> {
-    const [row] = await this.#db
-      .select()
-      .from(steps)
-      .where(and(eq(steps.id, stepId), eq(steps.organizationId, actor.organizationId)));
-    if (!row) throw new NotFound(`Step ${stepId} not found`, { field: 'stepId' });
-    return row;
+    return toStep(await requireStep(this.#db, actor, stepId));
   }
 
   /** Sets (or clears) a step's feedback; non-empty `tags` replace its tags. */
@@ -164,7 +156,7 @@ export class StepManager {
    * of `steps.list`, or with `runId` of that run's steps. NotFound for an unknown step, or one of another run.
    */
   async cursorFor(actor: Actor, stepId: string, order: Order, runId?: string): Promise<string> {
-    const row = await this.#require(actor, assertId('step', stepId));
+    const row = await requireStep(this.#db, actor, assertId('step', stepId));
     if (runId !== undefined && row.runId !== runId) {
       throw new NotFound(`Step ${stepId} not found in run ${runId}`, { field: 'stepId' });
     }

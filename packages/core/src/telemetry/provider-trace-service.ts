@@ -1,11 +1,9 @@
-import { and, eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
-import { steps } from '../db/schema.ts';
-import { NotFound } from '../errors.ts';
 import { idSchema } from '../ids.ts';
 import { requireRun } from '../runs/require-run.ts';
+import { requireStep } from '../steps/require-step.ts';
 import { type ProviderTrace, type ProviderTraceInput, toProviderTrace } from './provider-trace.ts';
 import type { TelemetryManager } from './telemetry-manager.ts';
 
@@ -39,7 +37,7 @@ export class ProviderTraceService {
   /** The step's newest trace from the primary backend, or null when it has none. */
   async forStep(actor: Actor, raw: z.input<typeof stepTraceInput>): Promise<ProviderTrace | null> {
     const { stepId } = stepTraceInput.parse(raw);
-    await this.#requireStep(actor, stepId);
+    await requireStep(this.#db, actor, stepId);
     return this.#telemetry.readByStep(actor, stepId);
   }
 
@@ -53,15 +51,7 @@ export class ProviderTraceService {
   async #checkReferences(actor: Actor, trace: ProviderTrace): Promise<void> {
     await Promise.all([
       trace.runId ? requireRun(this.#db, actor, trace.runId) : undefined,
-      trace.stepId ? this.#requireStep(actor, trace.stepId) : undefined,
+      trace.stepId ? requireStep(this.#db, actor, trace.stepId) : undefined,
     ]);
-  }
-
-  async #requireStep(actor: Actor, stepId: string): Promise<void> {
-    const [row] = await this.#db
-      .select({ id: steps.id })
-      .from(steps)
-      .where(and(eq(steps.id, stepId), eq(steps.organizationId, actor.organizationId)));
-    if (!row) throw new NotFound(`Step ${stepId} not found`, { field: 'stepId' });
   }
 }
