@@ -25,6 +25,7 @@ import {
 } from '@runtrace/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorFor } from './auth.ts';
+import { HTTP_STATUS } from './httpStatus.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -39,16 +40,16 @@ function formatOf(contentType: string | undefined): OtlpFormat | null {
   return null;
 }
 
-/** HTTP status and google.rpc.Code of a domain error (CONTRACTS §2). */
-const STATUS_OF: Record<DomainError['code'], [number, number]> = {
-  INVALID_ARGUMENT: [400, RPC_CODES.INVALID_ARGUMENT],
-  UNAUTHORIZED: [401, RPC_CODES.UNAUTHENTICATED],
-  NOT_FOUND: [404, RPC_CODES.INVALID_ARGUMENT],
-  CONFLICT: [409, RPC_CODES.INVALID_ARGUMENT],
-  EXPIRED: [410, RPC_CODES.INVALID_ARGUMENT],
-  PAYLOAD_TOO_LARGE: [413, RPC_CODES.RESOURCE_EXHAUSTED],
-  NOT_IMPLEMENTED: [501, RPC_CODES.UNIMPLEMENTED],
-  UNAVAILABLE: [503, RPC_CODES.UNAVAILABLE],
+/** The google.rpc.Code of a domain error (its HTTP status: CONTRACTS §2, httpStatus.ts). */
+const RPC_CODE_OF: Record<DomainError['code'], number> = {
+  INVALID_ARGUMENT: RPC_CODES.INVALID_ARGUMENT,
+  UNAUTHORIZED: RPC_CODES.UNAUTHENTICATED,
+  NOT_FOUND: RPC_CODES.INVALID_ARGUMENT,
+  CONFLICT: RPC_CODES.INVALID_ARGUMENT,
+  EXPIRED: RPC_CODES.INVALID_ARGUMENT,
+  PAYLOAD_TOO_LARGE: RPC_CODES.RESOURCE_EXHAUSTED,
+  NOT_IMPLEMENTED: RPC_CODES.UNIMPLEMENTED,
+  UNAVAILABLE: RPC_CODES.UNAVAILABLE,
 };
 
 class UnsupportedMediaType extends Error {}
@@ -96,8 +97,7 @@ export async function registerOtlpRoutes(app: FastifyInstance, runtime: Runtime)
         );
       }
       if (error instanceof DomainError) {
-        const [status, code] = STATUS_OF[error.code];
-        return sendStatus(reply, format, status, code, error.message);
+        return sendStatus(reply, format, HTTP_STATUS[error.code], RPC_CODE_OF[error.code], error.message);
       }
       // Fastify's own refusals: a body over the limit (413), an unreadable one (400).
       if (error.statusCode === 413) {

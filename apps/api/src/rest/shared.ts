@@ -17,19 +17,8 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { actorFor } from '../auth.ts';
+import { HTTP_STATUS } from '../httpStatus.ts';
 import { writeJson } from './wire.ts';
-
-/** CONTRACTS §2: domain error → Letta REST status. */
-export const REST_STATUS: Record<DomainErrorCode, number> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHORIZED: 401,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  EXPIRED: 410,
-  PAYLOAD_TOO_LARGE: 413,
-  NOT_IMPLEMENTED: 501,
-  UNAVAILABLE: 503,
-};
 
 /** Letta's own errors read `<CODE>: <message>` (LettaInvalidArgumentError, LettaExpiredError). */
 const PREFIXED: ReadonlySet<DomainErrorCode> = new Set(['INVALID_ARGUMENT', 'EXPIRED']);
@@ -56,7 +45,7 @@ export class ValueError extends Error {}
 export function errorReply(error: unknown, runtime: Runtime, request: FastifyRequest): { status: number; body: unknown } {
   if (error instanceof DomainError) {
     const detail = PREFIXED.has(error.code) ? `${error.code}: ${error.message}` : error.message;
-    return { status: REST_STATUS[error.code], body: { detail } };
+    return { status: HTTP_STATUS[error.code], body: { detail } };
   }
   if (error instanceof RequestValidationError) return { status: 422, body: { detail: error.issues } };
   if (error instanceof ValueError) return { status: 400, body: { detail: error.message } };
