@@ -6,6 +6,7 @@
  *
  * Token counts, models, tool calls, thinking and provider errors come from shared/data/provider-traces.sample.ndjson.
  */
+import { randomUUID } from 'node:crypto';
 import { ConfigError, loadConfig } from '@runtrace/core';
 import { createRuntraceClient, isTRPCClientError, type RouterInputs, type RuntraceClient } from '@runtrace/client';
 import { intFlag, parseFlags } from './args.ts';
@@ -14,6 +15,7 @@ import { createRandom, type Random, stableId } from './random.ts';
 
 type StepInput = RouterInputs['steps']['create'];
 type MessageInput = RouterInputs['messages']['create']['messages'][number];
+type EventInput = RouterInputs['runs']['appendEvents']['events'][number];
 
 /** How a simulated run ends; `running` runs are left open on purpose, as crashed or slow producers leave them. */
 type Outcome = 'end_turn' | 'max_steps' | 'error' | 'llm_api_error' | 'cancelled' | 'running';
@@ -54,6 +56,10 @@ Records realistic agent runs (steps, token usage, messages, stop reasons) throug
   --agents <n>         over how many agents, 1-${AGENT_PROFILES.length} (default 3)
   --concurrency <n>    runs recorded at once (default 4)
   --step-delay <ms>    pause between steps, to watch runs live in a dashboard (default 0)
+  --background <pct>   share of background runs, 0-100 (default 30); they stream their events token by token
+                       through runs.appendEvents: watch one with \`pnpm watch-run <runId>\`
+  --token-delay <ms>   pause between the streamed chunks of a background run (default 0: each message's chunks
+                       in one append); e.g. 30 to watch tokens arrive
   --seed <n>           replay the same choices (default random)`;
 
 interface RunResult {
@@ -68,6 +74,9 @@ interface RunResult {
   completionTokens: number;
   cachedTokens: number;
   reasoningTokens: number;
+  background: boolean;
+  /** Events appended to the run's stream (background runs). */
+  events: number;
   ms: number;
   error: string | null;
 }
@@ -80,6 +89,8 @@ async function main() {
     agents: { type: 'string' },
     concurrency: { type: 'string' },
     'step-delay': { type: 'string' },
+    background: { type: 'string' },
+    'token-delay': { type: 'string' },
     seed: { type: 'string' },
   });
   if (flags.help) {
@@ -93,6 +104,8 @@ async function main() {
   const agentCount = Math.min(intFlag('agents', flags.agents, 3), AGENT_PROFILES.length);
   const concurrency = intFlag('concurrency', flags.concurrency, 4);
   const stepDelayMs = flags['step-delay'] === undefined ? 0 : intFlag('step-delay', flags['step-delay'], 0);
+  const tokenDelayMs = flags['token-delay'] === undefined ? 0 : intFlag('token-delay', flags['token-delay'], 0);
+  const backgroundShare = percentFlag('background', flags.background, 30) / 100;
   const rnd = createRandom(flags.seed === undefined ? undefined : intFlag('seed', flags.seed, 1));
 
   const { samples, source } = loadProviderSamples();
@@ -101,7 +114,10 @@ async function main() {
 
   console.log(`Runtrace simulate → ${url}${apiKey ? ' (with API key)' : ' (default organization)'}`);
   console.log(`  provider samples: ${source} (${calls.length} calls)`);
-  console.log(`  ${runs} runs over ${agents.length} agents, concurrency ${concurrency}, seed ${rnd.seed}\n`);
+  console.log(
+    `  ${runs} runs over ${agents.length} agents, concurrency ${concurrency}, ${Math.round(backgroundShare * 100)}% background ` +
+      `(streamed${tokenDelayMs ? `, ${tokenDelayMs} ms between chunks` : ''}), seed ${rnd.seed}\n`,
+  );
 
   await checkHealth(url);
   const client = createRuntraceClient({ url, apiKey });
@@ -130,6 +146,8 @@ async function main() {
           calls,
           rnd,
           stepDelayMs,
+          tokenDelayMs,
+          backgroundShare,
         });
         results.push(result);
         done++;
@@ -162,6 +180,8 @@ interface SimulateRunOptions {
   calls: SampleCall[];
   rnd: Random;
   stepDelayMs: number;
+  tokenDelayMs: number;
+  backgroundShare: number;
 }
 
 async function simulateRun(o: SimulateRunOptions): Promise<RunResult> {
@@ -179,6 +199,8 @@ async function simulateRun(o: SimulateRunOptions): Promise<RunResult> {
     completionTokens: 0,
     cachedTokens: 0,
     reasoningTokens: 0,
+    background: false,
+    events: 0,
     ms: 0,
     error: null,
   };
@@ -189,10 +211,12 @@ async function simulateRun(o: SimulateRunOptions): Promise<RunResult> {
   const errorCall = errors.find((c) => c.providerName === agent.provider) ?? errors[0] ?? null;
 
   try {
+    const background = rnd.chance(o.backgroundShare);
+    result.background = background;
     const run = await call(() =>
       client.runs.create.mutate({
         agentId: agent.id,
-        background: rnd.chance(0.3),
+        background,
         conversationId: rnd.chance(0.5) ? `conv-${agent.name}-${rnd.int(1, 4)}` : null,
         metadata: { source: 'simulate', agentName: agent.name },
         requestConfig: { useAssistantMessage: true },
@@ -257,6 +281,11 @@ async function simulateRun(o: SimulateRunOptions): Promise<RunResult> {
       result.reasoningTokens += Number(sample.completionTokensDetails?.reasoning_tokens ?? 0);
 
       const messages = messagesForStep({ step: s, stepId: step.id, sample, agent, outcome, last, failsLlm, failsTool, callsTool, rnd });
+      if (background) {
+        // Live first, as an agent streams its step; the messages are recorded when the step is done.
+        const events = eventsForStep(messages, { failsLlm, sample, rnd });
+        result.events += await streamEvents(client, call, run.id, events, o.tokenDelayMs);
+      }
       if (messages.length) {
         await call(() => client.messages.create.mutate({ runId: run.id, messages }));
         result.messages += messages.length;
@@ -265,8 +294,38 @@ async function simulateRun(o: SimulateRunOptions): Promise<RunResult> {
     }
 
     if (outcome === 'cancelled') {
+      // A background run's stream gets its stop_reason (cancelled) and end from the cancellation itself.
       const cancelled = await call(() => client.runs.cancel.mutate({ runId: run.id }));
       result.status = cancelled.status;
+    } else if (outcome !== 'running' && background) {
+      // The producer ends its stream: the stop reason sets the status; usage statistics close it, as Letta streams.
+      await call(() =>
+        client.runs.update.mutate({
+          runId: run.id,
+          ...(ttftNs !== null ? { ttftNs: ttftNs.toString() } : {}),
+          totalDurationNs: (clock - runStartNs).toString(),
+        }),
+      );
+      const ended = await call(() =>
+        client.runs.appendEvents.mutate({
+          runId: run.id,
+          events: [
+            { messageType: 'stop_reason', stopReason: outcome },
+            {
+              messageType: 'usage_statistics',
+              promptTokens: result.promptTokens,
+              completionTokens: result.completionTokens,
+              totalTokens: result.promptTokens + result.completionTokens,
+              stepCount: result.steps,
+              cachedInputTokens: result.cachedTokens,
+              reasoningTokens: result.reasoningTokens,
+            },
+          ],
+          end: true,
+        }),
+      );
+      result.events += ended.ids.length;
+      result.status = (await call(() => client.runs.retrieve.query({ runId: run.id }))).status;
     } else if (outcome !== 'running') {
       const ended = await call(() =>
         client.runs.update.mutate({
@@ -301,8 +360,10 @@ interface StepMessagesOptions {
 /** Letta's message sequence for one step: the user's turn (first step), reasoning, a tool call and its return, a reply. */
 function messagesForStep(o: StepMessagesOptions): MessageInput[] {
   const { sample, rnd } = o;
-  // Each message has its own otid (Letta's offline threading id); all share the step.
-  const common = () => ({ stepId: o.stepId, otid: `otid-${rnd.hex(16)}` });
+  // Each message has its own id and otid (Letta's offline threading id); all share the step. The id is chosen here
+  // so that a background run's streamed chunks and the recorded message share it; it is random even with --seed
+  // (ids are unique, and a replayed simulation must not collide with the first).
+  const common = () => ({ id: `message-${randomUUID()}`, stepId: o.stepId, otid: `otid-${rnd.hex(16)}` });
   const out: MessageInput[] = [];
   if (o.step === 0) out.push({ messageType: 'user_message', content: sample.userText, senderId: 'user-simulated', ...common() });
   if (o.failsLlm) return out;
@@ -345,6 +406,105 @@ function messagesForStep(o: StepMessagesOptions): MessageInput[] {
   return out;
 }
 
+/** Text cut into token-like chunks of one to three words (with their spaces), as a model streams it. */
+function chunksOf(text: string, rnd: Random): string[] {
+  const words = text.match(/\S+\s*/g) ?? [];
+  const chunks: string[] = [];
+  for (let i = 0; i < words.length; ) {
+    const n = rnd.int(1, 3);
+    chunks.push(words.slice(i, i + n).join(''));
+    i += n;
+  }
+  return chunks.length ? chunks : [text];
+}
+
+/**
+ * A step's stream: reasoning and assistant text as chunks sharing their message's id (each chunk carries its delta,
+ * as Letta streams tokens), tool calls and returns whole, and an error_message when the provider call failed.
+ */
+function eventsForStep(messages: MessageInput[], o: { failsLlm: boolean; sample: SampleCall; rnd: Random }): EventInput[][] {
+  const groups: EventInput[][] = [];
+  for (const m of messages) {
+    const common = { id: m.id, stepId: m.stepId, otid: m.otid };
+    switch (m.messageType) {
+      case 'reasoning_message':
+        groups.push(
+          chunksOf(m.reasoning, o.rnd).map((reasoning) => ({ messageType: 'reasoning_message', ...common, reasoning, source: m.source })),
+        );
+        break;
+      case 'assistant_message': {
+        const text = typeof m.content === 'string' ? m.content : m.content.map((p) => ('text' in p ? p.text : '')).join('');
+        groups.push(chunksOf(text, o.rnd).map((content) => ({ messageType: 'assistant_message', ...common, content })));
+        break;
+      }
+      case 'tool_call_message':
+        groups.push([{ messageType: 'tool_call_message', ...common, toolCall: m.toolCall }]);
+        break;
+      case 'tool_return_message':
+        groups.push([
+          {
+            messageType: 'tool_return_message',
+            ...common,
+            toolReturn: m.toolReturn,
+            status: m.status,
+            toolCallId: m.toolCallId,
+            isErr: m.isErr,
+            stderr: m.stderr,
+          },
+        ]);
+        break;
+      default:
+        break; // the user's turn is not streamed back
+    }
+  }
+  if (o.failsLlm) {
+    groups.push([
+      {
+        messageType: 'error_message',
+        errorType: 'llm_error',
+        message: o.sample.error?.type ? `The provider answered ${o.sample.error.type}` : 'The provider call failed',
+        detail: null,
+      },
+    ]);
+  }
+  return groups;
+}
+
+/** Appends a step's events: chunk by chunk with `tokenDelayMs` between them, else one append per message. */
+async function streamEvents(
+  client: RuntraceClient,
+  call: <T>(fn: () => Promise<T>) => Promise<T>,
+  runId: string,
+  groups: EventInput[][],
+  tokenDelayMs: number,
+): Promise<number> {
+  let appended = 0;
+  for (const group of groups) {
+    if (!tokenDelayMs) {
+      await call(() => client.runs.appendEvents.mutate({ runId, events: group }));
+      appended += group.length;
+      continue;
+    }
+    for (const event of group) {
+      await call(() => client.runs.appendEvents.mutate({ runId, events: [event] }));
+      appended++;
+      await new Promise((resolve) => setTimeout(resolve, tokenDelayMs));
+    }
+  }
+  return appended;
+}
+
+/** An integer percentage flag, 0-100. */
+function percentFlag(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replace(/%$/, ''));
+  if (!Number.isInteger(n) || n < 0 || n > 100) {
+    console.error(`--${name} must be a percentage from 0 to 100, got '${value}'`);
+    process.exit(2);
+  }
+  return n;
+}
+
 async function checkHealth(url: string) {
   const health = `${url.replace(/\/+$/, '')}/healthz`;
   try {
@@ -369,9 +529,10 @@ function progressLine(r: RunResult, done: number, total: number): string {
   const head = `[${String(done).padStart(width)}/${total}] ${r.agent.name.padEnd(18)} ${r.runId ?? '(not created)'}`;
   if (r.error) return `${head}  FAILED after ${r.steps} steps: ${r.error}`;
   const end = r.outcome === 'running' ? 'running (left open)' : `${r.status} (${r.outcome === 'cancelled' ? 'cancelled' : r.outcome})`;
+  const streamed = r.background ? `  streamed ${r.events} events` : '';
   return `${head}  ${r.steps} step${r.steps === 1 ? ' ' : 's'} ${String(r.messages).padStart(2)} msgs ${fmt(
     r.promptTokens + r.completionTokens,
-  ).padStart(6)} tok  ${end}  ${r.ms.toFixed(0)} ms`;
+  ).padStart(6)} tok  ${end}${streamed}  ${r.ms.toFixed(0)} ms`;
 }
 
 /** Prints what was recorded, and checks the server's per-run usage against what was sent. */
@@ -411,6 +572,8 @@ async function printSummary(client: RuntraceClient, results: RunResult[], reques
   console.log(`  agents          ${new Set(results.map((r) => r.agent.id)).size}`);
   console.log(`  steps           ${fmt(sum((r) => r.steps))}`);
   console.log(`  messages        ${fmt(sum((r) => r.messages))}`);
+  const streamed = results.filter((r) => r.background);
+  console.log(`  streamed        ${fmt(sum((r) => r.events))} events of ${streamed.length} background runs`);
   console.log(
     `  tokens          ${fmt(sum((r) => r.promptTokens))} prompt (${fmt(sum((r) => r.cachedTokens))} cached), ` +
       `${fmt(sum((r) => r.completionTokens))} completion (${fmt(sum((r) => r.reasoningTokens))} reasoning)`,
@@ -426,6 +589,8 @@ async function printSummary(client: RuntraceClient, results: RunResult[], reques
   if (recorded.length) {
     console.log(`\n  try: client.runs.list.query({ agentId: '${recorded[0]?.agent.id}', limit: 10 })`);
   }
+  const replay = streamed.find((r) => r.runId && !r.error);
+  if (replay) console.log(`       pnpm watch-run ${replay.runId}    (replays its stream${replay.outcome === 'running' ? '; it is still open' : ''})`);
   return failed.length === 0 && mismatches === 0;
 }
 

@@ -67,8 +67,14 @@ describe.each(shared)('two api processes sharing one Redis and one Postgres', ({
 
   beforeAll(async () => {
     scratch = await createScratchDatabase(databaseUrl);
-    // Started together: migrations run once, under the advisory lock.
-    [a, b] = await Promise.all([spawnApi(env()), spawnApi(env())]);
+    // Started together: migrations run once, under the advisory lock. If one fails, the other is stopped too.
+    const started = await Promise.allSettled([spawnApi(env()), spawnApi(env())]);
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : null)));
+      throw failed.reason;
+    }
+    [a, b] = started.map((s) => (s as PromiseFulfilledResult<ApiProcess>).value) as [ApiProcess, ApiProcess];
     viaA = createRuntraceClient({ url: a.url, reconnectDelayMs: RECONNECT_MS });
     viaB = createRuntraceClient({ url: b.url, reconnectDelayMs: RECONNECT_MS });
   });
