@@ -63,27 +63,47 @@ export interface RuntimeOptions {
 /** Connects, migrates under the advisory lock, creates the default actor, and wires the managers. */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const { config, logger } = options;
-  const database = await connectDatabase({
-    url: config.databaseUrl,
-    pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pgdata'),
-  });
-  let clickhouse: ClickHouse | null = null;
-  try {
-    const applied = await migrate(database.db);
-    if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
-    const auth = new AuthManager({ db: database.db });
-    await auth.ensureDefaultActor();
-    if ((options.clickhouse ?? true) && config.clickhouseUrl?.trim() !== 'off') {
-      const opened = await openMigratedClickHouse({
-        url: config.clickhouseUrl,
-        dataDir: config.dataDir,
-        database: options.clickhouseDatabase,
-        ttlDays: config.clickhouseTraceTtlDays,
-        otelTtlDays: config.otelTtlDays,
+  // Postgres (or PGlite's WASM) and ClickHouse (chdb's native library) start independently: in parallel, start-up
+  // takes as long as the slower of the two instead of their sum.
+  const opening = await Promise.allSettled([
+    (async () => {
+      const db = await connectDatabase({
+        url: config.databaseUrl,
+        pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pgdata'),
       });
-      clickhouse = opened.clickhouse;
-      if (opened.applied.length) logger.info({ applied: opened.applied }, 'ClickHouse migrations applied');
-    }
+      try {
+        const applied = await migrate(db.db);
+        if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
+        await new AuthManager({ db: db.db }).ensureDefaultActor();
+        return db;
+      } catch (err) {
+        await db.close();
+        throw err;
+      }
+    })(),
+    (options.clickhouse ?? true) && config.clickhouseUrl?.trim() !== 'off'
+      ? openMigratedClickHouse({
+          url: config.clickhouseUrl,
+          dataDir: config.dataDir,
+          database: options.clickhouseDatabase,
+          ttlDays: config.clickhouseTraceTtlDays,
+          otelTtlDays: config.otelTtlDays,
+        }).then((opened) => {
+          if (opened.applied.length) logger.info({ applied: opened.applied }, 'ClickHouse migrations applied');
+          return opened.clickhouse;
+        })
+      : Promise.resolve(null),
+  ]);
+  const [databaseResult, clickhouseResult] = opening;
+  if (databaseResult.status === 'rejected' || clickhouseResult.status === 'rejected') {
+    if (databaseResult.status === 'fulfilled') await databaseResult.value.close();
+    if (clickhouseResult.status === 'fulfilled') await clickhouseResult.value?.close();
+    throw databaseResult.status === 'rejected' ? databaseResult.reason : (clickhouseResult as PromiseRejectedResult).reason;
+  }
+  const database = databaseResult.value;
+  const clickhouse: ClickHouse | null = clickhouseResult.value;
+  try {
+    const auth = new AuthManager({ db: database.db });
     const telemetry = new TelemetryManager({
       backends: await createBackends(config.telemetryBackends, { db: database.db, logger, config, clickhouse }),
       logger,
