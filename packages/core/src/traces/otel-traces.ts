@@ -9,16 +9,29 @@ import { type OtlpFormat, otlpToRows } from './otlp.ts';
 import { type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts';
 import { readTraceSpans } from './span-reader.ts';
 
+/**
+ * How spans are batched into INSERTs. Every INSERT costs ClickHouse a part (measured on chdb: ~50 ms of fixed work per
+ * INSERT into otel_traces and its view, against ~25 µs per span), so batches are large, like the Collector's (8,192
+ * spans, 200 ms): an INSERT goes once 8,192 spans wait and a slot is free, or after 200 ms, with up to 16,384 spans
+ * (or 16 MiB) each and 2 in flight, so that the next batch forms while one is written.
+ */
+export const SPAN_BATCHING = {
+  maxBatchRows: 16_384,
+  minBatchRows: 8_192,
+  flushIntervalMs: 200,
+  maxConcurrentInserts: 2,
+} as const satisfies Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'>;
+
+/** One INSERT of `otel_traces` rows as JSONEachRow lines (what {@link otlpToRows} makes). */
+export function insertSpanRows(ch: ClickHouse, body: string): Promise<void> {
+  return insertBody(ch, `INSERT INTO ${qualified(ch, 'otel_traces')} SETTINGS input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`, body);
+}
+
 export interface OtelTracesOptions {
   /** The process's ClickHouse (migrations applied), or null when CLICKHOUSE_URL=off. */
   clickhouse: ClickHouse | null;
   db: Db;
-  /**
-   * How spans are batched into INSERTs. Every INSERT costs ClickHouse a part (measured on chdb: ~50 ms of fixed work
-   * per INSERT into otel_traces and its view, against ~25 µs per span), so batches are large, as the Collector's
-   * (8,192 spans, 200 ms): an INSERT goes once 8,192 spans wait and a slot is free, or after 200 ms, with up to 16,384
-   * spans (or 16 MiB) each and 2 in flight, so that the next batch forms while one is written.
-   */
+  /** How spans are batched into INSERTs. @default {@link SPAN_BATCHING} */
   batching?: Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'>;
 }
 
@@ -47,15 +60,11 @@ export class OtelTraces {
     const ch = this.#ch;
     this.#batcher = ch
       ? new InsertBatcher({
-          maxBatchRows: 16_384,
-          minBatchRows: 8_192,
-          flushIntervalMs: 200,
-          maxConcurrentInserts: 2,
+          ...SPAN_BATCHING,
           ...options.batching,
           location: ch.location,
           rowsName: 'spans',
-          insert: (body) =>
-            insertBody(ch, `INSERT INTO ${qualified(ch, 'otel_traces')} SETTINGS input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`, body),
+          insert: (body) => insertSpanRows(ch, body),
         })
       : null;
   }
