@@ -7,11 +7,19 @@ const runtime = await createRuntime({ config, logger });
 const app = await buildServer(runtime);
 await app.listen({ host: config.host, port: config.port });
 logger.info(
-  { url: `http://${config.host}:${config.port}`, database: runtime.database.location, auth: config.auth },
-  `Runtrace listening on http://${config.host}:${config.port} (tRPC at /trpc)`,
+  {
+    url: `http://${config.host}:${config.port}`,
+    database: runtime.database.location,
+    clickhouse: runtime.clickhouse?.location ?? 'off',
+    auth: config.auth,
+  },
+  `Runtrace listening on http://${config.host}:${config.port} (tRPC at /trpc, OTLP/HTTP traces at /v1/traces)`,
 );
 if (runtime.database.driver === 'pglite') {
   logger.info('embedded PGlite serves one process only; set DATABASE_URL to run several api processes');
+}
+if (runtime.clickhouse?.kind === 'chdb') {
+  logger.info('embedded ClickHouse (chdb) serves one process only; set CLICKHOUSE_URL to a server to run several api processes');
 }
 
 let stopping = false;

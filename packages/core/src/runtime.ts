@@ -104,12 +104,13 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const clickhouse: ClickHouse | null = clickhouseResult.value;
   try {
     const auth = new AuthManager({ db: database.db });
+    const traces = new OtelTraces({ clickhouse, db: database.db });
+    // Tools without ClickHouse (the CLI) serve no requests to trace.
+    const selfTracer = (options.clickhouse ?? true) ? createSelfTracer(config.selfTrace, { traces, logger, apiKey: config.apiKey }) : null;
     const telemetry = new TelemetryManager({
       backends: await createBackends(config.telemetryBackends, { db: database.db, logger, config, clickhouse }),
       logger,
     });
-    const traces = new OtelTraces({ clickhouse, db: database.db });
-    const selfTracer = createSelfTracer(config.selfTrace, { traces, logger, apiKey: config.apiKey });
     const stores = await createStreamStores(config, logger);
     let streams: RunStreamService | null = null;
     const runs = new RunManager({

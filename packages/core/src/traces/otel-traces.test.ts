@@ -147,3 +147,11 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
     });
   });
 });
+
+describe('RUNTRACE_OTEL_SELF_TRACE', () => {
+  it('refuses direct without ClickHouse at start, naming both variables', async () => {
+    await expect(
+      createTestRuntime(databaseTargets()[0]!, { CLICKHOUSE_URL: 'off', RUNTRACE_OTEL_SELF_TRACE: 'direct' }),
+    ).rejects.toThrow(/RUNTRACE_OTEL_SELF_TRACE=direct .*CLICKHOUSE_URL=off/);
+  });
+});

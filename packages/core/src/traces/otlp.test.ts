@@ -161,12 +161,18 @@ describe('OTLP export requests → otel_traces rows', () => {
       { ...good, traceId: '0'.repeat(32) },
       { ...good, spanId: '' },
       { ...good, parentSpanId: '0102' },
+      { ...good, spanId: 'c'.repeat(16), parentSpanId: '0'.repeat(16) },
       { ...good, endTimeUnixNano: '1' },
       { ...good, startTimeUnixNano: '9223372036854775808', endTimeUnixNano: '9223372036854775809' },
       { ...good, links: [{ traceId: TRACE, spanId: 'nope' }] },
     );
     const result = otlpToRows(json(body), 'json', ORG);
-    expect(result).toMatchObject({ rows: 1, rejected: 7 });
+    // an all-zero parent is no parent: a root span, as the exporter writes it
+    expect(rows(result.lines).map((r) => [r.SpanId, r.ParentSpanId])).toEqual([
+      [SPAN, ''],
+      ['c'.repeat(16), ''],
+    ]);
+    expect(result).toMatchObject({ rows: 2, rejected: 7 });
     expect(result.errorMessage).toMatch(/^7 spans rejected: traceId .* \(2\); spanId .* \(1\); parentSpanId .* \(1\); endTimeUnixNano is before startTimeUnixNano \(1\); .*2262.* \(1\); a link .* \(1\)$/);
   });
 

@@ -165,14 +165,13 @@ class RowBuilder {
 
   /** Adds the span's row; returns why it was refused instead, or null. */
   #span(prefix: string, span: Obj): string | null {
-    const traceId = this.#id(span.traceId, 16, 'traceId');
+    const traceId = this.#id(span.traceId, 16, 'traceId') ?? '';
     if (!traceId) return 'traceId is not 16 bytes (32 hex digits), or is all zeros';
-    const spanId = this.#id(span.spanId, 8, 'spanId');
+    const spanId = this.#id(span.spanId, 8, 'spanId') ?? '';
     if (!spanId) return 'spanId is not 8 bytes (16 hex digits), or is all zeros';
+    // an empty or all-zero parent means a root span (the exporter writes both as '')
     const parentSpanId = this.#id(span.parentSpanId, 8, 'parentSpanId');
-    if (parentSpanId === '' && span.parentSpanId && (span.parentSpanId as { length?: number }).length) {
-      return 'parentSpanId is neither empty nor 8 bytes';
-    }
+    if (parentSpanId === null) return 'parentSpanId is neither empty nor 8 bytes';
     const start = this.#nanos(span.startTimeUnixNano, 'startTimeUnixNano');
     const end = this.#nanos(span.endTimeUnixNano, 'endTimeUnixNano');
     if (start === null || end === null) return 'a timestamp is past 2262-04-11 (beyond DateTime64(9))';
@@ -223,8 +222,8 @@ class RowBuilder {
       for (let l = 0; l < links.length; l++) {
         this.#path.push(l);
         const link = this.#object(links[l], null);
-        const linkTrace = this.#id(link.traceId, 16, 'traceId');
-        const linkSpan = this.#id(link.spanId, 8, 'spanId');
+        const linkTrace = this.#id(link.traceId, 16, 'traceId') ?? '';
+        const linkSpan = this.#id(link.spanId, 8, 'spanId') ?? '';
         states.push(JSON.stringify(this.#str(link.traceState, 'traceState')));
         attributes.push(this.#attributes(link.attributes));
         this.#path.pop();
@@ -245,18 +244,20 @@ class RowBuilder {
   }
 
   /**
-   * A trace id (16 bytes) or span id (8 bytes) as lowercase hex: hex text in JSON, bytes in protobuf. Absent, empty
-   * or invalid (wrong length, not hex, all zeros) → ''.
+   * A trace id (16 bytes) or span id (8 bytes) as lowercase hex: hex text in JSON, bytes in protobuf. Absent, empty or
+   * all zeros (the invalid id) → ''; the wrong length or not hex → null.
    */
-  #id(value: unknown, bytes: 8 | 16, field: string): string {
+  #id(value: unknown, bytes: 8 | 16, field: string): string | null {
     let hex: string;
     if (value === undefined || value === null) return '';
     if (this.#proto) {
       const raw = value as Uint8Array;
-      if (raw.length !== bytes) return '';
+      if (raw.length === 0) return '';
+      if (raw.length !== bytes) return null;
       hex = (Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)).toString('hex');
     } else if (typeof value === 'string') {
-      if (!(bytes === 16 ? HEX_32 : HEX_16).test(value)) return '';
+      if (value === '') return '';
+      if (!(bytes === 16 ? HEX_32 : HEX_16).test(value)) return null;
       hex = value.toLowerCase();
     } else {
       throw this.#malformed(field, 'must be a hex string');

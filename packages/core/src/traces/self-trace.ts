@@ -13,7 +13,7 @@ import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
 import { DEFAULT_ACTOR } from '../actor.ts';
-import type { SelfTraceSetting } from '../config.ts';
+import { ConfigError, type SelfTraceSetting } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { OtelTraces } from './otel-traces.ts';
 
@@ -54,12 +54,15 @@ export interface SelfTracer {
   close(): Promise<void>;
 }
 
-/** The SDK for RUNTRACE_OTEL_SELF_TRACE; null when it is `off`. */
+/** The SDK for RUNTRACE_OTEL_SELF_TRACE; null when it is `off`. `direct` without ClickHouse is a ConfigError. */
 export function createSelfTracer(
   setting: SelfTraceSetting,
   deps: { traces: OtelTraces; logger: Logger; apiKey?: string },
 ): SelfTracer | null {
   if (setting.mode === 'off') return null;
+  if (setting.mode === 'direct' && !deps.traces.enabled) {
+    throw new ConfigError('RUNTRACE_OTEL_SELF_TRACE=direct writes into ClickHouse, which is off (CLICKHOUSE_URL=off): use otlp:<url> or off');
+  }
   const exporter =
     setting.mode === 'direct'
       ? new DirectSpanExporter(deps.traces)
