@@ -110,6 +110,36 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     expect(await client.runs.retrieve.query({ runId: run.id })).toMatchObject({ status: 'completed', stopReason: 'end_turn' });
   });
 
+  it('speaks SSE on the wire: the client config first, each event with its id, errors as serialized-error', async () => {
+    const run = await backgroundRun();
+    const { ids } = await client.runs.appendEvents.mutate({
+      runId: run.id,
+      events: [assistant('m', 'Hello'), { messageType: 'stop_reason', stopReason: 'end_turn' }],
+      end: true,
+    });
+    const read = async (input: Record<string, unknown>) => {
+      const res = await fetch(`${api.url}/trpc/runs.stream?input=${encodeURIComponent(JSON.stringify(input))}`, {
+        headers: { accept: 'text/event-stream' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      // Each message ends with a blank line (tRPC adds another one); frames are the messages without them.
+      return (await res.text()).split(/\n{2,}/).filter(Boolean);
+    };
+    const frames = await read({ runId: run.id });
+    expect(frames[0]).toBe('event: connected\ndata: {"reconnectAfterInactivityMs":25000}');
+    expect(frames[1]).toBe(`data: ${JSON.stringify({ messageType: 'assistant_message', id: 'm', content: 'Hello', runId: run.id, seqId: 1 })}\nid: ${ids[0]}`);
+    expect(frames[2]).toMatch(new RegExp(`^data: \\{"messageType":"stop_reason".*\\nid: ${ids[1]}$`));
+    expect(frames[3]).toBe('event: return\ndata: ');
+
+    const notBackground = await client.runs.create.mutate({ agentId: newId('agent') });
+    const [connected, error] = await read({ runId: notBackground.id });
+    expect(connected).toMatch(/^event: connected/);
+    expect(error).toMatch(/^event: serialized-error\ndata: /);
+    const shape = JSON.parse((error as string).split('data: ')[1] as string) as { data: Record<string, unknown> };
+    expect(shape.data).toMatchObject({ code: 'BAD_REQUEST', httpStatus: 400, field: 'runId' });
+  });
+
   it('replays an ended stream after startingAfter; lastEventId wins over startingAfter', async () => {
     const run = await backgroundRun();
     const { ids } = await client.runs.appendEvents.mutate({
@@ -301,12 +331,12 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
   });
 });
 
-describe('errors thrown while a subscription streams (pglite, memory)', () => {
+describe('errors thrown while a subscription streams (pglite, memory, production mode)', () => {
   let api: TestApi;
   let client: RuntraceClient;
 
   beforeAll(async () => {
-    api = await startApi(databaseTargets()[0] as (typeof targets)[number]['db']);
+    api = await startApi(databaseTargets()[0] as (typeof targets)[number]['db'], { NODE_ENV: 'production' });
     client = api.client(undefined, { reconnectDelayMs: RECONNECT_MS });
   });
   afterEach(() => {
@@ -366,6 +396,7 @@ describe('errors thrown while a subscription streams (pglite, memory)', () => {
     await w.done;
     expect(codeOf(w.error)).toBe('INTERNAL_SERVER_ERROR');
     expect(w.error?.message).toBe('Internal server error');
+    expect(w.error?.data).not.toHaveProperty('stack');
     await sleep(RECONNECT_MS * 15);
     expect(requestsFor(api, run.id)).toHaveLength(1);
   });
