@@ -577,7 +577,7 @@ describe.each(databaseTargets())('bad input over HTTP, in production mode ($name
       ttftNs: '9223372036854775807',
       completedAt: '0001-01-01T00:00:00Z',
     });
-    expect(updated).toMatchObject({ ttftNs: '9223372036854775807', completedAt: '0001-01-01T00:00:00Z' });
+    expect(updated).toMatchObject({ ttftNs: '9223372036854775807', completedAt: '0001-01-01T00:00:00.000000Z' });
     const step = await client.steps.create.mutate({
       runId: run.id,
       promptTokens: 2 ** 31 - 1,
