@@ -12,6 +12,8 @@ const tsx = path.join(apiDir, 'node_modules', '.bin', 'tsx');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'runtrace-main-'));
 const env = { ...process.env, RUNTRACE_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info', NODE_ENV: 'production' };
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+/** Each case starts whole processes (tsx, PGlite, chdb): generous on a loaded 2-core machine. */
+const SPAWN_TIMEOUT = 180_000;
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -37,7 +39,7 @@ async function waitForHealth(url: string, child: ChildProcess, ms = 20_000): Pro
   throw new Error('api never answered /healthz');
 }
 
-describe('the main job (embedded PGlite)', () => {
+describe('the main job (embedded PGlite)', { timeout: SPAWN_TIMEOUT }, () => {
   it('serves /healthz and tRPC, logs where it listens, keeps data across restarts, and exits 0 on SIGTERM', async () => {
     let runId = '';
     for (const round of [1, 2]) {
@@ -86,7 +88,7 @@ describe('the main job (embedded PGlite)', () => {
   });
 });
 
-describe('the admin CLI', () => {
+describe('the admin CLI', { timeout: SPAWN_TIMEOUT }, () => {
   const run = async (...args: string[]) => {
     const { stdout } = await promisify(execFile)(tsx, ['src/cli.ts', ...args, '--json'], { cwd: apiDir, env });
     return JSON.parse(stdout);
