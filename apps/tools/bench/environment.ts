@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { buildServer } from '@runtrace/api';
 import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
@@ -121,13 +122,23 @@ export async function openEnvironment(
   cleanup.add('close the SQL pools', () => Promise.all(pools.map((p) => p.end({ timeout: 2 }))));
   const sql = pool(8);
 
+  // ClickHouse: the server CLICKHOUSE_URL names, else chdb in memory (never the data directory a real api may hold),
+  // in a scratch database of its own that goes with the bench.
+  const clickhouseUrl = /^https?:\/\//i.test(config.clickhouseUrl ?? '') ? config.clickhouseUrl : 'chdb:memory';
+  const clickhouseDatabase = `bench_${randomBytes(6).toString('hex')}`;
   const runtime = await createRuntime({
     // The bench's own api: no keys needed, whatever RUNTRACE_AUTH says for the real one.
-    config: { ...config, databaseUrl: scratch.url, auth: 'optional' },
+    config: { ...config, databaseUrl: scratch.url, auth: 'optional', clickhouseUrl },
     logger: createLogger('warn', 'runtrace-bench'),
+    clickhouseDatabase,
   });
-  cleanup.add('close the runtime', () => runtime.close());
-  log(`  migrated with createRuntime (${runtime.database.location})`);
+  cleanup.add('close the runtime', async () => {
+    // dropped while the runtime's handle keeps the (embedded) engine open, after the last spans are written
+    await runtime.traces.flush();
+    await runtime.clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS \`${clickhouseDatabase}\`` });
+    await runtime.close();
+  });
+  log(`  migrated with createRuntime (${runtime.database.location}; ClickHouse ${runtime.clickhouse?.location ?? 'off'})`);
 
   const app = await buildServer(runtime);
   await app.listen({ host: '127.0.0.1', port: 0 });

@@ -17,9 +17,10 @@ import { runsListSection } from './runs-list.ts';
 import type { BenchOptions, BenchSection, Check } from './section.ts';
 import { seedRuns } from './seed.ts';
 import { int, seconds } from './stats.ts';
+import { tracesSection } from './traces.ts';
 
 /** Every section, in the order they run. A new benchmark is a new file and one line here. */
-const SECTIONS: BenchSection[] = [runsListSection, runsCreateSection];
+const SECTIONS: BenchSection[] = [runsListSection, runsCreateSection, tracesSection];
 
 const USAGE = `pnpm bench [-- options]
 
@@ -30,6 +31,9 @@ const USAGE = `pnpm bench [-- options]
   --concurrency <n>         runs.list workers (default 8)
   --creates <n>             timed runs.create calls per concurrency (default 5,000)
   --create-concurrency <l>  comma list (default 8,64)
+  --otlp-exports <n>        OTLP exports of 512 spans per ingest scenario (default 400)
+  --trace-table-spans <n>   spans seeded for runs.trace (default 10,000,000; ~50 s per 10 M on an idle machine)
+  --trace-queries <n>       timed runs.trace calls (default 300)
   --only <names>            comma list of sections: ${SECTIONS.map((s) => s.name).join(', ')}
   --check                   exit 1 when a target is missed
   --keep                    keep the scratch database (to study plans); the bench says its name
@@ -53,6 +57,9 @@ async function main(): Promise<number> {
     concurrency: { type: 'string' },
     creates: { type: 'string' },
     'create-concurrency': { type: 'string' },
+    'otlp-exports': { type: 'string' },
+    'trace-table-spans': { type: 'string' },
+    'trace-queries': { type: 'string' },
     only: { type: 'string' },
     check: { type: 'boolean' },
     keep: { type: 'boolean' },
@@ -71,6 +78,9 @@ async function main(): Promise<number> {
     listConcurrency: intFlag('concurrency', flags.concurrency, 8),
     creates: intFlag('creates', flags.creates, 5_000),
     createConcurrency: (flags['create-concurrency'] ?? '8,64').split(',').map((v) => intFlag('create-concurrency', v.trim(), 8)),
+    otlpExports: intFlag('otlp-exports', flags['otlp-exports'], 400),
+    traceTableSpans: intFlag('trace-table-spans', flags['trace-table-spans'], 10_000_000),
+    traceQueries: intFlag('trace-queries', flags['trace-queries'], 300),
   };
   if (options.runs < options.agents * 200) {
     console.error(`--runs must be at least ${int(options.agents * 200)} (200 per agent, for a deep page of each agent)`);

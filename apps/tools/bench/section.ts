@@ -23,6 +23,12 @@ export interface BenchOptions {
   /** Timed runs.create calls per concurrency. */
   creates: number;
   createConcurrency: number[];
+  /** OTLP exports (512 spans each) per ingest scenario of the traces section. */
+  otlpExports: number;
+  /** Spans seeded into otel_traces before runs.trace is timed. */
+  traceTableSpans: number;
+  /** Timed runs.trace calls. */
+  traceQueries: number;
 }
 
 /** A target a figure must meet; the bench prints PASS/FAIL for each. */
