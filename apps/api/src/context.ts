@@ -18,7 +18,7 @@ export interface Context {
 }
 
 export function contextFactory(runtime: Runtime, settings: ServerSettings, subscriptions: Subscriptions) {
-  return ({ req }: CreateFastifyContextOptions): Context => ({
+  return ({ req }: Pick<CreateFastifyContextOptions, 'req'>): Context => ({
     runtime,
     settings,
     subscriptions,

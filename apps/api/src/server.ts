@@ -8,7 +8,9 @@ import { registerOtlpRoutes } from './otlp.ts';
 import { registerLettaRest } from './rest/index.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { registerSelfTracing } from './selfTrace.ts';
+import { registerSubscriptionRoutes } from './sse.ts';
 import { Subscriptions } from './subscriptions.ts';
+import { SSE_OPTIONS } from './trpc.ts';
 
 /** Procedures whose bodies carry raw payloads may be larger than the 1 MiB default (CONTRACTS §8). */
 const PROCEDURE_BODY_LIMITS = { 'providerTraces.create': LARGE_BODY_LIMIT, 'runs.appendEvents': LARGE_BODY_LIMIT };
@@ -48,17 +50,23 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
   await registerOtlpRoutes(app, runtime);
   // Letta's /v1/runs and /v1/steps (its clients work unchanged); SSE replays end on shutdown like subscriptions.
   await registerLettaRest(app, runtime, { pingIntervalMs: settings.streamKeepaliveMs, subscriptions });
+  const createContext = contextFactory(runtime, settings, subscriptions);
+  const onError = ({ error, path }: { error: { code: string; cause?: unknown }; path?: string | undefined }) => {
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      runtime.logger.error({ err: error.cause ?? error, path }, 'request failed');
+    }
+  };
+  // Subscriptions (SSE) on routes of their own, one write per event (sse.ts); queries and mutations through tRPC's.
+  registerSubscriptionRoutes(app, {
+    router: appRouter,
+    prefix: '/trpc',
+    createContext: (req) => createContext({ req }),
+    onError,
+    sse: SSE_OPTIONS,
+  });
   await app.register(fastifyTRPCPlugin, {
     prefix: '/trpc',
-    trpcOptions: {
-      router: appRouter,
-      createContext: contextFactory(runtime, settings, subscriptions),
-      onError({ error, path }) {
-        if (error.code === 'INTERNAL_SERVER_ERROR') {
-          runtime.logger.error({ err: error.cause ?? error, path }, 'request failed');
-        }
-      },
-    } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+    trpcOptions: { router: appRouter, createContext, onError } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
   });
   return app;
 }

@@ -9,18 +9,19 @@
  * (also on error and Ctrl-C).
  */
 import os from 'node:os';
-import { ConfigError, loadConfig } from '@runtrace/core';
+import { ConfigError, DEFAULT_ORGANIZATION_ID, loadConfig } from '@runtrace/core';
 import { intFlag, parseFlags } from '../src/args.ts';
 import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
 import { runsCreateSection } from './runs-create.ts';
 import { runsListSection } from './runs-list.ts';
 import type { BenchOptions, BenchSection, Check } from './section.ts';
-import { seedRuns } from './seed.ts';
+import { type SeedResult, seedRuns } from './seed.ts';
 import { int, seconds } from './stats.ts';
+import { streamsSection } from './streams.ts';
 import { tracesSection } from './traces.ts';
 
 /** Every section, in the order they run. A new benchmark is a new file and one line here. */
-const SECTIONS: BenchSection[] = [runsListSection, runsCreateSection, tracesSection];
+const SECTIONS: BenchSection[] = [runsListSection, runsCreateSection, streamsSection, tracesSection];
 
 const USAGE = `pnpm bench [-- options]
 
@@ -31,6 +32,8 @@ const USAGE = `pnpm bench [-- options]
   --concurrency <n>         runs.list workers (default 8)
   --creates <n>             timed runs.create calls per concurrency (default 5,000)
   --create-concurrency <l>  comma list (default 8,64)
+  --stream-seconds <n>      seconds each live-stream scenario appends for (default 15)
+  --stream-scenarios <l>    comma list of live-stream scenarios: a (1,000 runs × 1 subscriber), b (1 run × 100)
   --otlp-exports <n>        OTLP exports of 512 spans per ingest scenario (default 400)
   --trace-table-spans <n>   spans seeded for runs.trace (default 10,000,000; ~50 s per 10 M on an idle machine)
   --trace-queries <n>       timed runs.trace calls (default 300)
@@ -57,6 +60,8 @@ async function main(): Promise<number> {
     concurrency: { type: 'string' },
     creates: { type: 'string' },
     'create-concurrency': { type: 'string' },
+    'stream-seconds': { type: 'string' },
+    'stream-scenarios': { type: 'string' },
     'otlp-exports': { type: 'string' },
     'trace-table-spans': { type: 'string' },
     'trace-queries': { type: 'string' },
@@ -78,6 +83,8 @@ async function main(): Promise<number> {
     listConcurrency: intFlag('concurrency', flags.concurrency, 8),
     creates: intFlag('creates', flags.creates, 5_000),
     createConcurrency: (flags['create-concurrency'] ?? '8,64').split(',').map((v) => intFlag('create-concurrency', v.trim(), 8)),
+    streamSeconds: intFlag('stream-seconds', flags['stream-seconds'], 15),
+    streamScenarios: flags['stream-scenarios']?.split(',').map((v) => v.trim()),
     otlpExports: intFlag('otlp-exports', flags['otlp-exports'], 400),
     traceTableSpans: intFlag('trace-table-spans', flags['trace-table-spans'], 10_000_000),
     traceQueries: intFlag('trace-queries', flags['trace-queries'], 300),
@@ -113,21 +120,26 @@ async function main(): Promise<number> {
     const [version] = await env.sql<{ v: string }[]>`select split_part(version(), ' ', 2) as v`;
     log(`  Postgres ${version?.v}`);
 
-    log(
-      `\nSeeding ${int(options.runs)} runs over ${options.agents} agents in one organization ` +
-        `(INSERT … SELECT FROM generate_series, 100,000 per statement${flags['keep-indexes'] ? ', indexes maintained row by row' : ', secondary indexes rebuilt after'}):`,
-    );
-    const seed = await seedRuns(env.sql, { runs: options.runs, agents: options.agents, rebuildIndexes: !flags['keep-indexes'] }, log);
-    log(
-      `  seeded ${int(seed.runs)} runs + ${int(seed.runs)} run_metrics rows in ${seconds(seed.seedMs)} ` +
-        `(${int((seed.runs * 1000) / seed.seedMs)} runs/s: insert ${seconds(seed.insertMs)}, ` +
-        `${int((seed.runs * 1000) / seed.insertMs)} rows/s; index builds ${seconds(seed.indexMs)}), ` +
-        `VACUUM ANALYZE ${seconds(seed.analyzeMs)}; ${int(seed.sharedTimestamps)} runs share their created_at with another`,
-    );
-    const [size] = await env.sql<{ runs: string; total: string }[]>`
-      select pg_size_pretty(pg_total_relation_size('runs')) as runs,
-             pg_size_pretty(pg_total_relation_size('runs') + pg_total_relation_size('run_metrics')) as total`;
-    log(`  runs table with its indexes: ${size?.runs}; with run_metrics: ${size?.total}`);
+    let seed: SeedResult = { organizationId: DEFAULT_ORGANIZATION_ID, runs: 0, agentIds: [], sharedTimestamps: 0, insertMs: 0, indexMs: 0, seedMs: 0, analyzeMs: 0 };
+    if (sections.some((s) => s.needsSeed !== false)) {
+      log(
+        `\nSeeding ${int(options.runs)} runs over ${options.agents} agents in one organization ` +
+          `(INSERT … SELECT FROM generate_series, 100,000 per statement${flags['keep-indexes'] ? ', indexes maintained row by row' : ', secondary indexes rebuilt after'}):`,
+      );
+      seed = await seedRuns(env.sql, { runs: options.runs, agents: options.agents, rebuildIndexes: !flags['keep-indexes'] }, log);
+      log(
+        `  seeded ${int(seed.runs)} runs + ${int(seed.runs)} run_metrics rows in ${seconds(seed.seedMs)} ` +
+          `(${int((seed.runs * 1000) / seed.seedMs)} runs/s: insert ${seconds(seed.insertMs)}, ` +
+          `${int((seed.runs * 1000) / seed.insertMs)} rows/s; index builds ${seconds(seed.indexMs)}), ` +
+          `VACUUM ANALYZE ${seconds(seed.analyzeMs)}; ${int(seed.sharedTimestamps)} runs share their created_at with another`,
+      );
+      const [size] = await env.sql<{ runs: string; total: string }[]>`
+        select pg_size_pretty(pg_total_relation_size('runs')) as runs,
+               pg_size_pretty(pg_total_relation_size('runs') + pg_total_relation_size('run_metrics')) as total`;
+      log(`  runs table with its indexes: ${size?.runs}; with run_metrics: ${size?.total}`);
+    } else {
+      log('\nNo seed: the selected sections do not read the seeded runs.');
+    }
 
     const checks: Check[] = [];
     const outputs: string[] = [];

@@ -23,6 +23,10 @@ export interface BenchOptions {
   /** Timed runs.create calls per concurrency. */
   creates: number;
   createConcurrency: number[];
+  /** Seconds each live-stream scenario appends for. */
+  streamSeconds: number;
+  /** Which live-stream scenarios run (`a`, `b`); all when undefined. */
+  streamScenarios?: string[] | undefined;
   /** OTLP exports (512 spans each) per ingest scenario of the traces section. */
   otlpExports: number;
   /** Spans seeded into otel_traces before runs.trace is timed. */
@@ -49,5 +53,7 @@ export interface SectionResult {
 /** One part of `pnpm bench`; add a file exporting one of these and list it in bench/index.ts. */
 export interface BenchSection {
   name: string;
+  /** Whether the section reads the seeded runs (the seed is skipped when no selected section needs it). @default true */
+  needsSeed?: boolean;
   run(ctx: BenchContext): Promise<SectionResult>;
 }

@@ -41,11 +41,11 @@ export async function freePort(): Promise<number> {
  */
 export async function spawnApi(
   env: Record<string, string>,
-  options: { startTimeoutMs?: number; port?: number } = {},
+  options: { startTimeoutMs?: number; port?: number; /** Extra node flags, e.g. `--cpu-prof`. */ nodeArgs?: string[] } = {},
 ): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
     cwd: API_DIR,
     // The servers are only those given (not this process's DATABASE_URL/REDIS_URL); ClickHouse off unless asked
     // for (an embedded chdb directory serves one process only).
