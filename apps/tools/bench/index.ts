@@ -34,6 +34,7 @@ const USAGE = `pnpm bench [-- options]
   --create-concurrency <l>  comma list (default 8,64)
   --stream-seconds <n>      seconds each live-stream scenario appends for (default 15)
   --stream-scenarios <l>    comma list of live-stream scenarios: a (1,000 runs × 1 subscriber), b (1 run × 100)
+  --stream-processes <n>    processes the live-stream subscribers are dealt over (default 2)
   --otlp-exports <n>        OTLP exports of 512 spans per ingest scenario (default 400)
   --trace-table-spans <n>   spans seeded for runs.trace (default 10,000,000; ~50 s per 10 M on an idle machine)
   --trace-queries <n>       timed runs.trace calls (default 300)
@@ -62,6 +63,7 @@ async function main(): Promise<number> {
     'create-concurrency': { type: 'string' },
     'stream-seconds': { type: 'string' },
     'stream-scenarios': { type: 'string' },
+    'stream-processes': { type: 'string' },
     'otlp-exports': { type: 'string' },
     'trace-table-spans': { type: 'string' },
     'trace-queries': { type: 'string' },
@@ -85,6 +87,7 @@ async function main(): Promise<number> {
     createConcurrency: (flags['create-concurrency'] ?? '8,64').split(',').map((v) => intFlag('create-concurrency', v.trim(), 8)),
     streamSeconds: intFlag('stream-seconds', flags['stream-seconds'], 15),
     streamScenarios: flags['stream-scenarios']?.split(',').map((v) => v.trim()),
+    streamSubscriberProcesses: intFlag('stream-processes', flags['stream-processes'], 2),
     otlpExports: intFlag('otlp-exports', flags['otlp-exports'], 400),
     traceTableSpans: intFlag('trace-table-spans', flags['trace-table-spans'], 10_000_000),
     traceQueries: intFlag('trace-queries', flags['trace-queries'], 300),

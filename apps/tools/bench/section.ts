@@ -27,6 +27,8 @@ export interface BenchOptions {
   streamSeconds: number;
   /** Which live-stream scenarios run (`a`, `b`); all when undefined. */
   streamScenarios?: string[] | undefined;
+  /** Processes the live-stream subscribers are dealt over. */
+  streamSubscriberProcesses: number;
   /** OTLP exports (512 spans each) per ingest scenario of the traces section. */
   otlpExports: number;
   /** Spans seeded into otel_traces before runs.trace is timed. */

@@ -10,7 +10,8 @@ import { createRuntraceClient, isRunStreamEvent } from '@runtrace/client';
 export const SUBSCRIBERS_SCRIPT = fileURLToPath(import.meta.url);
 
 export type SubscriberCommand =
-  | { type: 'subscribe'; url: string; runIds: string[]; perRun: number }
+  /** One subscription per entry (a run id may repeat). */
+  | { type: 'subscribe'; url: string; runIds: string[] }
   | { type: 'timing'; on: boolean }
   | { type: 'finish'; expected: Record<string, number>; timeoutMs: number };
 
@@ -64,7 +65,7 @@ function main() {
         const t0 = performance.now();
         const client = createRuntraceClient({ url: command.url });
         for (const runId of command.runIds) {
-          for (let i = 0; i < command.perRun; i++) {
+          {
             const sub: Sub = { runId, lastSeq: 0, received: 0, started: false, completed: false, error: null, unsubscribe: () => {} };
             const subscription = client.runs.stream.subscribe(
               { runId },

@@ -92,8 +92,8 @@ async function inParallel<T>(items: readonly T[], concurrency: number, fn: (item
   );
 }
 
-/** The subscriber process, driven over IPC (bench/stream-subscribers.ts). */
-function forkSubscribers() {
+/** One subscriber process, driven over IPC (bench/stream-subscribers.ts). */
+function forkSubscriber() {
   const child: ChildProcess = fork(SUBSCRIBERS_SCRIPT, [], {
     cwd: TOOLS_DIR,
     execArgv: ['--import', 'tsx'],
@@ -133,6 +133,42 @@ function forkSubscribers() {
 }
 
 /**
+ * The subscribers, dealt round-robin over `processes` processes (as real subscribers are spread over many clients;
+ * one event loop holding them all would itself queue each event behind a hundred deliveries).
+ */
+function forkSubscribers(processes: number) {
+  const children = Array.from({ length: processes }, () => forkSubscriber());
+  const merged = async <T extends SubscriberReply['type']>(type: T) => Promise.all(children.map((c) => c.next(type)));
+  return {
+    pids: children.map((c) => c.pid),
+    /** Subscribes, one subscription per entry of `runIds`; resolves when each has read its run's warm-up event. */
+    async subscribe(url: string, runIds: string[]): Promise<number> {
+      const t0 = performance.now();
+      children.forEach((c, i) => {
+        c.send({ type: 'subscribe', url, runIds: runIds.filter((_, k) => k % children.length === i) });
+      });
+      await merged('subscribed');
+      return performance.now() - t0;
+    },
+    timing(on: boolean) {
+      for (const c of children) c.send({ type: 'timing', on });
+    },
+    async finish(expected: Record<string, number>, timeoutMs: number) {
+      for (const c of children) c.send({ type: 'finish', expected, timeoutMs });
+      const replies = await merged('finished');
+      return {
+        latencies: replies.flatMap((r) => r.latencies),
+        deliveries: replies.reduce((sum, r) => sum + r.deliveries, 0),
+        problems: replies.flatMap((r) => r.problems),
+      };
+    },
+    stop() {
+      for (const c of children) c.stop();
+    },
+  };
+}
+
+/**
  * One scenario against the api process: background runs, subscribers in a process of their own (the typed client,
  * `runs.stream` over SSE), an open-loop appender here (`runs.appendEvents`, one event per call, its append time in
  * the event), and XRANGE pollers on some of the runs reading the same events straight from Redis as Letta does.
@@ -141,6 +177,7 @@ async function runScenario(
   api: ApiProcess,
   redisUrl: string,
   scenario: StreamScenario,
+  subscriberProcesses: number,
   log: (line: string) => void,
 ): Promise<ScenarioResult> {
   const control = createRuntraceClient({ url: api.url });
@@ -170,11 +207,11 @@ async function runScenario(
   await inParallel(runIds, 32, async (runId, i) => {
     await append(appenders[i % appenders.length] as RuntraceClient, runId, 'warm-up');
   });
-  const subscribers = forkSubscribers();
+  const subscribers = forkSubscribers(subscriberProcesses);
   let result: ScenarioResult;
   try {
-    subscribers.send({ type: 'subscribe', url: api.url, runIds, perRun: scenario.subscribersPerRun });
-    const { ms: subscribeMs } = await subscribers.next('subscribed');
+    const subscriptions = runIds.flatMap((id) => Array.from({ length: scenario.subscribersPerRun }, () => id));
+    const subscribeMs = await subscribers.subscribe(api.url, subscriptions);
     const clientsDuring = await redisClientCount(redis);
 
     // Pollers: Letta's reader, straight on Redis (a connection of their own, as Letta's pool gives each request one).
@@ -208,12 +245,13 @@ async function runScenario(
       rssPeak = Math.max(rssPeak, api.rss());
     }, 250);
     const cpu0 = processCpuMs(api.pid);
-    const subCpu0 = processCpuMs(subscribers.pid);
+    const subscriberCpu = () => subscribers.pids.reduce((sum, pid) => sum + processCpuMs(pid), 0);
+    const subCpu0 = subscriberCpu();
     const ownCpu0 = process.cpuUsage();
     const total = Math.round(scenario.eventsPerSecond * scenario.seconds);
     const appendLatencies: number[] = [];
     const inFlight = new Set<Promise<void>>();
-    subscribers.send({ type: 'timing', on: true });
+    subscribers.timing(true);
     timing = true;
     const t0 = performance.now();
     let sent = 0;
@@ -242,11 +280,11 @@ async function runScenario(
     const appendMs = performance.now() - t0;
     // Let the last deliveries and polls land before timing stops.
     await sleep(300);
-    subscribers.send({ type: 'timing', on: false });
+    subscribers.timing(false);
     timing = false;
     const wallMs = performance.now() - t0;
     const apiCpuMs = processCpuMs(api.pid) - cpu0;
-    const subscriberCpuMs = processCpuMs(subscribers.pid) - subCpu0;
+    const subscriberCpuMs = subscriberCpu() - subCpu0;
     const ownCpu = process.cpuUsage(ownCpu0);
     const appenderCpuMs = (ownCpu.user + ownCpu.system) / 1000;
     clearInterval(rssTimer);
@@ -266,8 +304,7 @@ async function runScenario(
     const expected = Object.fromEntries(
       runIds.map((id, i) => [id, 2 + Math.floor(total / runIds.length) + (i < total % runIds.length ? 1 : 0)]),
     );
-    subscribers.send({ type: 'finish', expected, timeoutMs: 60_000 });
-    const finished = await subscribers.next('finished');
+    const finished = await subscribers.finish(expected, 60_000);
     for (const p of finished.problems) problem(p);
     await sleep(500);
     const rssAfter = api.rss();
@@ -355,7 +392,7 @@ export const streamsSection: BenchSection = {
         (sc) => !options.streamScenarios || options.streamScenarios.includes(sc.name.slice(1, 2)),
       );
       for (const scenario of scenarios) {
-        results.push(await runScenario(api, redisUrl, scenario, log));
+        results.push(await runScenario(api, redisUrl, scenario, options.streamSubscriberProcesses, log));
       }
     } finally {
       await api.stop();
@@ -428,7 +465,7 @@ export const streamsSection: BenchSection = {
       rows,
     );
     const notes = [
-      'Latency = the subscriber’s receive time − the append time written into the event, both read from the machine’s monotonic clock (process.hrtime): three processes, the api, the appender (the bench) and the subscribers.',
+      `Latency = the subscriber’s receive time − the append time written into the event, both read from the machine’s monotonic clock (process.hrtime); the api, the appender (the bench) and the subscribers (${options.streamSubscriberProcesses} processes, subscriptions dealt round-robin) run in processes of their own.`,
       'Each event is its own runs.appendEvents call, sent open-loop on schedule (not waiting for the previous one); the baseline reads the same events with XRANGE every 100 ms when idle (Letta’s redis_sse_stream_generator, poll_interval 0.1) on its own Redis connection.',
       `api RSS: ${mib(rssStart)} at start; ${results.map((r) => `${r.scenario.name.split(' ')[0]} peak ${mib(r.rssPeak)}, ${mib(r.rssAfter)} after its subscribers left`).join('; ')}.`,
       `Redis connections (CLIENT LIST): ${results
