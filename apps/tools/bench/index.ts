@@ -16,12 +16,13 @@ import { runsCreateSection } from './runs-create.ts';
 import { runsListSection } from './runs-list.ts';
 import type { BenchOptions, BenchSection, Check } from './section.ts';
 import { type SeedResult, seedRuns } from './seed.ts';
-import { int, seconds } from './stats.ts';
 import { streamsSection } from './streams.ts';
+import { telemetrySection } from './telemetry.ts';
 import { tracesSection } from './traces.ts';
+import { int, seconds } from './stats.ts';
 
 /** Every section, in the order they run. A new benchmark is a new file and one line here. */
-const SECTIONS: BenchSection[] = [runsListSection, runsCreateSection, streamsSection, tracesSection];
+const SECTIONS: BenchSection[] = [runsListSection, runsCreateSection, telemetrySection, streamsSection, tracesSection];
 
 const USAGE = `pnpm bench [-- options]
 
@@ -35,6 +36,8 @@ const USAGE = `pnpm bench [-- options]
   --stream-seconds <n>      seconds each live-stream scenario appends for (default 15)
   --stream-scenarios <l>    comma list of live-stream scenarios: a (1,000 runs × 1 subscriber), b (1 run × 100)
   --stream-processes <n>    processes the live-stream subscribers are dealt over (default 2)
+  --traces <n>              provider traces per telemetry row (default 20,000)
+  --sidecar-records <n>     records of the sidecar ingest measure (default 300,000)
   --otlp-exports <n>        OTLP exports of 512 spans per ingest scenario (default 400)
   --trace-table-spans <n>   spans seeded for runs.trace (default 10,000,000; ~50 s per 10 M on an idle machine)
   --trace-queries <n>       timed runs.trace calls (default 300)
@@ -64,6 +67,8 @@ async function main(): Promise<number> {
     'stream-seconds': { type: 'string' },
     'stream-scenarios': { type: 'string' },
     'stream-processes': { type: 'string' },
+    traces: { type: 'string' },
+    'sidecar-records': { type: 'string' },
     'otlp-exports': { type: 'string' },
     'trace-table-spans': { type: 'string' },
     'trace-queries': { type: 'string' },
@@ -88,6 +93,8 @@ async function main(): Promise<number> {
     streamSeconds: intFlag('stream-seconds', flags['stream-seconds'], 15),
     streamScenarios: flags['stream-scenarios']?.split(',').map((v) => v.trim()),
     streamSubscriberProcesses: intFlag('stream-processes', flags['stream-processes'], 2),
+    traces: intFlag('traces', flags.traces, 20_000),
+    sidecarRecords: intFlag('sidecar-records', flags['sidecar-records'], 300_000),
     otlpExports: intFlag('otlp-exports', flags['otlp-exports'], 400),
     traceTableSpans: intFlag('trace-table-spans', flags['trace-table-spans'], 10_000_000),
     traceQueries: intFlag('trace-queries', flags['trace-queries'], 300),

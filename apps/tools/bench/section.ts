@@ -29,6 +29,10 @@ export interface BenchOptions {
   streamScenarios?: string[] | undefined;
   /** Processes the live-stream subscribers are dealt over. */
   streamSubscriberProcesses: number;
+  /** Provider traces per telemetry scenario. */
+  traces: number;
+  /** Records of the sidecar's ingest measure. */
+  sidecarRecords: number;
   /** OTLP exports (512 spans each) per ingest scenario of the traces section. */
   otlpExports: number;
   /** Spans seeded into otel_traces before runs.trace is timed. */
