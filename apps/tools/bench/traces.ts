@@ -10,6 +10,7 @@
  * 50-span traces, 10 % of another organization); `runs.trace` over HTTP beside the same read straight on ClickHouse,
  * with and without the trace-id lookup table.
  */
+import http from 'node:http';
 import { gzipSync } from 'node:zlib';
 import {
   DEFAULT_ACTOR,
@@ -168,17 +169,29 @@ export const tracesSection: BenchSection & { needsSeed: boolean } = {
         `rows ${int(rowBytes)} B/span as JSONEachRow.`,
     );
 
-    const post = (bodies: Buffer[], type: string, gzip = false): Scenario['run'] => async (i) => {
-      const body = bodies[i % bodies.length] as Buffer;
-      const res = await fetch(`${env.apiUrl}/v1/traces`, {
-        method: 'POST',
-        // (fetch's types want an ArrayBuffer-backed view; these are)
-        body: body as Uint8Array<ArrayBuffer>,
-        headers: { 'content-type': type, ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
-      });
-      await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`/v1/traces answered ${res.status}`);
-    };
+    // The exporters' HTTP client: node:http with keep-alive, as the OTLP exporters use (fetch would copy each body).
+    const agent = new http.Agent({ keepAlive: true, maxSockets: EXPORTERS });
+    const target = new URL('/v1/traces', env.apiUrl);
+    const post =
+      (bodies: Buffer[], type: string, gzip = false): Scenario['run'] =>
+      (i) =>
+        new Promise<void>((resolve, reject) => {
+          const body = bodies[i % bodies.length] as Buffer;
+          const req = http.request(
+            target,
+            {
+              method: 'POST',
+              agent,
+              headers: { 'content-type': type, 'content-length': body.length, ...(gzip ? { 'content-encoding': 'gzip' } : {}) },
+            },
+            (res) => {
+              res.resume();
+              res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`/v1/traces answered ${res.statusCode}`))));
+            },
+          );
+          req.on('error', reject);
+          req.end(body);
+        });
     const raw = new InsertBatcher({ ...SPAN_BATCHING, location: ch.location, rowsName: 'spans', insert: (body) => insertSpanRows(ch, body) });
     const scenarios: Scenario[] = [
       { name: 'protobuf', concurrency: EXPORTERS, run: post(proto, 'application/x-protobuf') },
@@ -197,6 +210,7 @@ export const tracesSection: BenchSection & { needsSeed: boolean } = {
       onRound: (r, n) => log(`      round ${r}/${n}`),
     })) as [Summary, Summary, Summary, Summary];
     await raw.close();
+    agent.destroy();
     // Plain INSERTs of 8,192 rows, one after the other (what a direct writer does at its simplest).
     const batchBodies: string[] = [];
     for (let i = 0; i < lines.length; i += 16) batchBodies.push(`${lines.slice(i, i + 16).join('\n')}\n`);
