@@ -27,8 +27,8 @@ export interface BenchOptions {
   streamSeconds: number;
   /** Which live-stream scenarios run (`a`, `b`); all when undefined. */
   streamScenarios?: string[] | undefined;
-  /** Processes the live-stream subscribers are dealt over. */
-  streamSubscriberProcesses: number;
+  /** Processes the live-stream subscribers are dealt over. @default 2 */
+  streamSubscriberProcesses?: number | undefined;
   /** Provider traces per telemetry scenario. */
   traces: number;
   /** Records of the sidecar's ingest measure. */

@@ -384,15 +384,16 @@ export const streamsSection: BenchSection = {
     log(`    starting an api process on the scratch database with REDIS_URL=${redisUrl} …`);
     const api = await spawnApi({ DATABASE_URL: env.databaseUrl, REDIS_URL: redisUrl, RUNTRACE_AUTH: 'optional' });
     const results: ScenarioResult[] = [];
+    const processes = options.streamSubscriberProcesses ?? 2;
     let rssStart = Number.NaN;
     try {
       rssStart = api.rss();
       log(`    api pid ${api.pid} on ${api.url}, RSS ${mib(rssStart)}`);
-      const scenarios = streamScenarios(options.streamSeconds).filter(
+      const scenarios = streamScenarios(options.streamSeconds ?? 15).filter(
         (sc) => !options.streamScenarios || options.streamScenarios.includes(sc.name.slice(1, 2)),
       );
       for (const scenario of scenarios) {
-        results.push(await runScenario(api, redisUrl, scenario, options.streamSubscriberProcesses, log));
+        results.push(await runScenario(api, redisUrl, scenario, processes, log));
       }
     } finally {
       await api.stop();
@@ -465,7 +466,7 @@ export const streamsSection: BenchSection = {
       rows,
     );
     const notes = [
-      `Latency = the subscriber’s receive time − the append time written into the event, both read from the machine’s monotonic clock (process.hrtime); the api, the appender (the bench) and the subscribers (${options.streamSubscriberProcesses} processes, subscriptions dealt round-robin) run in processes of their own.`,
+      `Latency = the subscriber’s receive time − the append time written into the event, both read from the machine’s monotonic clock (process.hrtime); the api, the appender (the bench) and the subscribers (${processes} processes, subscriptions dealt round-robin) run in processes of their own.`,
       'Each event is its own runs.appendEvents call, sent open-loop on schedule (not waiting for the previous one); the baseline reads the same events with XRANGE every 100 ms when idle (Letta’s redis_sse_stream_generator, poll_interval 0.1) on its own Redis connection.',
       `api RSS: ${mib(rssStart)} at start; ${results.map((r) => `${r.scenario.name.split(' ')[0]} peak ${mib(r.rssPeak)}, ${mib(r.rssAfter)} after its subscribers left`).join('; ')}.`,
       `Redis connections (CLIENT LIST): ${results
