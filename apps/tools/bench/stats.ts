@@ -47,6 +47,10 @@ export interface Scenario {
   concurrency: number;
   /** One operation; `i` counts this scenario's operations, `worker` is 0…concurrency-1 (to own a client or a connection). */
   run: (i: number, worker: number) => Promise<unknown>;
+  /** Operations of this scenario, when its operations are larger or smaller than the others'. @default MeasureOptions.requests */
+  requests?: number;
+  /** Its untimed operations. @default MeasureOptions.warmup */
+  warmup?: number;
 }
 
 export interface MeasureOptions {
@@ -73,12 +77,14 @@ export async function measureInterleaved(scenarios: readonly Scenario[], o: Meas
   const state = scenarios.map(() => ({ latencies: [] as number[], wallMs: 0, cpuMs: 0, next: 0 }));
   for (const [k, scenario] of scenarios.entries()) {
     const st = state[k] as (typeof state)[number];
-    if (warmup > 0) await loop(warmup, scenario, st.next, null);
-    st.next += warmup;
+    const w = scenario.warmup ?? warmup;
+    if (w > 0) await loop(w, scenario, st.next, null);
+    st.next += w;
   }
   for (let round = 0; round < rounds; round++) {
-    const n = Math.floor(((round + 1) * o.requests) / rounds) - Math.floor((round * o.requests) / rounds);
     for (const [k, scenario] of scenarios.entries()) {
+      const total = scenario.requests ?? o.requests;
+      const n = Math.floor(((round + 1) * total) / rounds) - Math.floor((round * total) / rounds);
       const st = state[k] as (typeof state)[number];
       const cpu = process.cpuUsage();
       const t0 = performance.now();
