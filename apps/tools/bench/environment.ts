@@ -127,8 +127,17 @@ export async function openEnvironment(
   const clickhouseUrl = /^https?:\/\//i.test(config.clickhouseUrl ?? '') ? config.clickhouseUrl : 'chdb:memory';
   const clickhouseDatabase = `bench_${randomBytes(6).toString('hex')}`;
   const runtime = await createRuntime({
-    // The bench's own api: no keys needed, whatever RUNTRACE_AUTH says for the real one.
-    config: { ...config, databaseUrl: scratch.url, auth: 'optional', clickhouseUrl },
+    // The bench's own api: no keys needed, whatever RUNTRACE_AUTH says for the real one. The seeded runs are
+    // backdated background runs without streams: the stale-run sweep would fail them all mid-measurement, so the
+    // bench's runtime does not sweep (a day between sweeps, a year of silence allowed).
+    config: {
+      ...config,
+      databaseUrl: scratch.url,
+      auth: 'optional',
+      clickhouseUrl,
+      streamStaleAfterMs: 365 * 24 * 3600 * 1000,
+      streamSweepIntervalMs: 24 * 3600 * 1000,
+    },
     logger: createLogger('warn', 'runtrace-bench'),
     clickhouseDatabase,
   });
