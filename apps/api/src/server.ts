@@ -8,6 +8,7 @@ import { registerOtlpRoutes } from './otlp.ts';
 import { registerLettaRest } from './rest/index.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { registerSelfTracing } from './selfTrace.ts';
+import { registerFastCalls } from './fastCalls.ts';
 import { registerSubscriptionRoutes } from './sse.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { SSE_OPTIONS } from './trpc.ts';
@@ -64,9 +65,16 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     onError,
     sse: SSE_OPTIONS,
   });
-  await app.register(fastifyTRPCPlugin, {
+  const trpcOptions = { router: appRouter, createContext, onError } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
+  // The hot write of live streams (a producer appends token by token) on a direct route (fastCalls.ts).
+  await registerFastCalls(app, {
+    router: appRouter,
     prefix: '/trpc',
-    trpcOptions: { router: appRouter, createContext, onError } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'],
+    paths: ['runs.appendEvents'],
+    createContext: (req) => createContext({ req }),
+    onError,
+    trpcOptions,
   });
+  await app.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
   return app;
 }

@@ -431,7 +431,7 @@ export const streamsSection: BenchSection = {
         int((r.deliveries * 1000) / r.wallMs),
         ms(p50),
         ms(p99),
-        ms(Math.max(...r.latencies)),
+        ms(r.latencies.length ? r.latencies.reduce((a, b) => (b > a ? b : a)) : Number.NaN),
         ms(pollP50),
         ms(percentile(r.pollLatencies, 99)),
         ratio(pollP50 / p50),

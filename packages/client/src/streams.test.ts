@@ -320,6 +320,41 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     w.unsubscribe();
   });
 
+  it('answers runs.appendEvents in every shape of tRPC’s HTTP protocol (its direct route, or tRPC’s for the rest)', async () => {
+    const run = await backgroundRun();
+    const post = (query: string, body: string, headers: Record<string, string> = {}) =>
+      fetch(`${api.url}/trpc/${query}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const events = [assistant('m', 'a')];
+    // Batched, as httpBatchLink sends it.
+    const batched = await post('runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: run.id, events } }));
+    expect(batched.status).toBe(200);
+    expect(batched.headers.get('content-type')).toMatch(/application\/json/);
+    expect(await batched.json()).toEqual([{ result: { data: { ids: [expect.stringMatching(/:1$/)], ended: false } } }]);
+    // Not batched, as httpLink sends it.
+    const single = await post('runs.appendEvents', JSON.stringify({ runId: run.id, events }));
+    expect(await single.json()).toEqual({ result: { data: { ids: [expect.stringMatching(/:2$/)], ended: false } } });
+    // Two calls in one batch: tRPC's handler.
+    const two = await post('runs.appendEvents,runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: run.id, events }, 1: { runId: run.id, events } }));
+    expect(((await two.json()) as unknown[]).length).toBe(2);
+    // Errors: the same shapes and statuses as through tRPC.
+    const unknownKey = await post('runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: run.id, events, nope: 1 } }));
+    expect(unknownKey.status).toBe(400);
+    expect(await unknownKey.json()).toEqual([
+      { error: expect.objectContaining({ data: expect.objectContaining({ code: 'BAD_REQUEST', httpStatus: 400, field: 'nope', path: 'runs.appendEvents' }) }) },
+    ]);
+    const nul = await post('runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: run.id, events: [assistant('m', 'a\u0000b')] } }));
+    expect(nul.status).toBe(400);
+    const notJson = await post('runs.appendEvents?batch=1', '{"0":');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: { data: { code: string } } }[])[0]?.error.data.code).toBe('BAD_REQUEST');
+    const unknownRun = await post('runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: newId('run'), events } }));
+    expect(unknownRun.status).toBe(404);
+    await client.runs.appendEvents.mutate({ runId: run.id, events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }], end: true });
+    const afterEnd = await post('runs.appendEvents', JSON.stringify({ runId: run.id, events }));
+    expect(afterEnd.status).toBe(409);
+    expect(((await afterEnd.json()) as { error: { data: { code: string } } }).error.data.code).toBe('CONFLICT');
+  });
+
   it('appends with the 32 MiB body limit and refuses more than 1,000 events per call', async () => {
     const run = await backgroundRun();
     const big = 'x'.repeat(2 * 1024 * 1024);
