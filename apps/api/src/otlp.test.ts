@@ -372,14 +372,19 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     });
     expect(res.status).toBe(200);
     await postTraces(api, JSON.stringify({ resourceSpans: [] }), { 'content-type': 'application/json' });
-    await api.rt.selfTracer!.forceFlush();
-    await api.rt.traces.flush();
-    const spans = await readTraceSpans(api.rt.clickhouse!, {
-      organizationId: DEFAULT_ORGANIZATION_ID,
-      traceIds: [traceId],
-      limit: 10,
-      viewFilter: false,
-    });
+    // the server span ends in onResponse, after the client may already hold the answer: wait for it
+    let spans: TraceSpan[] = [];
+    for (let attempt = 0; attempt < 50 && spans.length === 0; attempt++) {
+      if (attempt) await new Promise((r) => setTimeout(r, 100));
+      await api.rt.selfTracer!.forceFlush();
+      await api.rt.traces.flush();
+      spans = await readTraceSpans(api.rt.clickhouse!, {
+        organizationId: DEFAULT_ORGANIZATION_ID,
+        traceIds: [traceId],
+        limit: 10,
+        viewFilter: false,
+      });
+    }
     expect(spans).toEqual([
       expect.objectContaining({
         spanName: 'POST /trpc/runs.create',
