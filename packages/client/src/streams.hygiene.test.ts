@@ -1,4 +1,4 @@
-import { connectRedis, redisOptions } from '@runtrace/core';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { databaseTargets, newId, streamTargets, testConfig } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type TestApi } from './testing/startApi.ts';
@@ -27,6 +27,44 @@ async function heapAfterGc(): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
+/**
+ * This process's open TCP connections to `port` (Linux /proc): the api's Redis connections, whatever other processes
+ * (other suites, other api processes) hold on the same server. Null where /proc is unavailable.
+ */
+function ownConnectionsTo(port: number): number | null {
+  let inodes: Set<string>;
+  try {
+    inodes = new Set(
+      readdirSync('/proc/self/fd').flatMap((fd) => {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`));
+          return m?.[1] ? [m[1]] : [];
+        } catch {
+          return [];
+        }
+      }),
+    );
+  } catch {
+    return null;
+  }
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  let count = 0;
+  for (const table of ['/proc/self/net/tcp', '/proc/self/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address rem_address st … inode (field 9); state 01 = ESTABLISHED
+      if (f.length > 9 && f[2]?.endsWith(`:${hexPort}`) && f[3] === '01' && inodes.has(f[9] as string)) count++;
+    }
+  }
+  return count;
+}
+
 /** Readers the api's stream store holds (in-process broker: readers waiting for events; Redis: hub listeners). */
 function readersOf(api: TestApi): number {
   const stats = (api.runtime.streams.stream as unknown as { stats?: () => Record<string, number> }).stats?.();
@@ -37,18 +75,14 @@ function readersOf(api: TestApi): number {
 describe.each(streamTargets())('1,000 subscribers connecting and leaving ($name)', (target) => {
   let api: TestApi;
   let subscribers: SubscriberProcess;
-  let redis: Awaited<ReturnType<typeof connectRedis>> | null = null;
   let runId: string;
-  const redisClients = async () => {
-    if (!redis) return 0;
-    const list = (await redis.call('CLIENT', 'LIST')) as string;
-    return list.split('\n').filter((line) => line.trim()).length;
-  };
+  const redisPort = testConfig.redisUrl ? Number(new URL(testConfig.redisUrl).port || 6379) : 6379;
+  /** The api's connections to Redis (this process's; the subscribers run elsewhere and never touch Redis). */
+  const redisClients = async () => (target.name === 'redis' ? (ownConnectionsTo(redisPort) ?? Number.NaN) : 0);
 
   beforeAll(async () => {
     api = await startApi(databaseTargets()[0] as ReturnType<typeof databaseTargets>[number], target.env);
     subscribers = spawnSubscribers();
-    if (target.name === 'redis') redis = await connectRedis(testConfig.redisUrl as string, redisOptions('runtrace-hygiene-test'));
     const client = api.client();
     runId = (await client.runs.create.mutate({ agentId: newId('agent'), background: true })).id;
     await client.runs.appendEvents.mutate({
@@ -58,7 +92,6 @@ describe.each(streamTargets())('1,000 subscribers connecting and leaving ($name)
   });
   afterAll(async () => {
     await subscribers?.stop();
-    redis?.disconnect();
     await api?.close();
   });
 
@@ -94,9 +127,10 @@ describe.each(streamTargets())('1,000 subscribers connecting and leaving ($name)
       `${target.name}: api heap ${(heap0 / 2 ** 20).toFixed(1)} → ${(heap1 / 2 ** 20).toFixed(1)} MiB after ${ROUNDS * SUBSCRIBERS} subscriptions; ` +
         `Redis clients ${clients0} → ${clients1}; a leaving subscriber's reader released after ${releaseMs.map((ms) => ms.toFixed(1)).join(', ')} ms`,
     );
+    if (target.name === 'redis') expect(clients0).toBeGreaterThan(0);
     expect(clients1).toBe(clients0);
     expect(heap1 - heap0).toBeLessThan(HEAP_TOLERANCE);
     // Leaving releases the reader at once, while 999 others stay.
-    expect(Math.max(...releaseMs)).toBeLessThan(500);
+    expect(Math.max(...releaseMs)).toBeLessThan(1000);
   });
 });

@@ -22,12 +22,16 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
   let api: TestApi;
   let client: RuntraceClient;
   let otherOrg: RuntraceClient;
+  /** An organization of this suite's own: with Redis, run changes cross processes, and other suites use the default one. */
+  let ownOrg: RuntraceClient;
 
   beforeAll(async () => {
     api = await startApi(db, { ...stream.env }, { streamKeepaliveMs: KEEPALIVE_MS });
     client = api.client(undefined, { reconnectDelayMs: RECONNECT_MS });
     const org = await api.runtime.auth.createOrganization('other org');
     otherOrg = api.client((await api.runtime.auth.createApiKey(org.id, 'k')).key, { reconnectDelayMs: RECONNECT_MS });
+    const own = await api.runtime.auth.createOrganization('own org');
+    ownOrg = api.client((await api.runtime.auth.createApiKey(own.id, 'k')).key, { reconnectDelayMs: RECONNECT_MS });
   });
   afterAll(async () => {
     await api?.close();
@@ -259,7 +263,7 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     const quiet = watchStream(client, { runId: run.id });
     const w = watchStream(client, { runId: run.id, includePings: true });
     await client.runs.appendEvents.mutate({ runId: run.id, events: [assistant('m', 'a')] });
-    await until('three pings', () => w.pings().length >= 3, 5000);
+    await until('three pings', () => w.pings().length >= 3, 15_000);
     expect(w.pings()[0]).toEqual({ messageType: 'ping' });
     // A ping moves no cursor: after a dropped connection the stream resumes after the last event.
     api.dropStreams();
@@ -279,20 +283,20 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     await until('the first event', () => w.events().length === 1);
     expect(api.openStreams()).toBeGreaterThan(0);
     w.unsubscribe();
-    await until('the server to close the stream', () => requestsFor(api, run.id).length === 1 && api.openStreams() === 0, 2000);
+    await until('the server to close the stream', () => requestsFor(api, run.id).length === 1 && api.openStreams() === 0, 5000);
   });
 
   it('delivers runs.changes of the caller’s organization only', async () => {
-    const mine = watchChanges(client);
+    const mine = watchChanges(ownOrg);
     const theirs = watchChanges(otherOrg);
     await until('both change feeds to start', () => mine.started > 0 && theirs.started > 0);
     // The feed is live only: give the server a moment to attach the subscriptions before the first change.
     await sleep(100);
     const agentId = newId('agent');
-    const run = await client.runs.create.mutate({ agentId, background: true });
-    await client.runs.update.mutate({ runId: run.id, status: 'running' });
-    await client.runs.update.mutate({ runId: run.id, metadata: { note: 'not a status change' } });
-    await client.runs.update.mutate({ runId: run.id, stopReason: 'end_turn' });
+    const run = await ownOrg.runs.create.mutate({ agentId, background: true });
+    await ownOrg.runs.update.mutate({ runId: run.id, status: 'running' });
+    await ownOrg.runs.update.mutate({ runId: run.id, metadata: { note: 'not a status change' } });
+    await ownOrg.runs.update.mutate({ runId: run.id, stopReason: 'end_turn' });
     const foreign = await otherOrg.runs.create.mutate({ agentId: newId('agent') });
     await until('three changes of my run', () => mine.values.length >= 3);
     await until('one change of theirs', () => theirs.values.length >= 1);
