@@ -29,6 +29,8 @@ export interface BenchOptions {
   streamScenarios?: string[] | undefined;
   /** Processes the live-stream subscribers are dealt over. @default 2 */
   streamSubscriberProcesses?: number | undefined;
+  /** Multiplies the live-stream scenarios' event rates (their targets then do not apply). @default 1 */
+  streamRateScale?: number | undefined;
   /** Provider traces per telemetry scenario. */
   traces: number;
   /** Records of the sidecar's ingest measure. */
