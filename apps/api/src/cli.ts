@@ -1,11 +1,11 @@
 /**
  * Runtrace administration: organizations and API keys.
  *
- *   pnpm runtrace orgs create <name>
- *   pnpm runtrace orgs list
- *   pnpm runtrace keys create [--org <org-id>] [--name <name>]
- *   pnpm runtrace keys list [--org <org-id>]
- *   pnpm runtrace keys revoke <key-id>
+ *   pnpm --silent runtrace orgs create <name>
+ *   pnpm --silent runtrace orgs list
+ *   pnpm --silent runtrace keys create [--org <org-id>] [--name <name>]
+ *   pnpm --silent runtrace keys list [--org <org-id>]
+ *   pnpm --silent runtrace keys revoke <key-id>
  *
  * Add --json for machine-readable output. It uses the same database settings as the api (DATABASE_URL, or PGlite
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
@@ -14,11 +14,11 @@ import { parseArgs } from 'node:util';
 import { ConfigError, createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, DomainError, loadConfig } from '@runtrace/core';
 
 const USAGE = `usage:
-  pnpm runtrace orgs create <name>
-  pnpm runtrace orgs list
-  pnpm runtrace keys create [--org <org-id>] [--name <name>]
-  pnpm runtrace keys list [--org <org-id>]
-  pnpm runtrace keys revoke <key-id>
+  pnpm --silent runtrace orgs create <name>
+  pnpm --silent runtrace orgs list
+  pnpm --silent runtrace keys create [--org <org-id>] [--name <name>]
+  pnpm --silent runtrace keys list [--org <org-id>]
+  pnpm --silent runtrace keys revoke <key-id>
 options: --json  print JSON`;
 
 async function main(argv: string[]): Promise<number> {
