@@ -4,6 +4,7 @@ import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/a
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT, registerBodyLimits } from './bodyLimit.ts';
 import { contextFactory, type ServerSettings } from './context.ts';
+import { registerDashboard } from './dashboard.ts';
 import { registerOtlpRoutes } from './otlp.ts';
 import { registerLettaRest } from './rest/index.ts';
 import { type AppRouter, appRouter } from './router.ts';
@@ -21,7 +22,10 @@ export interface ServerOptions {
   streamKeepaliveMs?: number;
 }
 
-/** The HTTP server: tRPC at /trpc, Letta's REST API at /v1, OTLP, /healthz, CORS for browser frontends. It does not listen yet. */
+/**
+ * The HTTP server: tRPC at /trpc, Letta's REST API at /v1, OTLP, /healthz, CORS for browser frontends, the dashboard at /.
+ * It does not listen yet.
+ */
 export async function buildServer(runtime: Runtime, options: ServerOptions = {}): Promise<FastifyInstance> {
   const settings: ServerSettings = { streamKeepaliveMs: options.streamKeepaliveMs ?? runtime.config.streamKeepaliveMs };
   const app = Fastify({
@@ -76,5 +80,6 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     trpcOptions,
   });
   await app.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
+  await registerDashboard(app);
   return app;
 }

@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+/** Where `pnpm install` (the dashboard's prepare script) or `pnpm --filter @runtrace/dashboard build` writes it. */
+export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
+
+export interface DashboardOptions {
+  /** The built dashboard (index.html and assets/). @default apps/dashboard/dist */
+  root?: string;
+}
+
+/**
+ * The dashboard at `/`, same origin as /trpc (no CORS, and the API key stays in headers). Its asset names carry a
+ * content hash, so they are cached for good; index.html is revalidated so a rebuild shows at the next load. Without
+ * a build, `/` says how to make one instead of failing start-up: /healthz must not wait for a frontend.
+ */
+export async function registerDashboard(app: FastifyInstance, options: DashboardOptions = {}): Promise<void> {
+  const root = options.root ?? DASHBOARD_DIST;
+  if (!existsSync(`${root}/index.html`)) {
+    app.get('/', async (_request, reply) =>
+      reply
+        .code(503)
+        .type('text/plain; charset=utf-8')
+        .send('The Runtrace dashboard is not built: run `pnpm --filter @runtrace/dashboard build`, then reload.\n'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root,
+    prefix: '/',
+    index: ['index.html'],
+    // Only what the build wrote: no directory listings, no dotfiles.
+    // Files are looked up per request (a rebuild is served without a restart); a path that is no file falls through
+    // to the not-found handler, so the REST layer's redirects and 404s are unchanged.
+    list: false,
+    dotfiles: 'deny',
+    setHeaders(reply, path) {
+      reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
+    },
+  });
+}

@@ -1,0 +1,79 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { useMemo, useState } from 'react';
+import { ApiKeyForm } from './components/ApiKeyForm.tsx';
+import { isRetryable } from './components/States.tsx';
+import { loadApiKey, saveApiKey } from './lib/apiKey.ts';
+import { type Route, routeHref, useRoute } from './lib/route.ts';
+import { HealthPage } from './pages/HealthPage.tsx';
+import { RunPage } from './pages/RunPage.tsx';
+import { RunsPage } from './pages/RunsPage.tsx';
+import { createDashboardClient, TRPCProvider } from './trpc.ts';
+
+export function App() {
+  const [apiKey, setApiKey] = useState(loadApiKey);
+  const queryClient = useMemo(
+    () =>
+      new QueryClient({
+        defaultOptions: {
+          queries: {
+            staleTime: 5_000,
+            refetchOnWindowFocus: false,
+            // Only what may pass (the api down for a moment); NOT_FOUND or UNAUTHORIZED will not.
+            retry: (failures, error) => failures < 2 && isRetryable(error),
+          },
+        },
+      }),
+    [],
+  );
+  const trpcClient = useMemo(() => createDashboardClient(apiKey), [apiKey]);
+  const changeApiKey = (key: string | null) => {
+    saveApiKey(key);
+    // Another key is another organization: nothing cached under the old one may show.
+    queryClient.clear();
+    setApiKey(key);
+  };
+  return (
+    <QueryClientProvider client={queryClient}>
+      <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
+        <header className="topbar">
+          <a className="brand" href="#/runs">
+            Runtrace
+          </a>
+          <Nav />
+          <ApiKeyForm apiKey={apiKey} onChange={changeApiKey} />
+        </header>
+        {/* Keyed by the API key: subscriptions reconnect with the new key instead of carrying on with the old one. */}
+        <main key={apiKey ?? ''}>
+          <Page />
+        </main>
+      </TRPCProvider>
+    </QueryClientProvider>
+  );
+}
+
+function Nav() {
+  const route = useRoute();
+  const link = (to: Route, label: string) => (
+    <a href={routeHref(to)} className={route.page === to.page || (to.page === 'runs' && route.page === 'run') ? 'active' : ''}>
+      {label}
+    </a>
+  );
+  return (
+    <nav>
+      {link({ page: 'runs' }, 'Runs')}
+      {link({ page: 'health' }, 'Telemetry health')}
+    </nav>
+  );
+}
+
+function Page() {
+  const route = useRoute();
+  switch (route.page) {
+    case 'runs':
+      return <RunsPage />;
+    case 'health':
+      return <HealthPage />;
+    case 'run':
+      return <RunPage key={route.runId} runId={route.runId} tab={route.tab} />;
+  }
+}

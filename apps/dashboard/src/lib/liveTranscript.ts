@@ -1,0 +1,62 @@
+import { messageText } from './messageText.ts';
+import type { RunEvent } from './types.ts';
+
+/** A streamed event as `runs.stream` delivers it: the event with its run and its position in the stream. */
+export type StreamedEvent = RunEvent & { seqId: number };
+
+export interface LiveMessage {
+  /** `<kind>:<message id>` (chunks of one message share it), or `<kind>:seq-<n>` for an event without an id. */
+  key: string;
+  kind: RunEvent['messageType'];
+  text: string;
+  chunks: number;
+  /** Bumped on every chunk: what a memoized row compares. */
+  version: number;
+}
+
+/**
+ * A background run's transcript assembled from its stream: token chunks of one message (same id) are concatenated in
+ * stream order. Mutable on purpose: at hundreds of events a second the view re-renders once per frame, and only the
+ * message that grew. Events at or below the last position seen are counted as duplicates and ignored, so a reconnect
+ * that repeated something could not repeat text.
+ */
+export class LiveTranscript {
+  readonly messages: LiveMessage[] = [];
+  readonly #byKey = new Map<string, LiveMessage>();
+  lastSeq = 0;
+  events = 0;
+  duplicates = 0;
+  /** Characters of text received, for a throughput readout. */
+  characters = 0;
+  stopReason: string | null = null;
+  usage: Extract<RunEvent, { messageType: 'usage_statistics' }> | null = null;
+
+  /** Applies one event; false when it was a duplicate. */
+  apply(event: StreamedEvent): boolean {
+    if (event.seqId <= this.lastSeq) {
+      this.duplicates += 1;
+      return false;
+    }
+    this.lastSeq = event.seqId;
+    this.events += 1;
+    if (event.messageType === 'stop_reason') this.stopReason = event.stopReason;
+    if (event.messageType === 'usage_statistics') {
+      this.usage = event;
+      return true;
+    }
+    const text = messageText(event);
+    this.characters += text.length;
+    const key = `${event.messageType}:${('id' in event && event.id) || `seq-${event.seqId}`}`;
+    const existing = this.#byKey.get(key);
+    if (existing) {
+      existing.text += text;
+      existing.chunks += 1;
+      existing.version += 1;
+      return true;
+    }
+    const message: LiveMessage = { key, kind: event.messageType, text, chunks: 1, version: 0 };
+    this.#byKey.set(key, message);
+    this.messages.push(message);
+    return true;
+  }
+}

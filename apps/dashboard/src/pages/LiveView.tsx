@@ -1,0 +1,145 @@
+import { isRunStreamEvent } from '@runtrace/client';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import { memo, useLayoutEffect, useRef, useState } from 'react';
+import { ErrorState } from '../components/States.tsx';
+import { formatCount } from '../lib/format.ts';
+import { type LiveMessage, LiveTranscript } from '../lib/liveTranscript.ts';
+import { kindLabel } from '../lib/messageText.ts';
+import { isActive, type Run } from '../lib/types.ts';
+import { useTRPC } from '../trpc.ts';
+
+type Connection = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed';
+
+const CONNECTION_LABEL: Record<Connection, string> = {
+  connecting: 'connecting…',
+  live: 'live',
+  reconnecting: 'connection lost, reconnecting…',
+  ended: 'stream ended',
+  failed: 'stream failed',
+};
+
+/**
+ * A background run as it streams (`runs.stream`, one subscription): token chunks are appended to their message and
+ * drawn once per animation frame, whatever the event rate. A dropped connection is shown and resumed by the client
+ * after the last event id it received, so text is neither lost nor repeated. Cancel ends the run for every watcher.
+ */
+export function LiveView({ run }: { run: Run }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [transcript] = useState(() => new LiveTranscript());
+  const [, setFrame] = useState(0);
+  const frame = useRef<number | null>(null);
+  const [connection, setConnection] = useState<Connection>('connecting');
+  const [reconnects, setReconnects] = useState(0);
+  const connected = useRef(false);
+
+  const refreshRun = () => {
+    void queryClient.invalidateQueries({ queryKey: trpc.runs.retrieve.queryKey({ runId: run.id }) });
+  };
+  const draw = () => {
+    frame.current ??= requestAnimationFrame(() => {
+      frame.current = null;
+      setFrame((n) => n + 1);
+    });
+  };
+  const subscription = useSubscription(
+    trpc.runs.stream.subscriptionOptions(
+      { runId: run.id },
+      {
+        enabled: Boolean(run.background),
+        onData(message) {
+          if (!isRunStreamEvent(message)) return;
+          if (transcript.apply(message.data)) draw();
+          if (message.data.messageType === 'stop_reason') refreshRun();
+        },
+        onConnectionStateChange(state) {
+          if (state.state === 'pending') {
+            connected.current = true;
+            setConnection('live');
+          } else if (state.state === 'connecting') {
+            // The first 'connecting' is the initial connection; any later one follows a dropped connection.
+            if (connected.current) {
+              connected.current = false;
+              setReconnects((n) => n + 1);
+              setConnection('reconnecting');
+            }
+          } else {
+            setConnection('ended');
+            refreshRun();
+          }
+        },
+        onError() {
+          setConnection('failed');
+        },
+      },
+    ),
+  );
+  const cancel = useMutation(trpc.runs.cancel.mutationOptions({ onSettled: refreshRun }));
+
+  // User timing: one mark per drawn frame with the events drawn so far (the render-lag budget is measured on these).
+  useLayoutEffect(() => {
+    performance.mark('runtrace:live-render', { detail: { events: transcript.events } });
+  });
+  const scrollRef = useRef<HTMLDivElement>(null);
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    if (el && el.scrollHeight - el.scrollTop - el.clientHeight < 80) el.scrollTop = el.scrollHeight;
+  });
+
+  if (!run.background) return <div className="state empty">Only background runs have a live stream.</div>;
+  const ended = connection === 'ended' || transcript.stopReason !== null;
+  return (
+    <div className="card live-view">
+      <div className="live-bar">
+        <span className={`live-dot ${connection}`} data-testid="live-status" data-connection={connection}>
+          {CONNECTION_LABEL[connection]}
+        </span>
+        <span data-testid="live-reconnects" data-count={reconnects}>
+          {reconnects === 0 ? 'no reconnects' : `reconnected ${reconnects}×, resumed after event ${transcript.lastSeq}`}
+        </span>
+        <span data-testid="live-events" data-count={transcript.events} data-duplicates={transcript.duplicates}>
+          {formatCount(transcript.events)} events
+          {transcript.duplicates ? `, ${transcript.duplicates} repeated events ignored` : ''}
+        </span>
+        {transcript.stopReason && (
+          <span className="badge" data-testid="live-stop-reason">
+            stop reason: {transcript.stopReason}
+          </span>
+        )}
+        <button
+          type="button"
+          className="danger"
+          onClick={() => cancel.mutate({ runId: run.id })}
+          disabled={ended || cancel.isPending || !isActive(run.status)}
+        >
+          {cancel.isPending ? 'Cancelling…' : 'Cancel run'}
+        </button>
+      </div>
+      {cancel.error && <ErrorState error={cancel.error} what="the cancel" />}
+      {subscription.error && connection === 'failed' && <ErrorState error={subscription.error} what="the stream" />}
+      <div className="transcript" ref={scrollRef} data-testid="transcript">
+        {transcript.messages.length === 0 && !ended && <div className="muted">Waiting for the first event…</div>}
+        {transcript.messages.map((m) => (
+          <LiveMessageRow key={m.key} message={m} version={m.version} />
+        ))}
+      </div>
+      {transcript.usage && (
+        <div className="muted" data-testid="live-usage">
+          usage: {transcript.usage.promptTokens} prompt + {transcript.usage.completionTokens} completion tokens,{' '}
+          {transcript.usage.stepCount} steps
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** `version` changes with every chunk of the message: only the message that grew is drawn again. */
+const LiveMessageRow = memo(function LiveMessageRow({ message }: { message: LiveMessage; version: number }) {
+  return (
+    <div className={`message kind-${message.kind}`} data-testid="live-message" data-kind={message.kind}>
+      <span className="badge">{kindLabel(message.kind)}</span>
+      <span className="message-text">{message.text}</span>
+    </div>
+  );
+});

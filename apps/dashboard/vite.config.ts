@@ -1,0 +1,17 @@
+import { loadConfig } from '@runtrace/core/config';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+/**
+ * `vite build` writes dist/, which the api serves at `/` (same origin: no CORS, no key in any URL).
+ * `vite` (pnpm --filter @runtrace/dashboard dev) serves the sources with hot reload and forwards /trpc to the api
+ * named by RUNTRACE_URL (default http://127.0.0.1:8283), subscriptions (SSE) included.
+ */
+export default defineConfig(() => {
+  const { apiUrl } = loadConfig();
+  return {
+    plugins: [react()],
+    build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1000 },
+    server: { proxy: { '/trpc': { target: apiUrl, changeOrigin: true } } },
+  };
+});
