@@ -11,9 +11,10 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /**
- * A direct route for hot mutations (`runs.appendEvents`: a producer streaming tokens appends many times a second),
- * speaking tRPC's HTTP protocol for the one shape its clients send them in — `POST /trpc/<path>` with a JSON body,
- * batched (`?batch=1`, `{"0": input}` → `[{ result }]`) or not — and handing every other shape to tRPC's own handler.
+ * Direct routes for hot procedures — `runs.appendEvents` (a producer streaming tokens appends many times a second),
+ * `runs.list` (dashboards page through runs) — speaking tRPC's HTTP protocol for the one shape its clients send each
+ * in: a mutation as `POST /trpc/<path>` with a JSON body, a query as `GET /trpc/<path>?input=<json>`, batched
+ * (`?batch=1`, `{"0": input}` → `[{ result }]`) or not. Every other shape goes to tRPC's own handler.
  *
  * The procedure is called with `callTRPCProcedure` (input parsing, every middleware, the error mapping of trpc.ts)
  * and errors are shaped by the root formatter, exactly as through the adapter; what is skipped is the adapter's
@@ -23,7 +24,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 export interface FastCallOptions<TRouter extends AnyTRPCRouter> {
   router: TRouter;
   prefix: string;
-  /** Mutation paths served here, e.g. `runs.appendEvents`. */
+  /** Query and mutation paths served here, e.g. `runs.appendEvents`. */
   paths: string[];
   createContext: (request: FastifyRequest) => unknown;
   onError?: (opts: { error: TRPCError; path: string }) => void;
@@ -40,23 +41,36 @@ export async function registerFastCalls<TRouter extends AnyTRPCRouter>(
     scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
     for (const path of options.paths) {
-      scope.post(`${options.prefix}/${path}`, (request, reply) => call(request, reply, path, options));
+      const type = procedureType(options.router, path);
+      const url = `${options.prefix}/${path}`;
+      if (type === 'query') scope.get(url, (request, reply) => call(request, reply, path, type, options));
+      else scope.post(url, (request, reply) => call(request, reply, path, type, options));
     }
   });
+}
+
+function procedureType(router: AnyTRPCRouter, path: string): 'query' | 'mutation' {
+  const type = (router._def.procedures[path] as { _def?: { type?: string } } | undefined)?._def?.type;
+  if (type !== 'query' && type !== 'mutation') throw new Error(`fast call ${path}: not a query or mutation of the router`);
+  return type;
 }
 
 async function call<TRouter extends AnyTRPCRouter>(
   request: FastifyRequest,
   reply: FastifyReply,
   path: string,
+  type: 'query' | 'mutation',
   options: FastCallOptions<TRouter>,
 ): Promise<unknown> {
   const handOver = () => fastifyRequestHandler({ ...options.trpcOptions, req: request, res: reply, path });
-  const batched = (request.query as Record<string, unknown>).batch === '1';
-  if (request.headers['trpc-accept'] || typeof request.body !== 'string') return handOver();
+  const query = request.query as Record<string, unknown>;
+  const batched = query.batch === '1';
+  // A query's input is JSON in the query string (absent for no input); a mutation's is the body.
+  const text = type === 'query' ? (query.input === undefined ? '' : query.input) : request.body;
+  if (request.headers['trpc-accept'] || typeof text !== 'string') return handOver();
   let parsed: unknown;
   try {
-    parsed = request.body === '' ? undefined : JSON.parse(request.body);
+    parsed = text === '' ? undefined : JSON.parse(text);
   } catch {
     return handOver(); // tRPC answers its PARSE_ERROR
   }
@@ -77,7 +91,7 @@ async function call<TRouter extends AnyTRPCRouter>(
       path,
       getRawInput: async () => input,
       ctx,
-      type: 'mutation',
+      type,
       signal: undefined,
       batchIndex: 0,
     });
@@ -86,7 +100,7 @@ async function call<TRouter extends AnyTRPCRouter>(
     const error = getTRPCErrorFromUnknown(cause);
     options.onError?.({ error, path });
     status = getHTTPStatusCodeFromError(error);
-    response = { error: getTRPCErrorShape({ config, error, type: 'mutation', path, input: raw, ctx }) };
+    response = { error: getTRPCErrorShape({ config, error, type, path, input: raw, ctx }) };
   }
   const body = transformTRPCResponse(config, response as never);
   return reply

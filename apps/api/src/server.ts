@@ -70,11 +70,12 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     sse: SSE_OPTIONS,
   });
   const trpcOptions = { router: appRouter, createContext, onError } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
-  // The hot write of live streams (a producer appends token by token) on a direct route (fastCalls.ts).
+  // The hot write of live streams (a producer appends token by token) and the hot read of dashboards on direct
+  // routes (fastCalls.ts).
   await registerFastCalls(app, {
     router: appRouter,
     prefix: '/trpc',
-    paths: ['runs.appendEvents'],
+    paths: ['runs.appendEvents', 'runs.list'],
     createContext: (req) => createContext({ req }),
     onError,
     trpcOptions,

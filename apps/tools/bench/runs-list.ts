@@ -1,7 +1,10 @@
+import http from 'node:http';
+import { createRuntraceClient } from '@runtrace/client';
+import { spawnApi } from '@runtrace/client/testing/apiProcess';
 import { encodeCursor, toIso } from '@runtrace/core';
 import type postgres from 'postgres';
 import type { BenchContext, BenchSection, Check } from './section.ts';
-import { defaultWarmup, int, measure, measureInterleaved, ms, ratio, type Scenario, type Summary, seconds } from './stats.ts';
+import { defaultWarmup, int, measure, measureInterleaved, ms, processCpuMs, ratio, type Scenario, type Summary, seconds } from './stats.ts';
 import { formatTable } from './table.ts';
 
 const LIMIT = 100;
@@ -57,9 +60,43 @@ export const runsListSection: BenchSection = {
     const agentDeep = await cursorFor(agentDeepPage, agentId);
     const encode = (k: Cursor) => encodeCursor('runs', 'desc', k.key, k.id);
 
+    // The api in a process of its own, as in production: the load generator's CPU is not the api's event loop's.
+    // The seeded runs include backdated background runs without streams; the stale-run sweep must leave them be.
+    const api = await spawnApi({
+      DATABASE_URL: env.databaseUrl,
+      RUNTRACE_AUTH: 'optional',
+      RUNTRACE_STREAM_STALE_AFTER_MS: String(365 * 24 * 3600 * 1000),
+      RUNTRACE_STREAM_SWEEP_INTERVAL_MS: String(24 * 3600 * 1000),
+    });
+    try {
+      return await measureList(ctx, api, { org, agentId, agentRuns, deepPage, agentDeepPage, deep, agentDeep, encode, c, db });
+    } finally {
+      await api.stop();
+    }
+  },
+};
+
+interface ListSetup {
+  org: string;
+  agentId: string;
+  agentRuns: number;
+  deepPage: number;
+  agentDeepPage: number;
+  deep: Cursor;
+  agentDeep: Cursor;
+  encode: (k: Cursor) => string;
+  c: number;
+  db: postgres.Sql;
+}
+
+async function measureList(
+  ctx: BenchContext,
+  api: { url: string; pid: number },
+  { org, agentId, agentRuns, deepPage, agentDeepPage, deep, agentDeep, encode, c, db }: ListSetup,
+) {
+    const { env, seed, options, log } = ctx;
     // The keyset pages over HTTP must be exactly the OFFSET pages, ties in created_at included.
-    const client = env.clients(1)[0];
-    if (!client) throw new Error('no client');
+    const client = createRuntraceClient({ url: api.url });
     for (const [page, agent, cursor] of [
       [deepPage, null, deep],
       [agentDeepPage, agentId, agentDeep],
@@ -76,6 +113,7 @@ export const runsListSection: BenchSection = {
       firstAgent: 'runs.list page 1, agentId',
       deep: `runs.list page ${int(deepPage)}`,
       deepAgent: `runs.list page ${int(agentDeepPage)}, agentId`,
+      firstClient: 'runs.list page 1, typed client',
       sqlFirst: 'SQL keyset page 1 (no HTTP)',
       sqlFirstAgent: 'SQL keyset page 1, agentId',
       sqlDeep: `SQL keyset page ${int(deepPage)}`,
@@ -83,12 +121,22 @@ export const runsListSection: BenchSection = {
       offsetDeep: `SQL OFFSET ${int((deepPage - 1) * LIMIT)} (naive)`,
       offsetDeepAgent: `SQL OFFSET ${int((agentDeepPage - 1) * LIMIT)}, agentId`,
     };
-    const clients = env.clients(c);
-    const http = (name: string, input: { agentId?: string; cursor?: string }): Scenario => ({
+    const apiCpuMs = () => processCpuMs(api.pid);
+    // HTTP as a load generator speaks it (wrk, autocannon): keep-alive GETs of the URL httpBatchLink sends, each
+    // response read to its end and its status checked, not parsed — the api's latency, not the client's JSON.parse.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: c });
+    const overHttp = (name: string, input: { agentId?: string; cursor?: string }): Scenario => {
+      const url = new URL(`${api.url}/trpc/runs.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { limit: LIMIT, ...input } }))}`);
+      return { name, concurrency: c, serverCpuMs: apiCpuMs, run: () => get(agent, url) };
+    };
+    // The same first page through @runtrace/client, which also parses the ~60 KB of JSON (a dashboard does that too).
+    const clients = Array.from({ length: c }, () => createRuntraceClient({ url: api.url }));
+    const typedClient = (name: string): Scenario => ({
       name,
       concurrency: c,
+      serverCpuMs: apiCpuMs,
       run: async (_, worker) => {
-        const page = await (clients[worker] ?? client).runs.list.query({ limit: LIMIT, ...input });
+        const page = await (clients[worker] ?? client).runs.list.query({ limit: LIMIT });
         if (page.items.length !== LIMIT) throw new Error(`${name}: ${page.items.length} items, expected ${LIMIT}`);
       },
     });
@@ -105,28 +153,30 @@ export const runsListSection: BenchSection = {
 
     const scenarios = [
       sqlKeyset(L.sqlFirst, null, null),
-      http(L.first, {}),
+      overHttp(L.first, {}),
       sqlKeyset(L.sqlFirstAgent, agentId, null),
-      http(L.firstAgent, { agentId }),
+      overHttp(L.firstAgent, { agentId }),
       sqlKeyset(L.sqlDeep, null, deep),
-      http(L.deep, { cursor: encode(deep) }),
+      overHttp(L.deep, { cursor: encode(deep) }),
       sqlKeyset(L.sqlDeepAgent, agentId, agentDeep),
-      http(L.deepAgent, { agentId, cursor: encode(agentDeep) }),
+      overHttp(L.deepAgent, { agentId, cursor: encode(agentDeep) }),
+      typedClient(L.firstClient),
     ];
     const rounds = 10;
     log(
       `    ${scenarios.length} scenarios × ${int(options.requests)} requests at concurrency ${c}, taking turns in ${rounds} rounds ` +
-        `(HTTP: ${L.first}, ${L.firstAgent}, ${L.deep}, ${L.deepAgent}; SQL: the same four queries) …`,
+        `(HTTP: ${L.first}, ${L.firstAgent}, ${L.deep}, ${L.deepAgent}; SQL: the same four queries; ${L.firstClient}) …`,
     );
     const t0 = performance.now();
-    const [sqlFirst, first, sqlFirstAgent, firstAgent, sqlDeep, deepM, sqlDeepAgent, deepAgent] = (await measureInterleaved(
+    const [sqlFirst, first, sqlFirstAgent, firstAgent, sqlDeep, deepM, sqlDeepAgent, deepAgent, firstClient] = (await measureInterleaved(
       scenarios,
       {
         requests: options.requests,
         rounds,
         onRound: (r, n) => log(`      round ${r}/${n}  ${seconds(performance.now() - t0)}`),
       },
-    )) as [Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary];
+    )) as [Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary];
+    agent.destroy();
     // No warm-up for OFFSET: at a million runs one such query scans and sorts the whole table for seconds.
     log(`    ${L.offsetDeep} and ${L.offsetDeepAgent}: ${int(options.offsetRequests)} queries each at concurrency ${c} …`);
     const offsetDeep = await measure(sqlOffset(L.offsetDeep, null, (deepPage - 1) * LIMIT), {
@@ -137,7 +187,7 @@ export const runsListSection: BenchSection = {
       requests: options.offsetRequests,
       warmup: 0,
     });
-    const m = { sqlFirst, first, sqlFirstAgent, firstAgent, sqlDeep, deep: deepM, sqlDeepAgent, deepAgent, offsetDeep, offsetDeepAgent };
+    const m = { sqlFirst, first, sqlFirstAgent, firstAgent, sqlDeep, deep: deepM, sqlDeepAgent, deepAgent, firstClient, offsetDeep, offsetDeepAgent };
 
     const p99Check = (label: string, s: Summary): Check => ({ name: `${label}: p99 ≤ ${P99_TARGET_MS} ms`, pass: s.p99 <= P99_TARGET_MS });
     const depthCheck = (label: string, s: Summary, first: Summary): Check => ({
@@ -171,6 +221,7 @@ export const runsListSection: BenchSection = {
         checks: [p99Check(L.deepAgent, m.deepAgent), depthCheck(L.deepAgent, m.deepAgent, m.firstAgent)],
       },
       { label: L.deep, measured: m.deep, baselineLabel: L.sqlDeep, baseline: m.sqlDeep, target: '(HTTP cost)', checks: [] },
+      { label: L.firstClient, measured: m.firstClient, baselineLabel: L.first, baseline: m.first, target: '(client cost)', checks: [] },
       { label: L.sqlDeep, measured: m.sqlDeep, baselineLabel: L.offsetDeep, baseline: m.offsetDeep, target: '(vs naive)', checks: [] },
       { label: L.sqlDeepAgent, measured: m.sqlDeepAgent, baselineLabel: L.offsetDeepAgent, baseline: m.offsetDeepAgent, target: '(vs naive)', checks: [] },
     ];
@@ -183,6 +234,7 @@ export const runsListSection: BenchSection = {
         { header: 'p99 ms' },
         { header: 'req/s' },
         { header: 'cpu ms/req' },
+        { header: 'api cpu ms/req' },
         { header: 'baseline (same run)', align: 'left' },
         { header: 'n' },
         { header: 'p50 ms' },
@@ -199,6 +251,7 @@ export const runsListSection: BenchSection = {
         ms(r.measured.p99),
         int(r.measured.perSecond),
         ms(r.measured.cpuMsPerOp),
+        ms(r.measured.serverCpuMsPerOp),
         r.baselineLabel,
         int(r.baseline.n),
         ms(r.baseline.p50),
@@ -219,26 +272,30 @@ export const runsListSection: BenchSection = {
       title: `runs.list, limit ${LIMIT}, ${int(seed.runs)} runs in one organization (agent ${agentId.slice(0, 14)}… has ${int(agentRuns)}), concurrency ${c}`,
       table,
       notes: [
-        `HTTP: the real @runtrace/client, one client per worker (no request batching), api in this process; SQL: postgres.js, ${c} connections, the query runs.list issues.`,
-        'cpu ms/req: CPU time of this Node process per request (api + client for HTTP, postgres.js for SQL); at concurrency c one event loop cannot answer faster than about c × that.',
-        `The eight keyset scenarios take turns in ${rounds} rounds (a change in machine load falls on all alike), each after ${defaultWarmup(options.requests)} untimed requests.`,
+        `The api in a process of its own (apps/api/src/main.ts on the scratch database). HTTP rows: keep-alive GETs of the URL the typed client's httpBatchLink sends (runs.list?batch=1&input=…), ${c} sockets, each response read to its end and its status checked, not parsed, as wrk or autocannon would; the typed-client row goes through @runtrace/client (one client per worker, so calls are never batched together), which also parses the JSON. SQL: postgres.js, ${c} connections, the query runs.list issues.`,
+        'cpu ms/req: CPU time of this (load-generating) process per request; api cpu ms/req: the api process\'s (/proc), for the HTTP rows. The api, Postgres and the load generator share the machine\'s cores.',
+        `The ${scenarios.length} scenarios take turns in ${rounds} rounds (a change in machine load falls on all alike), each after ${defaultWarmup(options.requests)} untimed requests.`,
         `Deep pages use a real cursor (encodeCursor of the last row of the previous page, found once with OFFSET); ratio = scenario / baseline.`,
         ...plans.map(([label, plan]) => `plan, ${label}: ${plan}`),
       ],
       checks: rows.flatMap((r) => r.checks),
     };
-  },
-};
+}
 
 function expectRows(label: string, rows: readonly unknown[]) {
   if (rows.length < LIMIT) throw new Error(`${label}: ${rows.length} rows, expected ${LIMIT}`);
 }
 
-/** The query RunManager.list issues (keyset over (created_at, id), runs joined to run_metrics). */
+/** The columns RunManager's reads select: no join (runs.run_ns mirrors run_metrics.run_ns), bigints as text. */
+const RUN_COLUMNS = `id, agent_id, status, stop_reason, background, conversation_id, base_template_id, metadata, request_config,
+  callback_url, callback_sent_at, callback_status_code, callback_error, ttft_ns::text, total_duration_ns::text, run_ns::text,
+  created_at, updated_at, completed_at`;
+
+/** The query RunManager.list issues (keyset over (created_at, id)). */
 function keysetPage(db: postgres.Sql, org: string, agent: string | null, cursor: Cursor | null, explain: boolean) {
   return db<{ id: string }[]>`
     ${explain ? db`explain (format json)` : db``}
-    select runs.*, run_metrics.run_ns from runs left join run_metrics on run_metrics.id = runs.id
+    select ${db.unsafe(RUN_COLUMNS)} from runs
     where runs.organization_id = ${org}
       ${agent ? db`and runs.agent_id = ${agent}` : db``}
       ${cursor ? db`and (runs.created_at, runs.id) < (${cursor.key}::timestamptz, ${cursor.id})` : db``}
@@ -250,7 +307,7 @@ function keysetPage(db: postgres.Sql, org: string, agent: string | null, cursor:
 function offsetPage(db: postgres.Sql, org: string, agent: string | null, offset: number, explain: boolean) {
   return db<{ id: string }[]>`
     ${explain ? db`explain (format json)` : db``}
-    select runs.*, run_metrics.run_ns from runs left join run_metrics on run_metrics.id = runs.id
+    select ${db.unsafe(RUN_COLUMNS)} from runs
     where runs.organization_id = ${org}
       ${agent ? db`and runs.agent_id = ${agent}` : db``}
     order by runs.created_at desc, runs.id desc
@@ -265,7 +322,7 @@ interface PlanNode {
   Plans?: PlanNode[];
 }
 
-/** A one-line plan: `Limit > Nested Loop Left Join > [Index Scan Backward runs_org_created_idx, …]`. */
+/** A one-line plan: `Limit > Index Scan Backward runs_org_created_idx`. */
 async function explain(query: PromiseLike<unknown>): Promise<string> {
   const result = (await query) as { 'QUERY PLAN': { Plan: PlanNode }[] }[];
   const root = result[0]?.['QUERY PLAN'][0]?.Plan;
@@ -278,4 +335,18 @@ async function explain(query: PromiseLike<unknown>): Promise<string> {
     return `${name} > [${children.map(describe).join(', ')}]`;
   };
   return root ? describe(root) : '(no plan)';
+}
+
+/** One GET, its response read to the end; a status other than 200 fails the bench. */
+function get(agent: http.Agent, url: URL): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent }, (response) => {
+      response.on('data', () => {});
+      response.on('error', reject);
+      response.on('end', () =>
+        response.statusCode === 200 ? resolve() : reject(new Error(`GET ${url.pathname}: HTTP ${response.statusCode}`)),
+      );
+    });
+    request.on('error', reject);
+  });
 }

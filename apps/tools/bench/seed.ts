@@ -106,7 +106,7 @@ async function seed(sql: postgres.ReservedSql, o: SeedOptions, log: (line: strin
       ),
       r as (
         insert into runs (id, organization_id, agent_id, status, stop_reason, background, conversation_id, metadata,
-          request_config, ttft_ns, total_duration_ns, created_by_id, create_fingerprint, created_at, updated_at, completed_at)
+          request_config, ttft_ns, total_duration_ns, run_ns, created_by_id, create_fingerprint, created_at, updated_at, completed_at)
         select 'run-' || gen_random_uuid(), ${org}, agent_id,
           case when stop_reason is null then 'running' when stop_reason in ('end_turn', 'max_steps') then 'completed'
                when stop_reason = 'cancelled' then 'cancelled' else 'failed' end,
@@ -117,16 +117,17 @@ async function seed(sql: postgres.ReservedSql, o: SeedOptions, log: (line: strin
           '{"useAssistantMessage": true}'::jsonb,
           (200 + spread * 1800)::bigint * 1000000,
           case when stop_reason is not null then duration_ms::bigint * 1000000 end,
+          case when stop_reason is not null then duration_ms::bigint * 1000000 end,
           ${DEFAULT_USER_ID},
           md5(i::text),
           created_at,
           created_at + case when stop_reason is not null then duration_ms * interval '1 millisecond' else interval '0' end,
           case when stop_reason is not null then created_at + duration_ms * interval '1 millisecond' end
         from s
-        returning id, agent_id, created_at, total_duration_ns
+        returning id, agent_id, created_at, run_ns
       )
       insert into run_metrics (id, organization_id, agent_id, run_start_ns, run_ns, num_steps, tools_used)
-      select id, ${org}, agent_id, (extract(epoch from created_at) * 1000000)::bigint * 1000, total_duration_ns,
+      select id, ${org}, agent_id, (extract(epoch from created_at) * 1000000)::bigint * 1000, run_ns,
         1 + abs(hashtext(id)) % 5, '["archival_memory_search", "send_message"]'::jsonb
       from r`;
     const elapsed = performance.now() - started;

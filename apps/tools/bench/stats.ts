@@ -1,5 +1,7 @@
 /** Latency statistics and a closed-loop load generator shared by every bench section. */
 
+import { readFileSync } from 'node:fs';
+
 /** The nearest-rank percentile (p in 0–100) of unsorted values: p99 of 2,000 samples is the 1,980th smallest. */
 export function percentile(values: readonly number[], p: number): number {
   if (!values.length) return Number.NaN;
@@ -25,12 +27,15 @@ export interface Summary {
    * process is the bottleneck.
    */
   cpuMsPerOp: number;
+  /** CPU time of the scenario's server process per operation (see {@link Scenario.serverCpuMs}), or NaN. */
+  serverCpuMsPerOp: number;
 }
 
-export function summarize(latenciesMs: readonly number[], wallMs: number, cpuMs = Number.NaN): Summary {
+export function summarize(latenciesMs: readonly number[], wallMs: number, cpuMs = Number.NaN, serverCpuMs = Number.NaN): Summary {
   const n = latenciesMs.length;
   return {
     cpuMsPerOp: n ? cpuMs / n : Number.NaN,
+    serverCpuMsPerOp: n ? serverCpuMs / n : Number.NaN,
     n,
     p50: percentile(latenciesMs, 50),
     p99: percentile(latenciesMs, 99),
@@ -51,7 +56,24 @@ export interface Scenario {
   requests?: number;
   /** Its untimed operations. @default MeasureOptions.warmup */
   warmup?: number;
+  /** The CPU time a server process has used so far, ms (e.g. {@link processCpuMs} of an api process), to charge it per operation. */
+  serverCpuMs?: () => number;
 }
+
+/** CPU time (user + system) a process has used so far, ms, from /proc (Linux); NaN elsewhere. 10 ms resolution. */
+export function processCpuMs(pid: number): number {
+  try {
+    // Fields after the parenthesized command name; utime and stime are the 14th and 15th fields overall.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat's times, is 100 on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface MeasureOptions {
   /** Operations timed per scenario. */
@@ -74,7 +96,7 @@ export const defaultWarmup = (requests: number) => Math.min(200, Math.floor(requ
 export async function measureInterleaved(scenarios: readonly Scenario[], o: MeasureOptions): Promise<Summary[]> {
   const rounds = Math.max(1, Math.min(o.rounds ?? 10, o.requests));
   const warmup = o.warmup ?? defaultWarmup(o.requests);
-  const state = scenarios.map(() => ({ latencies: [] as number[], wallMs: 0, cpuMs: 0, next: 0 }));
+  const state = scenarios.map(() => ({ latencies: [] as number[], wallMs: 0, cpuMs: 0, serverCpuMs: 0, next: 0 }));
   for (const [k, scenario] of scenarios.entries()) {
     const st = state[k] as (typeof state)[number];
     const w = scenario.warmup ?? warmup;
@@ -87,16 +109,18 @@ export async function measureInterleaved(scenarios: readonly Scenario[], o: Meas
       const n = Math.floor(((round + 1) * total) / rounds) - Math.floor((round * total) / rounds);
       const st = state[k] as (typeof state)[number];
       const cpu = process.cpuUsage();
+      const serverCpu = scenario.serverCpuMs?.() ?? Number.NaN;
       const t0 = performance.now();
       await loop(n, scenario, st.next, st.latencies);
       st.wallMs += performance.now() - t0;
       const used = process.cpuUsage(cpu);
       st.cpuMs += (used.user + used.system) / 1000;
+      st.serverCpuMs += (scenario.serverCpuMs?.() ?? Number.NaN) - serverCpu;
       st.next += n;
     }
     o.onRound?.(round + 1, rounds);
   }
-  return state.map((st) => summarize(st.latencies, st.wallMs, st.cpuMs));
+  return state.map((st) => summarize(st.latencies, st.wallMs, st.cpuMs, st.serverCpuMs));
 }
 
 /** One scenario on its own, in one round. */

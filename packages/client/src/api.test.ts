@@ -69,6 +69,41 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
       expect(m.runStartNs).toEqual(expect.stringMatching(/^\d+$/));
     });
 
+    it('answers runs.list on its direct route exactly as tRPC’s own handler does, in every shape of a GET query', async () => {
+      await client.runs.create.mutate({ agentId: newId('agent'), metadata: { n: 1 } });
+      // Stacks (development only) name the route's own frames; everything else must be the same.
+      const withoutStack = (body: unknown): unknown =>
+        JSON.parse(JSON.stringify(body), (key, value) => (key === 'stack' ? undefined : value));
+      const get = async (query: string) => {
+        const res = await fetch(`${api.url}/trpc/${query}`);
+        return { status: res.status, type: res.headers.get('content-type'), body: withoutStack(await res.json()) };
+      };
+      const q = (value: unknown) => encodeURIComponent(JSON.stringify(value));
+      // Two calls in one batch never take the direct route: tRPC's answer for each input is the reference.
+      const viaTrpc = async (input: unknown) => {
+        const res = await get(`runs.list,runs.list?batch=1&input=${q({ 0: input, 1: input })}`);
+        return (res.body as unknown[])[0];
+      };
+      for (const input of [{ limit: 2 }, { limit: 0 }, { limit: 2, nope: true }, { limit: 2, cursor: 'bad' }, { statuses: ['COMPLETED'] }]) {
+        const reference = await viaTrpc(input);
+        const batched = await get(`runs.list?batch=1&input=${q({ 0: input })}`);
+        expect(batched.body).toEqual([reference]);
+        const single = await get(`runs.list?input=${q(input)}`);
+        expect(single.body).toEqual(reference);
+        const error = (reference as { error?: { data: { httpStatus: number } } }).error;
+        expect(single.status).toBe(error ? error.data.httpStatus : 200);
+        expect(batched.status).toBe(single.status);
+        expect(single.type).toMatch(/^application\/json/);
+      }
+      expect(((await get(`runs.list?input=${q({ limit: 1 })}`)).body as { result: { data: { items: unknown[] } } }).result.data.items).toHaveLength(1);
+      // No input at all: the defaults.
+      expect(await get('runs.list')).toMatchObject({ status: 200, body: { result: { data: { items: expect.any(Array) } } } });
+      // Not JSON: tRPC's own parse error.
+      const notJson = await get('runs.list?input=%7Bbad');
+      expect(notJson.status).toBe(400);
+      expect((notJson.body as { error: { data: { code: string } } }).error.data.code).toBe('BAD_REQUEST');
+    });
+
     it('answers an unknown procedure with NOT_FOUND, not an internal error', async () => {
       const res = await fetch(`${api.url}/trpc/runs.nope?input=${encodeURIComponent('{}')}`);
       expect(res.status).toBe(404);

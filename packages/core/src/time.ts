@@ -31,6 +31,7 @@ export function toIsoOrNull(value: string | Date | null | undefined): string | n
   return value == null ? null : toIso(value);
 }
 
-export function nsToString(value: bigint | null | undefined): string | null {
-  return value == null ? null : value.toString();
+/** Nanoseconds as the API writes them: a decimal string (JSON numbers lose precision past 2^53). */
+export function nsToString(value: bigint | string | null | undefined): string | null {
+  return value == null ? null : String(value);
 }

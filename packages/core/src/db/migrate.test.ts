@@ -4,8 +4,8 @@ import path from 'node:path';
 import { eq, sql } from 'drizzle-orm';
 import { describe, expect, it } from 'vitest';
 import { createScratchDatabase, databaseTargets, testConfig } from '../testing/index.ts';
-import { connectDatabase } from './connect.ts';
-import { migrate, rowsOf } from './migrate.ts';
+import { connectDatabase, rowsOf } from './connect.ts';
+import { migrate } from './migrate.ts';
 import { organizations } from './schema.ts';
 
 const postgresTarget = databaseTargets().find((t) => t.name === 'postgres');

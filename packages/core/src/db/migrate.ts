@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
-import type { Db } from './connect.ts';
+import { type Db, rowsOf } from './connect.ts';
 
 const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
 /** An arbitrary constant: every Runtrace process takes the same advisory lock while migrating. */
@@ -36,10 +36,4 @@ export async function migrate(db: Db): Promise<string[]> {
     }
     return applied;
   });
-}
-
-/** postgres.js answers raw queries with an array, PGlite with `{ rows }`. */
-export function rowsOf<T>(result: unknown): T[] {
-  if (Array.isArray(result)) return result as T[];
-  return ((result as { rows?: T[] }).rows ?? []) as T[];
 }

@@ -88,6 +88,11 @@ export const runs = pgTable(
     callbackError: text('callback_error'),
     ttftNs: nanoseconds('ttft_ns'),
     totalDurationNs: nanoseconds('total_duration_ns'),
+    /**
+     * run_metrics.run_ns, written in the same transaction: the duration a run reports (Letta overwrites
+     * total_duration_ns with it), kept here so that reads of runs need no join (pnpm bench, runs.list).
+     */
+    runNs: nanoseconds('run_ns'),
     createdById: text('created_by_id'),
     /** SHA-256 of the create input, to tell an idempotent retry from a conflicting reuse of a client id. */
     createFingerprint: text('create_fingerprint').notNull(),

@@ -1,7 +1,6 @@
 import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../../actor.ts';
-import type { Db } from '../../db/connect.ts';
-import { rowsOf } from '../../db/migrate.ts';
+import { type Db, rowsOf } from '../../db/connect.ts';
 import { providerTraces } from '../../db/schema.ts';
 import { Conflict } from '../../errors.ts';
 import { toIso } from '../../time.ts';
