@@ -22,6 +22,12 @@ export function nowNs(): bigint {
  */
 export function toIso(value: string | Date): string {
   const text = value instanceof Date ? value.toISOString() : value;
+  // What the drivers hand us, `2026-11-27 07:00:00[.ffffff]+00`, by slicing (a list of 100 runs converts 400).
+  const n = text.length;
+  if (n >= 22 && n <= 29 && n !== 23 && text.charCodeAt(10) === 32 && text.endsWith('+00') && (n === 22 || text[19] === '.')) {
+    const fraction = n === 22 ? '' : text.slice(20, n - 3);
+    return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction.padEnd(6, '0')}Z`;
+  }
   const m = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d{1,6}))?(?:\+00(?::?00)?|Z)$/.exec(text);
   if (m) return `${m[1]}T${m[2]}.${(m[3] ?? '').padEnd(6, '0')}Z`;
   return toIso(new Date(text));
