@@ -1,8 +1,8 @@
-import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { QueryClientProvider } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
+import { initialApiKey, initialClient, queryClient } from './boot.ts';
 import { ApiKeyForm } from './components/ApiKeyForm.tsx';
-import { isRetryable } from './components/States.tsx';
-import { loadApiKey, saveApiKey } from './lib/apiKey.ts';
+import { saveApiKey } from './lib/apiKey.ts';
 import { type Route, routeHref, useRoute } from './lib/route.ts';
 import { HealthPage } from './pages/HealthPage.tsx';
 import { RunPage } from './pages/RunPage.tsx';
@@ -10,22 +10,8 @@ import { RunsPage } from './pages/RunsPage.tsx';
 import { createDashboardClient, TRPCProvider } from './trpc.ts';
 
 export function App() {
-  const [apiKey, setApiKey] = useState(loadApiKey);
-  const queryClient = useMemo(
-    () =>
-      new QueryClient({
-        defaultOptions: {
-          queries: {
-            staleTime: 5_000,
-            refetchOnWindowFocus: false,
-            // Only what may pass (the api down for a moment); NOT_FOUND or UNAUTHORIZED will not.
-            retry: (failures, error) => failures < 2 && isRetryable(error),
-          },
-        },
-      }),
-    [],
-  );
-  const trpcClient = useMemo(() => createDashboardClient(apiKey), [apiKey]);
+  const [apiKey, setApiKey] = useState(initialApiKey);
+  const trpcClient = useMemo(() => (apiKey === initialApiKey ? initialClient : createDashboardClient(apiKey)), [apiKey]);
   const changeApiKey = (key: string | null) => {
     saveApiKey(key);
     // Another key is another organization: nothing cached under the old one may show.

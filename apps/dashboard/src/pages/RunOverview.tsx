@@ -165,13 +165,13 @@ function StepTrace({ stepId }: { stepId: string }) {
           <h3>
             Request <CopyButton text={() => JSON.stringify(t.requestJson, null, 2)} label="Copy request" />
           </h3>
-          <JsonTree value={t.requestJson} openDepth={2} />
+          <JsonTree value={t.requestJson} openDepth={4} />
         </div>
         <div>
           <h3>
             Response <CopyButton text={() => JSON.stringify(t.responseJson, null, 2)} label="Copy response" />
           </h3>
-          <JsonTree value={t.responseJson} openDepth={2} />
+          <JsonTree value={t.responseJson} openDepth={4} />
         </div>
       </div>
     </div>

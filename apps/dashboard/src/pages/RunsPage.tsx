@@ -5,32 +5,32 @@ import { useSubscription } from '@trpc/tanstack-react-query';
 import { useEffect, useRef, useState } from 'react';
 import { Empty, ErrorState, Loading } from '../components/States.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
-import { cursorPages } from '../lib/cursorPages.ts';
 import { formatNs, formatTime } from '../lib/format.ts';
 import { routeHref } from '../lib/route.ts';
-import { applyRunChange, listInput, type RunFilters, type RunsPages } from '../lib/runFilters.ts';
+import { applyRunChange, type RunFilters, type RunsPages } from '../lib/runFilters.ts';
+import { runsListOptions } from '../lib/runsQuery.ts';
 import { RUN_STATUSES, type Run, STOP_REASONS } from '../lib/types.ts';
 import { useTRPC, useTRPCClient } from '../trpc.ts';
 
-/** Runs per `runs.list` call: one screenful several times over, so scrolling rarely waits. */
-const PAGE_SIZE = 100;
 const ROW_HEIGHT = 34;
 /** Load the next page when the last loaded row is this close to the viewport. */
 const PREFETCH_ROWS = 30;
 
 export function RunsPage() {
   const [filters, setFilters] = useState<RunFilters>({});
+  const [listed, setListed] = useState(false);
   return (
     <section className="page runs-page">
-      <Filters filters={filters} onChange={setFilters} />
-      <RunsList filters={filters} />
+      <Filters filters={filters} onChange={setFilters} loadAgents={listed} />
+      <RunsList filters={filters} onFirstRows={() => setListed(true)} />
     </section>
   );
 }
 
-function Filters({ filters, onChange }: { filters: RunFilters; onChange(filters: RunFilters): void }) {
+function Filters({ filters, onChange, loadAgents }: { filters: RunFilters; onChange(filters: RunFilters): void; loadAgents: boolean }) {
   const trpc = useTRPC();
-  const agents = useQuery(trpc.agents.list.queryOptions({ limit: 1000 }));
+  // Asked for once the first runs are drawn: batched with runs.list, it would hold back the rows people came for.
+  const agents = useQuery({ ...trpc.agents.list.queryOptions({ limit: 1000 }), enabled: loadAgents });
   const [conversation, setConversation] = useState(filters.conversationId ?? '');
   const toggleStatus = (status: Run['status']) => {
     const current = filters.statuses ?? [];
@@ -109,14 +109,11 @@ function Filters({ filters, onChange }: { filters: RunFilters; onChange(filters:
   );
 }
 
-function RunsList({ filters }: { filters: RunFilters }) {
+function RunsList({ filters, onFirstRows }: { filters: RunFilters; onFirstRows(): void }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
   const client = useTRPCClient();
-  const input = listInput(filters, PAGE_SIZE);
-  const listOptions = cursorPages(trpc.runs.list.infiniteQueryKey(input), (cursor, signal) =>
-    client.runs.list.query({ ...input, cursor }, { signal }),
-  );
+  const listOptions = runsListOptions(trpc, client, filters);
   const runs = useInfiniteQuery(listOptions);
   // Live rows: each change is applied to the loaded pages (no refetch), checked against the filters.
   const changes = useSubscription(
@@ -146,8 +143,9 @@ function RunsList({ filters }: { filters: RunFilters }) {
       firstPaint.current = true;
       // User timing: what the first-load budget is measured on (time since navigation start).
       performance.mark('runtrace:runs-rendered');
+      onFirstRows();
     }
-  }, [rows.length]);
+  }, [rows.length, onFirstRows]);
 
   if (runs.isPending) return <Loading what="runs" />;
   if (runs.error) return <ErrorState error={runs.error} what="runs" />;

@@ -1,0 +1,32 @@
+/**
+ * Evaluated before React (main.tsx imports it first): the query client, the api client for the saved key, and, on
+ * the runs page, its first runs.list request, already in flight while react-dom and the app are evaluated and
+ * rendered. That overlap is most of the first-load budget on a busy machine.
+ */
+import type { AppRouter } from '@runtrace/client';
+import { QueryClient } from '@tanstack/react-query';
+import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
+import { isRetryable } from './components/States.tsx';
+import { loadApiKey } from './lib/apiKey.ts';
+import { parseRoute } from './lib/route.ts';
+import { runsListOptions } from './lib/runsQuery.ts';
+import { createDashboardClient } from './trpc.ts';
+
+export const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      staleTime: 5_000,
+      refetchOnWindowFocus: false,
+      // Only what may pass (the api down for a moment); NOT_FOUND or UNAUTHORIZED will not.
+      retry: (failures, error) => failures < 2 && isRetryable(error),
+    },
+  },
+});
+
+export const initialApiKey = loadApiKey();
+export const initialClient = createDashboardClient(initialApiKey);
+
+if (parseRoute(window.location.hash).page === 'runs') {
+  const trpc = createTRPCOptionsProxy<AppRouter>({ client: initialClient, queryClient });
+  void queryClient.prefetchInfiniteQuery(runsListOptions(trpc, initialClient, {}));
+}
