@@ -12,6 +12,6 @@ export default defineConfig(() => {
   return {
     plugins: [react()],
     build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1000 },
-    server: { proxy: { '/trpc': { target: apiUrl, changeOrigin: true } } },
+    server: { host: '127.0.0.1', port: 5173, proxy: { '/trpc': { target: apiUrl, changeOrigin: true } } },
   };
 });
