@@ -24,6 +24,8 @@ import {
 interface Entry {
   seq: number;
   event: RunEvent;
+  /** What readers yield for it, made once and shared by every reader (they must not modify it). */
+  item?: StreamItem;
 }
 
 interface MemoryStream {
@@ -135,7 +137,8 @@ export class MemoryRunStream implements RunStream {
       const entry = stream.entries[Math.max(0, cursor + 1 - first)];
       if (entry) {
         cursor = entry.seq;
-        yield { kind: 'event', id: formatEventId({ epoch, seq: entry.seq }), event: { ...entry.event, runId, seqId: entry.seq } };
+        entry.item ??= { kind: 'event', id: formatEventId({ epoch, seq: entry.seq }), event: { ...entry.event, runId, seqId: entry.seq } };
+        yield entry.item;
         continue;
       }
       if (stream.ended && cursor >= stream.seq) {

@@ -211,8 +211,8 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
     }
   });
 
-  it('ONE blocking connection reads every run; a new run interrupts the block at once (CLIENT UNBLOCK), no polling delay', async () => {
-    const s = await RedisRunStream.connect({ url: server.url, blockMs: 10_000 });
+  it('ONE Pub/Sub connection reads every run; a new run is live at once, no polling delay', async () => {
+    const s = await RedisRunStream.connect({ url: server.url, checkMs: 10_000 });
     const raw = new Redis(server.url);
     try {
       const runs = Array.from({ length: 20 }, () => newId('run'));
@@ -222,8 +222,10 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
       while (s.stats().hubRuns < 20 && Date.now() < deadline) await sleep(5);
       expect(s.stats()).toEqual({ hubRuns: 20, readers: 20 });
       const clients = String(await raw.client('LIST'));
-      expect(clients.split('\n').filter((l) => l.includes('name=runtrace:streams:hub')).length).toBe(1);
-      // the hub is blocked (10 s) on 20 runs; a 21st run's first event arrives within milliseconds
+      const hub = clients.split('\n').filter((l) => l.includes('name=runtrace:streams:hub'));
+      expect(hub.length).toBe(1);
+      expect(hub[0]).toMatch(/ sub=20 /);
+      // the hub listens to 20 runs (and checks them every 10 s); a 21st run's first event arrives within milliseconds
       await sleep(50);
       const late = newId('run');
       const seen: number[] = [];
@@ -258,8 +260,65 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
     }
   }, 30_000);
 
+  it('a large append reaches live readers as a range notice read with XRANGE (in pages), in order with the small ones around it', async () => {
+    const s = await RedisRunStream.connect({ url: server.url, hubCount: 2 });
+    const raw = new Redis(server.url);
+    try {
+      const runId = newId('run');
+      await s.append(runId, [say('first')]);
+      const messages: string[] = [];
+      raw.on('message', (_channel: string, message: string) => messages.push(message));
+      await raw.subscribe(streamKey(runId));
+      const reading = collect(s.read(runId, { startingAfter: 1, signal: never() }));
+      while (s.stats().hubRuns < 1) await sleep(5);
+      await sleep(20);
+      const big = Array.from({ length: 5 }, (_, i) => say(`${i}:${'x'.repeat(20_000)}`));
+      await s.append(runId, [say('small')]);
+      await s.append(runId, big);
+      await s.append(runId, [say('after')]);
+      await s.end(runId, { stopReason: 'end_turn', fallback: 'end_turn' });
+      const items = await reading;
+      expect(items.map((i) => label(i).slice(0, 8))).toEqual([
+        'say:smal', 'say:0:xx', 'say:1:xx', 'say:2:xx', 'say:3:xx', 'say:4:xx', 'say:afte', 'stop:end', 'END',
+      ]);
+      expect(items.flatMap((i) => (i.kind === 'event' ? [i.event.seqId] : []))).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+      // entries inline, except the large append: one notice of its range
+      expect(messages.filter((m) => m.startsWith('~ '))).toEqual(['~ 3-0 7-0']);
+      expect(messages.length).toBe(1 + 1 + 1 + 2);
+    } finally {
+      raw.disconnect();
+      await s.close();
+    }
+  });
+
+  it('entries written without a message (a writer of an older version) reach live readers at the next check', async () => {
+    const s = await RedisRunStream.connect({ url: server.url, checkMs: 200 });
+    try {
+      const runId = newId('run');
+      const [first] = (await s.append(runId, [say('1')])).positions;
+      const ac = new AbortController();
+      const seen: string[] = [];
+      const reading = (async () => {
+        for await (const item of s.read(runId, { signal: ac.signal })) {
+          seen.push(label(item));
+          if (item.kind === 'end') return;
+        }
+      })();
+      while (seen.length < 1) await sleep(5);
+      const fields = (seq: number) => ['epoch', first?.epoch as string, 'seq', String(seq), 't', String(Date.now()), 'sr', ''];
+      await s.client.xadd(streamKey(runId), '2-0', ...fields(2), 'data', JSON.stringify(say('2')));
+      await s.client.xadd(streamKey(runId), '2-1', ...fields(2), 'end', '1');
+      const t0 = Date.now();
+      await reading;
+      expect(seen).toEqual(['say:1', 'say:2', 'END']);
+      expect(Date.now() - t0).toBeLessThan(2000);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('a live reader whose key vanished learns it within the check interval, even while other runs keep the hub busy', async () => {
-    const s = await RedisRunStream.connect({ url: server.url, blockMs: 300 });
+    const s = await RedisRunStream.connect({ url: server.url, checkMs: 300 });
     try {
       const quiet = newId('run');
       const busy = newId('run');

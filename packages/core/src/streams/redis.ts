@@ -37,16 +37,26 @@ export function streamKey(runId: string): string {
  *    of a lost stream are never handed out again);
  * 4. each event is XADDed with the explicit id `<seq>-0` and fields epoch, seq, t (ms), sr, data (compact JSON);
  *    the end marker gets `<seq>-1` (seq = its last event's) and `end=1`; `MAXLEN ~` trims the oldest;
- * 5. PEXPIRE refreshes the retention.
+ * 5. every entry added is PUBLISHed on the channel named like the key, for the readers' {@link Hub}: the entry
+ *    itself (see {@link parseMessage}) when the call's events total at most {@link INLINE_PUBLISH_BYTES}, else one
+ *    notice `~ <first id> <last id>` (the hub reads that range with XRANGE), so that one large append cannot
+ *    overrun a subscriber's output buffer (Redis drops a Pub/Sub client past 32 MB by default);
+ * 6. PEXPIRE refreshes the retention.
  *
  * KEYS[1] the stream; ARGV: mode (`a` append | `e` end), maxlen, ttl ms, end flag (`a`) or the run's stop reason
  * or '' (`e`), the fallback stop reason (`e`), the stop_reason event's JSON (`e`), then pairs (data JSON, the
  * event's stop reason or ''). Returns {epoch, first seq, count appended, 1 if this call ended the stream}.
  */
+export const INLINE_PUBLISH_BYTES = 64 * 1024;
+
 export const STREAM_WRITE_LUA = `
 local key = KEYS[1]
 local mode = ARGV[1]
 local maxlen = ARGV[2]
+local bytes = 0
+for i = 7, #ARGV, 2 do bytes = bytes + #ARGV[i] end
+if mode == 'e' then bytes = bytes + #ARGV[6] end
+local inline = bytes <= ${INLINE_PUBLISH_BYTES}
 local function num(n) return string.format('%.0f', n) end
 local function base36(n)
   local digits = '0123456789abcdefghijklmnopqrstuvwxyz'
@@ -82,10 +92,14 @@ if epoch == nil then
   seq = 0
 end
 local first = seq + 1
+local firstId, lastId = nil, nil
 local function add(data, reason)
   seq = seq + 1
   if reason ~= '' then sr = reason end
-  redis.call('XADD', key, 'MAXLEN', '~', maxlen, num(seq) .. '-0', 'epoch', epoch, 'seq', num(seq), 't', now, 'sr', sr, 'data', data)
+  lastId = num(seq) .. '-0'
+  firstId = firstId or lastId
+  redis.call('XADD', key, 'MAXLEN', '~', maxlen, lastId, 'epoch', epoch, 'seq', num(seq), 't', now, 'sr', sr, 'data', data)
+  if inline then redis.call('PUBLISH', key, lastId .. ' ' .. epoch .. ' ' .. now .. ' 0 ' .. sr .. '\\n' .. data) end
 end
 for i = 7, #ARGV, 2 do add(ARGV[i], ARGV[i + 1]) end
 local endNow = 0
@@ -101,8 +115,12 @@ elseif ARGV[4] == '1' then
   endNow = 1
 end
 if endNow == 1 then
-  redis.call('XADD', key, 'MAXLEN', '~', maxlen, num(seq) .. '-1', 'epoch', epoch, 'seq', num(seq), 't', now, 'sr', sr, 'end', '1')
+  lastId = num(seq) .. '-1'
+  firstId = firstId or lastId
+  redis.call('XADD', key, 'MAXLEN', '~', maxlen, lastId, 'epoch', epoch, 'seq', num(seq), 't', now, 'sr', sr, 'end', '1')
+  if inline then redis.call('PUBLISH', key, lastId .. ' ' .. epoch .. ' ' .. now .. ' 1 ' .. sr .. '\\n') end
 end
+if lastId ~= nil and not inline then redis.call('PUBLISH', key, '~ ' .. firstId .. ' ' .. lastId) end
 redis.call('PEXPIRE', key, ARGV[3])
 return {epoch, first, seq - first + 1, endNow}
 `;
@@ -118,6 +136,8 @@ interface Entry {
   sr: string;
   end: boolean;
   data: string | undefined;
+  /** What readers yield for it, made once and shared by every reader of the entry (see {@link itemOf}). */
+  item?: StreamItem;
 }
 
 type RawEntry = [id: string, fields: string[]];
@@ -149,6 +169,55 @@ function parseEntry([id, fields]: RawEntry): Entry {
   }
   entry.sub = Number(id.slice(id.indexOf('-') + 1));
   return entry;
+}
+
+/** A message of a run's channel: an entry just written, or the range of entries to read (a large append). */
+type ChannelMessage = { entry: Entry } | { from: string; to: string };
+
+/**
+ * Parses what {@link STREAM_WRITE_LUA} publishes: `<seq>-<sub> <epoch> <t> <end 0|1> <sr>` + `\n` + the data (none
+ * for the end marker), or `~ <first id> <last id>`. Null for anything else (ignored).
+ */
+function parseMessage(message: string): ChannelMessage | null {
+  const nl = message.indexOf('\n');
+  if (nl < 0) {
+    const [tilde, from, to] = message.split(' ');
+    return tilde === '~' && from && to ? { from, to } : null;
+  }
+  const [id, epoch, t, end, sr] = message.slice(0, nl).split(' ');
+  const dash = id?.indexOf('-') ?? -1;
+  if (!id || dash < 0 || !epoch || sr === undefined) return null;
+  const isEnd = end === '1';
+  return {
+    entry: {
+      id,
+      sub: Number(id.slice(dash + 1)),
+      epoch,
+      seq: Number(id.slice(0, dash)),
+      t: Number(t),
+      sr,
+      end: isEnd,
+      data: isEnd ? undefined : message.slice(nl + 1),
+    },
+  };
+}
+
+const END_ITEM: StreamItem = { kind: 'end' };
+
+/**
+ * The item readers yield for an entry: its event parsed once, with the run and position filled in, and shared by
+ * every reader of the entry (the api serializes it once for all its subscribers). Readers must not modify it.
+ */
+function itemOf(entry: Entry, runId: string): StreamItem {
+  if (entry.item) return entry.item;
+  let item: StreamItem;
+  if (entry.end) item = END_ITEM;
+  else {
+    const event = JSON.parse(entry.data ?? '{}') as RunEvent;
+    item = { kind: 'event', id: formatEventId(entry), event: { ...event, runId, seqId: entry.seq } };
+  }
+  entry.item = item;
+  return item;
 }
 
 /** Orders entry ids `<seq>-<sub>`. */
@@ -224,109 +293,118 @@ interface Listener {
   push(entries: Entry[]): void;
   /** The read fails (Redis unavailable, the stream lost). */
   fail(error: Error): void;
-  /** For a run quiet for `blockMs`: the stream's current state, to notice a stream lost or expired while waiting. */
+  /** For a run quiet for the check interval: the stream's current state, to notice a stream lost or expired. */
   check(info: StreamInfo | null): void;
 }
 
 interface HubRun {
   runId: string;
   key: string;
-  /** The id the hub reads after; null until the first reader has read its backlog. */
-  id: string | null;
   listeners: Set<Listener>;
-  /** When the hub last received an entry of this run (or began reading it), ms. */
+  /** The SUBSCRIBE of the run's channel, confirmed: from then on every entry written reaches the hub. */
+  subscribed: Promise<void>;
+  /** The newest entry the hub delivered or a reader caught up to (for the check's catch-up); null before. */
+  last: { epoch: string; seq: number; sub: number } | null;
+  /** When the hub last received an entry of this run (or a reader caught up), ms. */
   lastEntryAt: number;
+  /** Messages waiting behind a range being read, in order. */
+  queue: ChannelMessage[];
+  /** A range of the run is being read (XRANGE): messages queue behind it. */
+  draining: boolean;
 }
 
 export interface RunStreamStats {
-  /** Runs the hub reads (or will, once their first reader caught up). */
+  /** Runs the hub listens to. */
   hubRuns: number;
   /** Readers registered with the hub. */
   readers: number;
 }
 
 /**
- * ONE blocking connection per process reads every run being read: `XREAD COUNT n BLOCK ms STREAMS k1 k2 … id1 id2 …`,
- * fanning entries out in memory to each run's readers. When the set of runs changes, the block is interrupted
- * with `CLIENT UNBLOCK <id>` from the command connection (retried until the XREAD has reached the server), so a
- * new reader waits no longer than one round trip. Every `blockMs`, the runs quiet that long are checked for loss or
- * expiry (XREAD keeps waiting on a key that vanished) with one XREVRANGE each.
+ * Live reads for every reader of the process over ONE Pub/Sub connection: the write script publishes each entry it
+ * adds on the channel named like the run's key, the hub subscribes to the channel of every run being read (while
+ * at least one reader reads it) and fans each entry out in memory to the run's readers, parsed once. A write
+ * therefore costs the hub one message, whatever the number of runs being read (a blocking XREAD over all of them
+ * would be reissued, with every key, at each wake-up), and arrives with no polling delay.
+ *
+ * Nothing falls between a reader's backlog and its live entries: a reader joins (its channel's SUBSCRIBE is
+ * confirmed) before it reads the backlog, so every later write reaches its inbox; duplicates are dropped by id.
+ * Pub/Sub delivers in order on a connection, and a lost connection fails every reader (Unavailable, retryable from
+ * its last cursor), so no entry is skipped silently. A large append arrives as a range notice (`~ first last`),
+ * read with XRANGE in pages; later messages of the run wait behind it. Every `checkMs`, the runs quiet that long
+ * are checked (one XREVRANGE each) for a stream lost or expired (no write, so no message), and for entries written
+ * without a message (a writer of an older version): those are read then.
  */
 class Hub {
   readonly #runs = new Map<string, HubRun>();
-  readonly #blocker: Redis;
+  readonly #sub: Redis;
   readonly #cmd: Redis;
-  readonly #blockMs: number;
+  readonly #checkMs: number;
   readonly #count: number;
   readonly #info: (runId: string) => Promise<StreamInfo | null>;
   readonly #logger: Logger | undefined;
-  #clientId: number | null = null;
-  /** Bumped whenever the set of runs (or a start id) changes. */
-  #generation = 0;
-  /** The generation the XREAD in flight was built from, or null. */
-  #reading: number | null = null;
-  #interrupting = false;
-  /** When quiet runs were last checked for loss or expiry, ms. */
-  #lastCheck = Date.now();
-  #wakeLoop: (() => void) | null = null;
+  readonly #timer: NodeJS.Timeout;
+  #checking = false;
   #closed = false;
-  readonly #loop: Promise<void>;
 
   constructor(options: {
-    blocker: Redis;
+    sub: Redis;
     cmd: Redis;
-    blockMs: number;
+    checkMs: number;
     count: number;
     info: (runId: string) => Promise<StreamInfo | null>;
     logger?: Logger | undefined;
   }) {
-    this.#blocker = options.blocker;
+    this.#sub = options.sub;
     this.#cmd = options.cmd;
-    this.#blockMs = options.blockMs;
+    this.#checkMs = options.checkMs;
     this.#count = options.count;
     this.#info = options.info;
     this.#logger = options.logger;
-    this.#blocker.on('ready', () => void this.#refreshClientId());
-    this.#blocker.on('close', () => {
-      this.#clientId = null;
+    this.#sub.on('message', (channel: string, message: string) => this.#receive(channel, message));
+    this.#sub.on('close', () => {
+      // Messages may have been missed: every reader restarts from its last cursor.
       this.#failAll(new Unavailable('Redis (REDIS_URL) is unavailable: the connection was lost'));
     });
-    this.#loop = this.#refreshClientId()
-      .then(() => this.#run())
-      .catch((err: unknown) => {
-        // A bug: say so, and fail the readers rather than leave them waiting.
-        this.#logger?.error({ err }, 'the run stream hub stopped');
-        this.#closed = true;
-        this.#failAll(new Unavailable('The run stream hub stopped'));
-      });
+    this.#timer = setInterval(() => void this.#checkQuiet(), this.#checkMs);
+    this.#timer.unref();
   }
 
-  join(runId: string, key: string, listener: Listener): void {
+  /**
+   * Registers a reader of the run; resolves once the run's channel is subscribed (then no later write is missed).
+   * Rejects (Unavailable) when Redis cannot be reached: the reader leaves.
+   */
+  join(runId: string, key: string, listener: Listener): Promise<void> {
+    if (this.#closed) return Promise.reject(new Unavailable('The run stream store is closed (the process is shutting down)'));
     let run = this.#runs.get(key);
     if (!run) {
-      run = { runId, key, id: null, listeners: new Set(), lastEntryAt: Date.now() };
+      const subscribed = this.#sub.subscribe(key).then(
+        () => {},
+        (err: unknown) => {
+          throw redisError(err);
+        },
+      );
+      subscribed.catch(() => {}); // each reader awaits it
+      run = { runId, key, listeners: new Set(), subscribed, last: null, lastEntryAt: Date.now(), queue: [], draining: false };
       this.#runs.set(key, run);
     }
     run.listeners.add(listener);
+    return run.subscribed;
   }
 
-  /** The reader has everything up to `id`; the hub reads after it (if it does not read this run yet). */
-  start(key: string, id: string, listener: Listener): void {
+  /** The reader has every entry up to `seq-sub` of `epoch` (its backlog); what follows comes from the hub. */
+  start(key: string, epoch: string | undefined, seq: number, sub: number): void {
     const run = this.#runs.get(key);
-    // Not registered any more: the hub failed it (its inbox holds the error).
-    if (!run?.listeners.has(listener) || run.id !== null) return;
-    run.id = id;
+    if (!run || epoch === undefined) return;
+    const last = run.last;
+    if (!last || last.epoch !== epoch || seq > last.seq || (seq === last.seq && sub > last.sub)) run.last = { epoch, seq, sub };
     run.lastEntryAt = Date.now();
-    this.#changed();
   }
 
   leave(key: string, listener: Listener): void {
     const run = this.#runs.get(key);
     if (!run?.listeners.delete(listener)) return;
-    if (run.listeners.size === 0) {
-      this.#runs.delete(key);
-      if (run.id !== null) this.#changed();
-    }
+    if (run.listeners.size === 0) this.#drop(run);
   }
 
   stats(): RunStreamStats {
@@ -337,123 +415,112 @@ class Hub {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#timer);
     this.#failAll(new Unavailable('The run stream store is closed (the process is shutting down)'));
-    this.#wakeLoop?.();
-    this.#blocker.disconnect();
-    await this.#loop;
+    this.#sub.disconnect();
+  }
+
+  /** Forgets a run (its last reader left, or it failed) and unsubscribes its channel. */
+  #drop(run: HubRun): void {
+    if (this.#runs.get(run.key) !== run) return;
+    this.#runs.delete(run.key);
+    run.queue.length = 0;
+    if (this.#sub.status === 'ready') this.#sub.unsubscribe(run.key).catch(() => {});
   }
 
   #failAll(error: Error): void {
     const runs = [...this.#runs.values()];
     this.#runs.clear();
-    if (runs.length) this.#generation += 1;
-    for (const run of runs) for (const listener of run.listeners) listener.fail(error);
-  }
-
-  async #refreshClientId(): Promise<void> {
-    try {
-      this.#clientId = Number(await this.#blocker.client('ID'));
-    } catch {
-      this.#clientId = null;
+    for (const run of runs) {
+      run.queue.length = 0;
+      for (const listener of run.listeners) listener.fail(error);
     }
   }
 
-  #changed(): void {
-    this.#generation += 1;
-    const wake = this.#wakeLoop;
-    this.#wakeLoop = null;
-    wake?.();
-    void this.#interrupt();
+  #fail(run: HubRun, error: Error): void {
+    this.#drop(run);
+    for (const listener of run.listeners) listener.fail(error);
   }
 
-  /** Unblocks the XREAD in flight if it was built from an older set of runs. */
-  async #interrupt(): Promise<void> {
-    if (this.#interrupting) return;
-    this.#interrupting = true;
-    try {
-      while (!this.#closed && this.#reading !== null && this.#reading !== this.#generation && this.#clientId !== null) {
-        const unblocked = await this.#cmd.client('UNBLOCK', this.#clientId);
-        if (unblocked === 1) break;
-        // Not blocked yet: the XREAD is still on its way to the server (or just answered).
-        await new Promise((r) => setTimeout(r, 1));
-      }
-    } catch {
-      // Redis unavailable: the blocking connection fails its readers itself.
-    } finally {
-      this.#interrupting = false;
+  #receive(channel: string, message: string): void {
+    const run = this.#runs.get(channel);
+    if (!run) return; // unsubscribed meanwhile
+    const parsed = parseMessage(message);
+    if (!parsed) {
+      this.#logger?.warn({ channel }, 'ignoring a malformed run stream message');
+      return;
     }
+    if (!run.draining && 'entry' in parsed) {
+      this.#deliver(run, [parsed.entry]);
+      return;
+    }
+    run.queue.push(parsed);
+    if (!run.draining) void this.#drain(run);
   }
 
-  async #run(): Promise<void> {
-    while (!this.#closed) {
-      const active = [...this.#runs.values()].filter((r) => r.id !== null);
-      if (active.length === 0) {
-        await new Promise<void>((resolve) => {
-          this.#wakeLoop = resolve;
-        });
-        continue;
-      }
-      const generation = this.#generation;
-      let reply: unknown;
-      try {
-        if (this.#blocker.status !== 'ready') await this.#ready();
-        if (this.#clientId === null) await this.#refreshClientId();
-        this.#reading = generation;
-        const keys = active.map((r) => r.key);
-        const ids = active.map((r) => r.id as string);
-        reply = await this.#blocker.call('XREAD', 'COUNT', this.#count, 'BLOCK', this.#blockMs, 'STREAMS', ...keys, ...ids);
-      } catch (err) {
-        this.#reading = null;
-        if (this.#closed) return;
-        this.#failAll(redisError(err));
-        continue;
-      }
-      this.#reading = null;
-      const now = Date.now();
-      if (reply) {
-        for (const [key, raw] of reply as [string, RawEntry[]][]) {
-          const run = this.#runs.get(key);
-          if (!run || run.id === null || raw.length === 0) continue;
-          const entries = raw.map(parseEntry);
-          run.id = entries[entries.length - 1]?.id ?? run.id;
-          run.lastEntryAt = now;
-          for (const listener of run.listeners) listener.push(entries);
+  #deliver(run: HubRun, entries: Entry[]): void {
+    const newest = entries[entries.length - 1];
+    if (!newest) return;
+    run.last = { epoch: newest.epoch, seq: newest.seq, sub: newest.sub };
+    run.lastEntryAt = Date.now();
+    for (const listener of run.listeners) listener.push(entries);
+  }
+
+  /** Handles the run's queued messages in order, reading ranges with XRANGE (in pages of `count`). */
+  async #drain(run: HubRun): Promise<void> {
+    run.draining = true;
+    try {
+      for (let message = run.queue.shift(); message; message = run.queue.shift()) {
+        if ('entry' in message) {
+          this.#deliver(run, [message.entry]);
+          continue;
         }
-      }
-      if (now - this.#lastCheck >= this.#blockMs) {
-        this.#lastCheck = now;
-        await this.#checkQuiet(active.filter((run) => now - run.lastEntryAt >= this.#blockMs));
-      }
-    }
-  }
-
-  /** Waits for the blocking connection to be ready, at most its connect timeout. */
-  #ready(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#blocker.off('ready', onReady);
-        reject(new Unavailable('Redis (REDIS_URL) is unavailable: not connected'));
-      }, this.#blocker.options.connectTimeout ?? 2000);
-      const onReady = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.#blocker.once('ready', onReady);
-    });
-  }
-
-  async #checkQuiet(active: HubRun[]): Promise<void> {
-    await Promise.all(
-      active.map(async (run) => {
-        try {
-          const info = await this.#info(run.runId);
+        let from = message.from;
+        for (;;) {
+          const raw = (await this.#cmd.call('XRANGE', run.key, from, message.to, 'COUNT', this.#count)) as RawEntry[];
           if (this.#runs.get(run.key) !== run) return;
-          for (const listener of run.listeners) listener.check(info);
-        } catch (err) {
-          this.#logger?.debug({ err, runId: run.runId }, 'checking a quiet run stream failed');
+          const entries = raw.map(parseEntry);
+          this.#deliver(run, entries);
+          const newest = entries[entries.length - 1];
+          if (!newest || raw.length < this.#count) break;
+          from = `(${newest.id}`;
         }
-      }),
-    );
+      }
+    } catch (err) {
+      this.#fail(run, redisError(err, run.runId));
+    } finally {
+      run.draining = false;
+    }
+  }
+
+  /** Runs quiet for `checkMs`: lost or expired (their readers fail), or written without a message (read now). */
+  async #checkQuiet(): Promise<void> {
+    if (this.#checking || this.#closed) return;
+    this.#checking = true;
+    try {
+      const now = Date.now();
+      const quiet = [...this.#runs.values()].filter((run) => run.last !== null && now - run.lastEntryAt >= this.#checkMs);
+      await Promise.all(
+        quiet.map(async (run) => {
+          try {
+            const info = await this.#info(run.runId);
+            if (this.#runs.get(run.key) !== run) return;
+            for (const listener of run.listeners) listener.check(info);
+            const last = run.last;
+            if (!info || !last || info.head.epoch !== last.epoch || run.draining) return;
+            const headSub = info.ended ? 1 : 0;
+            if (info.head.seq > last.seq || (info.head.seq === last.seq && headSub > last.sub)) {
+              run.queue.push({ from: `(${last.seq}-${last.sub}`, to: '+' });
+              void this.#drain(run);
+            }
+          } catch (err) {
+            this.#logger?.debug({ err, runId: run.runId }, 'checking a quiet run stream failed');
+          }
+        }),
+      );
+    } finally {
+      this.#checking = false;
+    }
   }
 }
 
@@ -462,9 +529,6 @@ class ReaderInbox implements Listener {
   readonly #batches: Entry[][] = [];
   #error: Error | null = null;
   #wake: (() => void) | null = null;
-  /** Set by the reader: the epoch it reads and where it is, for {@link check}. */
-  epoch: string | undefined;
-  seq = 0;
   constructor(readonly onCheck: (info: StreamInfo | null) => Error | null) {}
 
   push(entries: Entry[]): void {
@@ -510,9 +574,9 @@ class ReaderInbox implements Listener {
 export interface RedisRunStreamOptions extends RunStreamOptions, RedisConnectionOptions {
   url: string;
   logger?: Logger | undefined;
-  /** Longest one hub XREAD blocks; also how often runs quiet that long are checked for loss or expiry. @default 5000 */
-  blockMs?: number;
-  /** Entries per stream per hub read. @default 1000 */
+  /** How often the hub checks the runs quiet that long for a stream lost or expired. @default 5000 */
+  checkMs?: number;
+  /** Entries per XRANGE when the hub reads a large append. @default 1000 */
   hubCount?: number;
 }
 
@@ -531,35 +595,36 @@ export class RedisRunStream implements RunStream {
   readonly #retentionMs: number;
   readonly #maxLen: number;
 
-  private constructor(cmd: Redis, blocker: Redis, options: RedisRunStreamOptions) {
+  private constructor(cmd: Redis, sub: Redis, options: RedisRunStreamOptions) {
     this.#retentionMs = options.retentionMs ?? DEFAULT_STREAM_RETENTION_MS;
     this.#maxLen = options.maxLen ?? DEFAULT_STREAM_MAXLEN;
     cmd.defineCommand('runtraceStreamWrite', { numberOfKeys: 1, lua: STREAM_WRITE_LUA });
     this.#cmd = cmd as Redis & ScriptCommands;
     this.#hub = new Hub({
-      blocker,
+      sub,
       cmd,
-      blockMs: options.blockMs ?? 5000,
+      checkMs: options.checkMs ?? 5000,
       count: options.hubCount ?? 1000,
       info: (runId) => this.info(runId),
       logger: options.logger,
     });
   }
 
-  /** Connects both connections (command, blocking); throws naming REDIS_URL when Redis cannot be reached. */
+  /** Connects both connections (command, Pub/Sub); throws naming REDIS_URL when Redis cannot be reached. */
   static async connect(options: RedisRunStreamOptions): Promise<RedisRunStream> {
     const cmd = await connectRedis(options.url, {
       ...redisOptions('runtrace:streams', options),
       commandTimeout: options.commandTimeoutMs ?? 5000,
     });
-    let blocker: Redis;
+    let sub: Redis;
     try {
-      blocker = await connectRedis(options.url, redisOptions('runtrace:streams:hub', options));
+      // Not resubscribed after a reconnect: the hub failed every reader when the connection was lost.
+      sub = await connectRedis(options.url, { ...redisOptions('runtrace:streams:hub', options), autoResubscribe: false });
     } catch (err) {
       cmd.disconnect();
       throw err;
     }
-    return new RedisRunStream(cmd, blocker, options);
+    return new RedisRunStream(cmd, sub, options);
   }
 
   /** The command connection (tests: DEL, TTL, XLEN). */
@@ -642,12 +707,13 @@ export class RedisRunStream implements RunStream {
       if (!info) return missing({ epoch, seq });
       return info.head.epoch === epoch ? null : streamLost(runId, { epoch, seq });
     });
-    // Registered before the backlog is read, so nothing written meanwhile is missed.
-    this.#hub.join(runId, key, inbox);
+    // Registered (its channel subscribed) before the backlog is read, so nothing written meanwhile is missed.
+    const joined = this.#hub.join(runId, key, inbox);
     // Left at once on abort, even while the consumer does not pull.
     const onAbort = () => this.#hub.leave(key, inbox);
     signal.addEventListener('abort', onAbort, { once: true });
     try {
+      await joined;
       const head = await this.info(runId);
       if (!head) {
         if (epoch !== undefined) throw missing({ epoch, seq });
@@ -665,9 +731,7 @@ export class RedisRunStream implements RunStream {
         if (!afterId(entry, seq, sub)) return null;
         seq = entry.seq;
         sub = entry.sub;
-        if (entry.end) return { kind: 'end' };
-        const event = JSON.parse(entry.data ?? '{}') as RunEvent;
-        return { kind: 'event', id: formatEventId({ epoch, seq }), event: { ...event, runId, seqId: seq } };
+        return itemOf(entry, runId);
       };
       // 1. The backlog, from the cursor (exclusive), in batches.
       for (;;) {
@@ -685,8 +749,8 @@ export class RedisRunStream implements RunStream {
         }
         if (raw.length < batchSize) break;
       }
-      // 2. Live: the hub reads after what the backlog returned; duplicates of the backlog are skipped by id.
-      this.#hub.start(key, `${seq}-${sub}`, inbox);
+      // 2. Live: what the hub received since the reader joined; duplicates of the backlog are skipped by id.
+      this.#hub.start(key, epoch, seq, sub);
       for (;;) {
         const batch = await inbox.next(signal);
         if (!batch) return;

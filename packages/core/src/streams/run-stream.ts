@@ -133,7 +133,8 @@ export interface RunStream {
   end(runId: string, options: EndOptions): Promise<EndResult>;
   /**
    * Reads from a cursor: the backlog, then live events with blocking reads (no polling delay), then `end`.
-   * Never yields an event twice or skips one (except events trimmed away by `maxLen`).
+   * Never yields an event twice or skips one (except events trimmed away by `maxLen`). An item (and its event) may
+   * be the same object for every reader of the entry, parsed once: readers must not modify it.
    */
   read(runId: string, options: ReadOptions): AsyncIterable<StreamItem>;
   /** The stream's state, or null when it does not exist. */
