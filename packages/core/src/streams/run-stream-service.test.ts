@@ -162,6 +162,21 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     expect(summary(items)).toEqual(['say:x', 'stop:end_turn', 'END']);
   });
 
+  it('appends reuse a recent run lookup; a run ended by another process refuses them through its ended stream', async () => {
+    const run = await background();
+    await rt.streams.appendEvents(actor, { runId: run.id, events: [say('1')] });
+    // another process ends the run: the row and the stream (its afterTerminal hook), not this process's lookup
+    await rt.database.db.update(runs).set({ status: 'cancelled', stopReason: 'cancelled' }).where(eq(runs.id, run.id));
+    await rt.streams.stream.end(run.id, { stopReason: 'cancelled', fallback: 'cancelled' });
+    await expect(rt.streams.appendEvents(actor, { runId: run.id, events: [say('2')] })).rejects.toBeInstanceOf(Conflict);
+    // the lookup was dropped: the run's status answers now
+    await expect(rt.streams.appendEvents(actor, { runId: run.id, events: [say('3')] })).rejects.toThrow(/already cancelled/);
+    // another organization never gets another's lookup
+    const mine = await background();
+    await rt.streams.appendEvents(actor, { runId: mine.id, events: [say('x')] });
+    await expect(rt.streams.appendEvents(other, { runId: mine.id, events: [say('y')] })).rejects.toBeInstanceOf(NotFound);
+  });
+
   it('a live reader sees the end written by runs.cancel', async () => {
     const run = await background();
     const ac = new AbortController();

@@ -65,7 +65,19 @@ export interface RunStreamServiceOptions {
   staleAfterMs: number;
   /** How often {@link RunStreamService.sweepStale} runs once {@link RunStreamService.start} was called. */
   sweepIntervalMs: number;
+  /** How long `appendEvents` trusts a run lookup (see {@link RunStreamService.appendEvents}). @default 10 s */
+  appendLookupMs?: number;
 }
+
+/** What `appendEvents` needs of a run: its organization and `background` never change; `status` is as looked up. */
+interface AppendTarget {
+  id: string;
+  background: boolean;
+  status: string;
+}
+
+/** Most runs whose lookup `appendEvents` keeps (the oldest lookups go first). */
+const APPEND_LOOKUPS_MAX = 10_000;
 
 /** The stop reason appended when a run became terminal by status alone and its stream has none. */
 const FALLBACK_STOP_REASON: Record<RunStatus, StopReason> = {
@@ -116,6 +128,9 @@ export class RunStreamService {
   readonly #sweepIntervalMs: number;
   /** Final events of an `end: true` append or a stale run, handed to the hook of the update this process makes. */
   readonly #pendingEnds = new Map<string, PendingEnd>();
+  /** `<organization> <run>` → a recent lookup of an active background run, by `appendEvents` (insertion order). */
+  readonly #appendLookups = new Map<string, { at: number; target: Promise<AppendTarget> }>();
+  readonly #appendLookupMs: number;
   #sweeper: NodeJS.Timeout | null = null;
   #sweeping: Promise<unknown> | null = null;
 
@@ -127,6 +142,7 @@ export class RunStreamService {
     this.#retentionMs = options.retentionMs;
     this.#staleAfterMs = options.staleAfterMs;
     this.#sweepIntervalMs = options.sweepIntervalMs;
+    this.#appendLookupMs = options.appendLookupMs ?? 10_000;
   }
 
   /** Which store holds the streams. */
@@ -142,11 +158,19 @@ export class RunStreamService {
   /**
    * Appends events to a background run's stream. NotFound for another organization's run; BAD_REQUEST for a run
    * that is not background, or `end` without a stop_reason; CONFLICT once the stream has ended (the run is terminal).
+   *
+   * A producer appends many times a second, so the run lookup (organization, background, status) of an active
+   * background run is reused for `appendLookupMs`: its organization and `background` never change, and a run that
+   * became terminal meanwhile has an ended stream, which refuses the append (CONFLICT) and drops the lookup (as does
+   * the run's end in this process). The one difference: a run made terminal in another process while its stream
+   * could not be ended (the store was down; that update failed with SERVICE_UNAVAILABLE and is to be repeated)
+   * still accepts appends until the lookup is this old.
    */
   async appendEvents(actor: Actor, raw: AppendEventsInput): Promise<AppendEventsResult> {
     const input = appendEventsInput.parse(raw);
     const events = input.events as RunEvent[];
-    const run = await requireRun(this.#db, actor, input.runId);
+    const lookupKey = `${actor.organizationId} ${input.runId}`;
+    const run = await this.#appendTarget(actor, input.runId, lookupKey);
     if (!run.background) throw notBackground('events cannot be appended to its stream');
     const stopReason = lastStopReason(events);
     if (input.end && !stopReason) {
@@ -158,8 +182,13 @@ export class RunStreamService {
       throw new Conflict(`Run ${run.id} is already ${run.status}: its stream has ended`, { field: 'events' });
     }
     if (!input.end || !stopReason) {
-      const result = await this.#stream.append(run.id, events);
-      return { ids: result.positions.map(formatEventId), ended: false };
+      try {
+        const result = await this.#stream.append(run.id, events);
+        return { ids: result.positions.map(formatEventId), ended: false };
+      } catch (err) {
+        if (err instanceof Conflict) this.#appendLookups.delete(lookupKey);
+        throw err;
+      }
     }
     // The terminal update decides; its hook writes these events with the end marker in one step.
     if (this.#pendingEnds.has(run.id)) {
@@ -176,6 +205,30 @@ export class RunStreamService {
       throw new Conflict(`Run ${run.id} was ended by another call: its stream has ended`, { field: 'events' });
     }
     return { ids: pending.result.positions.slice(0, events.length).map(formatEventId), ended: true };
+  }
+
+  /** The run for `appendEvents`: a recent lookup of an active background run, else the database's row. */
+  #appendTarget(actor: Actor, runId: string, key: string): Promise<AppendTarget> {
+    const now = Date.now();
+    const cached = this.#appendLookups.get(key);
+    if (cached && now - cached.at < this.#appendLookupMs) return cached.target;
+    const target = requireRun(this.#db, actor, runId).then((row): AppendTarget => {
+      // Only active background runs are kept; anything else is answered from the database every time.
+      if (!row.background || isTerminal(row.status)) this.#forgetLookup(key, target);
+      return { id: row.id, background: row.background === true, status: row.status };
+    });
+    target.catch(() => this.#forgetLookup(key, target));
+    this.#appendLookups.delete(key); // re-inserted last: the map stays in lookup order
+    this.#appendLookups.set(key, { at: now, target });
+    if (this.#appendLookups.size > APPEND_LOOKUPS_MAX) {
+      const oldest = this.#appendLookups.keys().next().value;
+      if (oldest !== undefined) this.#appendLookups.delete(oldest);
+    }
+    return target;
+  }
+
+  #forgetLookup(key: string, target: Promise<AppendTarget>): void {
+    if (this.#appendLookups.get(key)?.target === target) this.#appendLookups.delete(key);
   }
 
   /**
@@ -239,7 +292,8 @@ export class RunStreamService {
    * The RunManager's `afterTerminal` hook: ends a background run's stream, appending the run's stop reason unless
    * it is already the stream's latest (with the final events of the call that made the run terminal, if any).
    */
-  async onRunTerminal(_actor: Actor, run: Run): Promise<void> {
+  async onRunTerminal(actor: Actor, run: Run): Promise<void> {
+    this.#appendLookups.delete(`${actor.organizationId} ${run.id}`);
     if (!run.background) return;
     const pending = this.#pendingEnds.get(run.id);
     if (pending && !pending.result) this.#pendingEnds.delete(run.id);
