@@ -59,23 +59,33 @@ export function registerSubscriptionRoutes<TRouter extends AnyTRPCRouter>(
 ): string[] {
   const procedures = options.router._def.procedures as Record<string, { _def: { type: string } }>;
   const paths = Object.keys(procedures).filter((path) => procedures[path]?._def.type === 'subscription');
+  const frames: FrameCache = new WeakMap();
   for (const path of paths) {
-    app.get(`${options.prefix}/${path}`, (request, reply) => serve(request, reply, path, options));
+    app.get(`${options.prefix}/${path}`, (request, reply) => serve(request, reply, path, options, frames));
   }
   return paths;
 }
+
+/**
+ * The frame of a tracked value, by the value: a run's stream hands the SAME event object to every reader of an
+ * entry (run-stream.ts), so a hundred subscribers of a run cost one serialization per event, not a hundred.
+ * Values are never modified once yielded; weak keys, so a frame lives as long as its event.
+ */
+type FrameCache = WeakMap<object, { id: string; frame: string }>;
 
 async function serve<TRouter extends AnyTRPCRouter>(
   request: FastifyRequest,
   reply: FastifyReply,
   path: string,
   options: SubscriptionServerOptions<TRouter>,
+  frames: FrameCache,
 ): Promise<void> {
   reply.hijack();
   const res = reply.raw;
   const config = options.router._def._config;
   const serialize = (value: unknown) => JSON.stringify(config.transformer.output.serialize(value));
   const abort = new AbortController();
+  const { signal } = abort;
   res.once('close', () => abort.abort());
 
   let input: unknown;
@@ -101,7 +111,7 @@ async function serve<TRouter extends AnyTRPCRouter>(
       getRawInput: async () => input,
       ctx,
       type: 'subscription',
-      signal: abort.signal,
+      signal,
       batchIndex: 0,
     });
     if (typeof data !== 'object' || data === null || !(Symbol.asyncIterator in data)) {
@@ -118,7 +128,7 @@ async function serve<TRouter extends AnyTRPCRouter>(
     return `event: serialized-error\ndata: ${serialize(shape)}\n\n`;
   };
 
-  if (abort.signal.aborted) return;
+  if (signal.aborted) return;
   res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
   res.write(`event: connected\ndata: ${JSON.stringify(options.sse.client)}\n\n`);
   if (setupError || !iterable) {
@@ -133,7 +143,7 @@ async function serve<TRouter extends AnyTRPCRouter>(
     if (ping) ping.refresh();
     else {
       ping = setTimeout(function beat() {
-        if (res.writableEnded || abort.signal.aborted) return;
+        if (res.writableEnded || signal.aborted) return;
         res.write('event: ping\ndata: \n\n');
         ping = setTimeout(beat, options.sse.ping.intervalMs);
       }, options.sse.ping.intervalMs);
@@ -152,12 +162,17 @@ async function serve<TRouter extends AnyTRPCRouter>(
         finished = true;
         break;
       }
-      if (abort.signal.aborted) break;
+      if (signal.aborted) break;
       const value = next.value;
       let frame: string;
       if (isTrackedEnvelope(value)) {
         const [id, data] = value;
-        frame = `data: ${serialize(data)}\nid: ${id}\n\n`;
+        const cached = typeof data === 'object' && data !== null ? frames.get(data) : undefined;
+        if (cached?.id === id) frame = cached.frame;
+        else {
+          frame = `data: ${serialize(data)}\nid: ${id}\n\n`;
+          if (typeof data === 'object' && data !== null) frames.set(data, { id, frame });
+        }
         clientId = id;
       } else if (clientId === null) {
         frame = `data: ${serialize(value)}\n\n`;
@@ -178,10 +193,10 @@ async function serve<TRouter extends AnyTRPCRouter>(
         });
       }
     }
-    if (finished && !abort.signal.aborted) res.write('event: return\ndata: \n\n');
+    if (finished && !signal.aborted) res.write('event: return\ndata: \n\n');
   } catch (cause) {
     finished = true;
-    const aborted = abort.signal.aborted || (cause instanceof Error && cause.name === 'AbortError');
+    const aborted = signal.aborted || (cause instanceof Error && cause.name === 'AbortError');
     if (!aborted) res.write(errorFrame(getTRPCErrorFromUnknown(cause)));
   } finally {
     clearTimeout(ping);
