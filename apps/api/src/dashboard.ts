@@ -28,16 +28,18 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
     return;
   }
   await app.register(fastifyStatic, {
-    root,
-    prefix: '/',
-    index: ['index.html'],
-    // Only what the build wrote: no directory listings, no dotfiles.
-    // Files are looked up per request (a rebuild is served without a restart); a path that is no file falls through
-    // to the not-found handler, so the REST layer's redirects and 404s are unchanged.
+    root: `${root}/assets`,
+    prefix: '/assets/',
+    // Only what the build wrote: no directory listings, no dotfiles. Files are looked up per request (a rebuild is
+    // served without a restart).
     list: false,
     dotfiles: 'deny',
     setHeaders(reply, path) {
       reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     },
   });
+  // The pages are addressed by the URL's hash, so `/` is the only page route. A wildcard at `/` would answer every
+  // unknown path itself, and /v1's not-found handler (Letta's `{"detail": "Not Found"}`) would never run.
+  app.get('/', (_request, reply) => reply.sendFile('index.html', root));
+  app.get('/index.html', (_request, reply) => reply.sendFile('index.html', root));
 }
