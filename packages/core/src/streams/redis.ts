@@ -220,6 +220,18 @@ function itemOf(entry: Entry, runId: string): StreamItem {
   return item;
 }
 
+/** A stream's state from its last entry (`XREVRANGE key + - COUNT 1`); null when the stream does not exist. */
+function infoOf(raw: RawEntry[]): StreamInfo | null {
+  const last = raw[0] ? parseEntry(raw[0]) : null;
+  if (!last) return null;
+  return {
+    head: { epoch: last.epoch, seq: last.seq },
+    ended: last.end,
+    stopReason: (last.sr || null) as StopReason | null,
+    lastWriteAt: last.t,
+  };
+}
+
 /** Orders entry ids `<seq>-<sub>`. */
 function afterId(entry: Entry, seq: number, sub: number): boolean {
   return entry.seq > seq || (entry.seq === seq && entry.sub > sub);
@@ -332,7 +344,7 @@ export interface RunStreamStats {
  * Pub/Sub delivers in order on a connection, and a lost connection fails every reader (Unavailable, retryable from
  * its last cursor), so no entry is skipped silently. A large append arrives as a range notice (`~ first last`),
  * read with XRANGE in pages; later messages of the run wait behind it. Every `checkMs`, the runs quiet that long
- * are checked (one XREVRANGE each) for a stream lost or expired (no write, so no message), and for entries written
+ * are checked (one pipelined XREVRANGE each) for a stream lost or expired (no write, so no message), and for entries written
  * without a message (a writer of an older version): those are read then.
  */
 class Hub {
@@ -341,7 +353,6 @@ class Hub {
   readonly #cmd: Redis;
   readonly #checkMs: number;
   readonly #count: number;
-  readonly #info: (runId: string) => Promise<StreamInfo | null>;
   readonly #logger: Logger | undefined;
   readonly #timer: NodeJS.Timeout;
   #checking = false;
@@ -352,14 +363,12 @@ class Hub {
     cmd: Redis;
     checkMs: number;
     count: number;
-    info: (runId: string) => Promise<StreamInfo | null>;
     logger?: Logger | undefined;
   }) {
     this.#sub = options.sub;
     this.#cmd = options.cmd;
     this.#checkMs = options.checkMs;
     this.#count = options.count;
-    this.#info = options.info;
     this.#logger = options.logger;
     this.#sub.on('message', (channel: string, message: string) => this.#receive(channel, message));
     this.#sub.on('close', () => {
@@ -493,31 +502,39 @@ class Hub {
     }
   }
 
-  /** Runs quiet for `checkMs`: lost or expired (their readers fail), or written without a message (read now). */
+  /**
+   * Runs quiet for `checkMs`: lost or expired (their readers fail), or written without a message (read now). One
+   * pipeline (one write) for all of them: a thousand idle runs being watched cost one round trip per interval.
+   */
   async #checkQuiet(): Promise<void> {
     if (this.#checking || this.#closed) return;
+    const now = Date.now();
+    const quiet = [...this.#runs.values()].filter((run) => run.last !== null && now - run.lastEntryAt >= this.#checkMs);
+    if (quiet.length === 0) return;
     this.#checking = true;
     try {
-      const now = Date.now();
-      const quiet = [...this.#runs.values()].filter((run) => run.last !== null && now - run.lastEntryAt >= this.#checkMs);
-      await Promise.all(
-        quiet.map(async (run) => {
-          try {
-            const info = await this.#info(run.runId);
-            if (this.#runs.get(run.key) !== run) return;
-            for (const listener of run.listeners) listener.check(info);
-            const last = run.last;
-            if (!info || !last || info.head.epoch !== last.epoch || run.draining) return;
-            const headSub = info.ended ? 1 : 0;
-            if (info.head.seq > last.seq || (info.head.seq === last.seq && headSub > last.sub)) {
-              run.queue.push({ from: `(${last.seq}-${last.sub}`, to: '+' });
-              void this.#drain(run);
-            }
-          } catch (err) {
-            this.#logger?.debug({ err, runId: run.runId }, 'checking a quiet run stream failed');
-          }
-        }),
-      );
+      const pipeline = this.#cmd.pipeline();
+      for (const run of quiet) pipeline.call('XREVRANGE', run.key, '+', '-', 'COUNT', 1);
+      const replies = (await pipeline.exec()) ?? [];
+      quiet.forEach((run, i) => {
+        const [err, raw] = replies[i] ?? [new Error('no reply'), null];
+        if (err) {
+          this.#logger?.debug({ err, runId: run.runId }, 'checking a quiet run stream failed');
+          return;
+        }
+        if (this.#runs.get(run.key) !== run) return;
+        const info = infoOf(raw as RawEntry[]);
+        for (const listener of run.listeners) listener.check(info);
+        const last = run.last;
+        if (!info || !last || info.head.epoch !== last.epoch || run.draining) return;
+        const headSub = info.ended ? 1 : 0;
+        if (info.head.seq > last.seq || (info.head.seq === last.seq && headSub > last.sub)) {
+          run.queue.push({ from: `(${last.seq}-${last.sub}`, to: '+' });
+          void this.#drain(run);
+        }
+      });
+    } catch (err) {
+      this.#logger?.debug({ err }, 'checking quiet run streams failed');
     } finally {
       this.#checking = false;
     }
@@ -605,7 +622,6 @@ export class RedisRunStream implements RunStream {
       cmd,
       checkMs: options.checkMs ?? 5000,
       count: options.hubCount ?? 1000,
-      info: (runId) => this.info(runId),
       logger: options.logger,
     });
   }
@@ -681,14 +697,7 @@ export class RedisRunStream implements RunStream {
     } catch (err) {
       throw redisError(err, runId);
     }
-    const last = raw[0] ? parseEntry(raw[0]) : null;
-    if (!last) return null;
-    return {
-      head: { epoch: last.epoch, seq: last.seq },
-      ended: last.end,
-      stopReason: (last.sr || null) as StopReason | null,
-      lastWriteAt: last.t,
-    };
+    return infoOf(raw);
   }
 
   async *read(runId: string, options: ReadOptions): AsyncGenerator<StreamItem> {
