@@ -65,7 +65,7 @@ export interface RunStreamServiceOptions {
   staleAfterMs: number;
   /** How often {@link RunStreamService.sweepStale} runs once {@link RunStreamService.start} was called. */
   sweepIntervalMs: number;
-  /** How long `appendEvents` trusts a run lookup (see {@link RunStreamService.appendEvents}). @default 10 s */
+  /** How long `appendEvents` trusts a run lookup (see {@link RunStreamService.appendEvents}). @default 30 s */
   appendLookupMs?: number;
 }
 
@@ -142,7 +142,7 @@ export class RunStreamService {
     this.#retentionMs = options.retentionMs;
     this.#staleAfterMs = options.staleAfterMs;
     this.#sweepIntervalMs = options.sweepIntervalMs;
-    this.#appendLookupMs = options.appendLookupMs ?? 10_000;
+    this.#appendLookupMs = options.appendLookupMs ?? 30_000;
   }
 
   /** Which store holds the streams. */
