@@ -12,27 +12,7 @@ export type BackendHealth = RouterOutputs['providerTraces']['health']['backends'
 export type RunListInput = Omit<Extract<RouterInputs['runs']['list'], { statuses?: unknown }>, 'cursor'>;
 export type { RunEvent };
 
-export const RUN_STATUSES = ['created', 'running', 'completed', 'failed', 'cancelled'] as const satisfies readonly RunStatus[];
-
-export const STOP_REASONS = [
-  'end_turn',
-  'error',
-  'llm_api_error',
-  'invalid_llm_response',
-  'invalid_tool_call',
-  'max_steps',
-  'max_tokens_exceeded',
-  'no_tool_call',
-  'tool_rule',
-  'cancelled',
-  'requires_approval',
-  'context_window_overflow_in_system_prompt',
-] as const satisfies readonly StopReason[];
-
-// The lists above are copied to keep core (and zod) out of the browser bundle; these fail to compile when the api
-// gains a status or stop reason the filters would not offer.
-type Missing<All, Listed> = [Exclude<All, Listed>] extends [never] ? true : Exclude<All, Listed>;
-export const allStatusesListed: Missing<RunStatus, (typeof RUN_STATUSES)[number]> = true;
-export const allStopReasonsListed: Missing<StopReason, (typeof STOP_REASONS)[number]> = true;
+// From core's import-free module, so that neither core nor zod reaches the browser bundle.
+export { RUN_STATUSES, STOP_REASONS } from '@runtrace/core/run-names';
 
 export const isActive = (status: RunStatus): boolean => status === 'created' || status === 'running';

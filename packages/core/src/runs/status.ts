@@ -1,25 +1,9 @@
 import { z } from 'zod';
+import { RUN_STATUSES, type RunStatus, STOP_REASONS, type StopReason } from './names.ts';
 
-export const RUN_STATUSES = ['created', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+export { RUN_STATUSES, type RunStatus, STOP_REASONS, type StopReason };
 export const TERMINAL_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
 export const ACTIVE_STATUSES: readonly RunStatus[] = ['created', 'running'];
-
-export const STOP_REASONS = [
-  'end_turn',
-  'error',
-  'llm_api_error',
-  'invalid_llm_response',
-  'invalid_tool_call',
-  'max_steps',
-  'max_tokens_exceeded',
-  'no_tool_call',
-  'tool_rule',
-  'cancelled',
-  'requires_approval',
-  'context_window_overflow_in_system_prompt',
-] as const;
-export type StopReason = (typeof STOP_REASONS)[number];
 
 export const runStatusSchema = z.enum(RUN_STATUSES);
 export const stopReasonSchema = z.enum(STOP_REASONS);
