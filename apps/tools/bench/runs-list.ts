@@ -1,8 +1,8 @@
-import http from 'node:http';
 import { createRuntraceClient } from '@runtrace/client';
 import { spawnApi } from '@runtrace/client/testing/apiProcess';
 import { encodeCursor, toIso } from '@runtrace/core';
 import type postgres from 'postgres';
+import { get, keepAliveAgent } from './http.ts';
 import type { BenchContext, BenchSection, Check } from './section.ts';
 import { defaultWarmup, int, measure, measureInterleaved, ms, processCpuMs, ratio, type Scenario, type Summary, seconds } from './stats.ts';
 import { formatTable } from './table.ts';
@@ -122,9 +122,8 @@ async function measureList(
       offsetDeepAgent: `SQL OFFSET ${int((agentDeepPage - 1) * LIMIT)}, agentId`,
     };
     const apiCpuMs = () => processCpuMs(api.pid);
-    // HTTP as a load generator speaks it (wrk, autocannon): keep-alive GETs of the URL httpBatchLink sends, each
-    // response read to its end and its status checked, not parsed — the api's latency, not the client's JSON.parse.
-    const agent = new http.Agent({ keepAlive: true, maxSockets: c });
+    // Keep-alive GETs of the URL httpBatchLink sends (http.ts): the api's latency, not the client's JSON.parse.
+    const agent = keepAliveAgent(c);
     const overHttp = (name: string, input: { agentId?: string; cursor?: string }): Scenario => {
       const url = new URL(`${api.url}/trpc/runs.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { limit: LIMIT, ...input } }))}`);
       return { name, concurrency: c, serverCpuMs: apiCpuMs, run: () => get(agent, url) };
@@ -337,16 +336,3 @@ async function explain(query: PromiseLike<unknown>): Promise<string> {
   return root ? describe(root) : '(no plan)';
 }
 
-/** One GET, its response read to the end; a status other than 200 fails the bench. */
-function get(agent: http.Agent, url: URL): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent }, (response) => {
-      response.on('data', () => {});
-      response.on('error', reject);
-      response.on('end', () =>
-        response.statusCode === 200 ? resolve() : reject(new Error(`GET ${url.pathname}: HTTP ${response.statusCode}`)),
-      );
-    });
-    request.on('error', reject);
-  });
-}
