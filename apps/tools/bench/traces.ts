@@ -25,6 +25,7 @@ import {
 } from '@runtrace/core';
 import type { BenchSection, Check } from './section.ts';
 import { int, measure, measureInterleaved, ms, ratio, type Scenario, seconds, type Summary } from './stats.ts';
+import { get, keepAliveAgent } from './http.ts';
 import { formatTable } from './table.ts';
 
 const SPANS_PER_EXPORT = 512;
@@ -355,14 +356,23 @@ export const tracesSection: BenchSection & { needsSeed: boolean } = {
       throw new Error('runs.trace, the direct read and the read without the lookup table disagree');
     }
     const queries = options.traceQueries;
-    log(`    runs.trace over HTTP and the direct read with the lookup table: ${int(queries)} each, taking turns in 5 rounds …`);
-    const [apiS, lookupS] = (await measureInterleaved(
+    // Over HTTP as a load generator reads it (http.ts: the typed client's very GET, the body read, not parsed), and
+    // through @runtrace/client, which also parses the ~400 KB answer on this process's event loop (the api's).
+    const agent = keepAliveAgent(1);
+    const traceUrl = new URL(`${env.apiUrl}/trpc/runs.trace?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { runId: run.id } }))}`);
+    log(
+      `    runs.trace over HTTP, through the typed client and the direct read with the lookup table: ${int(queries)} each, ` +
+        'taking turns in 5 rounds …',
+    );
+    const [apiS, typedS, lookupS] = (await measureInterleaved(
       [
-        { name: 'runs.trace', concurrency: 1, run: () => client.runs.trace.query({ runId: run.id }) },
+        { name: 'runs.trace', concurrency: 1, run: () => get(agent, traceUrl) },
+        { name: 'runs.trace, typed client', concurrency: 1, run: () => client.runs.trace.query({ runId: run.id }) },
         { name: 'lookup', concurrency: 1, run: () => read(true) },
       ],
       { requests: queries, rounds: 5 },
-    )) as [Summary, Summary];
+    )) as [Summary, Summary, Summary];
+    agent.destroy();
     const scans = Math.max(10, Math.round(queries / 5));
     log(`    the direct read without the lookup table: ${int(scans)} …`);
     const scanS = await measure({ name: 'scan', concurrency: 1, run: () => read(false) }, { requests: scans });
@@ -378,6 +388,7 @@ export const tracesSection: BenchSection & { needsSeed: boolean } = {
       ],
       [
         readRow('runs.trace over HTTP (trace ids from Postgres, lookup table)', apiS),
+        readRow('runs.trace through @runtrace/client (answer parsed)', typedS),
         readRow('baseline: the same read on ClickHouse, lookup table', lookupS),
         readRow('baseline: the same read on ClickHouse, no lookup table', scanS),
       ],
@@ -387,6 +398,8 @@ export const tracesSection: BenchSection & { needsSeed: boolean } = {
       `Seeded ${int(total)} spans in ${seconds(seedMs)} (${int((total * 1000) / seedMs)} spans/s); otel_traces has ` +
         `${int(Number(stats?.rows))} rows in ${stats?.parts} parts, ${int(Number(stats?.compressed) / 2 ** 20)} MiB compressed. ` +
         `runs.trace returns ${viaApi.length} of the trace's ${TARGET_SPANS} spans (the trace view's filter), 15 days back in 30.`,
+      'runs.trace over HTTP: keep-alive GETs of the URL httpBatchLink sends, each answer read to its end and its status ' +
+        'checked, not parsed (bench/http.ts); the api runs in this process (chdb serves one process only).',
     );
     return {
       title: 'OpenTelemetry traces: OTLP ingest and runs.trace',
