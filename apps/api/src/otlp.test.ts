@@ -60,6 +60,18 @@ async function postTraces(api: Api, body: BodyInit, headers: Record<string, stri
 }
 
 const json = (bytes: Uint8Array) => JSON.parse(Buffer.from(bytes).toString('utf8'));
+
+/** The OTLP ingest figures of GET /metrics (Prometheus text). */
+async function spanMetrics(api: Api) {
+  const text = await (await fetch(`${api.url}/metrics`)).text();
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+  return {
+    written: value(/^runtrace_otlp_spans_total\{result="written"\} (\d+)$/m),
+    rejected: value(/^runtrace_otlp_spans_total\{result="rejected"\} (\d+)$/m),
+    failed: value(/^runtrace_otlp_spans_total\{result="failed"\} (\d+)$/m),
+    queueDepth: value(/^runtrace_otlp_queue_depth (\d+)$/m),
+  };
+}
 const protoStatus = (bytes: Uint8Array) => otlpProtoTypes().Status.toObject(otlpProtoTypes().Status.decode(bytes));
 
 /** A fixed start, in whole seconds: span times are explicit so that order and nanoseconds are exact. */
@@ -251,6 +263,7 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
   });
 
   it('reports partial success as the spec says: the valid spans are written, the invalid ones counted with the reason', async () => {
+    const before = await spanMetrics(api);
     const traceId = 'ab'.repeat(16);
     const span = (spanId: string, extra = {}) => ({
       traceId,
@@ -311,6 +324,12 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
       viewFilter: false,
     });
     expect(written.map((s) => s.spanId)).toEqual(['0000000000000001']);
+    // GET /metrics counts them too (the api's own request spans, when traced, are written, never refused).
+    const after = await spanMetrics(api);
+    expect(after.rejected - before.rejected).toBe(4);
+    expect(after.written - before.written).toBeGreaterThanOrEqual(1);
+    expect(after.failed).toBe(before.failed);
+    expect(after.queueDepth).toBe(0);
   });
 
   it('refuses malformed bodies with 400 and a google.rpc.Status in the request encoding, other types with 415', async () => {

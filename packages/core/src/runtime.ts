@@ -18,6 +18,7 @@ import { ProviderTraceService } from './telemetry/provider-trace-service.ts';
 import { TelemetryManager } from './telemetry/telemetry-manager.ts';
 import { OtelTraces } from './traces/otel-traces.ts';
 import { createSelfTracer, type SelfTracer } from './traces/self-trace.ts';
+import { registerSpanMetrics } from './traces/span-metrics.ts';
 
 /** Everything a process needs to serve Runtrace: the database and the managers over it. */
 export interface Runtime {
@@ -111,6 +112,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       backends: await createBackends(config.telemetryBackends, { db: database.db, logger, config, clickhouse }),
       logger,
     });
+    registerSpanMetrics(telemetry.metrics.registry, traces);
     const stores = await createStreamStores(config, logger);
     let streams: RunStreamService | null = null;
     const runs = new RunManager({

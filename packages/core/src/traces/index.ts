@@ -2,5 +2,6 @@ export * from './otel-traces.ts';
 export * from './otlp.ts';
 export * from './schemas.ts';
 export * from './self-trace.ts';
+export * from './span-metrics.ts';
 export * from './span-reader.ts';
 export { otlpProtoTypes } from './otlp-proto.ts';

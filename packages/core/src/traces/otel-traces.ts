@@ -35,6 +35,19 @@ export interface OtelTracesOptions {
   batching?: Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'>;
 }
 
+/** OTLP ingest as `GET /metrics` reports it (span-metrics.ts). */
+export interface SpanIngestStats {
+  /** Spans accepted and not yet written. */
+  queueDepth: number;
+  queueBytes: number;
+  /** Spans written to ClickHouse. */
+  written: number;
+  /** Spans refused for invalid data (the OTLP partial success). */
+  rejected: number;
+  /** Spans whose INSERT failed (the exporter got an error and may retry). */
+  failed: number;
+}
+
 /** What became of an export request's spans. */
 export interface IngestResult {
   /** Spans written. */
@@ -53,6 +66,7 @@ export class OtelTraces {
   readonly #ch: ClickHouse | null;
   readonly #db: Db;
   readonly #batcher: InsertBatcher | null;
+  readonly #counts = { written: 0, rejected: 0, failed: 0 };
 
   constructor(options: OtelTracesOptions) {
     this.#ch = options.clickhouse;
@@ -82,7 +96,14 @@ export class OtelTraces {
   async ingest(actor: Actor, body: Uint8Array, format: OtlpFormat): Promise<IngestResult> {
     if (!this.#batcher) throw clickhouseOff('OpenTelemetry trace ingest (POST /v1/traces)');
     const decoded = otlpToRows(body, format, actor.organizationId);
-    await this.#batcher.add(decoded.lines, decoded.rows);
+    this.#counts.rejected += decoded.rejected;
+    try {
+      await this.#batcher.add(decoded.lines, decoded.rows);
+    } catch (err) {
+      this.#counts.failed += decoded.rows;
+      throw err;
+    }
+    this.#counts.written += decoded.rows;
     return { accepted: decoded.rows, rejected: decoded.rejected, errorMessage: decoded.errorMessage };
   }
 
@@ -109,9 +130,9 @@ export class OtelTraces {
     await this.#batcher?.flush();
   }
 
-  /** Spans accepted and not yet written. */
-  stats(): { queueDepth: number; queueBytes: number } {
-    return this.#batcher?.stats() ?? { queueDepth: 0, queueBytes: 0 };
+  /** Spans accepted and not yet written, and what became of every span received so far. */
+  stats(): SpanIngestStats {
+    return { ...(this.#batcher?.stats() ?? { queueDepth: 0, queueBytes: 0 }), ...this.#counts };
   }
 
   /** Refuses new spans and writes out the accepted ones. The ClickHouse connection is its owner's to close. */
