@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import { inheritedEnvironment } from '@runtrace/core/config';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 
@@ -26,7 +27,7 @@ export interface ChildSidecar {
 export function spawnSidecar(env: Record<string, string>): Promise<ChildSidecar> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: appDir,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RUNTRACE_SIDECAR_METRICS_PORT: '0', ...env },
+    env: { PATH: inheritedEnvironment().PATH ?? '', LOG_LEVEL: 'info', RUNTRACE_SIDECAR_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -71,7 +72,7 @@ export function spawnSidecar(env: Record<string, string>): Promise<ChildSidecar>
 export async function failingSidecar(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: appDir,
-    env: { PATH: process.env.PATH ?? '', RUNTRACE_SIDECAR_METRICS_PORT: '0', ...env },
+    env: { PATH: inheritedEnvironment().PATH ?? '', RUNTRACE_SIDECAR_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

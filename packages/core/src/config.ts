@@ -176,6 +176,14 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The environment a child process inherits (an api or a sidecar started by a test or a bench), read here like every
+ * variable: it passes PATH, the servers' URLs and the rest through to the child, which reads them with loadConfig.
+ */
+export function inheritedEnvironment(): Record<string, string | undefined> {
+  return { ...process.env };
+}
+
 /** Reads the environment once; throws {@link ConfigError} naming each bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(env);

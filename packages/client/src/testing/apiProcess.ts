@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { inheritedEnvironment } from '@runtrace/core/config';
 
 /** `apps/api`, where `tsx` resolves and `src/main.ts` lives. */
 const API_DIR = fileURLToPath(new URL('../../../../apps/api/', import.meta.url));
@@ -50,7 +51,7 @@ export async function spawnApi(
     // The servers are only those given (not this process's DATABASE_URL/REDIS_URL); ClickHouse off unless asked
     // for (an embedded chdb directory serves one process only).
     env: {
-      ...process.env,
+      ...inheritedEnvironment(),
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       DATABASE_URL: '',
