@@ -35,7 +35,7 @@ interface Row {
 export const runsListSection: BenchSection = {
   name: 'runs.list',
   async run(ctx: BenchContext) {
-    const { env, seed, options, log } = ctx;
+    const { env, seed, options } = ctx;
     const org = seed.organizationId;
     const agentId = seed.agentIds[0] as string;
     const c = options.listConcurrency;

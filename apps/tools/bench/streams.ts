@@ -1,12 +1,11 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
 import { type ApiProcess, spawnApi } from '@runtrace/client/testing/apiProcess';
 import { type Config, connectRedis, newId, redisOptions, streamKey } from '@runtrace/core';
 import type { BenchContext, BenchSection, Check } from './section.ts';
 import { MARKER, monotonicMs, SUBSCRIBERS_SCRIPT, type SubscriberCommand, type SubscriberReply } from './stream-subscribers.ts';
-import { int, ms, percentile, ratio } from './stats.ts';
+import { int, ms, percentile, processCpuMs, ratio } from './stats.ts';
 import { keepAliveAgent, postJson } from './http.ts';
 import { formatTable } from './table.ts';
 
@@ -46,17 +45,6 @@ interface ScenarioResult {
   appenderCpuMs: number;
   redisClients: { before: number; during: number; after: number };
   subscribeMs: number;
-}
-
-/** user+system CPU time of a process in ms (Linux /proc), NaN elsewhere. */
-function processCpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    // utime and stime are fields 14 and 15 of stat; after "pid (comm) " they are at 11 and 12.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 type Redis = Awaited<ReturnType<typeof connectRedis>>;
