@@ -4,9 +4,9 @@ import { InsertBatcher, type InsertBatcherOptions, insertBody } from '../../clic
 import { openMigratedClickHouse } from '../../clickhouse/migrate.ts';
 import type { Config } from '../../config.ts';
 import { InvalidArgument } from '../../errors.ts';
+import { toIso } from '../../time.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
 import type { ProviderTrace } from '../provider-trace.ts';
-import { toIso } from '../../time.ts';
 
 /** Batching: see {@link InsertBatcherOptions} (rows are provider traces). */
 export interface ClickHouseBackendOptions extends Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'> {

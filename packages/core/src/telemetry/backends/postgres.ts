@@ -4,6 +4,7 @@ import { type Db, rowsOf } from '../../db/connect.ts';
 import { providerTraces } from '../../db/schema.ts';
 import { Conflict } from '../../errors.ts';
 import { toIso } from '../../time.ts';
+import { afterThisTurn } from '../after-this-turn.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
 import type { ProviderTrace } from '../provider-trace.ts';
 
@@ -11,7 +12,7 @@ export interface PostgresBackendOptions {
   db: Db;
   /** Most rows in one INSERT. @default 500 */
   maxBatchRows?: number;
-  /** Most JSON bytes in one INSERT (Postgres protocol messages are limited to 1 GiB). @default 64 MiB */
+  /** Most JSON text in one INSERT, in characters (Postgres protocol messages are limited to 1 GiB). @default 64 Mi */
   maxBatchBytes?: number;
   /** INSERTs in flight at once; the next batch forms while they run. @default 2 */
   maxConcurrentBatches?: number;
@@ -21,7 +22,8 @@ export interface PostgresBackendOptions {
 
 interface Pending {
   organizationId: string;
-  bytes: number;
+  /** The row as JSON ({@link rowJson}). */
+  row: string;
   trace: ProviderTrace;
   resolve: (trace: ProviderTrace) => void;
   reject: (err: unknown) => void;
@@ -44,23 +46,24 @@ function toTrace(row: Row): ProviderTrace {
 }
 
 /**
- * The batch byte cap needs a size without serialising every trace twice: strings' lengths, walked once, are close
- * enough (JSON adds quotes and punctuation, escapes are rare), and exactness only matters near the cap.
+ * A trace's row as JSON text, made when the trace is handed over (a caller that changes its objects later does not
+ * change the row, and a value JSON cannot hold fails that caller alone). Postgres forbids \u0000 in jsonb (Letta strips
+ * it too); an escaped backslash before "u0000" is left alone.
  */
-function approximateBytes(trace: ProviderTrace): number {
-  let bytes = 256;
-  const walk = (value: unknown): void => {
-    if (typeof value === 'string') bytes += value.length + 3;
-    else if (value && typeof value === 'object') {
-      for (const [key, v] of Object.entries(value)) {
-        bytes += key.length + 4;
-        walk(v);
-      }
-    } else bytes += 8;
-  };
-  walk(trace.requestJson);
-  walk(trace.responseJson);
-  return bytes;
+function rowJson(organizationId: string, trace: ProviderTrace): string {
+  const row = JSON.stringify({
+    id: trace.id,
+    organization_id: organizationId,
+    run_id: trace.runId,
+    step_id: trace.stepId,
+    agent_id: trace.agentId,
+    agent_tags: trace.agentTags,
+    call_type: trace.callType,
+    request_json: trace.requestJson,
+    response_json: trace.responseJson,
+    created_at: trace.createdAt,
+  });
+  return row.includes('\\u0000') ? row.replaceAll(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1') : row;
 }
 
 /**
@@ -78,6 +81,12 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
   #queuedBytes = 0;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #maxInFlight: number;
+  /**
+   * Starts the next batch once the current turn of the event loop is over. A finished INSERT resumes all of its
+   * callers at once, and each of them soon creates again: a batch started at the first create would carry that one
+   * trace while the others queue behind it (measured: 12 rows per INSERT with 256 producers, against ~125 this way).
+   */
+  readonly #schedulePump = afterThisTurn(() => this.#pump());
   #closed = false;
   #dropped = 0;
 
@@ -91,16 +100,16 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
 
   create(actor: Actor, trace: ProviderTrace): Promise<ProviderTrace> {
     if (this.#closed) return Promise.reject(new Error('postgres provider-trace backend is closed'));
+    let row: string;
+    try {
+      row = rowJson(actor.organizationId, trace);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise((resolve, reject) => {
-      this.#queue.push({
-        organizationId: actor.organizationId,
-        bytes: approximateBytes(trace),
-        trace,
-        resolve,
-        reject,
-      });
-      this.#queuedBytes += this.#queue.at(-1)?.bytes ?? 0;
-      this.#pump();
+      this.#queue.push({ organizationId: actor.organizationId, row, trace, resolve, reject });
+      this.#queuedBytes += row.length;
+      this.#schedulePump();
     });
   }
 
@@ -111,19 +120,26 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
     });
   }
 
-  /** Starts batches while INSERT slots are free; each finishing batch starts the next. */
+  /**
+   * Starts batches while INSERT slots are free, the queue shared evenly among them: each INSERT runs on a Postgres
+   * backend (one core) of its own, and one batch of everything would leave the other slots idle. Each finishing batch
+   * starts the next.
+   */
   #pump(): void {
-    while (this.#inFlight.size < this.#maxInFlight && this.#queue.length > 0) this.#startBatch();
+    while (this.#inFlight.size < this.#maxInFlight && this.#queue.length > 0) {
+      const freeSlots = this.#maxInFlight - this.#inFlight.size;
+      this.#startBatch(Math.min(this.#maxRows, Math.ceil(this.#queue.length / freeSlots)));
+    }
   }
 
-  #startBatch(): void {
+  #startBatch(maxRows: number): void {
     const batch: Pending[] = [];
     let bytes = 0;
-    while (this.#queue.length && batch.length < this.#maxRows) {
+    while (this.#queue.length && batch.length < maxRows) {
       const next = this.#queue[0] as Pending;
-      if (batch.length && bytes + next.bytes > this.#maxBytes) break;
+      if (batch.length && bytes + next.row.length > this.#maxBytes) break;
       batch.push(next);
-      bytes += next.bytes;
+      bytes += next.row.length;
       this.#queue.shift();
     }
     this.#queuedBytes -= bytes;
@@ -155,22 +171,7 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
    * a single JSON.stringify, and nothing is escaped twice (as it would be in array literals).
    */
   async #insert(batch: Pending[]): Promise<void> {
-    let rows = JSON.stringify(
-      batch.map((p) => ({
-        id: p.trace.id,
-        organization_id: p.organizationId,
-        run_id: p.trace.runId,
-        step_id: p.trace.stepId,
-        agent_id: p.trace.agentId,
-        agent_tags: p.trace.agentTags,
-        call_type: p.trace.callType,
-        request_json: p.trace.requestJson,
-        response_json: p.trace.responseJson,
-        created_at: p.trace.createdAt,
-      })),
-    );
-    // Postgres forbids \u0000 in jsonb (Letta strips it too); an escaped backslash before "u0000" is left alone.
-    if (rows.includes('\\u0000')) rows = rows.replaceAll(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1');
+    const rows = `[${batch.map((p) => p.row).join(',')}]`;
     const inserted = rowsOf<{ id: string }>(
       await this.#db.execute(sql`
         insert into ${providerTraces} (id, organization_id, run_id, step_id, agent_id, agent_tags, call_type,

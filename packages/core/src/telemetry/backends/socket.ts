@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { Actor } from '../../actor.ts';
+import { afterThisTurn } from '../after-this-turn.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
 import type { ProviderTrace } from '../provider-trace.ts';
 import { encodeRecord, nowEpochMs, toSocketRecord } from '../socket-protocol.ts';
@@ -95,7 +96,8 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
   /** Writes completed on the current connection within the loss window: [completedAt, records]. */
   #recent: [number, number][] = [];
 
-  #pumpScheduled = false;
+  /** Writes after the caller's synchronous burst: the caller pays no syscall, and its lines share one write. */
+  readonly #schedulePump = afterThisTurn(() => this.#pump());
   #closed = false;
   #closing: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
@@ -302,16 +304,6 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
       this.#connect();
     }, delay);
     this.#timer.unref();
-  }
-
-  /** Writes after the caller's synchronous burst: the caller pays no syscall, and its lines share one write. */
-  #schedulePump(): void {
-    if (this.#pumpScheduled) return;
-    this.#pumpScheduled = true;
-    setImmediate(() => {
-      this.#pumpScheduled = false;
-      this.#pump();
-    });
   }
 
   /** Coalesces queued lines into chunks and writes them while the socket takes them. */
