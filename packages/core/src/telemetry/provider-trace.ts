@@ -59,3 +59,27 @@ export function toProviderTrace(raw: ProviderTraceInput | ProviderTrace): Provid
   settled.add(trace);
   return trace;
 }
+
+/** The JSON text of a trace's request and response. */
+export interface TraceBodiesJson {
+  request: string;
+  response: string;
+}
+
+/** Where a trace keeps its {@link TraceBodiesJson} (a property, not a WeakMap: ephemerons slow every GC down). */
+const BODIES_JSON = Symbol('runtrace.bodiesJson');
+
+/**
+ * The JSON text of the trace's request and response, made once per trace object however many backends write it: they
+ * are most of a trace, and each backend embeds them whole in its row or record.
+ */
+export function traceBodiesJson(trace: ProviderTrace): TraceBodiesJson {
+  const holder = trace as ProviderTrace & { [BODIES_JSON]?: TraceBodiesJson };
+  let bodies = holder[BODIES_JSON];
+  if (!bodies) {
+    bodies = { request: JSON.stringify(trace.requestJson), response: JSON.stringify(trace.responseJson) };
+    // not enumerable: spreading or comparing a trace never sees it (and a frozen trace is simply not cached)
+    if (Object.isExtensible(holder)) Object.defineProperty(holder, BODIES_JSON, { value: bodies });
+  }
+  return bodies;
+}

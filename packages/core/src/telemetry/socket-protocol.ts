@@ -2,7 +2,7 @@
  * The socket telemetry protocol, version 1 (letta-behavior §7.2–§7.4): one JSON record per line (NDJSON) over a Unix
  * stream socket. Shared by the socket backend (the writer) and apps/sidecar (the reader), so both speak one format.
  */
-import type { ProviderTrace } from './provider-trace.ts';
+import { type ProviderTrace, traceBodiesJson } from './provider-trace.ts';
 
 /** The protocol this code writes and the only one the sidecar accepts ("must match ProtocolVersion" in Letta's sidecar). */
 export const PROTOCOL_VERSION = 1;
@@ -100,6 +100,23 @@ export function toSocketRecord(trace: ProviderTrace, epochMs: number = nowEpochM
  */
 export function encodeRecord(record: SocketRecordV1): string {
   return `${JSON.stringify(record)}\n`;
+}
+
+/**
+ * `encodeRecord(toSocketRecord(trace, epochMs))`, with the request and response spliced in as the text other backends
+ * share ({@link traceBodiesJson}) rather than serialized again.
+ */
+export function encodeTraceRecord(trace: ProviderTrace, epochMs: number = nowEpochMs()): string {
+  const { error, response } = extractError(trace.responseJson ?? {});
+  const bodies = traceBodiesJson(trace);
+  return (
+    `{"protocol_version":${PROTOCOL_VERSION},"provider_trace_id":${JSON.stringify(trace.id)}` +
+    `,"agent_id":${JSON.stringify(trace.agentId ?? null)},"run_id":${JSON.stringify(trace.runId ?? null)}` +
+    `,"step_id":${JSON.stringify(trace.stepId ?? null)},"tags":${JSON.stringify(trace.agentTags ?? [])}` +
+    `,"type":${JSON.stringify(trace.callType || 'agent_step')},"request":${trace.requestJson ? bodies.request : '{}'}` +
+    `,"response":${response === null ? 'null' : bodies.response},"error":${JSON.stringify(error)}` +
+    `,"timestamp":"${pythonIsoTimestamp(epochMs)}"}\n`
+  );
 }
 
 export type DecodeResult =

@@ -6,7 +6,7 @@ import type { Config } from '../../config.ts';
 import { InvalidArgument } from '../../errors.ts';
 import { toIso } from '../../time.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
-import type { ProviderTrace } from '../provider-trace.ts';
+import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
 
 /** Batching: see {@link InsertBatcherOptions} (rows are provider traces). */
 export interface ClickHouseBackendOptions extends Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'> {
@@ -66,22 +66,17 @@ export function traceFromRow(row: ClickHouseTraceRow): ProviderTrace {
 }
 
 function rowLine(organizationId: string, t: ProviderTrace): string {
-  return JSON.stringify({
-    organization_id: organizationId,
-    id: t.id,
-    step_id: t.stepId ?? '',
-    run_id: t.runId ?? '',
-    agent_id: t.agentId ?? '',
-    agent_tags: t.agentTags ?? [],
-    call_type: t.callType,
-    // Objects, not strings: ClickHouse stores their JSON text verbatim (input_format_json_read_objects_as_strings),
-    // which spares a second escaping pass over the largest fields.
-    request_json: t.requestJson,
-    response_json: t.responseJson,
-    created_at: toClickHouseTime(t.createdAt),
-  });
+  // Objects, not strings: ClickHouse stores their JSON text verbatim (input_format_json_read_objects_as_strings),
+  // which spares a second escaping pass over the largest fields; the text is the one other backends share.
+  const { request, response } = traceBodiesJson(t);
+  return (
+    `{"organization_id":${JSON.stringify(organizationId)},"id":${JSON.stringify(t.id)}` +
+    `,"step_id":${JSON.stringify(t.stepId ?? '')},"run_id":${JSON.stringify(t.runId ?? '')}` +
+    `,"agent_id":${JSON.stringify(t.agentId ?? '')},"agent_tags":${JSON.stringify(t.agentTags ?? [])}` +
+    `,"call_type":${JSON.stringify(t.callType ?? null)},"request_json":${request},"response_json":${response}` +
+    `,"created_at":${JSON.stringify(toClickHouseTime(t.createdAt))}}`
+  );
 }
-
 
 /**
  * Provider traces in a ClickHouse table Runtrace owns (`provider_traces`, see clickhouse/migrations). Traces are

@@ -6,7 +6,7 @@ import { Conflict } from '../../errors.ts';
 import { toIso } from '../../time.ts';
 import { afterThisTurn } from '../after-this-turn.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
-import type { ProviderTrace } from '../provider-trace.ts';
+import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
 
 export interface PostgresBackendOptions {
   db: Db;
@@ -51,18 +51,13 @@ function toTrace(row: Row): ProviderTrace {
  * it too); an escaped backslash before "u0000" is left alone.
  */
 function rowJson(organizationId: string, trace: ProviderTrace): string {
-  const row = JSON.stringify({
-    id: trace.id,
-    organization_id: organizationId,
-    run_id: trace.runId,
-    step_id: trace.stepId,
-    agent_id: trace.agentId,
-    agent_tags: trace.agentTags,
-    call_type: trace.callType,
-    request_json: trace.requestJson,
-    response_json: trace.responseJson,
-    created_at: trace.createdAt,
-  });
+  const { request, response } = traceBodiesJson(trace);
+  const row =
+    `{"id":${JSON.stringify(trace.id)},"organization_id":${JSON.stringify(organizationId)}` +
+    `,"run_id":${JSON.stringify(trace.runId ?? null)},"step_id":${JSON.stringify(trace.stepId ?? null)}` +
+    `,"agent_id":${JSON.stringify(trace.agentId ?? null)},"agent_tags":${JSON.stringify(trace.agentTags ?? null)}` +
+    `,"call_type":${JSON.stringify(trace.callType ?? null)},"request_json":${request},"response_json":${response}` +
+    `,"created_at":${JSON.stringify(trace.createdAt)}}`;
   return row.includes('\\u0000') ? row.replaceAll(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1') : row;
 }
 

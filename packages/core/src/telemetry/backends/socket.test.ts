@@ -10,6 +10,7 @@ import { type ProviderTrace, toProviderTrace } from '../provider-trace.ts';
 import {
   decodeLine,
   encodeRecord,
+  encodeTraceRecord,
   extractError,
   PROTOCOL_VERSION,
   pythonIsoTimestamp,
@@ -187,6 +188,20 @@ describe('socket protocol v1 record (letta-behavior §7.2–§7.4)', () => {
     const record = toSocketRecord(trace({ responseJson: response }));
     expect(record.error).toBe(error);
     expect(record.response).toEqual(kept === 'kept' ? response : null);
+  });
+
+  it('writes the same line when the request and response text is shared with other backends', () => {
+    const at = Date.UTC(2026, 0, 16, 21, 0, 52, 123) + 0.456;
+    const cases = [
+      trace(),
+      trace({ callType: null, agentTags: null, agentId: null, runId: null, stepId: null, requestJson: {} }),
+      trace({ callType: '', agentTags: ['a', 'é"\\'] }),
+      trace({ responseJson: { error: { message: 'Rate limit exceeded' } } }),
+      trace({ responseJson: { error: { message: '' } } }),
+      trace({ responseJson: { error: { message: { nested: [1, 2] } } } }),
+      trace({ requestJson: { text: 'héllo — 你好 🎉', nul: 'a\u0000b', skip: undefined, n: 1.5e300 } }),
+    ];
+    for (const t of cases) expect(encodeTraceRecord(t, at)).toBe(encodeRecord(toSocketRecord(t, at)));
   });
 
   it('stamps the time as Python isoformat does: microseconds and +00:00', () => {

@@ -3,7 +3,7 @@ import type { Actor } from '../../actor.ts';
 import { afterThisTurn } from '../after-this-turn.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
 import type { ProviderTrace } from '../provider-trace.ts';
-import { encodeRecord, nowEpochMs, toSocketRecord } from '../socket-protocol.ts';
+import { encodeTraceRecord, nowEpochMs } from '../socket-protocol.ts';
 
 export interface SocketBackendOptions {
   /** The sidecar's Unix socket (TELEMETRY_SOCKET, alias SOCKET_PATH). */
@@ -138,7 +138,7 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
     }
     let line: Buffer;
     try {
-      line = Buffer.from(encodeRecord(toSocketRecord(trace, this.#now())), 'utf8');
+      line = Buffer.from(encodeTraceRecord(trace, this.#now()), 'utf8');
     } catch {
       // a value JSON cannot encode (a BigInt, a cycle): the record cannot be sent
       this.#dropped += 1;
