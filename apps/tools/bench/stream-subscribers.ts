@@ -3,7 +3,13 @@
  * api nor the appender shares an event loop with thousands of EventSources. Latency is measured on the system-wide
  * monotonic clock (`process.hrtime`), which both processes read: the appender writes its append time into each
  * event, a subscriber subtracts it from its receive time.
+ *
+ * Two kinds of subscriber: `sse` reads the stream as a load generator would (the GET httpSubscriptionLink sends, on
+ * node:http, its frames split and each event's JSON parsed: what the server delivers, when), `typed` through
+ * @runtrace/client (`client.runs.stream.subscribe`, tRPC's SSE consumer over the eventsource ponyfill and undici,
+ * which costs ~85 µs of CPU per event here, so fifty subscriptions in one process queue each event behind the others).
  */
+import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { createRuntraceClient, isRunStreamEvent } from '@runtrace/client';
 
@@ -11,9 +17,11 @@ export const SUBSCRIBERS_SCRIPT = fileURLToPath(import.meta.url);
 
 export type SubscriberCommand =
   /** One subscription per entry (a run id may repeat). */
-  | { type: 'subscribe'; url: string; runIds: string[] }
+  | { type: 'subscribe'; url: string; runIds: string[]; client: SubscriberClient }
   | { type: 'timing'; on: boolean }
   | { type: 'finish'; expected: Record<string, number>; timeoutMs: number };
+
+export type SubscriberClient = 'sse' | 'typed';
 
 export type SubscriberReply =
   | { type: 'subscribed'; ms: number }
@@ -25,6 +33,13 @@ export const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
 
 /** The marker the appender puts in each timed event. */
 export const MARKER = /bench t=(\d+\.\d+)/;
+
+/** What a subscription saw of a run's stream event (the typed client's `message.data`, or the SSE frame's JSON). */
+interface StreamEvent {
+  seqId: number;
+  messageType: string;
+  content?: unknown;
+}
 
 interface Sub {
   runId: string;
@@ -63,10 +78,24 @@ function main() {
       }
       if (command.type === 'subscribe') {
         const t0 = performance.now();
-        const client = createRuntraceClient({ url: command.url });
+        const client = command.client === 'typed' ? createRuntraceClient({ url: command.url }) : null;
         for (const runId of command.runIds) {
-          {
-            const sub: Sub = { runId, lastSeq: 0, received: 0, started: false, completed: false, error: null, unsubscribe: () => {} };
+          const sub: Sub = { runId, lastSeq: 0, received: 0, started: false, completed: false, error: null, unsubscribe: () => {} };
+          const deliver = (event: StreamEvent, now: number) => {
+            if (event.seqId !== sub.lastSeq + 1) problem(`${runId}: seq ${event.seqId} after ${sub.lastSeq}`);
+            sub.lastSeq = event.seqId;
+            sub.received++;
+            if (!timing || event.messageType !== 'assistant_message') return;
+            const match = MARKER.exec(String(event.content));
+            if (!match) return;
+            latencies.push(now - Number(match[1]));
+            deliveries++;
+          };
+          const failed = (message: string) => {
+            sub.error = message;
+            problem(`${runId}: ${message}`);
+          };
+          if (client) {
             const subscription = client.runs.stream.subscribe(
               { runId },
               {
@@ -75,29 +104,28 @@ function main() {
                 },
                 onData(message) {
                   const now = monotonicMs();
-                  if (!isRunStreamEvent(message)) return;
-                  const event = message.data;
-                  if (event.seqId !== sub.lastSeq + 1) problem(`${runId}: seq ${event.seqId} after ${sub.lastSeq}`);
-                  sub.lastSeq = event.seqId;
-                  sub.received++;
-                  if (!timing || event.messageType !== 'assistant_message') return;
-                  const match = MARKER.exec(String(event.content));
-                  if (!match) return;
-                  latencies.push(now - Number(match[1]));
-                  deliveries++;
+                  if (isRunStreamEvent(message)) deliver(message.data, now);
                 },
-                onError(err) {
-                  sub.error = err.message;
-                  problem(`${runId}: ${err.message}`);
-                },
+                onError: (err) => failed(err.message),
                 onComplete() {
                   sub.completed = true;
                 },
               },
             );
             sub.unsubscribe = () => subscription.unsubscribe();
-            subs.push(sub);
+          } else {
+            sub.unsubscribe = readSse(command.url, runId, {
+              started: () => {
+                sub.started = true;
+              },
+              event: deliver,
+              failed,
+              completed: () => {
+                sub.completed = true;
+              },
+            });
           }
+          subs.push(sub);
         }
         // Subscribed = every subscription has read the run's first (warm-up) event: its reader is live.
         const ok = await waitFor(() => subs.every((s) => s.received >= 1 || s.error), 180_000);
@@ -117,6 +145,52 @@ function main() {
       reply({ type: 'error', message: (err as Error).message });
     }
   });
+}
+
+interface SseHandlers {
+  started(): void;
+  event(event: StreamEvent, receivedAt: number): void;
+  failed(message: string): void;
+  completed(): void;
+}
+
+/**
+ * One `runs.stream` subscription read as a load generator reads it: the GET httpSubscriptionLink sends
+ * (`/trpc/runs.stream?input=…`), its SSE frames split on blank lines, each event's JSON parsed. The receive time is
+ * taken when the chunk arrives. Frames with an `event:` line are tRPC's own: `connected`, `ping`, `restore-id`, and
+ * `return` (the stream ended) or `serialized-error`. Returns the unsubscribe.
+ */
+function readSse(baseUrl: string, runId: string, on: SseHandlers): () => void {
+  const url = new URL(`${baseUrl}/trpc/runs.stream`);
+  url.searchParams.set('input', JSON.stringify({ runId }));
+  const request = http.get(url, { headers: { accept: 'text/event-stream' } }, (response) => {
+    if (response.statusCode !== 200) {
+      on.failed(`HTTP ${response.statusCode}`);
+      response.resume();
+      return;
+    }
+    on.started();
+    response.setEncoding('utf8');
+    let pending = '';
+    response.on('data', (chunk: string) => {
+      const now = monotonicMs();
+      pending += chunk;
+      for (let end = pending.indexOf('\n\n'); end >= 0; end = pending.indexOf('\n\n')) {
+        const frame = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        if (frame.startsWith('event: ')) {
+          const kind = frame.slice(7, frame.indexOf('\n') < 0 ? undefined : frame.indexOf('\n'));
+          if (kind === 'return') on.completed();
+          else if (kind === 'serialized-error') on.failed(`serialized-error ${frame}`);
+          continue;
+        }
+        const data = frame.split('\n').find((line) => line.startsWith('data: '));
+        if (data) on.event(JSON.parse(data.slice(6)) as StreamEvent, now);
+      }
+    });
+  });
+  request.on('error', (err) => on.failed(err.message));
+  return () => request.destroy();
 }
 
 if (process.argv[1] === SUBSCRIBERS_SCRIPT && process.send) main();

@@ -3,10 +3,17 @@ import { fileURLToPath } from 'node:url';
 import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
 import { type ApiProcess, spawnApi } from '@runtrace/client/testing/apiProcess';
 import { type Config, connectRedis, newId, redisOptions, streamKey } from '@runtrace/core';
-import type { BenchContext, BenchSection, Check } from './section.ts';
-import { MARKER, monotonicMs, SUBSCRIBERS_SCRIPT, type SubscriberCommand, type SubscriberReply } from './stream-subscribers.ts';
-import { int, ms, percentile, processCpuMs, ratio } from './stats.ts';
 import { keepAliveAgent, postJson } from './http.ts';
+import type { BenchContext, BenchSection, Check } from './section.ts';
+import { int, ms, percentile, processCpuMs, ratio } from './stats.ts';
+import {
+  MARKER,
+  monotonicMs,
+  SUBSCRIBERS_SCRIPT,
+  type SubscriberClient,
+  type SubscriberCommand,
+  type SubscriberReply,
+} from './stream-subscribers.ts';
 import { formatTable } from './table.ts';
 
 /** Where the section looks for Redis when REDIS_URL is unset (the project's CI and dev machines). */
@@ -25,6 +32,8 @@ export interface StreamScenario {
   seconds: number;
   /** Runs that also get an XRANGE poller (Letta's reader: XRANGE, then sleep 100 ms when nothing new). */
   polledRuns: number;
+  /** How the subscribers read (bench/stream-subscribers.ts): as a load generator (`sse`) or through @runtrace/client. */
+  subscriber: SubscriberClient;
   targets: { p50?: number; p99?: number; pollRatio?: number };
 }
 
@@ -131,10 +140,10 @@ function forkSubscribers(processes: number) {
   return {
     pids: children.map((c) => c.pid),
     /** Subscribes, one subscription per entry of `runIds`; resolves when each has read its run's warm-up event. */
-    async subscribe(url: string, runIds: string[]): Promise<number> {
+    async subscribe(url: string, runIds: string[], client: SubscriberClient): Promise<number> {
       const t0 = performance.now();
       children.forEach((c, i) => {
-        c.send({ type: 'subscribe', url, runIds: runIds.filter((_, k) => k % children.length === i) });
+        c.send({ type: 'subscribe', url, runIds: runIds.filter((_, k) => k % children.length === i), client });
       });
       await merged('subscribed');
       return performance.now() - t0;
@@ -212,7 +221,7 @@ async function runScenario(
   let result: ScenarioResult;
   try {
     const subscriptions = runIds.flatMap((id) => Array.from({ length: scenario.subscribersPerRun }, () => id));
-    const subscribeMs = await subscribers.subscribe(api.url, subscriptions);
+    const subscribeMs = await subscribers.subscribe(api.url, subscriptions, scenario.subscriber);
     const clientsDuring = await redisClientCount(redis);
 
     // Pollers: Letta's reader, straight on Redis (a connection of their own, as Letta's pool gives each request one).
@@ -340,8 +349,12 @@ async function runScenario(
   return result;
 }
 
+/**
+ * (a) and (b), each read by load-generator subscribers (the targets apply to these, as a server's latency is measured
+ * by wrk rather than by a client library) and again through @runtrace/client (printed beside, no target).
+ */
 export function streamScenarios(seconds: number, rateScale = 1): StreamScenario[] {
-  const scenarios: StreamScenario[] = [
+  const shapes = [
     {
       name: '(a) 1,000 runs × 1 subscriber',
       runs: 1000,
@@ -361,6 +374,10 @@ export function streamScenarios(seconds: number, rateScale = 1): StreamScenario[
       targets: { p99: 20, pollRatio: 25 },
     },
   ];
+  const scenarios: StreamScenario[] = shapes.flatMap((shape) => [
+    { ...shape, subscriber: 'sse' as const },
+    { ...shape, name: `${shape.name}, typed client`, subscriber: 'typed' as const, targets: {} },
+  ]);
   if (rateScale === 1) return scenarios;
   // At another rate the targets (set for the rates above) do not apply; the figures are printed without checks.
   return scenarios.map((sc) => ({
@@ -476,6 +493,7 @@ export const streamsSection: BenchSection = {
     );
     const notes = [
       `Latency = the subscriber’s receive time − the append time written into the event, both read from the machine’s monotonic clock (process.hrtime); the api, the appender (the bench) and the subscribers (${processes} processes, subscriptions dealt round-robin) run in processes of their own.`,
+      'Subscribers: the rows without a suffix read runs.stream as a load generator does (the GET httpSubscriptionLink sends, on node:http, SSE frames split and each event parsed; bench/stream-subscribers.ts); “typed client” rows subscribe through @runtrace/client in the same processes, whose per-event CPU (tRPC’s SSE consumer, the eventsource ponyfill, undici) is the client’s share.',
       'Each event is its own runs.appendEvents call, sent open-loop on schedule (not waiting for the previous one) as the request the typed client sends (POST /trpc/runs.appendEvents?batch=1, 32 keep-alive sockets, status checked); the baseline reads the same events with XRANGE every 100 ms when idle (Letta’s redis_sse_stream_generator, poll_interval 0.1) on its own Redis connection.',
       `api RSS: ${mib(rssStart)} at start; ${results.map((r) => `${r.scenario.name.split(' ')[0]} peak ${mib(r.rssPeak)}, ${mib(r.rssAfter)} after its subscribers left`).join('; ')}.`,
       `Redis connections (CLIENT LIST): ${results
