@@ -162,8 +162,8 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
 
   /**
    * One statement whatever the batch size: the rows travel as ONE JSON document that Postgres unpacks with
-   * jsonb_to_recordset, so the statement text never changes (one prepared plan), the whole batch is serialised by
-   * a single JSON.stringify, and nothing is escaped twice (as it would be in array literals).
+   * jsonb_to_recordset, so the statement text never changes (one prepared plan), the batch is the rows' JSON joined
+   * (each made once, at create), and nothing is escaped twice (as it would be in array literals).
    */
   async #insert(batch: Pending[]): Promise<void> {
     const rows = `[${batch.map((p) => p.row).join(',')}]`;
