@@ -7,13 +7,13 @@
  *    send as INTERNAL_SERVER_ERROR, a code its client retries forever.
  * 3. Routers (routers/*.ts) are plain objects of procedures that call one manager method each.
  */
-import { DomainError, type DomainErrorCode } from '@runtrace/core';
+import { assertStorableInput, DomainError, type DomainErrorCode } from '@runtrace/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { actorFor } from './auth.ts';
 import type { Context } from './context.ts';
 import type { OpenSubscription } from './subscriptions.ts';
-import { assertStorableInput } from './inputGuard.ts';
+
 
 const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
   INVALID_ARGUMENT: 'BAD_REQUEST',

@@ -17,6 +17,7 @@ export * from './runtime.ts';
 export * from './steps/schemas.ts';
 export * from './steps/step-manager.ts';
 export * from './time.ts';
+export * from './storable-text.ts';
 export * from './runs/require-run.ts';
 export * from './telemetry/backend.ts';
 export * from './telemetry/backends/postgres.ts';

@@ -1,4 +1,4 @@
-import { InvalidArgument } from '@runtrace/core';
+import { InvalidArgument } from './errors.ts';
 
 /** How deeply objects and lists may nest in a request's input (the database and JSON tools recurse over it). */
 export const MAX_INPUT_DEPTH = 1000;
@@ -6,7 +6,11 @@ export const MAX_INPUT_DEPTH = 1000;
 /** An unpaired UTF-16 surrogate: JSON can carry it (`"\ud800"`), Postgres text and jsonb cannot. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-function unstorable(text: string): string | null {
+/**
+ * Why `text` cannot be stored as it is (Postgres text/jsonb, ClickHouse String, JSON on the wire), or null.
+ * The one test every entrance (tRPC, REST, OTLP) and every shared batch applies.
+ */
+export function unstorableTextReason(text: string): string | null {
   if (text.includes('\u0000')) return 'contains a NUL character (\\u0000), which cannot be stored';
   if (LONE_SURROGATE.test(text)) return 'contains an unpaired UTF-16 surrogate, which is not valid Unicode text';
   return null;
@@ -26,7 +30,7 @@ export function assertStorableInput(input: unknown): void {
   while (stack.length) {
     const { value, path, depth } = stack.pop()!;
     if (typeof value === 'string') {
-      const why = unstorable(value);
+      const why = unstorableTextReason(value);
       if (why) fail(path, why);
       continue;
     }
@@ -40,9 +44,18 @@ export function assertStorableInput(input: unknown): void {
       continue;
     }
     for (const [key, item] of Object.entries(value)) {
-      const why = unstorable(key);
+      const why = unstorableTextReason(key);
       if (why) fail(path, `a key ${why}`);
       stack.push({ value: item, path: join(key), depth: depth + 1 });
     }
   }
+}
+
+/**
+ * `text` with every unpaired surrogate replaced by U+FFFD and every NUL removed: for data that must be kept rather
+ * than refused (span names and attributes from OTLP, whose protobuf decoding already does the same to invalid UTF-8).
+ */
+export function toStorableText(text: string): string {
+  if (unstorableTextReason(text) === null) return text;
+  return text.replaceAll('\u0000', '').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd');
 }
