@@ -122,7 +122,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       onChange: async (change) => {
         await Promise.all([stores.changes.publish(change), options.onRunChange?.(change)]);
       },
-      afterTerminal: async (actor, run) => streams?.onRunTerminal(actor, run),
+      onTerminal: async (actor, run, final) => streams?.onRunTerminal(actor, run, final),
       deleteRunData: (actor, runId) => telemetry.deleteByRun(actor, runId),
     });
     streams = new RunStreamService({

@@ -9,6 +9,7 @@ import { assertId, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
 import { type Order, type Page, type PageWindow, timestampCursor, timestampPage } from '../pagination.ts';
 import { nowNs, nsToString, toIso, toIsoOrNull } from '../time.ts';
+import type { RunEvent } from '../streams/run-event.ts';
 import { type CallbackOptions, postCallback } from './callback.ts';
 import { requireRun, runNotFound } from './require-run.ts';
 import {
@@ -55,11 +56,22 @@ export interface RunManagerOptions {
   /** Removes what other stores keep of a deleted run (provider traces in every telemetry backend). */
   deleteRunData?: (actor: Actor, runId: string) => Promise<void>;
   /**
-   * Awaited after an update or cancel that leaves the run terminal, also when it already was (a repeated call), so
-   * it must be idempotent: the stream layer ends the run's stream here (CONTRACTS §6). Its error is the caller's
-   * error; the status change itself is committed, and repeating the call repeats the hook.
+   * Ends what another store keeps open for a run that is terminal after an update or cancel: the stream layer ends
+   * the run's stream here (CONTRACTS §6). Called inside the update's transaction, with the run's row locked, before
+   * the status commits; also when the run already was terminal (a repeated call), so it must be idempotent. Hence
+   * concurrent terminal updates are ordered by the row lock: the update whose status commits is the one whose end
+   * was written, and when the hook throws (the stream store is down, the stream refused `final`) nothing commits
+   * and the caller gets that error.
    */
-  afterTerminal?: (actor: Actor, run: Run) => Promise<void>;
+  onTerminal?: (actor: Actor, run: Run, final: TerminalEnd | undefined) => Promise<void>;
+}
+
+/** The last events of a run's stream, handed to {@link RunManager.update} by the call that ends the stream with them. */
+export interface TerminalEnd {
+  /** Written by the `onTerminal` hook with the stream's end marker, in one atomic step, or refused with the update. */
+  events: readonly RunEvent[];
+  /** The ids the hook gave `events` (`"<epoch>:<seq>"`), in order. */
+  ids?: string[];
 }
 
 /** List options of the Letta REST layer that tRPC's input does not offer (CONTRACTS §4). */
@@ -148,7 +160,7 @@ export class RunManager {
   readonly #callbacks: CallbackOptions;
   readonly #onChange: RunManagerOptions['onChange'];
   readonly #deleteRunData: RunManagerOptions['deleteRunData'];
-  readonly #afterTerminal: RunManagerOptions['afterTerminal'];
+  readonly #onTerminal: RunManagerOptions['onTerminal'];
   readonly #pendingCallbacks = new Set<Promise<void>>();
 
   constructor(options: RunManagerOptions) {
@@ -157,7 +169,7 @@ export class RunManager {
     this.#callbacks = options.callbacks ?? {};
     this.#onChange = options.onChange;
     this.#deleteRunData = options.deleteRunData;
-    this.#afterTerminal = options.afterTerminal;
+    this.#onTerminal = options.onTerminal;
   }
 
   async create(actor: Actor, raw: CreateRunInput): Promise<Run> {
@@ -295,7 +307,8 @@ export class RunManager {
     });
   }
 
-  async update(actor: Actor, raw: UpdateRunInput): Promise<Run> {
+  /** `final`: the stream's last events, ending it with this update (see {@link TerminalEnd}); the update needs a terminal status. */
+  async update(actor: Actor, raw: UpdateRunInput, final?: TerminalEnd): Promise<Run> {
     const input = updateRunInput.parse(raw);
     const target =
       input.status ?? (input.stopReason !== undefined ? statusForStopReason(input.stopReason) : undefined);
@@ -305,7 +318,10 @@ export class RunManager {
         { field: 'stopReason' },
       );
     }
-    return this.#applyUpdate(actor, input.runId, { ...input, status: target }, false);
+    if (final && !(target && isTerminal(target))) {
+      throw new InvalidArgument('the events that end a stream need a terminal status', { field: 'status' });
+    }
+    return this.#applyUpdate(actor, input.runId, { ...input, status: target }, false, final);
   }
 
   /**
@@ -328,12 +344,16 @@ export class RunManager {
       completedAt?: string | undefined;
     },
     isCancel: boolean,
+    final?: TerminalEnd,
   ): Promise<Run> {
     const outcome = await this.#db.transaction(async (tx) => {
       const current = await requireRun(tx, actor, runId, true);
       const from = current.status as RunStatus;
       if (isCancel && isTerminal(from) && !(from === 'completed' && current.stopReason === 'requires_approval')) {
-        return { changed: false as const, from };
+        // Cancelling an ended run answers it unchanged; the hook still ends its stream if that end was lost.
+        const run = await this.#retrieve(tx, actor, runId);
+        await this.#onTerminal?.(actor, run, undefined);
+        return { changed: false as const, run };
       }
       if (patch.status) {
         const why = transitionError(from, current.stopReason, patch.status);
@@ -374,16 +394,13 @@ export class RunManager {
           .set({ lastStopReason: patch.stopReason })
           .where(and(eq(agents.organizationId, actor.organizationId), eq(agents.id, updated.agentId)));
       }
-      return { changed: true as const, from, firstTerminal, run: toRun(updated) };
+      const run = toRun(updated);
+      if (patch.status && isTerminal(run.status)) await this.#onTerminal?.(actor, run, final);
+      return { changed: true as const, from, firstTerminal, run };
     });
-    if (!outcome.changed) {
-      const run = await this.#retrieve(this.#db, actor, runId);
-      if (isTerminal(run.status)) await this.#afterTerminal?.(actor, run);
-      return run;
-    }
+    if (!outcome.changed) return outcome.run;
     if (outcome.firstTerminal && outcome.run.callbackUrl) this.#sendCallback(actor, outcome.run);
     this.#emit({ type: 'updated', organizationId: actor.organizationId, run: outcome.run, previousStatus: outcome.from });
-    if (patch.status && isTerminal(outcome.run.status)) await this.#afterTerminal?.(actor, outcome.run);
     return outcome.run;
   }
 

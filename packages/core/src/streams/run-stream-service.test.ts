@@ -86,6 +86,82 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     expect(summary(again)).toEqual(summary(items));
   });
 
+  /**
+   * `appendEvents({ end: true })` racing `runs.cancel` (in this process, or in `peer`, another process on the same
+   * stores): exactly one stop_reason, then the end marker, matching the run's final status; the loser gets CONFLICT
+   * with nothing written, or (cancel of a run already completed) its idempotent answer.
+   */
+  async function raceEndAgainstCancel(peer: TestRuntime, stopReason: 'end_turn' | 'requires_approval', runsToRace: number) {
+    const outcomes = { completed: 0, cancelled: 0 };
+    await Promise.all(
+      Array.from({ length: runsToRace }, async (_, i) => {
+        const run = await background();
+        await rt.streams.appendEvents(actor, { runId: run.id, events: [say('before')] });
+        const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+        const [appended, cancelled] = await Promise.allSettled([
+          pause(i % 3).then(() =>
+            rt.streams.appendEvents(actor, {
+              runId: run.id,
+              events: [say('final'), { messageType: 'stop_reason', stopReason }],
+              end: true,
+            }),
+          ),
+          pause((i >> 2) % 3).then(() => peer.runs.cancel(actor, { runId: run.id })),
+        ]);
+        const final = await rt.runs.retrieve(actor, { runId: run.id });
+        const items = summary(await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal })));
+        const context = `run ${i}: ${items.join(' ')}; final ${final.status}; append ${appended.status}; cancel ${cancelled.status}`;
+        expect(items.filter((x) => x.startsWith('stop:')), context).toHaveLength(1);
+        expect(items.filter((x) => x === 'END'), context).toHaveLength(1);
+        expect(items.at(-1), context).toBe('END');
+        expect(cancelled.status, context).toBe('fulfilled');
+        if (appended.status === 'fulfilled') {
+          // the producer won: its events are the stream's end; cancel answered the completed run (idempotent), or
+          // cancelled a run waiting for approval after its stream had ended
+          outcomes.completed += 1;
+          expect(items, context).toEqual(['say:before', 'say:final', `stop:${stopReason}`, 'END']);
+          expect(appended.value.ended, context).toBe(true);
+          expect(appended.value.ids, context).toHaveLength(2);
+          if (stopReason === 'requires_approval') expect(final.status, context).toBe('cancelled');
+          else {
+            expect(final).toMatchObject({ status: 'completed', stopReason });
+            expect(cancelled.status === 'fulfilled' && cancelled.value.status, context).toBe('completed');
+          }
+        } else {
+          // cancel won: the producer's refused append wrote nothing
+          outcomes.cancelled += 1;
+          expect(appended.reason, context).toBeInstanceOf(Conflict);
+          expect(items, context).toEqual(['say:before', 'stop:cancelled', 'END']);
+          expect(final, context).toMatchObject({ status: 'cancelled', stopReason: 'cancelled' });
+        }
+      }),
+    );
+    return outcomes;
+  }
+
+  it('appendEvents(end) racing runs.cancel: one stop reason matching the final status; the loser writes nothing', async () => {
+    const outcomes = await raceEndAgainstCancel(rt, 'end_turn', 48);
+    console.log(`append(end) vs cancel on ${db.name} + ${stream.name}:`, outcomes);
+    expect(outcomes.completed + outcomes.cancelled).toBe(48);
+    const approval = await raceEndAgainstCancel(rt, 'requires_approval', 12);
+    expect(approval.completed + approval.cancelled).toBe(12);
+  });
+
+  it.runIf(db.name === 'postgres' && stream.name === 'redis')(
+    'appendEvents(end) in one process racing runs.cancel in another: the same guarantees',
+    async () => {
+      const url = rt.config.databaseUrl;
+      if (!url) throw new Error('no database url');
+      const peer = await createTestRuntime({ name: 'postgres', create: async () => ({ url, pgliteDir: 'memory', drop: async () => {} }) }, stream.env);
+      try {
+        const outcomes = await raceEndAgainstCancel(peer, 'end_turn', 48);
+        expect(outcomes.completed + outcomes.cancelled).toBe(48);
+      } finally {
+        await peer.dispose();
+      }
+    },
+  );
+
   it('refuses: another organization (NotFound), a non-background run (BAD_REQUEST), end without stop_reason (BAD_REQUEST naming events), a bad cursor', async () => {
     const run = await background();
     const signal = new AbortController().signal;

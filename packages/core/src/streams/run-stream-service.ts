@@ -7,13 +7,12 @@ import { Conflict, Expired, InvalidArgument } from '../errors.ts';
 import { idSchema } from '../ids.ts';
 import type { Logger } from '../logger.ts';
 import { requireRun } from '../runs/require-run.ts';
-import type { RunManager } from '../runs/run-manager.ts';
+import type { RunManager, TerminalEnd } from '../runs/run-manager.ts';
 import type { Run } from '../runs/schemas.ts';
 import { toIso } from '../time.ts';
 import { ACTIVE_STATUSES, isTerminal, type RunStatus, type StopReason, statusForStopReason } from '../runs/status.ts';
 import { type RunEvent, runEventSchema } from './run-event.ts';
 import {
-  type EndResult,
   formatDuration,
   formatEventId,
   lastStopReason,
@@ -105,18 +104,15 @@ interface StaleCandidate {
   updatedAt: string;
 }
 
-interface PendingEnd {
-  events: RunEvent[];
-  result: EndResult | null;
-}
-
 /**
  * Run streams for the api and in-process services (CONTRACTS §6): append events to a background run's stream,
  * subscribe from a cursor, end the stream when the run becomes terminal (the RunManager's `afterTerminal` hook),
  * and fail runs whose producer fell silent (the stale sweeper).
  *
- * The run's terminal transition is the arbiter: `appendEvents({ end: true })` and the sweeper update the run first
- * and their final events are written by the hook, in the same atomic step as the end marker.
+ * The run's terminal transition is the arbiter: `appendEvents({ end: true })` and the sweeper hand their final events
+ * to the run's update, whose `onTerminal` hook ({@link onRunTerminal}) writes them with the end marker in one atomic
+ * step, under the run's row lock and before the status commits. So the stream's stop reason is the committed
+ * status's, whatever the interleaving, and an update refused by either store writes nothing to the other.
  */
 export class RunStreamService {
   readonly #db: Db;
@@ -126,8 +122,6 @@ export class RunStreamService {
   readonly #retentionMs: number;
   readonly #staleAfterMs: number;
   readonly #sweepIntervalMs: number;
-  /** Final events of an `end: true` append or a stale run, handed to the hook of the update this process makes. */
-  readonly #pendingEnds = new Map<string, PendingEnd>();
   /** `<organization> <run>` → a recent lookup of an active background run, by `appendEvents` (insertion order). */
   readonly #appendLookups = new Map<string, { at: number; target: Promise<AppendTarget> }>();
   readonly #appendLookupMs: number;
@@ -161,10 +155,8 @@ export class RunStreamService {
    *
    * A producer appends many times a second, so the run lookup (organization, background, status) of an active
    * background run is reused for `appendLookupMs`: its organization and `background` never change, and a run that
-   * became terminal meanwhile has an ended stream, which refuses the append (CONFLICT) and drops the lookup (as does
-   * the run's end in this process). The one difference: a run made terminal in another process while its stream
-   * could not be ended (the store was down; that update failed with SERVICE_UNAVAILABLE and is to be repeated)
-   * still accepts appends until the lookup is this old.
+   * became terminal meanwhile has an ended stream (ended before its status committed), which refuses the append
+   * (CONFLICT) and drops the lookup (as does the run's end in this process).
    */
   async appendEvents(actor: Actor, raw: AppendEventsInput): Promise<AppendEventsResult> {
     const input = appendEventsInput.parse(raw);
@@ -190,21 +182,11 @@ export class RunStreamService {
         throw err;
       }
     }
-    // The terminal update decides; its hook writes these events with the end marker in one step.
-    if (this.#pendingEnds.has(run.id)) {
-      throw new Conflict(`Run ${run.id} is being ended by another call`, { field: 'end' });
-    }
-    const pending: PendingEnd = { events, result: null };
-    this.#pendingEnds.set(run.id, pending);
-    try {
-      await this.#runs.update(actor, { runId: run.id, status: statusForStopReason(stopReason), stopReason });
-    } finally {
-      if (this.#pendingEnds.get(run.id) === pending) this.#pendingEnds.delete(run.id);
-    }
-    if (!pending.result?.ended) {
-      throw new Conflict(`Run ${run.id} was ended by another call: its stream has ended`, { field: 'events' });
-    }
-    return { ids: pending.result.positions.slice(0, events.length).map(formatEventId), ended: true };
+    // The terminal update decides; its hook writes these events with the end marker in one step, or refuses them
+    // (CONFLICT) and the update with them.
+    const final: TerminalEnd = { events };
+    await this.#runs.update(actor, { runId: run.id, status: statusForStopReason(stopReason), stopReason }, final);
+    return { ids: final.ids ?? [], ended: true };
   }
 
   /** The run for `appendEvents`: a recent lookup of an active background run, else the database's row. */
@@ -289,20 +271,21 @@ export class RunStreamService {
   }
 
   /**
-   * The RunManager's `afterTerminal` hook: ends a background run's stream, appending the run's stop reason unless
-   * it is already the stream's latest (with the final events of the call that made the run terminal, if any).
+   * The RunManager's `onTerminal` hook (inside the run's update, before it commits): ends a background run's stream,
+   * appending `final`'s events, then the run's stop reason unless it is already the stream's latest. A stream that
+   * already ended is left as it is; its `final` events are then refused (CONFLICT), which rolls the update back.
    */
-  async onRunTerminal(actor: Actor, run: Run): Promise<void> {
+  async onRunTerminal(actor: Actor, run: Run, final?: TerminalEnd): Promise<void> {
     this.#appendLookups.delete(`${actor.organizationId} ${run.id}`);
     if (!run.background) return;
-    const pending = this.#pendingEnds.get(run.id);
-    if (pending && !pending.result) this.#pendingEnds.delete(run.id);
     const result = await this.#stream.end(run.id, {
       stopReason: run.stopReason,
       fallback: FALLBACK_STOP_REASON[run.status],
-      events: pending && !pending.result ? pending.events : undefined,
+      events: final?.events as RunEvent[] | undefined,
     });
-    if (pending && !pending.result) pending.result = result;
+    if (!final) return;
+    if (!result.ended) throw new Conflict(`Run ${run.id} was ended by another call: its stream has ended`, { field: 'events' });
+    final.ids = result.positions.slice(0, final.events.length).map(formatEventId);
   }
 
   /**
@@ -351,17 +334,19 @@ export class RunStreamService {
   async #failIfStale(candidate: StaleCandidate, now: number): Promise<boolean> {
     const info = await this.#stream.info(candidate.id);
     const lastActivity = Math.max(new Date(toIso(candidate.updatedAt)).getTime(), info?.lastWriteAt ?? 0);
-    if (now - lastActivity < this.#staleAfterMs || this.#pendingEnds.has(candidate.id)) return false;
+    if (now - lastActivity < this.#staleAfterMs) return false;
     const actor: Actor = { organizationId: candidate.organizationId, userId: candidate.createdById ?? DEFAULT_USER_ID };
-    this.#pendingEnds.set(candidate.id, {
-      events: [
-        { messageType: 'stop_reason', stopReason: 'error' },
-        { messageType: 'error_message', errorType: 'stream_incomplete', message: STREAM_INCOMPLETE_MESSAGE, detail: null },
-      ],
-      result: null,
-    });
+    // A stream that ended without its run (the run's update failed after the stream's end) gets no more events.
+    const final: TerminalEnd | undefined = info?.ended
+      ? undefined
+      : {
+          events: [
+            { messageType: 'stop_reason', stopReason: 'error' },
+            { messageType: 'error_message', errorType: 'stream_incomplete', message: STREAM_INCOMPLETE_MESSAGE, detail: null },
+          ],
+        };
     try {
-      await this.#runs.update(actor, { runId: candidate.id, status: 'failed', stopReason: 'error' });
+      await this.#runs.update(actor, { runId: candidate.id, status: 'failed', stopReason: 'error' }, final);
       this.#logger.warn(
         { runId: candidate.id, silentMs: now - lastActivity },
         'background run failed: its stream had no event for too long',
@@ -371,8 +356,6 @@ export class RunStreamService {
       // A concurrent finisher (the producer, another process's sweeper) won: nothing to do.
       if (err instanceof Conflict) return false;
       throw err;
-    } finally {
-      this.#pendingEnds.delete(candidate.id);
     }
   }
 

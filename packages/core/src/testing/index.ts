@@ -161,3 +161,4 @@ export function streamTargets(): StreamTarget[] {
 export { newId } from '../ids.ts';
 export * from './sample-traces.ts';
 export * from '../clickhouse/testing.ts';
+export * from './private-redis.ts';
