@@ -7,7 +7,7 @@
  *    send as INTERNAL_SERVER_ERROR, a code its client retries forever.
  * 3. Routers (routers/*.ts) are plain objects of procedures that call one manager method each.
  */
-import { assertStorableInput, DomainError, type DomainErrorCode } from '@runtrace/core';
+import { assertStorableInput, DomainError, type DomainErrorCode, logUnavailable } from '@runtrace/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { actorFor } from './auth.ts';
@@ -108,7 +108,9 @@ async function* streaming<T>(events: AsyncIterable<T>, subscription: OpenSubscri
   } catch (cause) {
     if (!ctx.subscriptions.closing) {
       if (isAbortError(cause)) throw cause; // the subscriber left: tRPC ends the stream quietly
-      throw toTRPCError(cause) ?? cause;
+      const mapped = toTRPCError(cause);
+      if (mapped?.code === 'SERVICE_UNAVAILABLE') logUnavailable(ctx.runtime.logger, cause, { subscription: true });
+      throw mapped ?? cause;
     }
   } finally {
     subscription.release();
@@ -134,6 +136,7 @@ const errorMapping = t.middleware(async ({ next, ctx, path, type, signal }) => {
   }
   subscription?.release();
   const mapped = result.error.cause ? toTRPCError(result.error.cause) : null;
+  if (mapped?.code === 'SERVICE_UNAVAILABLE') logUnavailable(ctx.runtime.logger, mapped.cause, { path });
   if (mapped) return { ...result, error: mapped };
   if (result.error.code === 'INTERNAL_SERVER_ERROR') {
     ctx.runtime.logger.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');

@@ -1,3 +1,4 @@
+import type { Logger } from './logger.ts';
 /**
  * The domain error vocabulary (CONTRACTS §2). Core throws these; the api maps them to tRPC codes in one place.
  * Anything else that escapes is a bug and is answered as an internal error with a generic message.
@@ -54,4 +55,17 @@ export class NotImplemented extends DomainError {
 export class Unavailable extends DomainError {
   readonly code = 'UNAVAILABLE';
   override name = 'Unavailable';
+}
+
+/**
+ * Logs an Unavailable answer with its cause: the driver's words (e.g. ioredis's "Stream isn't writeable …") are kept
+ * out of responses and belong to the operator's log. Warn, not error: an outage is expected and retried.
+ */
+export function logUnavailable(
+  logger: Pick<Logger, 'warn'>,
+  error: unknown,
+  context: Record<string, unknown>,
+): void {
+  const cause = error instanceof Error ? error.cause : undefined;
+  logger.warn({ ...context, err: cause ?? error }, error instanceof Error ? error.message : 'unavailable');
 }

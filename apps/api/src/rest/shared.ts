@@ -9,6 +9,7 @@ import {
   type IdKind,
   InvalidArgument,
   invalidIdMessage,
+  logUnavailable,
   isId,
   type Order,
   type Page,
@@ -44,6 +45,7 @@ export class ValueError extends Error {}
 /** The error reply of anything a route throws; never a stack trace. */
 export function errorReply(error: unknown, runtime: Runtime, request: FastifyRequest): { status: number; body: unknown } {
   if (error instanceof DomainError) {
+    if (error.code === 'UNAVAILABLE') logUnavailable(runtime.logger, error, { method: request.method, url: request.url });
     const detail = PREFIXED.has(error.code) ? `${error.code}: ${error.message}` : error.message;
     return { status: HTTP_STATUS[error.code], body: { detail } };
   }

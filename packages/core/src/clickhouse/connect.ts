@@ -330,6 +330,7 @@ export function clickhouseFailure(err: unknown, location: string): unknown {
     (typeof e.code === 'string' && TRANSPORT_CODES.has(e.code)) ||
     (e.type === undefined && /timeout|socket hang up/i.test(message));
   return transient
-    ? new Unavailable(`ClickHouse at ${location} is unavailable: ${message}`, { cause: err })
+    ? // The driver's words stay in the cause, for the log.
+      new Unavailable(`ClickHouse at ${location} is unavailable; retry later`, { cause: err })
     : err;
 }

@@ -297,6 +297,8 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
       await server.stop();
       const refused = rt.runs.cancel(actor, { runId: run.id });
       await expect(refused).rejects.toBeInstanceOf(Unavailable);
+      // the store, not the driver's words (those go to the log with the error's cause)
+      await expect(refused).rejects.toThrow(/^Redis \(REDIS_URL\) is unavailable; retry later$/);
       // the stream could not end, so the status did not change: the retried cancel is the one that counts
       expect(await rt.runs.retrieve(actor, { runId: run.id })).toMatchObject({ status: 'created' });
       await expect(rt.streams.subscribe(actor, { runId: run.id, signal: never() })).rejects.toBeInstanceOf(Unavailable);

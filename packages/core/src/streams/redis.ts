@@ -239,6 +239,9 @@ function afterId(entry: Entry, seq: number, sub: number): boolean {
 
 const AVAILABILITY_REPLIES = /^(LOADING|BUSY|MASTERDOWN|READONLY|OOM|TRYAGAIN|CLUSTERDOWN|NOREPLICAS|MISCONF)\b/;
 
+/** What callers are told while Redis cannot be reached. */
+export const REDIS_UNAVAILABLE = 'Redis (REDIS_URL) is unavailable; retry later';
+
 /**
  * Redis failures as domain errors: the script's refusal → Conflict; anything about reaching Redis (connection
  * refused or lost, timeouts, a server loading or out of memory) → Unavailable, the retryable one. Other replies
@@ -250,8 +253,8 @@ export function redisError(err: unknown, runId?: string): Error {
     if (!AVAILABILITY_REPLIES.test(err.message)) return err;
   }
   if (err instanceof Conflict || err instanceof Unavailable) return err;
-  const detail = err instanceof Error ? err.message : String(err);
-  return new Unavailable(`Redis (REDIS_URL) is unavailable: ${detail}`, { cause: err });
+  // The driver's words (ioredis internals) stay in the cause, for the log; callers get the store and what to do.
+  return new Unavailable(REDIS_UNAVAILABLE, { cause: err });
 }
 
 export interface RedisConnectionOptions {
