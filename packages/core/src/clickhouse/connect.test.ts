@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Unavailable } from '../errors.ts';
+import { freeTcpPort } from '../testing/free-tcp-port.ts';
 import { type ClickHouse, connectClickHouse, qualified } from './connect.ts';
 import { migrateClickHouse } from './migrate.ts';
 
@@ -83,5 +85,15 @@ describe('chdb on a data directory', () => {
     await new Promise((r) => holder.once('exit', r));
     const ch = await connectClickHouse({ url: `chdb:${dir}`, dataDir: root });
     await ch.close();
+  });
+});
+
+describe('a ClickHouse server that cannot be reached', () => {
+  it('is Unavailable naming the server and "retry later", with the driver error kept as the cause (for the log)', async () => {
+    const port = await freeTcpPort();
+    const failure = await connectClickHouse({ url: `http://127.0.0.1:${port}/runtrace`, dataDir: root }).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(Unavailable);
+    expect((failure as Error).message).toBe(`ClickHouse at http://127.0.0.1:${port}/runtrace is unavailable; retry later`);
+    expect(String(((failure as Error).cause as Error | undefined)?.message)).toMatch(/ECONNREFUSED|connect/i);
   });
 });

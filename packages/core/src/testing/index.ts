@@ -161,4 +161,5 @@ export function streamTargets(): StreamTarget[] {
 export { newId } from '../ids.ts';
 export * from './sample-traces.ts';
 export * from '../clickhouse/testing.ts';
+export * from './free-tcp-port.ts';
 export * from './private-redis.ts';

@@ -1,9 +1,9 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { freeTcpPort } from './free-tcp-port.ts';
 
 /** Whether `redis-server` is on PATH (the suites that start their own server need it). */
 export function hasRedisServer(): boolean {
@@ -13,18 +13,6 @@ export function hasRedisServer(): boolean {
   } catch {
     return false;
   }
-}
-
-/** A TCP port that was free a moment ago. */
-export async function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface PrivateRedisOptions {
