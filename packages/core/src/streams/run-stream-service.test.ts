@@ -241,7 +241,7 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
   it('appends reuse a recent run lookup; a run ended by another process refuses them through its ended stream', async () => {
     const run = await background();
     await rt.streams.appendEvents(actor, { runId: run.id, events: [say('1')] });
-    // another process ends the run: the row and the stream (its afterTerminal hook), not this process's lookup
+    // another process ends the run: the row and the stream (its onTerminal hook), not this process's lookup
     await rt.database.db.update(runs).set({ status: 'cancelled', stopReason: 'cancelled' }).where(eq(runs.id, run.id));
     await rt.streams.stream.end(run.id, { stopReason: 'cancelled', fallback: 'cancelled' });
     await expect(rt.streams.appendEvents(actor, { runId: run.id, events: [say('2')] })).rejects.toBeInstanceOf(Conflict);

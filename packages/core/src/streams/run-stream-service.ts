@@ -106,7 +106,7 @@ interface StaleCandidate {
 
 /**
  * Run streams for the api and in-process services (CONTRACTS §6): append events to a background run's stream,
- * subscribe from a cursor, end the stream when the run becomes terminal (the RunManager's `afterTerminal` hook),
+ * subscribe from a cursor, end the stream when the run becomes terminal (the RunManager's `onTerminal` hook),
  * and fail runs whose producer fell silent (the stale sweeper).
  *
  * The run's terminal transition is the arbiter: `appendEvents({ end: true })` and the sweeper hand their final events
