@@ -23,8 +23,8 @@ export async function claimProviderTraceId(
   const print = fingerprint(timeGiven ? { ...content, createdAt } : content);
   const claimed = rowsOf<{ id: string }>(
     await db.execute(sql`
-      insert into ${providerTraceIds} (id, organization_id, fingerprint, trace_created_at)
-      values (${id}, ${actor.organizationId}, ${print}, ${createdAt})
+      insert into ${providerTraceIds} (id, organization_id, run_id, fingerprint, trace_created_at)
+      values (${id}, ${actor.organizationId}, ${trace.runId}, ${print}, ${createdAt})
       on conflict do nothing
       returning id`),
   );

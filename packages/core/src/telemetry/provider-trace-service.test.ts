@@ -92,6 +92,17 @@ describe.each(databaseTargets())('provider-trace ids on $name', (target) => {
       expect(await rt.providerTraces.listByRun(a, { runId: run.id })).toEqual({ items: [first] });
     });
 
+    it('deleting the run frees its traces’ ids: the same create stores the trace again', async () => {
+      const run = await rt.runs.create(a, { agentId: newId('agent') });
+      const id = newId('providerTrace');
+      const trace = { id, runId: run.id, requestJson: { q: 1 }, responseJson: {} };
+      await rt.providerTraces.create(a, trace);
+      await rt.runs.delete(a, { runId: run.id });
+      const again = await rt.runs.create(a, { id: run.id, agentId: run.agentId });
+      const second = await rt.providerTraces.create(a, trace);
+      expect(await rt.providerTraces.listByRun(a, { runId: again.id })).toEqual({ items: [second] });
+    });
+
     it('a caller-chosen createdAt is content: the same instant retries, another one conflicts', async () => {
       const id = newId('providerTrace');
       const trace = { id, requestJson: {}, responseJson: {}, createdAt: '2024-05-01T12:00:00+02:00' };
