@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
 import { providerTraceIds } from '../db/schema.ts';
@@ -33,4 +33,14 @@ export async function claimProviderTraceId(
   const [holder] = await db.select().from(providerTraceIds).where(eq(providerTraceIds.id, id));
   if (holder?.organizationId !== actor.organizationId || holder.fingerprint !== print) throw idTaken(id);
   return { ...trace, createdAt: holder.traceCreatedAt };
+}
+
+/**
+ * Frees a claim whose trace no durable backend took (every readable backend failed): a retry must write it then, not
+ * be answered with a trace that was never stored.
+ */
+export async function releaseProviderTraceId(db: Db, actor: Actor, id: string): Promise<void> {
+  await db
+    .delete(providerTraceIds)
+    .where(and(eq(providerTraceIds.id, id), eq(providerTraceIds.organizationId, actor.organizationId)));
 }

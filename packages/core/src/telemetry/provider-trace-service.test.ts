@@ -5,7 +5,12 @@ import { rowsOf } from '../db/connect.ts';
 import { Conflict } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { createTestRuntime, databaseTargets, type TestRuntime } from '../testing/index.ts';
+import { createLogger } from '../logger.ts';
+import type { ProviderTraceBackend } from './backend.ts';
+import { PostgresProviderTraceBackend } from './backends/postgres.ts';
 import type { ProviderTraceInput } from './provider-trace.ts';
+import { ProviderTraceService } from './provider-trace-service.ts';
+import { TelemetryManager } from './telemetry-manager.ts';
 
 /** An error's answer as a caller sees it: class, message (the id written as <id>) and field. */
 const answer = (err: unknown, id: string) => {
@@ -140,5 +145,35 @@ describe.each(databaseTargets())('provider-trace ids on $name', (target) => {
       const after = rowsOf<{ n: number }>(await rt.database.db.execute(sql`select count(*)::int as n from provider_trace_ids`));
       expect(Number(after[0]?.n)).toBe(Number(before[0]?.n));
     });
+  });
+  it('a claim whose trace no durable backend took is freed: the retry writes it', async () => {
+    const rt = await createTestRuntime(target);
+    try {
+      const actor = await rt.auth.ensureDefaultActor();
+      const postgres = new PostgresProviderTraceBackend({ db: rt.database.db });
+      let failing = true;
+      // the primary, failing on demand as an unreachable store would
+      const flaky: ProviderTraceBackend = {
+        name: 'postgres',
+        create: (who, t) => (failing ? Promise.reject(new Error('store down')) : postgres.create(who, t)),
+        enqueue: () => {},
+        readByStep: (who, stepId) => postgres.readByStep(who, stepId),
+        stats: () => postgres.stats(),
+        close: () => postgres.close(),
+      };
+      const telemetry = new TelemetryManager({ backends: [flaky], logger: createLogger('silent') });
+      const service = new ProviderTraceService({ db: rt.database.db, telemetry });
+      const stepRun = await rt.runs.create(actor, { agentId: newId('agent') });
+      const step = await rt.steps.create(actor, { runId: stepRun.id });
+      const trace = { id: newId('providerTrace'), stepId: step.id, requestJson: { q: 1 }, responseJson: {} };
+      await service.create(actor, trace); // telemetry never fails the caller; the write failure is counted
+      expect(await service.forStep(actor, { stepId: step.id })).toBeNull();
+      failing = false;
+      const stored = await service.create(actor, trace);
+      expect(await service.forStep(actor, { stepId: step.id })).toEqual(stored);
+      await telemetry.close();
+    } finally {
+      await rt.dispose();
+    }
   });
 });

@@ -5,7 +5,7 @@ import { idSchema } from '../ids.ts';
 import { requireRun } from '../runs/require-run.ts';
 import { requireStep } from '../steps/require-step.ts';
 import { type ProviderTrace, type ProviderTraceInput, toProviderTrace } from './provider-trace.ts';
-import { claimProviderTraceId } from './provider-trace-ids.ts';
+import { claimProviderTraceId, releaseProviderTraceId } from './provider-trace-ids.ts';
 import type { TelemetryManager } from './telemetry-manager.ts';
 
 export const stepTraceInput = z.strictObject({ stepId: idSchema('step') });
@@ -36,11 +36,15 @@ export class ProviderTraceService {
   async create(actor: Actor, input: ProviderTraceInput): Promise<ProviderTrace> {
     const trace = toProviderTrace(input);
     await this.#checkReferences(actor, trace);
-    if (input.id != null) {
+    const claimed = input.id != null;
+    if (claimed) {
       const retried = await claimProviderTraceId(this.#db, actor, trace, input.createdAt != null);
       if (retried) return retried;
     }
-    return (await this.#telemetry.create(actor, trace)) ?? trace;
+    const stored = await this.#telemetry.create(actor, trace);
+    // null with a readable backend configured: every durable write failed (counted and logged by the manager)
+    if (!stored && claimed && this.#telemetry.primary) await releaseProviderTraceId(this.#db, actor, trace.id);
+    return stored ?? trace;
   }
 
   /** The step's newest trace from the primary backend, or null when it has none. */
