@@ -62,6 +62,29 @@ const timestampCases: Case[] = [
   },
 ];
 
+// biome-ignore lint/suspicious/noExplicitAny: deliberately ill-typed inputs
+const loose = (value: unknown): any => value;
+
+/** The token-detail keys the usage read casts to bigint, with values a JSON caller can send. */
+const DETAIL_KEYS = [
+  ['promptTokensDetails', 'cached_tokens'],
+  ['promptTokensDetails', 'cache_read_tokens'],
+  ['promptTokensDetails', 'cache_creation_tokens'],
+  ['completionTokensDetails', 'reasoning_tokens'],
+] as const;
+const BAD_COUNTS: unknown[] = [1.5, 'abc', '12', 1e30, 2 ** 31, -1, [1], true, { n: 1 }];
+
+const tokenDetailCases: Case[] = DETAIL_KEYS.flatMap(([column, key]) =>
+  BAD_COUNTS.map(
+    (value): Case => ({
+      name: `steps.create ${column}.${key} ${JSON.stringify(value)}`,
+      write: (c, t) => c.steps.create.mutate(loose({ runId: t.runId, [column]: { [key]: value, provider_specific: 'free-form' } })),
+      field: `${column}.${key}`,
+      why: /integer|number|expected/i,
+    }),
+  ),
+);
+
 /** Every read of a run and its step, as tRPC queries (procedure, input) and REST paths. */
 function readsOf(t: Target): { trpc: [string, unknown][]; rest: string[] } {
   return {
@@ -110,7 +133,8 @@ async function failingReads(api: TestApi, t: Target): Promise<string[]> {
   return answers.filter(([, status]) => status >= 500).map(([read, status, body]) => `${read} → ${status} ${body.slice(0, 120)}`);
 }
 
-function describeReadableWrites(title: string, cases: () => Case[]): void {
+/** `edges`: writes just inside the bounds, which must be accepted and read back. */
+function describeReadableWrites(title: string, cases: () => Case[], edges?: (api: TestApi, c: RuntraceClient) => Promise<void>): void {
   describe.each(databaseTargets())(`${title} ($name)`, (target) => {
     let api: TestApi;
     let client: RuntraceClient;
@@ -133,7 +157,25 @@ function describeReadableWrites(title: string, cases: () => Case[]): void {
       expect((refusal as { message: string }).message).toContain(field);
       expect((refusal as { message: string }).message).toMatch(why);
     });
+
+    if (edges) it('accepts what lies just inside the bounds, and reads it back', () => edges(api, client));
   });
 }
 
 describeReadableWrites('timestamps beyond what the stores hold are refused', () => timestampCases);
+describeReadableWrites(
+  'token details the usage read cannot sum are refused',
+  () => tokenDetailCases,
+  async (api, c) => {
+    const run = await c.runs.create.mutate({ agentId: newId('agent') });
+    const step = await c.steps.create.mutate({
+      runId: run.id,
+      promptTokensDetails: { cached_tokens: 2 ** 31 - 1, cache_creation_tokens: null, audio: 'free-form', nested: { x: [1.5] } },
+      completionTokensDetails: { reasoning_tokens: 0, accepted_prediction_tokens: 1.5 },
+    });
+    await c.steps.create.mutate({ runId: run.id, promptTokensDetails: { cache_read_tokens: 5 } });
+    expect(step.promptTokensDetails).toMatchObject({ audio: 'free-form', nested: { x: [1.5] } });
+    expect(await c.runs.usage.query({ runId: run.id })).toMatchObject({ cachedInputTokens: 2 ** 31 + 4, reasoningTokens: null });
+    expect(await failingReads(api, { runId: run.id, stepId: step.id })).toEqual([]);
+  },
+);
