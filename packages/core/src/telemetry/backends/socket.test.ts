@@ -334,6 +334,24 @@ describe('socket backend delivery', () => {
     expect(missing).toBeLessThanOrEqual(stats.possiblyLost);
   });
 
+  it('keeps drops and possible losses per organization: statsFor() shows one organization its own', async () => {
+    const file = socketPath();
+    let receiver = await startReceiver(file);
+    const backend = new SocketProviderTraceBackend({ socketPath: file, maxRecords: 4, backoffInitialMs: 10 });
+    for (let i = 0; i < 3; i++) backend.enqueue(a, trace());
+    await until(() => receiver.records.length === 3);
+    await receiver.crash(); // a's three records were written and never proven stored
+    for (let i = 0; i < 5; i++) backend.enqueue(b, trace()); // nobody listens: the oldest b record overflows
+    await until(() => backend.stats().possiblyLost === 3);
+    expect(backend.statsFor(a.organizationId)).toEqual({ dropped: 0, possiblyLost: 3 });
+    expect(backend.statsFor(b.organizationId)).toEqual({ dropped: 1, possiblyLost: 0 });
+    expect(backend.stats()).toMatchObject({ dropped: 1, possiblyLost: 3 });
+    receiver = await startReceiver(file);
+    await backend.close();
+    await receiver.stop();
+    expect(backend.statsFor(b.organizationId)).toEqual({ dropped: 1, possiblyLost: 0 });
+  });
+
   it('never throws to the caller, and drops what cannot be encoded', async () => {
     const backend = new SocketProviderTraceBackend({ socketPath: path.join(dir, 'missing', 'x.sock'), closeTimeoutMs: 50 });
     expect(() => backend.enqueue(a, trace({ requestJson: { n: 1n } }))).not.toThrow();
