@@ -35,7 +35,7 @@ const b: Actor = { organizationId: newId('organization'), userId: newId('user') 
  * stop accepting.
  * `crash()` destroys every connection at once, unread data included.
  */
-async function startReceiver(file: string) {
+async function startReceiver(file: string, { stores = true } = {}) {
   const records: SocketRecordV1[] = [];
   const rejected: string[] = [];
   // records are stored as soon as they are read: the store is always settled
@@ -53,7 +53,8 @@ async function startReceiver(file: string) {
         else rejected.push(decoded.kind);
       }
     });
-    socket.on('end', () => socket.end());
+    // `stores: false`: a receiver that reads but never stores, so never ends its side (the proof of storage)
+    socket.on('end', () => stores && socket.end());
     socket.on('error', () => {});
   });
   await new Promise<void>((resolve) => server.listen(file, resolve));
@@ -336,7 +337,7 @@ describe('socket backend delivery', () => {
 
   it('keeps drops and possible losses per organization: statsFor() shows one organization its own', async () => {
     const file = socketPath();
-    let receiver = await startReceiver(file);
+    let receiver = await startReceiver(file, { stores: false });
     const backend = new SocketProviderTraceBackend({ socketPath: file, maxRecords: 4, backoffInitialMs: 10 });
     for (let i = 0; i < 3; i++) backend.enqueue(a, trace());
     await until(() => receiver.records.length === 3);
