@@ -350,7 +350,8 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
 
   #connect(): void {
     const identity = this.#identity();
-    const probe = this.#pending?.kind === 'goodbye';
+    // after a goodbye, the connection proving it carries nothing: that sidecar is stopping
+    const probe = this.#pending?.kind === 'goodbye' && identity !== null && identity === this.#pending.identity;
     if (identity !== null && identity === this.#leaving && !probe) {
       // the sidecar there is stopping: wait for the next one
       this.#retryLater();
@@ -398,6 +399,7 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
     const pending = this.#pending;
     if (pending && (pending.identity === null || pending.identity !== conn.identity)) {
       this.#losePending(); // another sidecar answers: the one that had the records is gone
+      conn.silent = false;
     } else if (pending?.kind === 'checkpoint') {
       this.#proofTimer = setTimeout(() => {
         this.#proofTimer = null;
