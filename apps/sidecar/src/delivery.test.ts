@@ -182,8 +182,9 @@ describe('socket backend → sidecar child process', () => {
     for (const t of all) backend.enqueue(actor, t);
     await until(async () => (await scrape(sidecar.metricsPort)).get('runtrace_sidecar_records_accepted_total') === 1_000);
     const metrics = await scrape(sidecar.metricsPort);
-    expect(metrics.get('runtrace_sidecar_connections_active')).toBe(1); // one persistent connection
-    expect(metrics.get('runtrace_sidecar_connections_total')).toBe(1);
+    expect(metrics.get('runtrace_sidecar_connections_active')).toBeLessThanOrEqual(1); // one connection at a time
+    // the checkpoint at the burst's end (the idle queue), and the connection proving it
+    expect(metrics.get('runtrace_sidecar_connections_total')).toBeLessThanOrEqual(2);
     // SIGTERM while the client still holds its connection open: the sidecar says goodbye, the client ends
     expect(await sidecar.stop('SIGTERM')).toBe(0);
     expect(() => statSync(where.socketPath)).toThrow();

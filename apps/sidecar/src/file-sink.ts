@@ -68,6 +68,10 @@ export class FileSink {
   #timer: NodeJS.Timeout | null = null;
   #flushMs: number;
   #full = false;
+  /** Batches handed to the writer, and answered by it (written or failed), for {@link settled}. */
+  #sent = 0;
+  #answered = 0;
+  #settledWaiters: { batch: number; resolve: () => void }[] = [];
   #closed: Promise<void> | null = null;
   #onClosed: (() => void) | null = null;
 
@@ -158,6 +162,16 @@ export class FileSink {
     this.#send(batch, used, records);
   }
 
+  /**
+   * Hands the current batch to the writer and resolves once the writer has answered every batch handed so far: what
+   * was written before this call is then in the files (the OS holds it; a crash of this process cannot lose it).
+   */
+  settled(): Promise<void> {
+    this.flush();
+    if (this.#answered >= this.#sent) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#settledWaiters.push({ batch: this.#sent, resolve }));
+  }
+
   /** Writes what is batched, completes the current file, stops the writer thread. */
   close(): Promise<void> {
     if (this.#closed) return this.#closed;
@@ -171,8 +185,16 @@ export class FileSink {
 
   #send(buf: Buffer, used: number, records: number): void {
     this.stats.pendingBytes += used;
+    this.#sent += 1;
     // the batch owns its ArrayBuffer (allocUnsafeSlow): transfer it instead of copying
     this.#post({ type: 'batch', buf: new Uint8Array(buf.buffer, buf.byteOffset, used), records }, [buf.buffer as ArrayBuffer]);
+  }
+
+  #answer(): void {
+    this.#answered += 1;
+    while (this.#settledWaiters.length > 0 && (this.#settledWaiters[0]?.batch ?? 0) <= this.#answered) {
+      this.#settledWaiters.shift()?.resolve();
+    }
   }
 
   #post(message: ToWriter, transfer: ArrayBuffer[] = []): void {
@@ -182,12 +204,15 @@ export class FileSink {
   #handle(message: FromWriter): void {
     switch (message.type) {
       case 'written':
+        this.#answer();
         this.stats.pendingBytes -= message.bytes;
         this.stats.records += message.records;
         this.stats.bytes += message.bytes;
         this.stats.writes += 1;
         break;
       case 'failed':
+        // a failed rotation answers no batch (its bytes are 0); a failed batch does
+        if (message.bytes > 0) this.#answer();
         this.stats.pendingBytes -= message.bytes;
         this.stats.failures += 1;
         this.stats.lostRecords += message.records;
@@ -197,6 +222,7 @@ export class FileSink {
         this.stats.rotations += 1;
         break;
       case 'closed':
+        for (const w of this.#settledWaiters.splice(0)) w.resolve();
         this.#onClosed?.();
         return;
       default:

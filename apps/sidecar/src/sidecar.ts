@@ -2,7 +2,7 @@ import { accessSync, chmodSync, constants, existsSync, lstatSync, mkdirSync, unl
 import type http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { decodeLine, type Logger } from '@runtrace/core';
+import { decodeLine, type Logger, SocketDrain } from '@runtrace/core';
 import type { Registry } from 'prom-client';
 import { type ClickHouseHandle, ClickHouseSink, type ClickHouseSinkStats } from './clickhouse-sink.ts';
 import { FileSink, type FileSinkStats } from './file-sink.ts';
@@ -135,8 +135,9 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   await prepareSocketPath(options.socketPath, logger);
   ensureWritableDir(options.dir, 'the sidecar file directory', logger);
 
-  const sockets = new Set<net.Socket>();
   let paused = false;
+  // the connections, and the graceful stop's choreography: the goodbye waits for the files to settle
+  const drain = new SocketDrain({ settled: () => file.settled() });
   const file = await FileSink.start({
     dir: options.dir,
     gzip: options.gzip ?? true,
@@ -146,7 +147,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
     flushMs: options.flushMs ?? 100,
     onDrain: () => {
       paused = false;
-      for (const s of sockets) s.resume();
+      for (const s of drain.sockets) s.resume();
     },
     onError: (message) => logger?.error({ sink: 'file', error: message }, 'file sink write failed'),
   });
@@ -179,7 +180,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const stats = (): SidecarStats => ({
     ...counts,
     rejected: { ...counts.rejected },
-    activeConnections: sockets.size,
+    activeConnections: drain.sockets.length,
     file: { ...file.stats },
     ...(clickhouse ? { clickhouse: { ...clickhouse.stats } } : {}),
   });
@@ -202,7 +203,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
         counts.accepted += 1;
         if (!file.write(line) && !paused) {
           paused = true;
-          for (const s of sockets) s.pause();
+          for (const s of drain.sockets) s.pause();
         }
         clickhouse?.add(decoded.record);
       } else if (decoded.kind === 'malformed') {
@@ -219,7 +220,7 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     counts.connections += 1;
-    sockets.add(socket);
+    drain.add(socket);
     if (paused) socket.pause();
     const splitter = new LineSplitter(maxLineBytes);
     let ended = false;
@@ -228,17 +229,17 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
       splitter.push(chunk, handler);
     });
     socket.on('end', () => {
-      // the client ended its side: everything it sent has been read
+      // the client ended its side: everything it sent has been read. This side ends once it is in the files: the
+      // socket backend takes that end (proven by its next connection) as the proof its records are stored.
       ended = true;
       splitter.end(handler);
-      socket.end();
+      void file.settled().then(() => socket.end());
     });
     socket.on('error', (err: NodeJS.ErrnoException) => {
       logger?.debug({ code: err.code }, 'telemetry connection error');
     });
     socket.on('close', () => {
       if (!ended) splitter.end(handler); // a cut connection: a partial last line is judged (malformed)
-      sockets.delete(socket);
     });
   });
 
@@ -280,19 +281,18 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
 
   let closing: Promise<void> | null = null;
   const close = async () => {
-    // 1. stop accepting (libuv removes the socket file); 2. goodbye: end our side of every connection, whose
-    // client then stops writing and ends its side after what it already wrote; 3. read until then
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.end();
-      const cut = setTimeout(() => {
-        for (const s of sockets) {
-          counts.cutConnections += 1;
-          s.destroy();
-        }
-      }, drainTimeoutMs);
-      server.once('close', () => clearTimeout(cut));
-    });
+    // 1. goodbye: end our side of every connection, whose client then stops writing and ends its side after what
+    // it already wrote; read until then. The listener stays meanwhile: a client proves the goodbye with a new
+    // connection (SocketDrain). 2. stop accepting (libuv removes the socket file); 3. flush.
+    const cut = setTimeout(() => {
+      for (const s of drain.sockets) {
+        counts.cutConnections += 1;
+        s.destroy();
+      }
+    }, drainTimeoutMs);
+    await drain.drain();
+    clearTimeout(cut);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     file.flush();
     await file.close();
     await clickhouse?.close();

@@ -169,7 +169,7 @@ export const telemetrySection: BenchSection = {
         results.set(`${label}:enqueue`, summarize(costs, 1));
         const closeStarted = performance.now();
         await manager.close();
-        const dropped = manager.metrics.health().reduce((n, h) => n + h.dropped + h.writesFailed + h.writesTimedOut, 0);
+        const dropped = manager.metrics.totals().reduce((n, h) => n + h.dropped + h.writesFailed + h.writesTimedOut, 0);
         notes.push(
           `${label}: close() drained the fire-and-forget writes in ${ms(performance.now() - closeStarted)} ms; ` +
             `failed/dropped/timed out: ${dropped}`,

@@ -93,6 +93,31 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
     await api?.close();
   });
 
+  it('shows each organization only its own provider-trace counters in providerTraces.health; /metrics the totals', async () => {
+    const health = async (c: RuntraceClient) => {
+      const [postgres] = (await c.providerTraces.health.query()).backends;
+      return postgres!;
+    };
+    const total = async () => {
+      const text = await (await fetch(`${api.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('runtrace_provider_trace_writes_total{backend="postgres",result="ok"}'));
+      return Number(line?.split(' ').pop());
+    };
+    const trace = { requestJson: { model: 'm' }, responseJson: { ok: true } };
+    const [a0, b0, total0] = [await health(a), await health(b), await total()];
+    for (let i = 0; i < 3; i++) await a.providerTraces.create.mutate(trace);
+    expect(await health(b)).toEqual(b0); // A's writes do not show in B's health
+    await b.providerTraces.create.mutate(trace);
+    const [a1, b1] = [await health(a), await health(b)];
+    expect(a1.writesOk - a0.writesOk).toBe(3);
+    expect(b1.writesOk - b0.writesOk).toBe(1);
+    expect(await total()).toBe(total0 + 4); // the operator's /metrics counts every organization
+    // backend-wide state, the same for everyone; per-tenant counters only present as the caller's own
+    expect(Object.keys(b1).sort()).toEqual(
+      ['backend', 'dropped', 'possiblyLost', 'queueBytes', 'queueDepth', 'reconnects', 'writesFailed', 'writesOk', 'writesTimedOut'].sort(),
+    );
+  });
+
   /**
    * Every procedure that takes an id, called with A's id and with a random well-formed unknown one:
    * both must fail alike (NOT_FOUND, same field, same message but for the id).

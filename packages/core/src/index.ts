@@ -28,6 +28,8 @@ export * from './telemetry/telemetry-manager.ts';
 export * from './telemetry/telemetry-metrics.ts';
 export * from './telemetry/backends/socket.ts';
 export * from './telemetry/socket-protocol.ts';
+export * from './telemetry/socket-drain.ts';
+export * from './telemetry/tally.ts';
 export * from './clickhouse/connect.ts';
 export {
   currentTraceTtlDays,

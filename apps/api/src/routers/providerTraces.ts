@@ -10,6 +10,11 @@ export const providerTracesRouter = {
   list: publicProcedure
     .input(listRunTracesInput)
     .query(({ ctx, input }) => ctx.runtime.providerTraces.listByRun(ctx.actor, input)),
-  /** Per-backend write counters, queue depth, drops and reconnects (the numbers behind /metrics). */
-  health: publicProcedure.query(({ ctx }) => ({ backends: ctx.runtime.telemetry.metrics.health() })),
+  /**
+   * Per backend: the caller's organization's writes (ok, failed, timed out), drops and possible losses, and the
+   * backend's own queue depth/bytes and reconnects. /metrics has the totals over every organization.
+   */
+  health: publicProcedure.query(({ ctx }) => ({
+    backends: ctx.runtime.telemetry.metrics.health(ctx.actor.organizationId),
+  })),
 };

@@ -13,7 +13,8 @@ export function HealthPage() {
     <section className="page">
       <h1>Telemetry health</h1>
       <p className="muted">
-        Provider-trace writes per configured backend (TELEMETRY_PROVIDER_TRACE_BACKEND), refreshed every {REFRESH_MS / 1000} s
+        Your organization's provider-trace writes per configured backend (TELEMETRY_PROVIDER_TRACE_BACKEND); queue and
+        reconnects are the backend's own. Refreshed every {REFRESH_MS / 1000} s
         {health.dataUpdatedAt ? `; last at ${formatTime(new Date(health.dataUpdatedAt).toISOString())}` : ''}.
       </p>
       {health.isPending ? (
@@ -33,6 +34,7 @@ export function HealthPage() {
               <th>queue depth</th>
               <th>queue bytes</th>
               <th>dropped</th>
+              <th title="written to the sidecar without acknowledgement before it crashed: an upper bound">possibly lost</th>
               <th>reconnects</th>
             </tr>
           </thead>
@@ -46,6 +48,7 @@ export function HealthPage() {
                 <td>{formatCount(b.queueDepth)}</td>
                 <td>{formatCount(b.queueBytes)}</td>
                 <td className={b.dropped ? 'error-text' : ''}>{formatCount(b.dropped)}</td>
+                <td className={b.possiblyLost ? 'error-text' : ''}>{formatCount(b.possiblyLost)}</td>
                 <td>{formatCount(b.reconnects)}</td>
               </tr>
             ))}

@@ -147,15 +147,17 @@ export function providerTraceBackendContract(name: string, options: ContractOpti
       }
     });
 
-    it('reports its queue in stats()', async () => {
+    it("reports its queue in stats(), and one organization's counts in statsFor()", async () => {
       const h = await open();
-      const stats = h.backend.stats();
+      const { possiblyLost, ...stats } = h.backend.stats();
       expect(stats).toEqual({
         queueDepth: expect.any(Number),
         queueBytes: expect.any(Number),
         dropped: expect.any(Number),
         reconnects: expect.any(Number),
       });
+      expect(possiblyLost === undefined || typeof possiblyLost === 'number').toBe(true);
+      expect(h.backend.statsFor(options.actors().a.organizationId)).toEqual({ dropped: expect.any(Number), possiblyLost: expect.any(Number) });
     });
   });
 }

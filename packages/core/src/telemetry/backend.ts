@@ -13,6 +13,17 @@ export interface BackendStats {
   dropped: number;
   /** Connections re-established after a loss. */
   reconnects: number;
+  /**
+   * Records handed on without an acknowledgement that may not have arrived (the socket backend: written to a sidecar
+   * that then crashed). An upper bound: every record actually lost is counted here or in `dropped`. Absent: none.
+   */
+  possiblyLost?: number;
+}
+
+/** The counters of {@link BackendStats} that belong to one organization's traces. */
+export interface OrganizationStats {
+  dropped: number;
+  possiblyLost: number;
 }
 
 /**
@@ -35,6 +46,8 @@ export interface ProviderTraceBackend {
   /** Removes a run's traces (called when the run is deleted). Absent where the backend keeps no readable copy. */
   deleteByRun?(actor: Actor, runId: string): Promise<void>;
   stats(): BackendStats;
+  /** Drops and possible losses of one organization's traces (what `providerTraces.health` may show its callers). */
+  statsFor(organizationId: string): OrganizationStats;
   /** Stops accepting, writes out everything accepted so far, releases resources. */
   close(): Promise<void>;
 }

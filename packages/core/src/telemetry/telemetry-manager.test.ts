@@ -4,7 +4,7 @@ import { NotImplemented } from '../errors.ts';
 import { newId } from '../ids.ts';
 import { createLogger } from '../logger.ts';
 import { createTestRuntime, databaseTargets, type TestRuntime } from '../testing/index.ts';
-import type { BackendName, BackendStats, ProviderTraceBackend } from './backend.ts';
+import type { BackendName, BackendStats, OrganizationStats, ProviderTraceBackend } from './backend.ts';
 import { PostgresProviderTraceBackend } from './backends/postgres.ts';
 import type { ProviderTrace } from './provider-trace.ts';
 import { TelemetryManager } from './telemetry-manager.ts';
@@ -31,6 +31,9 @@ class UnreliableBackend implements ProviderTraceBackend {
   }
   stats(): BackendStats {
     return { queueDepth: 0, queueBytes: 0, dropped: 0, reconnects: 0 };
+  }
+  statsFor(): OrganizationStats {
+    return { dropped: 0, possiblyLost: 0 };
   }
   async close() {
     this.closed = true;
@@ -62,7 +65,7 @@ describe.each(databaseTargets())('TelemetryManager on $name', (target) => {
     expect(other.calls).toBe(1);
     await manager.close();
     expect(other.closed).toBe(true);
-    const health = manager.metrics.health();
+    const health = manager.metrics.health(actor.organizationId);
     expect(health.map((h) => [h.backend, h.writesOk])).toEqual([
       ['socket', 1],
       ['postgres', 1],
@@ -85,7 +88,7 @@ describe.each(databaseTargets())('TelemetryManager on $name', (target) => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(() => manager.enqueue(actor, input())).not.toThrow();
     await manager.close();
-    const byName = Object.fromEntries(manager.metrics.health().map((h) => [h.backend, h]));
+    const byName = Object.fromEntries(manager.metrics.health(actor.organizationId).map((h) => [h.backend, h]));
     expect(byName.clickhouse).toMatchObject({ writesFailed: 2, writesOk: 0 });
     expect(byName.socket).toMatchObject({ writesTimedOut: 1 });
     expect(byName.postgres).toMatchObject({ writesOk: 1, writesFailed: 0 });
@@ -114,7 +117,7 @@ describe.each(databaseTargets())('TelemetryManager on $name', (target) => {
     expect(await manager.create(actor, input())).not.toBeNull();
     expect(Date.now() - started).toBeLessThan(800);
     await manager.close();
-    expect(manager.metrics.health()[1]?.writesOk).toBe(1);
+    expect(manager.metrics.health(actor.organizationId)[1]?.writesOk).toBe(1);
   });
 
   it('reads from the first backend that can read, and says so when none can', async () => {

@@ -75,7 +75,7 @@ export class TelemetryManager {
       try {
         backend.enqueue(actor, trace);
       } catch (err) {
-        this.#failed(backend, err);
+        this.#failed(actor, backend, err);
       }
     }
     return trace.id;
@@ -121,10 +121,10 @@ export class TelemetryManager {
     const started = performance.now();
     try {
       const result = await this.#withDeadline(backend.create(actor, trace), started + this.#timeouts[backend.name]);
-      this.metrics.recordWrite(backend.name, 'ok', (performance.now() - started) / 1000);
+      this.metrics.recordWrite(actor.organizationId, backend.name, 'ok', (performance.now() - started) / 1000);
       return result;
     } catch (err) {
-      this.#failed(backend, err);
+      this.#failed(actor, backend, err);
       return null;
     }
   }
@@ -170,9 +170,9 @@ export class TelemetryManager {
     this.#sweeper.unref();
   }
 
-  #failed(backend: ProviderTraceBackend, err: unknown): void {
+  #failed(actor: Actor, backend: ProviderTraceBackend, err: unknown): void {
     const timedOut = err instanceof TimeoutError;
-    this.metrics.recordWrite(backend.name, timedOut ? 'timeout' : 'failed');
+    this.metrics.recordWrite(actor.organizationId, backend.name, timedOut ? 'timeout' : 'failed');
     // A dead backend fails every write: log the first, then at most once a second with how many were not logged.
     const now = Date.now();
     const state = this.#logState.get(backend.name) ?? { lastAt: 0, suppressed: 0 };

@@ -1,23 +1,38 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BackendName, BackendStats, ProviderTraceBackend } from './backend.ts';
+import type { BackendName, BackendStats, OrganizationStats, ProviderTraceBackend } from './backend.ts';
 
 export type WriteResult = 'ok' | 'failed' | 'timeout';
 
-export interface BackendHealth extends BackendStats {
+/**
+ * One backend's numbers. From {@link TelemetryMetrics.health}: the counters of traces (writes, drops, possible losses)
+ * are the given organization's only; queue depth/bytes and reconnects are the backend's own state, which tells
+ * nothing about any tenant's traces. From {@link TelemetryMetrics.totals}: everything over all organizations.
+ */
+export interface BackendHealth {
   backend: BackendName;
   writesOk: number;
   writesFailed: number;
   writesTimedOut: number;
+  /** Records dropped (queue overflow, failed background writes). */
+  dropped: number;
+  /** Records written without acknowledgement that may be lost (a sidecar crash); an upper bound. */
+  possiblyLost: number;
+  /** Backend-wide: records waiting, their bytes, connections re-established. */
+  queueDepth: number;
+  queueBytes: number;
+  reconnects: number;
 }
 
 /**
- * Per-backend counters behind `GET /metrics` (Prometheus) and the dashboard's health procedure, so both show the
- * same numbers. Queue depth, drops and reconnects are read from the backends when scraped.
+ * Per-backend counters behind `GET /metrics` (Prometheus, the operator's view over all organizations) and the
+ * dashboard's health procedure (a caller's view of its own organization's traces). Queue depth, drops, possible
+ * losses and reconnects are read from the backends when scraped.
  */
 export class TelemetryMetrics {
   readonly registry = new Registry();
   readonly #writes: Counter<'backend' | 'result'>;
   readonly #latency: Histogram<'backend'>;
+  /** `backend:result` and `organization\0backend:result` → writes. */
   readonly #counts = new Map<string, number>();
   readonly #children = new Map<string, { inc(): void }>();
   readonly #histograms = new Map<string, { observe(value: number): void }>();
@@ -38,7 +53,7 @@ export class TelemetryMetrics {
       registers: [this.registry],
     });
     const stat = (name: string, help: string, key: keyof BackendStats, type: 'gauge' | 'counter') => {
-      const read = () => this.#backends.map((b) => [b.name, b.stats()[key]] as const);
+      const read = () => this.#backends.map((b) => [b.name, b.stats()[key] ?? 0] as const);
       if (type === 'gauge') {
         new Gauge({
           name,
@@ -71,6 +86,12 @@ export class TelemetryMetrics {
     stat('runtrace_provider_trace_queue_depth', 'Records accepted but not yet written, per backend.', 'queueDepth', 'gauge');
     stat('runtrace_provider_trace_queue_bytes', 'Bytes of those records, per backend.', 'queueBytes', 'gauge');
     stat('runtrace_provider_trace_dropped_total', 'Records a backend dropped (overflow, failure).', 'dropped', 'counter');
+    stat(
+      'runtrace_provider_trace_possibly_lost_total',
+      'Records written without acknowledgement that may be lost (the socket backend: a sidecar crash); an upper bound.',
+      'possiblyLost',
+      'counter',
+    );
     stat('runtrace_provider_trace_reconnects_total', 'Connections a backend re-established.', 'reconnects', 'counter');
   }
 
@@ -80,7 +101,8 @@ export class TelemetryMetrics {
     for (const b of backends) for (const r of ['ok', 'failed', 'timeout'] as const) this.#writes.inc({ backend: b.name, result: r }, 0);
   }
 
-  recordWrite(backend: BackendName, result: WriteResult, seconds?: number): void {
+  /** Counts one write of an organization's trace (its latency when `ok`). */
+  recordWrite(organizationId: string, backend: BackendName, result: WriteResult, seconds?: number): void {
     // Bound children skip hashing the label set on every write (this runs once per trace per backend).
     let child = this.#children.get(`${backend}:${result}`);
     if (!child) {
@@ -88,8 +110,9 @@ export class TelemetryMetrics {
       this.#children.set(`${backend}:${result}`, child);
     }
     child.inc();
-    const key = `${backend}:${result}`;
-    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    for (const key of [`${backend}:${result}`, `${organizationId}\0${backend}:${result}`]) {
+      this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    }
     if (result === 'ok' && seconds !== undefined) {
       let histogram = this.#histograms.get(backend);
       if (!histogram) {
@@ -100,15 +123,32 @@ export class TelemetryMetrics {
     }
   }
 
-  /** The same numbers as /metrics, as JSON, per backend in config order. */
-  health(): BackendHealth[] {
-    return this.#backends.map((b) => ({
+  /** What one organization may see, per backend in config order (see {@link BackendHealth}). */
+  health(organizationId: string): BackendHealth[] {
+    return this.#backends.map((b) => this.#row(b, `${organizationId}\0`, b.statsFor(organizationId)));
+  }
+
+  /** The same numbers as /metrics, over every organization, per backend in config order. */
+  totals(): BackendHealth[] {
+    return this.#backends.map((b) => {
+      const stats = b.stats();
+      return this.#row(b, '', { dropped: stats.dropped, possiblyLost: stats.possiblyLost ?? 0 });
+    });
+  }
+
+  #row(b: ProviderTraceBackend, prefix: string, counts: OrganizationStats): BackendHealth {
+    const { queueDepth, queueBytes, reconnects } = b.stats();
+    return {
       backend: b.name,
-      writesOk: this.#counts.get(`${b.name}:ok`) ?? 0,
-      writesFailed: this.#counts.get(`${b.name}:failed`) ?? 0,
-      writesTimedOut: this.#counts.get(`${b.name}:timeout`) ?? 0,
-      ...b.stats(),
-    }));
+      writesOk: this.#counts.get(`${prefix}${b.name}:ok`) ?? 0,
+      writesFailed: this.#counts.get(`${prefix}${b.name}:failed`) ?? 0,
+      writesTimedOut: this.#counts.get(`${prefix}${b.name}:timeout`) ?? 0,
+      dropped: counts.dropped,
+      possiblyLost: counts.possiblyLost,
+      queueDepth,
+      queueBytes,
+      reconnects,
+    };
   }
 
   /** Prometheus text exposition. */

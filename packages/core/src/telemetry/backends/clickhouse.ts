@@ -6,7 +6,8 @@ import type { Config } from '../../config.ts';
 import { InvalidArgument } from '../../errors.ts';
 import { assertStorableInput } from '../../storable-text.ts';
 import { toIso } from '../../time.ts';
-import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
+import type { BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
+import { Tally } from '../tally.ts';
 import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
 
 /** Batching: see {@link InsertBatcherOptions} (rows are provider traces). */
@@ -105,7 +106,7 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
   readonly #ownsConnection: boolean;
   readonly #batcher: InsertBatcher;
   readonly #onBackgroundError: (err: unknown) => void;
-  #dropped = 0;
+  readonly #dropped = new Tally();
 
   constructor(options: ClickHouseBackendOptions) {
     this.#ch = options.clickhouse;
@@ -142,7 +143,7 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
 
   enqueue(actor: Actor, trace: ProviderTrace): void {
     this.create(actor, trace).catch((err: unknown) => {
-      this.#dropped += 1;
+      this.#dropped.add(actor.organizationId);
       try {
         this.#onBackgroundError(err);
       } catch {
@@ -207,7 +208,11 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
   }
 
   stats(): BackendStats {
-    return { ...this.#batcher.stats(), dropped: this.#dropped, reconnects: 0 };
+    return { ...this.#batcher.stats(), dropped: this.#dropped.total, reconnects: 0 };
+  }
+
+  statsFor(organizationId: string): OrganizationStats {
+    return { dropped: this.#dropped.of(organizationId), possiblyLost: 0 };
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,8 @@ import { providerTraces } from '../../db/schema.ts';
 import { idTaken } from '../../ids.ts';
 import { toIso } from '../../time.ts';
 import { afterThisTurn } from '../after-this-turn.ts';
-import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
+import type { BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
+import { Tally } from '../tally.ts';
 import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
 
 export interface PostgresBackendOptions {
@@ -83,7 +84,7 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
    */
   readonly #schedulePump = afterThisTurn(() => this.#pump());
   #closed = false;
-  #dropped = 0;
+  readonly #dropped = new Tally();
 
   constructor(options: PostgresBackendOptions) {
     this.#db = options.db;
@@ -110,7 +111,7 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
 
   enqueue(actor: Actor, trace: ProviderTrace): void {
     this.create(actor, trace).catch((err: unknown) => {
-      this.#dropped += 1;
+      this.#dropped.add(actor.organizationId);
       this.#onBackgroundError(err);
     });
   }
@@ -232,7 +233,11 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
   }
 
   stats(): BackendStats {
-    return { queueDepth: this.#queue.length, queueBytes: this.#queuedBytes, dropped: this.#dropped, reconnects: 0 };
+    return { queueDepth: this.#queue.length, queueBytes: this.#queuedBytes, dropped: this.#dropped.total, reconnects: 0 };
+  }
+
+  statsFor(organizationId: string): OrganizationStats {
+    return { dropped: this.#dropped.of(organizationId), possiblyLost: 0 };
   }
 
   async close(): Promise<void> {

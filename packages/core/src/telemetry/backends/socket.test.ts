@@ -17,6 +17,7 @@ import {
   type SocketRecordV1,
   toSocketRecord,
 } from '../socket-protocol.ts';
+import { SocketDrain } from '../socket-drain.ts';
 import { SocketProviderTraceBackend } from './socket.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'runtrace-socket-'));
@@ -30,15 +31,17 @@ const b: Actor = { organizationId: newId('organization'), userId: newId('user') 
 /**
  * A minimal NDJSON receiver speaking the sidecar's side of protocol v1 (the real sidecar, apps/sidecar, has its own
  * suite that drives this backend against it as a child process; core must not depend on apps).
- * `stop()` is the graceful goodbye: stop accepting, half-close every connection, read until the client's end.
+ * `stop()` is the graceful goodbye (SocketDrain): half-close every connection, read until the client's end, then
+ * stop accepting.
  * `crash()` destroys every connection at once, unread data included.
  */
-async function startReceiver(file: string) {
+async function startReceiver(file: string, { stores = true } = {}) {
   const records: SocketRecordV1[] = [];
   const rejected: string[] = [];
-  const sockets = new Set<net.Socket>();
+  // records are stored as soon as they are read: the store is always settled
+  const drain = new SocketDrain({ settled: () => Promise.resolve() });
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    sockets.add(socket);
+    drain.add(socket);
     let pending = '';
     socket.setEncoding('utf8');
     socket.on('data', (text: string) => {
@@ -50,9 +53,9 @@ async function startReceiver(file: string) {
         else rejected.push(decoded.kind);
       }
     });
-    socket.on('end', () => socket.end());
+    // `stores: false`: a receiver that reads but never stores, so never ends its side (the proof of storage)
+    socket.on('end', () => stores && socket.end());
     socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(file, resolve));
   const closed = () => new Promise<void>((resolve) => server.close(() => resolve()));
@@ -64,14 +67,12 @@ async function startReceiver(file: string) {
       return records.filter((r) => wanted.has(r.provider_trace_id)).length;
     },
     async stop() {
-      const done = closed();
-      for (const s of sockets) s.end();
-      while (sockets.size > 0) await new Promise((r) => setTimeout(r, 5));
-      await done;
+      await drain.drain();
+      await closed();
     },
     async crash() {
       const done = closed();
-      for (const s of sockets) s.destroy();
+      for (const s of drain.sockets) s.destroy();
       await done;
     },
   };
@@ -294,7 +295,7 @@ describe('socket backend delivery', () => {
     await receiver.stop();
   });
 
-  it('carries many records on one connection, in few writes', async () => {
+  it('carries many records per connection: a new one per checkpoint (1,000 records), in few writes', async () => {
     const file = socketPath();
     let connections = 0;
     const receiver = await startReceiver(file);
@@ -307,7 +308,7 @@ describe('socket backend delivery', () => {
     for (let i = 0; i < 2000; i++) backend.enqueue(a, trace());
     await backend.close();
     await until(() => receiver.records.length === 2000);
-    expect(connections).toBe(1);
+    expect(connections).toBeLessThanOrEqual(3); // two checkpoints, and the connection proving the last one
     await receiver.stop();
   });
 
@@ -332,6 +333,24 @@ describe('socket backend delivery', () => {
     const stats = backend.deliveryStats();
     expect(stats.dropped).toBe(0);
     expect(missing).toBeLessThanOrEqual(stats.possiblyLost);
+  });
+
+  it('keeps drops and possible losses per organization: statsFor() shows one organization its own', async () => {
+    const file = socketPath();
+    let receiver = await startReceiver(file, { stores: false });
+    const backend = new SocketProviderTraceBackend({ socketPath: file, maxRecords: 4, backoffInitialMs: 10 });
+    for (let i = 0; i < 3; i++) backend.enqueue(a, trace());
+    await until(() => receiver.records.length === 3);
+    await receiver.crash(); // a's three records were written and never proven stored
+    for (let i = 0; i < 5; i++) backend.enqueue(b, trace()); // nobody listens: the oldest b record overflows
+    await until(() => backend.stats().possiblyLost === 3);
+    expect(backend.statsFor(a.organizationId)).toEqual({ dropped: 0, possiblyLost: 3 });
+    expect(backend.statsFor(b.organizationId)).toEqual({ dropped: 1, possiblyLost: 0 });
+    expect(backend.stats()).toMatchObject({ dropped: 1, possiblyLost: 3 });
+    receiver = await startReceiver(file);
+    await backend.close();
+    await receiver.stop();
+    expect(backend.statsFor(b.organizationId)).toEqual({ dropped: 1, possiblyLost: 0 });
   });
 
   it('never throws to the caller, and drops what cannot be encoded', async () => {
