@@ -159,6 +159,7 @@ describe.each(databaseTargets())('provider-trace ids on $name', (target) => {
         enqueue: () => {},
         readByStep: (who, stepId) => postgres.readByStep(who, stepId),
         stats: () => postgres.stats(),
+        statsFor: (organizationId) => postgres.statsFor(organizationId),
         close: () => postgres.close(),
       };
       const telemetry = new TelemetryManager({ backends: [flaky], logger: createLogger('silent') });
