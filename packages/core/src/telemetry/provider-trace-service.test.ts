@@ -48,6 +48,8 @@ describe.each(databaseTargets())('provider-trace ids on $name', (target) => {
 
     /** What every backend holds under `id`, in any organization. */
     const storedEverywhere = async (id: string) => {
+      // create() answers with the first backend's write; the others are still writing
+      await rt.telemetry.idle();
       const held: Record<string, unknown[]> = {};
       if (backends.includes('postgres')) {
         held.postgres = rowsOf<{ organization_id: string; request_json: unknown }>(

@@ -97,9 +97,14 @@ export class TelemetryManager {
     await Promise.all(this.backends.map((b) => b.deleteByRun?.(actor, runId)));
   }
 
+  /** Resolves once the writes that backends after the answering one were still making have settled. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.#background]);
+  }
+
   /** Waits for background writes, then drains and closes every backend. */
   async close(): Promise<void> {
-    await Promise.allSettled([...this.#background]);
+    await this.idle();
     await Promise.allSettled(this.backends.map((b) => b.close()));
   }
 

@@ -216,7 +216,7 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
       expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { field?: string }).field : null)).filter(Boolean)).toEqual([
         'requestJson.messages.0.content',
         'agentTags.1',
-        'responseJson',
+        'responseJson.k\ud83d', // a bad key is named by its own path
         'callType',
       ]);
       expect(await countIds(good.map((t) => t.id))).toBe(11);
