@@ -12,6 +12,18 @@ export default defineConfig(() => {
   return {
     plugins: [react()],
     build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1000 },
-    server: { host: '127.0.0.1', port: 5173, proxy: { '/trpc': { target: apiUrl, changeOrigin: true } } },
+    server: {
+      host: '127.0.0.1',
+      port: 5173,
+      proxy: {
+        '/trpc': {
+          target: apiUrl,
+          changeOrigin: true,
+          // The api admits browsers from its own origin only (RUNTRACE_CORS_ORIGINS): through this proxy the page is
+          // the api's origin, so the request says so.
+          headers: { origin: new URL(apiUrl).origin },
+        },
+      },
+    },
   };
 });

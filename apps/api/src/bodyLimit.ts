@@ -1,4 +1,5 @@
 import { Transform } from 'node:stream';
+import { Unavailable } from '@runtrace/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** CONTRACTS §8: 1 MiB for a request body, 32 MiB where raw payloads travel. */
@@ -10,6 +11,77 @@ export interface BodyLimitOptions {
   defaultLimit?: number;
   /** Limits of single procedures (path after `/trpc/`), e.g. `providerTraces.create`. */
   procedureLimits?: Record<string, number>;
+  /**
+   * Bytes of request bodies held at once across all requests (received and not yet answered); a body that would
+   * exceed it is refused with 503 and Retry-After (RUNTRACE_BODY_BUDGET_BYTES). @default no bound
+   */
+  budgetBytes?: number;
+}
+
+// Routes outside tRPC (e.g. POST /v1/traces) declare their own limit and answer in their own protocol.
+const isTrpc = (url: string) => url.startsWith('/trpc/');
+
+/** A tRPC-shaped error answer (an array for batched calls) for refusals made before tRPC sees the request. */
+function trpcError(request: FastifyRequest, reply: FastifyReply, httpStatus: number, code: string, message: string) {
+  const procedures = proceduresOf(request.url);
+  const error = (path: string | undefined) => ({
+    error: { message, code: -32600, data: { code, httpStatus, path, field: null, issues: null } },
+  });
+  const batched = /[?&]batch=1\b/.test(request.url);
+  return reply.code(httpStatus).send(batched ? procedures.map(error) : error(procedures[0]));
+}
+
+const BUDGET_MESSAGE = 'The server is receiving too many request bodies at once; retry later';
+
+/**
+ * One bound on the memory that request bodies take across concurrent requests: a body's bytes count from the moment
+ * they arrive (its declared Content-Length up front) until its response has gone, and a request that would exceed
+ * the budget is refused as Unavailable (503, Retry-After) in its route's protocol.
+ */
+function registerBodyBudget(app: FastifyInstance, budget: number): void {
+  let held = 0;
+  const reserved = new WeakMap<FastifyRequest, { bytes: number }>();
+  const refuse = (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('connection', 'close');
+    if (isTrpc(request.url)) return trpcError(request, reply, 503, 'SERVICE_UNAVAILABLE', BUDGET_MESSAGE);
+    // Other routes answer Unavailable in their own protocol (their error handlers map domain errors).
+    throw Object.assign(new Unavailable(BUDGET_MESSAGE), { statusCode: 503 });
+  };
+  const holding = (request: FastifyRequest, reply: FastifyReply) => {
+    const entry = { bytes: 0 };
+    reserved.set(request, entry);
+    // 'close' comes for answered and for abandoned requests alike.
+    reply.raw.once('close', () => {
+      held -= entry.bytes;
+      entry.bytes = 0;
+    });
+    return entry;
+  };
+  app.addHook('onRequest', async (request, reply) => {
+    const declared = Number(request.headers['content-length']);
+    if (!Number.isFinite(declared) || declared <= 0) return;
+    if (held + declared > budget) return refuse(request, reply);
+    holding(request, reply).bytes = declared;
+    held += declared;
+  });
+  app.addHook('preParsing', async (request, reply, payload) => {
+    // Counted up front, or no body at all (a body without Content-Length is chunked).
+    if (reserved.has(request) || !request.headers['transfer-encoding']) return payload;
+    const entry = holding(request, reply);
+    return payload.pipe(
+      new Transform({
+        transform(chunk: Buffer, _enc, callback) {
+          if (held + chunk.length > budget) {
+            callback(Object.assign(new Unavailable(BUDGET_MESSAGE), { statusCode: 503 }));
+            return;
+          }
+          entry.bytes += chunk.length;
+          held += chunk.length;
+          callback(null, chunk);
+        },
+      }),
+    );
+  });
 }
 
 /** The procedures of a (possibly batched, comma-joined) tRPC URL. */
@@ -31,23 +103,9 @@ export function registerBodyLimits(app: FastifyInstance, options: BodyLimitOptio
     if (!procedures.length) return defaultLimit;
     return Math.min(...procedures.map((p) => limits[p] ?? defaultLimit));
   };
-  const tooLarge = (request: FastifyRequest, reply: FastifyReply, limit: number) => {
-    const procedures = proceduresOf(request.url);
-    const error = (path: string | undefined) => ({
-      error: {
-        message: `Request body is larger than ${limit} bytes`,
-        code: -32600,
-        data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413, path, field: null, issues: null },
-      },
-    });
-    const batched = /[?&]batch=1\b/.test(request.url);
-    return reply
-      .code(413)
-      .header('connection', 'close')
-      .send(batched ? procedures.map(error) : error(procedures[0]));
-  };
-  // Routes outside tRPC (e.g. POST /v1/traces) declare their own limit and answer in their own protocol.
-  const isTrpc = (url: string) => url.startsWith('/trpc/');
+  const tooLarge = (request: FastifyRequest, reply: FastifyReply, limit: number) =>
+    trpcError(request, reply.header('connection', 'close'), 413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes`);
+  if (options.budgetBytes !== undefined) registerBodyBudget(app, options.budgetBytes);
   app.addHook('onRequest', async (request, reply) => {
     if (!isTrpc(request.url)) return;
     const limit = limitFor(request.url);

@@ -1,4 +1,4 @@
-import { createLogger, createRuntime, loadConfig } from '@runtrace/core';
+import { createLogger, createRuntime, loadConfig, stdoutSink } from '@runtrace/core';
 import { buildServer } from './server.ts';
 
 const config = loadConfig();
@@ -23,23 +23,28 @@ if (runtime.clickhouse?.kind === 'chdb') {
 }
 
 let stopping = false;
+/** Exits once the logs are out, or after a short bound: a reader that stopped reading must not keep us alive. */
+function exit(code: number): void {
+  void stdoutSink.flush(1000).finally(() => process.exit(code));
+}
 async function shutdown(signal: string) {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, 'shutting down: draining requests and background work');
+  // Armed before anything else (logging included) can block: the process ends within the timeout whatever hangs.
   const timer = setTimeout(() => {
     logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out');
-    process.exit(1);
+    exit(1);
   }, config.shutdownTimeoutMs);
   timer.unref();
+  logger.info({ signal }, 'shutting down: draining requests and background work');
   try {
     await app.close();
     await runtime.close();
     logger.info('stopped');
-    process.exit(0);
+    exit(0);
   } catch (err) {
     logger.error({ err }, 'shutdown failed');
-    process.exit(1);
+    exit(1);
   }
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

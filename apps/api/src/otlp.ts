@@ -13,7 +13,8 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import {
   type Actor,
-  DomainError,
+  type DomainError,
+  domainErrorOf,
   encodeExportResponse,
   encodeStatus,
   InvalidArgument,
@@ -96,9 +97,8 @@ export async function registerOtlpRoutes(app: FastifyInstance, runtime: Runtime)
           `unsupported content type "${request.headers['content-type'] ?? ''}": OTLP/HTTP takes application/x-protobuf or application/json`,
         );
       }
-      if (error instanceof DomainError) {
-        return sendStatus(reply, format, HTTP_STATUS[error.code], RPC_CODE_OF[error.code], error.message);
-      }
+      const domain = domainErrorOf(error);
+      if (domain) return sendStatus(reply, format, HTTP_STATUS[domain.code], RPC_CODE_OF[domain.code], domain.message);
       // Fastify's own refusals: a body over the limit (413), an unreadable one (400).
       if (error.statusCode === 413) {
         reply.header('connection', 'close');

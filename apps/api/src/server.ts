@@ -10,6 +10,8 @@ import { registerLettaRest } from './rest/index.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { registerSelfTracing } from './selfTrace.ts';
 import { registerFastCalls } from './fastCalls.ts';
+import { registerMetrics } from './metrics.ts';
+import { registerOriginPolicy } from './originPolicy.ts';
 import { registerSubscriptionRoutes } from './sse.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { SSE_OPTIONS } from './trpc.ts';
@@ -36,22 +38,37 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     bodyLimit: Math.max(DEFAULT_BODY_LIMIT, ...Object.values(PROCEDURE_BODY_LIMITS)),
     // Batched GET queries carry their input in the path.
     routerOptions: { maxParamLength: 10_000 },
+    // Receiving a request (headers and body) is bounded; sending a response (SSE streams) is not.
+    requestTimeout: runtime.config.requestTimeoutMs,
+    http: {
+      headersTimeout: Math.min(60_000, runtime.config.requestTimeoutMs),
+      connectionsCheckingInterval: Math.min(1_000, runtime.config.requestTimeoutMs),
+    },
   });
+  // Every Unavailable answer, whatever the entrance (tRPC, REST, OTLP), says when to retry (CONTRACTS §2).
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    return payload;
+  });
+  const corsAllowed = registerOriginPolicy(app, runtime.config.corsOrigins);
   await app.register(cors, {
-    origin: true,
+    origin: (origin, callback) => callback(null, origin !== undefined && corsAllowed(origin)),
     allowedHeaders: ['authorization', 'content-type', 'trpc-accept', 'x-trpc-source', 'last-event-id'],
     methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
     maxAge: 600,
   });
-  registerBodyLimits(app, { procedureLimits: PROCEDURE_BODY_LIMITS });
+  registerBodyLimits(app, { procedureLimits: PROCEDURE_BODY_LIMITS, budgetBytes: runtime.config.bodyBudgetBytes });
   if (runtime.selfTracer) registerSelfTracing(app, runtime.selfTracer);
   // Open SSE responses never end by themselves: end them (clients reconnect elsewhere) so that close can drain.
   const subscriptions = new Subscriptions();
   app.addHook('preClose', async () => subscriptions.closeAll());
+  // Liveness: the process answers. Readiness: every configured store answers (CONTRACTS §9); neither needs a key.
   app.get('/healthz', async () => ({ status: 'ok', database: runtime.database.driver }));
-  app.get('/metrics', async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4').send(await runtime.telemetry.metrics.metrics()),
-  );
+  app.get('/readyz', async (_request, reply) => {
+    const { ready, checks } = await runtime.readiness();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', checks });
+  });
+  registerMetrics(app, runtime);
   await registerOtlpRoutes(app, runtime);
   // Letta's /v1/runs and /v1/steps (its clients work unchanged); SSE replays end on shutdown like subscriptions.
   await registerLettaRest(app, runtime, { pingIntervalMs: settings.streamKeepaliveMs, subscriptions });
@@ -69,7 +86,10 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     onError,
     sse: SSE_OPTIONS,
   });
-  const trpcOptions = { router: appRouter, createContext, onError } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
+  // tRPC's adapter answers with a web Response whose status Fastify's onSend does not see yet: its own hook says it.
+  const responseMeta = ({ errors }: { errors: { code: string }[] }) =>
+    errors.some((e) => e.code === 'SERVICE_UNAVAILABLE') ? { headers: { 'retry-after': '1' } } : {};
+  const trpcOptions = { router: appRouter, createContext, onError, responseMeta } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
   // The hot write of live streams (a producer appends token by token) and the hot read of dashboards on direct
   // routes (fastCalls.ts).
   await registerFastCalls(app, {

@@ -7,7 +7,7 @@
  *    send as INTERNAL_SERVER_ERROR, a code its client retries forever.
  * 3. Routers (routers/*.ts) are plain objects of procedures that call one manager method each.
  */
-import { assertStorableInput, DomainError, type DomainErrorCode, logUnavailable } from '@runtrace/core';
+import { assertStorableInput, DomainError, type DomainErrorCode, domainErrorOf, logUnavailable } from '@runtrace/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { actorFor } from './auth.ts';
@@ -47,9 +47,8 @@ function issuesOf(cause: unknown): Issue[] | null {
 }
 
 function toTRPCError(cause: unknown): TRPCError | null {
-  if (cause instanceof DomainError) {
-    return new TRPCError({ code: TRPC_CODE[cause.code], message: cause.message, cause });
-  }
+  const domain = domainErrorOf(cause);
+  if (domain) return new TRPCError({ code: TRPC_CODE[domain.code], message: domain.message, cause: domain });
   const issues = issuesOf(cause);
   if (issues) {
     const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
@@ -109,7 +108,7 @@ async function* streaming<T>(events: AsyncIterable<T>, subscription: OpenSubscri
     if (!ctx.subscriptions.closing) {
       if (isAbortError(cause)) throw cause; // the subscriber left: tRPC ends the stream quietly
       const mapped = toTRPCError(cause);
-      if (mapped?.code === 'SERVICE_UNAVAILABLE') logUnavailable(ctx.runtime.logger, cause, { subscription: true });
+      if (mapped?.code === 'SERVICE_UNAVAILABLE') logUnavailable(ctx.runtime.logger, mapped.cause, { subscription: true });
       throw mapped ?? cause;
     }
   } finally {

@@ -11,7 +11,7 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
   let client: RuntraceClient;
 
   beforeAll(async () => {
-    api = await startApi(target);
+    api = await startApi(target, { RUNTRACE_CORS_ORIGINS: 'http://localhost:5173,https://dash.example.com' });
     client = api.client();
   });
   afterAll(async () => {
@@ -25,7 +25,7 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
       expect(await res.json()).toEqual({ status: 'ok', database: target.name === 'postgres' ? 'postgres' : 'pglite' });
     });
 
-    it('allows a CORS preflight from a browser frontend with an Authorization header', async () => {
+    it('allows a CORS preflight from a configured browser frontend with an Authorization header', async () => {
       const res = await fetch(`${api.url}/trpc/runs.list`, {
         method: 'OPTIONS',
         headers: {
@@ -41,7 +41,7 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
       expect((res.headers.get('access-control-allow-methods') ?? '').toUpperCase()).toContain('POST');
     });
 
-    it('puts the CORS origin on ordinary responses too', async () => {
+    it('puts a configured CORS origin on ordinary responses too', async () => {
       const res = await fetch(`${api.url}/healthz`, { headers: { origin: 'https://dash.example.com' } });
       expect(res.headers.get('access-control-allow-origin')).toBe('https://dash.example.com');
     });

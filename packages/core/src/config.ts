@@ -76,6 +76,17 @@ const envSchema = z.object({
   RUNTRACE_CALLBACK_SECRET: z.string().optional(),
   RUNTRACE_CALLBACK_ALLOW_PRIVATE: flag,
   RUNTRACE_SHUTDOWN_TIMEOUT_MS: positiveInt(10_000),
+  RUNTRACE_DB_CONNECT_TIMEOUT_MS: positiveInt(5_000),
+  RUNTRACE_DB_STATEMENT_TIMEOUT_MS: positiveInt(10_000),
+  RUNTRACE_DB_ACQUIRE_TIMEOUT_MS: positiveInt(5_000),
+  RUNTRACE_REQUEST_TIMEOUT_MS: positiveInt(60_000),
+  RUNTRACE_BODY_BUDGET_BYTES: positiveInt(128 * 1024 * 1024),
+  RUNTRACE_CORS_ORIGINS: z.string().optional(),
+  RUNTRACE_METRICS_PORT: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).optional(),
+  ),
+  RUNTRACE_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   RUNTRACE_URL: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('http://127.0.0.1:8283'),
@@ -156,8 +167,33 @@ export interface Config {
   readonly callbackSecret: string | undefined;
   /** Allow callbacks to loopback and private addresses (off: no server-side request forgery). */
   readonly callbackAllowPrivate: boolean;
-  /** How long SIGTERM waits for in-flight work before exiting. */
+  /** How long SIGTERM waits for in-flight work before exiting; the process exits then whatever it is waiting on. */
   readonly shutdownTimeoutMs: number;
+  /** Longest wait for a new Postgres connection (RUNTRACE_DB_CONNECT_TIMEOUT_MS). @default 5000 */
+  readonly dbConnectTimeoutMs: number;
+  /** Postgres `statement_timeout` of every session (RUNTRACE_DB_STATEMENT_TIMEOUT_MS). @default 10000 */
+  readonly dbStatementTimeoutMs: number;
+  /**
+   * Longest wait of a query for a pooled connection (RUNTRACE_DB_ACQUIRE_TIMEOUT_MS): a query is abandoned as
+   * Unavailable once it has waited this plus the statement timeout. @default 5000
+   */
+  readonly dbAcquireTimeoutMs: number;
+  /** Time a client has to send a whole request, headers and body (RUNTRACE_REQUEST_TIMEOUT_MS). @default 60000 */
+  readonly requestTimeoutMs: number;
+  /**
+   * Bytes of request bodies received and not yet answered, across all requests (RUNTRACE_BODY_BUDGET_BYTES); a body
+   * that would exceed it is refused with 503 and Retry-After. @default 128 MiB
+   */
+  readonly bodyBudgetBytes: number;
+  /** Origins besides the api's own that browsers may call it from (RUNTRACE_CORS_ORIGINS, comma list). @default none */
+  readonly corsOrigins: readonly string[];
+  /**
+   * Port of a separate `GET /metrics` listener (RUNTRACE_METRICS_PORT; 0 picks a free one). Unset: /metrics is on the
+   * main port while RUNTRACE_AUTH=optional, and nowhere when it is required.
+   */
+  readonly metricsPort: number | undefined;
+  /** Address of that listener (RUNTRACE_METRICS_HOST). @default '127.0.0.1' */
+  readonly metricsHost: string;
   /** Where clients of a running api (`pnpm simulate`) send their calls (RUNTRACE_URL). @default 'http://127.0.0.1:8283' */
   readonly apiUrl: string;
   /** The API key those clients send (RUNTRACE_API_KEY); unset → the default organization, unless auth is required. */
@@ -238,6 +274,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     callbackSecret: e.RUNTRACE_CALLBACK_SECRET || undefined,
     callbackAllowPrivate: e.RUNTRACE_CALLBACK_ALLOW_PRIVATE,
     shutdownTimeoutMs: e.RUNTRACE_SHUTDOWN_TIMEOUT_MS,
+    dbConnectTimeoutMs: e.RUNTRACE_DB_CONNECT_TIMEOUT_MS,
+    dbStatementTimeoutMs: e.RUNTRACE_DB_STATEMENT_TIMEOUT_MS,
+    dbAcquireTimeoutMs: e.RUNTRACE_DB_ACQUIRE_TIMEOUT_MS,
+    requestTimeoutMs: e.RUNTRACE_REQUEST_TIMEOUT_MS,
+    bodyBudgetBytes: e.RUNTRACE_BODY_BUDGET_BYTES,
+    corsOrigins: Object.freeze(
+      (e.RUNTRACE_CORS_ORIGINS ?? '')
+        .split(',')
+        .map((origin) => origin.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    ),
+    metricsPort: e.RUNTRACE_METRICS_PORT,
+    metricsHost: e.RUNTRACE_METRICS_HOST,
     apiUrl: e.RUNTRACE_URL,
     apiKey: e.RUNTRACE_API_KEY || undefined,
     benchRuns: e.RUNTRACE_BENCH_RUNS,

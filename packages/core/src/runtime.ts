@@ -7,6 +7,7 @@ import { openMigratedClickHouse } from './clickhouse/migrate.ts';
 import { connectDatabase, type Database } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
+import { type Readiness, ReadinessProbe } from './readiness.ts';
 import { MessageManager } from './messages/message-manager.ts';
 import { type RunChange, RunManager } from './runs/run-manager.ts';
 import { StepManager } from './steps/step-manager.ts';
@@ -42,6 +43,8 @@ export interface Runtime {
   readonly traces: OtelTraces;
   /** The SDK behind the api's own request spans (RUNTRACE_OTEL_SELF_TRACE), or null when off. */
   readonly selfTracer: SelfTracer | null;
+  /** Whether every configured store answers and the migrations are applied (`/readyz`). */
+  readiness(): Promise<Readiness>;
   /** Drains background work (callbacks, telemetry queues), then closes the database. */
   close(): Promise<void>;
 }
@@ -71,9 +74,12 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       const db = await connectDatabase({
         url: config.databaseUrl,
         pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pgdata'),
+        connectTimeoutMs: config.dbConnectTimeoutMs,
+        statementTimeoutMs: config.dbStatementTimeoutMs,
+        acquireTimeoutMs: config.dbAcquireTimeoutMs,
       });
       try {
-        const applied = await migrate(db.db);
+        const applied = await migrate(db.unboundedDb);
         if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
         await new AuthManager({ db: db.db }).ensureDefaultActor();
         return db;
@@ -136,6 +142,7 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     });
     streams.start();
     const streamService = streams;
+    const probe = new ReadinessProbe({ db: database.db, redisUrl: config.redisUrl, clickhouse });
     return {
       config,
       logger,
@@ -152,7 +159,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
       clickhouse,
       traces,
       selfTracer,
+      readiness: () => probe.check(),
       async close() {
+        probe.close();
         await selfTracer?.close();
         await streamService.close();
         await runs.close();

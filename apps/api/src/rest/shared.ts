@@ -4,8 +4,8 @@
  */
 import {
   type Actor,
-  DomainError,
   type DomainErrorCode,
+  domainErrorOf,
   type IdKind,
   InvalidArgument,
   invalidIdMessage,
@@ -92,10 +92,11 @@ export class ValueError extends Error {}
 
 /** The error reply of anything a route throws; never a stack trace. */
 export function errorReply(error: unknown, runtime: Runtime, request: FastifyRequest): { status: number; body: unknown } {
-  if (error instanceof DomainError) {
-    if (error.code === 'UNAVAILABLE') logUnavailable(runtime.logger, error, { method: request.method, url: request.url });
-    const detail = PREFIXED.has(error.code) ? `${error.code}: ${error.message}` : error.message;
-    return { status: HTTP_STATUS[error.code], body: { detail } };
+  const domain = domainErrorOf(error);
+  if (domain) {
+    if (domain.code === 'UNAVAILABLE') logUnavailable(runtime.logger, domain, { method: request.method, url: request.url });
+    const detail = PREFIXED.has(domain.code) ? `${domain.code}: ${domain.message}` : domain.message;
+    return { status: HTTP_STATUS[domain.code], body: { detail } };
   }
   if (error instanceof RequestValidationError) return { status: 422, body: { detail: error.issues } };
   if (error instanceof ValueError) return { status: 400, body: { detail: error.message } };

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { DomainError, Expired, InvalidArgument, type StreamedRunEvent, type StreamItem } from '@runtrace/core';
+import { domainErrorOf, Expired, InvalidArgument, type StreamedRunEvent, type StreamItem } from '@runtrace/core';
 import { z } from 'zod';
 import { withKeepalive } from '../keepalive.ts';
 import type { Subscriptions } from '../subscriptions.ts';
@@ -151,10 +151,10 @@ export function streamRoute(settings: StreamSettings): LettaRoute {
         // The reader left, or the server is shutting down (the client resumes with starting_after): just close.
         if (!signal.aborted) {
           // Letta's mid-stream error event: the response has started, so the status stays 200.
-          const known = err instanceof DomainError;
+          const known = domainErrorOf(err);
           if (!known) runtime.logger.error({ err, runId }, 'Letta run stream failed');
-          const error = known ? err.message : 'An unknown error occurred';
-          res.write(`event: error\ndata: ${writeJson({ error, code: known ? err.code : 'INTERNAL_SERVER_ERROR' })}\n\n`);
+          const error = known ? known.message : 'An unknown error occurred';
+          res.write(`event: error\ndata: ${writeJson({ error, code: known ? known.code : 'INTERNAL_SERVER_ERROR' })}\n\n`);
         }
       } finally {
         subscription.release();

@@ -5,6 +5,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { QUERY_DEADLINE } from './database-unavailable.ts';
 import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
@@ -12,7 +13,10 @@ export type Schema = typeof schema;
 export type Db = PgDatabase<PgQueryResultHKT, Schema>;
 
 export interface Database {
+  /** Every query bounded in time (ConnectOptions): an outage answers Unavailable instead of hanging. */
   readonly db: Db;
+  /** The same pool without the client-side query deadline nor statement timeout, for migrations only. */
+  readonly unboundedDb: Db;
   readonly driver: 'postgres' | 'pglite';
   /** A human-readable place, without credentials, for start-up logs. */
   readonly location: string;
@@ -26,19 +30,101 @@ export interface ConnectOptions {
   pgliteDir?: string;
   /** postgres.js pool size. @default 10 */
   maxConnections?: number;
+  /** Longest wait for a new connection to open. @default 5000 */
+  connectTimeoutMs?: number;
+  /** The sessions' `statement_timeout`. @default 10000 */
+  statementTimeoutMs?: number;
+  /**
+   * Longest wait of a query for a pooled connection. A query (or a transaction's start) that has not completed
+   * within this plus the statement timeout is abandoned (cancelled where possible) and fails as Unavailable: a
+   * server that stopped answering cannot hold callers longer. @default 5000
+   */
+  acquireTimeoutMs?: number;
+}
+
+function deadlineError(ms: number): Error {
+  return Object.assign(new Error(`the database did not answer within ${ms} ms`), { code: QUERY_DEADLINE });
+}
+
+/** `promise`, rejected with a deadline error after `ms` (then `onTimeout` runs, e.g. to cancel the query). */
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => void = () => {}): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(deadlineError(ms));
+    }, ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * postgres.js has no bound on how long a query waits for a connection, and none at all when the server stops
+ * answering without closing its sockets. This gives every query drizzle sends (`unsafe`) and every transaction start
+ * (`begin`) a deadline; the query stays the driver's own object, since drizzle calls `.values()` on it.
+ */
+function boundedSql(client: postgres.Sql, ms: number): postgres.Sql {
+  const bound = (sql: postgres.Sql): postgres.Sql =>
+    new Proxy(sql, {
+      get(target, property, receiver) {
+        if (property === 'unsafe') {
+          return (...args: Parameters<postgres.Sql['unsafe']>) => {
+            const query = target.unsafe(...args);
+            const then = query.then;
+            // Promise's catch/finally and await all go through then: the deadline starts when the query is run.
+            // biome-ignore lint/suspicious/noThenProperty: the query must stay the driver's own object (drizzle calls .values() on it)
+            query.then = ((onFulfilled, onRejected) =>
+              withTimeout(then.call(query) as Promise<Awaited<typeof query>>, ms, () => {
+                void Promise.resolve(query.cancel()).catch(() => {});
+              }).then(onFulfilled, onRejected)) as typeof query.then;
+            return query;
+          };
+        }
+        if (property === 'begin') {
+          return (...args: unknown[]) => {
+            const body = args.pop() as (tx: postgres.TransactionSql) => unknown;
+            let abandoned = false;
+            let started = false;
+            const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(...args, (tx: postgres.TransactionSql) => {
+              started = true;
+              // Too late: the caller has been answered; roll back rather than write behind its back.
+              if (abandoned) throw deadlineError(ms);
+              return body(bound(tx as unknown as postgres.Sql) as unknown as postgres.TransactionSql);
+            });
+            let timer: NodeJS.Timeout | undefined;
+            const acquiring = new Promise<never>((_, reject) => {
+              timer = setTimeout(() => {
+                if (started) return;
+                abandoned = true;
+                reject(deadlineError(ms));
+              }, ms);
+            });
+            return Promise.race([transaction, acquiring]).finally(() => clearTimeout(timer));
+          };
+        }
+        return Reflect.get(target, property, receiver);
+      },
+    });
+  return bound(client);
 }
 
 /** Opens the database: a server when a URL is given, otherwise PGlite persisted in a directory (or in memory). */
 export async function connectDatabase(options: ConnectOptions): Promise<Database> {
   if (options.url) {
+    const statementTimeoutMs = options.statementTimeoutMs ?? 10_000;
     const client = postgres(options.url, {
       max: options.maxConnections ?? 10,
       onnotice: () => {},
-      connection: { TimeZone: 'UTC', application_name: 'runtrace' },
+      connect_timeout: (options.connectTimeoutMs ?? 5_000) / 1000,
+      // The default backoff grows to 20 s between attempts: recovery would lag that far behind the server's return.
+      backoff: () => 0.25,
+      connection: { TimeZone: 'UTC', application_name: 'runtrace', statement_timeout: statementTimeoutMs },
     });
     const url = new URL(options.url);
+    const deadlineMs = (options.acquireTimeoutMs ?? 5_000) + statementTimeoutMs;
     return {
-      db: drizzlePostgres(client, { schema }) as unknown as Db,
+      db: drizzlePostgres(boundedSql(client, deadlineMs), { schema }) as unknown as Db,
+      unboundedDb: drizzlePostgres(client, { schema }) as unknown as Db,
       driver: 'postgres',
       location: `postgres://${url.host}${url.pathname}`,
       close: () => client.end({ timeout: 5 }),
@@ -57,8 +143,10 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     releaseLock();
     throw err;
   }
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {
-    db: drizzlePglite(client, { schema }) as unknown as Db,
+    db,
+    unboundedDb: db,
     driver: 'pglite',
     location: dir === 'memory' ? 'pglite (in memory)' : `pglite ${path.resolve(dir)}`,
     close: async () => {

@@ -15,6 +15,8 @@ const MIGRATION_LOCK_KEY = 7_254_110_421;
 export async function migrate(db: Db): Promise<string[]> {
   const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
   return db.transaction(async (tx) => {
+    // A migration over a large table may run longer than the sessions' statement_timeout allows queries.
+    await tx.execute(sql`set local statement_timeout = 0`);
     await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK_KEY})`);
     await tx.execute(sql`create table if not exists runtrace_migrations (
       hash text primary key,
@@ -36,4 +38,15 @@ export async function migrate(db: Db): Promise<string[]> {
     }
     return applied;
   });
+}
+
+/** How many of this build's migrations the database has not applied (readiness: `/readyz`). */
+export async function pendingMigrations(db: Db): Promise<number> {
+  const migrations = readMigrationFiles({ migrationsFolder: MIGRATIONS_FOLDER });
+  const exists = rowsOf<{ exists: boolean }>(
+    await db.execute(sql`select to_regclass('runtrace_migrations') is not null as exists`),
+  )[0]?.exists;
+  if (!exists) return migrations.length;
+  const done = new Set(rowsOf<{ hash: string }>(await db.execute(sql`select hash from runtrace_migrations`)).map((r) => r.hash));
+  return migrations.filter((m) => !done.has(m.hash)).length;
 }

@@ -1,0 +1,214 @@
+/**
+ * The api as an operator runs it: browsers held to their origin (CORS), /metrics out of tenants' reach, readiness,
+ * and requests that cannot hold the server: slow senders are cut off, concurrent bodies share one memory budget.
+ */
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
+import { createTestRuntime, type DatabaseTarget, databaseTargets, type TestRuntime } from '@runtrace/core/testing';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildServer } from './server.ts';
+
+const target = databaseTargets()[0] as DatabaseTarget; // PGlite: these are HTTP-level behaviours, the same on either driver
+
+let opened: { rt: TestRuntime; app: FastifyInstance }[] = [];
+afterEach(async () => {
+  for (const { rt, app } of opened) {
+    await app.close();
+    await rt.dispose();
+  }
+  opened = [];
+});
+
+async function serve(env: Record<string, string> = {}): Promise<{ url: string; port: number; rt: TestRuntime }> {
+  const rt = await createTestRuntime(target, { NODE_ENV: 'production', ...env });
+  const app = await buildServer(rt);
+  opened.push({ rt, app });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, port, rt };
+}
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A raw HTTP/1.1 request: sends `head`, then resolves with whatever the server answered once it closes or answers. */
+function rawSocket(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (d) => {
+    received += d.toString('latin1');
+  });
+  socket.on('error', () => {});
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+  return { socket, closed, received: () => received };
+}
+
+describe('browsers: same origin only, unless RUNTRACE_CORS_ORIGINS allows more', () => {
+  const evil = 'https://evil.example';
+
+  it("refuses another origin's simple request and preflight (DELETE with authorization), keeping Vary: Origin", async () => {
+    const { url } = await serve();
+    const simple = await fetch(`${url}/trpc/runs.list`, { headers: { origin: evil } });
+    expect(simple.status).toBe(403);
+    expect(simple.headers.get('access-control-allow-origin')).toBeNull();
+    expect(simple.headers.get('vary') ?? '').toMatch(/origin/i);
+    // A form-encodable POST a page can send without a preflight must not run either.
+    const post = await fetch(`${url}/trpc/runs.create`, {
+      method: 'POST',
+      headers: { origin: evil, 'content-type': 'text/plain' },
+      body: JSON.stringify({ agentId: 'agent-00000000-0000-4000-8000-00000000000a' }),
+    });
+    expect(post.status).toBe(403);
+    const preflight = await fetch(`${url}/v1/runs/run-00000000-0000-4000-8000-000000000001`, {
+      method: 'OPTIONS',
+      headers: { origin: evil, 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' },
+    });
+    expect(preflight.status).toBe(403);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(preflight.headers.get('access-control-allow-methods')).toBeNull();
+  });
+
+  it('serves its own origin (the dashboard) and the configured ones', async () => {
+    const allowed = 'https://dash.example.com';
+    const { url } = await serve({ RUNTRACE_CORS_ORIGINS: `${allowed}, http://localhost:5173` });
+    const same = await fetch(`${url}/trpc/runs.list`, { headers: { origin: url } });
+    expect(same.status).toBe(200);
+    const simple = await fetch(`${url}/trpc/runs.list`, { headers: { origin: allowed } });
+    expect(simple.status).toBe(200);
+    expect(simple.headers.get('access-control-allow-origin')).toBe(allowed);
+    expect(simple.headers.get('vary') ?? '').toMatch(/origin/i);
+    const preflight = await fetch(`${url}/trpc/runs.delete`, {
+      method: 'OPTIONS',
+      headers: { origin: allowed, 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(allowed);
+    expect((preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase()).toContain('authorization');
+    const other = await fetch(`${url}/trpc/runs.list`, { headers: { origin: evil } });
+    expect(other.status).toBe(403);
+  });
+});
+
+describe('/metrics (every organization\'s counters)', () => {
+  it('is on the main port while auth is optional and RUNTRACE_METRICS_PORT is unset', async () => {
+    const { url } = await serve();
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('# TYPE');
+  });
+
+  it('under RUNTRACE_AUTH=required: not on the main port (no key opens it), on RUNTRACE_METRICS_PORT at 127.0.0.1', async () => {
+    const metricsPort = await freePort();
+    const { url } = await serve({ RUNTRACE_AUTH: 'required', RUNTRACE_METRICS_PORT: String(metricsPort) });
+    const main = await fetch(`${url}/metrics`);
+    expect(main.status).toBe(404);
+    expect(await main.text()).not.toContain('# TYPE');
+    const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toContain('# TYPE');
+  });
+
+  it('under RUNTRACE_AUTH=required without a metrics port: nowhere, and the 404 names the setting', async () => {
+    const { url } = await serve({ RUNTRACE_AUTH: 'required' });
+    const res = await fetch(`${url}/metrics`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain('RUNTRACE_METRICS_PORT');
+  });
+});
+
+describe('/readyz and /healthz', () => {
+  it('is ready when the stores answer and migrations are applied; 503 when one is pending; /healthz stays 200', async () => {
+    const { url, rt } = await serve();
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok' } });
+    await rt.database.db.execute('delete from runtrace_migrations where hash = (select max(hash) from runtrace_migrations)');
+    const pending = await fetch(`${url}/readyz`);
+    expect(pending.status).toBe(503);
+    expect(pending.headers.get('retry-after')).toBeTruthy();
+    expect(await pending.json()).toEqual({ status: 'unavailable', checks: { postgres: 'migrations pending' } });
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('requests cannot hold the server', () => {
+  it('closes a client that sends its body a few bytes per second, within RUNTRACE_REQUEST_TIMEOUT_MS', async () => {
+    const { port } = await serve({ RUNTRACE_REQUEST_TIMEOUT_MS: '1500' });
+    const slow = Array.from({ length: 3 }, () => rawSocket(port));
+    const started = Date.now();
+    for (const { socket } of slow) {
+      socket.write(`POST /trpc/runs.create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+    }
+    const drip = setInterval(() => {
+      for (const { socket } of slow) if (!socket.destroyed) socket.write(' ');
+    }, 250);
+    try {
+      const closedAt = await Promise.race([
+        Promise.all(slow.map((s) => s.closed)),
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 8000)),
+      ]);
+      expect(closedAt, 'slow senders still connected after 8 s').not.toBeNull();
+      for (const at of closedAt ?? []) expect(at - started).toBeLessThan(1500 + 3000);
+    } finally {
+      clearInterval(drip);
+      for (const { socket } of slow) socket.destroy();
+    }
+  });
+
+  it('keeps a subscription (SSE) open past the request timeout: the timeout is for receiving the request', async () => {
+    const { url } = await serve({ RUNTRACE_REQUEST_TIMEOUT_MS: '1000' });
+    const controller = new AbortController();
+    const res = await fetch(`${url}/trpc/runs.changes?input=${encodeURIComponent('{}')}`, {
+      headers: { accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // connected
+    const ended = await Promise.race([
+      (async () => {
+        for (;;) if ((await reader.read()).done) return true;
+      })().catch(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 3500)),
+    ]);
+    expect(ended).toBe(false);
+    controller.abort();
+  });
+
+  it('refuses bodies beyond the in-flight budget with 503 + Retry-After (tRPC and OTLP), and admits them again after', async () => {
+    const { port, url } = await serve({ RUNTRACE_BODY_BUDGET_BYTES: String(1024 * 1024) });
+    const size = 700 * 1024;
+    const holder = rawSocket(port);
+    holder.socket.write(
+      `POST /trpc/providerTraces.create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n{"x":"`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const body = JSON.stringify({ pad: 'y'.repeat(size - 20) });
+    const trpc = await fetch(`${url}/trpc/providerTraces.create`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(trpc.status).toBe(503);
+    expect(trpc.headers.get('retry-after')).toBeTruthy();
+    expect(JSON.stringify(await trpc.json())).toContain('SERVICE_UNAVAILABLE');
+    const otlp = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(otlp.status).toBe(503);
+    expect(otlp.headers.get('retry-after')).toBeTruthy();
+    holder.socket.destroy();
+    await holder.closed;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const after = await fetch(`${url}/trpc/runs.list`, { method: 'GET' });
+    expect(after.status).toBe(200);
+    // (ClickHouse is off here: 501 means the body was admitted and reached the route.)
+    const otlpAfter = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(otlpAfter.status).toBe(501);
+  });
+});
