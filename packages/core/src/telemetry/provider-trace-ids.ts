@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
-import { providerTraceIds } from '../db/schema.ts';
+import { providerTraceIds, providerTraces } from '../db/schema.ts';
 import { idTaken } from '../ids.ts';
 import { fingerprint } from '../json.ts';
 import type { ProviderTrace } from './provider-trace.ts';
@@ -12,6 +12,10 @@ import type { ProviderTrace } from './provider-trace.ts';
  * first created when this is a retry (same organization, same content; nothing is written again), and otherwise the
  * one CONFLICT every taken client-chosen id gets (idTaken), whether the holder is this organization or another, after
  * the same two statements. `timeGiven`: whether the caller chose createdAt (else it is not part of the content).
+ *
+ * Generated ids are not claimed (that would cost every write a statement), so the claim also looks in the ledger's
+ * own `provider_traces`: an id the server generated for a trace there is taken too. Reusing it is never a retry (the
+ * request that made it named no id), so it is the same CONFLICT, whoever's trace it is.
  */
 export async function claimProviderTraceId(
   db: Db,
@@ -24,7 +28,8 @@ export async function claimProviderTraceId(
   const claimed = rowsOf<{ id: string }>(
     await db.execute(sql`
       insert into ${providerTraceIds} (id, organization_id, run_id, fingerprint, trace_created_at)
-      values (${id}, ${actor.organizationId}, ${trace.runId}, ${print}, ${createdAt})
+      select ${id}, ${actor.organizationId}, ${trace.runId}, ${print}, ${createdAt}
+      where not exists (select 1 from ${providerTraces} where ${providerTraces.id} = ${id})
       on conflict do nothing
       returning id`),
   );

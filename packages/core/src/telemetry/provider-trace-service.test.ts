@@ -141,6 +141,22 @@ describe.each(databaseTargets())('provider-trace ids on $name', (target) => {
       }
     });
 
+    it('an id the server generated is taken: reusing it, from either organization, never loses a trace', async () => {
+      const run = await rt.runs.create(a, { agentId: newId('agent') });
+      const generated = await rt.providerTraces.create(a, { runId: run.id, requestJson: { first: true }, responseJson: {} });
+      for (const [i, who] of [a, b].entries()) {
+        const reuse = rt.providerTraces.create(who, { id: generated.id, requestJson: { second: true }, responseJson: {} });
+        if (backends.includes('postgres') || i > 0) {
+          // the ledger holds the generated trace (or the first reuse claimed the id): the one answer for a taken id
+          expect(answer(await errorOf(reuse), generated.id).message).toBe('id <id> is already taken; choose another id');
+        } else {
+          // ClickHouse alone keeps both traces (its sort key holds the organization and the time): nothing is lost
+          expect((await reuse).requestJson).toEqual({ second: true });
+        }
+      }
+      expect((await rt.providerTraces.listByRun(a, { runId: run.id })).items.map((t) => t.requestJson)).toEqual([{ first: true }]);
+    });
+
     it('generated ids are not claimed: no registry row, no extra statement on the hot path', async () => {
       const before = rowsOf<{ n: number }>(await rt.database.db.execute(sql`select count(*)::int as n from provider_trace_ids`));
       await Promise.all(Array.from({ length: 5 }, () => rt.providerTraces.create(a, { requestJson: {}, responseJson: {} })));
