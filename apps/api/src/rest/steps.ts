@@ -1,5 +1,5 @@
 /** Letta's `/v1/steps` endpoints over the same managers as the tRPC `steps` procedures. */
-import { FEEDBACK_VALUES, isId } from '@runtrace/core';
+import { FEEDBACK_VALUES, isId, TIMESTAMP_MAX, TIMESTAMP_MIN, timestampInputSchema } from '@runtrace/core';
 import { z } from 'zod';
 import {
   cursorParam,
@@ -27,13 +27,18 @@ const ISO_DATE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?
 
 /**
  * Python's `datetime.fromisoformat`, as Letta parses `start_date`/`end_date`: a date, or a date-time with or
- * without an offset (without one, UTC). Anything else is Letta's ValueError (400).
+ * without an offset (without one, UTC). Anything else is Letta's ValueError (400), as is an instant outside what
+ * core's timestamp inputs take (years 0001–9999 in UTC), naming the parameter.
  */
-export function parseIsoDate(value: string): string {
+export function parseIsoDate(value: string, name: string): string {
   const m = ISO_DATE.exec(value.trim());
   const date = m ? new Date(`${m[1]}T${m[2] ?? '00:00'}${m[3] ?? 'Z'}`) : null;
   if (!date || Number.isNaN(date.getTime())) throw new ValueError(`Invalid isoformat string: '${value}'`);
-  return date.toISOString();
+  const iso = date.toISOString();
+  if (!timestampInputSchema.safeParse(iso).success || m?.[1]?.startsWith('0000')) {
+    throw new ValueError(`Invalid ${name} '${value}': must be between ${TIMESTAMP_MIN} and ${TIMESTAMP_MAX} in UTC`);
+  }
+  return iso;
 }
 
 const listStepsQuery = {
@@ -82,8 +87,8 @@ export function stepRoutes(): LettaRoute[] {
           hasFeedback: q.has_feedback as boolean | undefined,
           tags: q.tags as string[] | undefined,
           projectId: str(q.project_id),
-          startDate: q.start_date ? parseIsoDate(q.start_date as string) : undefined,
-          endDate: q.end_date ? parseIsoDate(q.end_date as string) : undefined,
+          startDate: q.start_date ? parseIsoDate(q.start_date as string, 'start_date') : undefined,
+          endDate: q.end_date ? parseIsoDate(q.end_date as string, 'end_date') : undefined,
         };
         const steps = await idWindow({
           order: q.order as 'asc' | 'desc',

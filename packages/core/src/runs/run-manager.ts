@@ -11,6 +11,7 @@ import { type Order, type Page, type PageWindow, timestampCursor, timestampPage 
 import { nowNs, nsToString, toIso, toIsoOrNull } from '../time.ts';
 import { type CallbackOptions, postCallback } from './callback.ts';
 import { requireRun, runNotFound } from './require-run.ts';
+import type { COMPLETION_TOKEN_DETAIL_KEYS, PROMPT_TOKEN_DETAIL_KEYS } from '../steps/schemas.ts';
 import {
   type CreateRunInput,
   createRunInput,
@@ -67,6 +68,9 @@ export interface RunListOptions extends PageWindow {
   /** Letta's deprecated `agent_ids`: runs of any of these agents (ignored when `agentId` is given). */
   agentIds?: readonly string[] | null | undefined;
 }
+
+/** A token-detail key `usage` sums: steps.create validates exactly these as token counts. */
+type TokenDetailKey = (typeof PROMPT_TOKEN_DETAIL_KEYS)[number] | (typeof COMPLETION_TOKEN_DETAIL_KEYS)[number];
 
 /** Nanoseconds as drizzle returns them on writes (bigint) or the read query below as text. */
 type Nanos = bigint | string | null;
@@ -411,7 +415,8 @@ export class RunManager {
   async usage(actor: Actor, raw: RunIdInput): Promise<RunUsage> {
     const { runId } = runIdInput.parse(raw);
     await requireRun(this.#db, actor, runId);
-    const detail = (column: AnyPgColumn, key: string) =>
+    // Only keys that steps.create validates as token counts: any other jsonb value would make this cast fail.
+    const detail = (column: AnyPgColumn, key: TokenDetailKey) =>
       sql`nullif((${column}->>${sql.raw(`'${key}'`)})::bigint, 0)`;
     const [row] = await this.#db
       .select({

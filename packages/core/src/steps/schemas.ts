@@ -14,6 +14,18 @@ export const MAX_TRACE_ID_LENGTH = 256;
 const tokens = z.number().int().min(0).max(INT4_MAX);
 const details = z.record(z.string(), z.unknown());
 
+/**
+ * Token details as providers report them: free-form, except the keys `runs.usage` sums (it casts them to bigint,
+ * so a fraction, a string or a list there would make every later usage read of the run fail). Those are token
+ * counts like the step's own: integers within 0…{@link INT4_MAX}, or null.
+ */
+const tokenDetails = <K extends string>(keys: readonly K[]) =>
+  z.looseObject(Object.fromEntries(keys.map((key) => [key, tokens.nullish()])) as Record<K, z.ZodOptional<z.ZodNullable<typeof tokens>>>);
+/** The prompt-token detail keys the usage read sums. */
+export const PROMPT_TOKEN_DETAIL_KEYS = ['cached_tokens', 'cache_read_tokens', 'cache_creation_tokens'] as const;
+/** The completion-token detail keys the usage read sums. */
+export const COMPLETION_TOKEN_DETAIL_KEYS = ['reasoning_tokens'] as const;
+
 export const createStepInput = z.strictObject({
   /** Optional client-chosen id for idempotent retries. */
   id: idSchema('step').optional(),
@@ -30,9 +42,9 @@ export const createStepInput = z.strictObject({
   /** Defaults to promptTokens + completionTokens. */
   totalTokens: tokens.optional(),
   /** e.g. `{ cached_tokens, cache_read_tokens, cache_creation_tokens }` as the provider reports them. */
-  promptTokensDetails: details.nullish(),
+  promptTokensDetails: tokenDetails(PROMPT_TOKEN_DETAIL_KEYS).nullish(),
   /** e.g. `{ reasoning_tokens }`. */
-  completionTokensDetails: details.nullish(),
+  completionTokensDetails: tokenDetails(COMPLETION_TOKEN_DETAIL_KEYS).nullish(),
   stopReason: stopReasonSchema.nullish(),
   tags: z.array(z.string()).default([]),
   tid: z.string().nullish(),

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { messageBodies } from '../messages/letta-message.ts';
 import { stopReasonSchema } from '../runs/status.ts';
+import { timestampInputSchema } from '../time.ts';
 
 /**
  * A RunEvent: one object of Letta's streaming message union, camelCased and discriminated by `messageType`
@@ -10,7 +11,7 @@ import { stopReasonSchema } from '../runs/status.ts';
 const common = {
   /** The message id; chunks of one streamed message share it. */
   id: z.string().max(200).optional(),
-  date: z.iso.datetime({ offset: true }).optional(),
+  date: timestampInputSchema.optional(),
   otid: z.string().max(200).nullish(),
   stepId: z.string().max(200).nullish(),
   name: z.string().max(200).nullish(),

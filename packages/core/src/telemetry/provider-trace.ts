@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { idSchema, newId } from '../ids.ts';
-import { toIso } from '../time.ts';
+import { timestampInputSchema, toIso } from '../time.ts';
 
 const jsonObject = z.record(z.string(), z.unknown());
 
@@ -19,7 +19,7 @@ export const providerTraceInput = z.strictObject({
   agentTags: z.array(z.string()).nullish(),
   /** e.g. `agent_step`, `summarization`. */
   callType: z.string().max(200).nullish(),
-  createdAt: z.iso.datetime({ offset: true }).nullish(),
+  createdAt: timestampInputSchema.nullish(),
 });
 export type ProviderTraceInput = z.input<typeof providerTraceInput>;
 
