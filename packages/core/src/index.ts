@@ -35,7 +35,7 @@ export {
   type MigrateClickHouseOptions,
   openMigratedClickHouse,
 } from './clickhouse/migrate.ts';
-export { InsertBatcher, type InsertBatcherOptions, insertBody } from './clickhouse/insert-batcher.ts';
+export { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } from './clickhouse/insert-batcher.ts';
 export * from './traces/index.ts';
 export * from './telemetry/backends/clickhouse.ts';
 export * from './streams/run-event.ts';

@@ -4,6 +4,28 @@ import { Unavailable } from '../errors.ts';
 import { type ClickHouse, clickhouseFailure } from './connect.ts';
 
 /**
+ * Some of an item's rows were refused by ClickHouse for their data (found by splitting the failed INSERT); its other
+ * rows are written. Not a domain error: a caller that does not look at it (and so would drop those rows unknowingly)
+ * fails as for a bug; OTLP ingest turns it into the spec's partial success.
+ */
+export class RowsRefused extends Error {
+  override name = 'RowsRefused';
+  /** The item's rows that went in. */
+  readonly written: number;
+  /** The item's rows ClickHouse refused. */
+  readonly refused: number;
+
+  constructor(written: number, refused: number, rowsName: string, cause: unknown) {
+    const type = (cause as { type?: unknown } | null)?.type;
+    super(`ClickHouse refused ${refused} of ${written + refused} ${rowsName} for their data${typeof type === 'string' ? ` (${type})` : ''}`, {
+      cause,
+    });
+    this.written = written;
+    this.refused = refused;
+  }
+}
+
+/**
  * Runs an `INSERT … FORMAT …` statement with `body` as its data and waits until it is done, on chdb and servers
  * alike. Put settings in the statement (`INSERT INTO t SETTINGS … FORMAT …`), not in clickhouse_settings: chdb turns
  * those into a `SET …;` prefix, which sends the whole body through its multi-statement splitter (measured ~1.5x
@@ -51,15 +73,28 @@ interface Pending {
   bytes: number;
   seq: number;
   acceptedAt: number;
+  /** Resolved or rejected already (a split batch settles its items one part at a time). */
+  settled: boolean;
   resolve: () => void;
   reject: (err: unknown) => void;
+}
+
+/** How {@link InsertBatcher} settles the parts of a split batch: items, or the rows of one item. */
+interface Split<T> {
+  lines(unit: T): string;
+  written(units: T[]): void;
+  /** A unit that failed alone, with that failure; resolves with an outage met while looking closer, or null. */
+  alone(unit: T, failure: unknown): Promise<Unavailable | null>;
 }
 
 /**
  * Coalesces items (each one or more rows) into large INSERTs: a batch goes when it is full (rows or bytes) or when its
  * oldest item has waited `flushIntervalMs`, with at most `maxConcurrentInserts` in flight. Each add() settles when the
- * INSERT holding its rows has completed; a failed INSERT fails only its own items (outages as {@link Unavailable}).
- * The queue is bounded in rows and bytes: beyond, add() fails at once with Unavailable, the retryable error.
+ * INSERT holding its rows has completed. One item's bad row must not fail the others': an INSERT that ClickHouse
+ * refuses (anything but an outage) is retried by halves until every refused row stands alone, so the other items are
+ * written and only the bad rows' item fails ({@link RowsRefused}, its good rows written). An outage is not split: the
+ * batch's items (those not yet settled) fail with {@link Unavailable}, the retryable error. The queue is bounded in
+ * rows and bytes: beyond, add() fails at once with Unavailable too.
  */
 export class InsertBatcher {
   readonly #insertBody: (body: string) => Promise<void>;
@@ -128,7 +163,23 @@ export class InsertBatcher {
     }
     return new Promise((resolve, reject) => {
       this.#seq += 1;
-      this.#queue.push({ lines, rows, bytes, seq: this.#seq, acceptedAt: performance.now(), resolve, reject });
+      const pending: Pending = {
+        lines,
+        rows,
+        bytes,
+        seq: this.#seq,
+        acceptedAt: performance.now(),
+        settled: false,
+        resolve: () => {
+          pending.settled = true;
+          resolve();
+        },
+        reject: (err) => {
+          pending.settled = true;
+          reject(err);
+        },
+      };
+      this.#queue.push(pending);
       this.#queuedRows += rows;
       this.#queuedBytes += bytes;
       this.#pump();
@@ -210,16 +261,7 @@ export class InsertBatcher {
     }
     this.#inFlightRows += rows;
     this.#inFlightBytes += bytes;
-    const body = batch.length === 1 ? `${(batch[0] as Pending).lines}\n` : `${batch.map((p) => p.lines).join('\n')}\n`;
-    const insert = this.#insertBody(body).then(
-      () => {
-        for (const p of batch) p.resolve();
-      },
-      (err: unknown) => {
-        const failure = clickhouseFailure(err, this.#location);
-        for (const p of batch) p.reject(failure);
-      },
-    );
+    const insert = this.#write(batch);
     const done = insert.finally(() => {
       this.#inFlight.delete(done);
       this.#inFlightRows -= rows;
@@ -227,5 +269,82 @@ export class InsertBatcher {
       this.#pump();
     });
     this.#inFlight.set(done, (batch[0] as Pending).seq);
+  }
+
+  /** Writes a batch and settles its items; never rejects. */
+  async #write(batch: Pending[]): Promise<void> {
+    const failure = await this.#attempt(batch.map((p) => p.lines).join('\n'));
+    if (failure === null) {
+      for (const p of batch) p.resolve();
+      return;
+    }
+    const outage =
+      failure instanceof Unavailable
+        ? failure
+        : await this.#split(batch, failure, {
+            lines: (p) => p.lines,
+            written: (items) => {
+              for (const p of items) p.resolve();
+            },
+            alone: (p, itemFailure) => this.#splitItem(p, itemFailure),
+          });
+    if (outage) for (const p of batch) if (!p.settled) p.reject(outage);
+  }
+
+  /** One INSERT of `lines`: null when written, else the failure (an outage as {@link Unavailable}). */
+  async #attempt(lines: string): Promise<unknown> {
+    try {
+      await this.#insertBody(`${lines}\n`);
+      return null;
+    } catch (err) {
+      return clickhouseFailure(err, this.#location);
+    }
+  }
+
+  /**
+   * `units` failed together with `failure`, which is not an outage: writes them by halves until each unit that still
+   * fails stands alone (at most 2n − 1 INSERTs). Stops at the first outage and returns it; the caller fails
+   * whatever is not settled yet.
+   */
+  async #split<T>(units: T[], failure: unknown, how: Split<T>): Promise<Unavailable | null> {
+    if (units.length === 1) return how.alone(units[0] as T, failure);
+    const middle = Math.ceil(units.length / 2);
+    for (const half of [units.slice(0, middle), units.slice(middle)]) {
+      const halfFailure = await this.#attempt(half.map(how.lines).join('\n'));
+      if (halfFailure === null) how.written(half);
+      else if (halfFailure instanceof Unavailable) return halfFailure;
+      else {
+        const outage = await this.#split(half, halfFailure, how);
+        if (outage) return outage;
+      }
+    }
+    return null;
+  }
+
+  /** An item that fails alone: its rows by halves, so that only the refused ones are lost ({@link RowsRefused}). */
+  async #splitItem(p: Pending, failure: unknown): Promise<Unavailable | null> {
+    if (p.rows === 1) {
+      p.reject(new RowsRefused(0, 1, this.#rowsName, failure));
+      return null;
+    }
+    let written = 0;
+    let refused = 0;
+    let first: unknown = null;
+    const outage = await this.#split(p.lines.split('\n'), failure, {
+      lines: (line) => line,
+      written: (lines) => {
+        written += lines.length;
+      },
+      alone: async (_line, lineFailure) => {
+        refused += 1;
+        first ??= lineFailure;
+        return null;
+      },
+    });
+    if (outage) p.reject(outage);
+    else if (refused) p.reject(new RowsRefused(written, refused, this.#rowsName, first));
+    // refused as a whole, written in parts: whatever it was has passed
+    else p.resolve();
+    return outage;
   }
 }

@@ -1,7 +1,7 @@
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import { type ClickHouse, clickhouseOff, qualified } from '../clickhouse/connect.ts';
-import { InsertBatcher, type InsertBatcherOptions, insertBody } from '../clickhouse/insert-batcher.ts';
+import { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } from '../clickhouse/insert-batcher.ts';
 import type { Db } from '../db/connect.ts';
 import { steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
@@ -42,9 +42,9 @@ export interface SpanIngestStats {
   queueBytes: number;
   /** Spans written to ClickHouse. */
   written: number;
-  /** Spans refused for invalid data (the OTLP partial success). */
+  /** Spans refused for invalid data (the OTLP partial success), by the decoder or by ClickHouse. */
   rejected: number;
-  /** Spans whose INSERT failed (the exporter got an error and may retry). */
+  /** Spans whose INSERT failed (ClickHouse down or behind: the exporter got 503 and may retry). */
   failed: number;
 }
 
@@ -90,7 +90,8 @@ export class OtelTraces {
 
   /**
    * Decodes an OTLP export request (`ExportTraceServiceRequest`, JSON or protobuf), stamps the actor's organization
-   * on its spans and writes them. Spans with invalid ids or times are refused and counted, the rest written.
+   * on its spans and writes them. Spans with invalid ids or times are refused and counted, the rest written; so are
+   * spans ClickHouse itself refuses (found alone by splitting the shared INSERT, so other requests are not failed).
    * @throws InvalidArgument for a body that is not such a request; Unavailable when ClickHouse is down or behind.
    */
   async ingest(actor: Actor, body: Uint8Array, format: OtlpFormat): Promise<IngestResult> {
@@ -100,8 +101,14 @@ export class OtelTraces {
     try {
       await this.#batcher.add(decoded.lines, decoded.rows);
     } catch (err) {
-      this.#counts.failed += decoded.rows;
-      throw err;
+      if (!(err instanceof RowsRefused)) {
+        this.#counts.failed += decoded.rows;
+        throw err;
+      }
+      this.#counts.written += err.written;
+      this.#counts.rejected += err.refused;
+      const rejected = decoded.rejected + err.refused;
+      return { accepted: err.written, rejected, errorMessage: [decoded.errorMessage, err.message].filter(Boolean).join('; ') };
     }
     this.#counts.written += decoded.rows;
     return { accepted: decoded.rows, rejected: decoded.rejected, errorMessage: decoded.errorMessage };

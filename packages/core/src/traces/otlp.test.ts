@@ -176,6 +176,52 @@ describe('OTLP export requests → otel_traces rows', () => {
     expect(result.errorMessage).toMatch(/^7 spans rejected: traceId .* \(2\); spanId .* \(1\); parentSpanId .* \(1\); endTimeUnixNano is before startTimeUnixNano \(1\); .*2262.* \(1\); a link .* \(1\)$/);
   });
 
+  it('keeps every string storable: unpaired surrogates become U+FFFD and NUL goes, wherever they are, with a warning', () => {
+    const bad = 'a\ud800b\u0000c\udc00';
+    const fixed = 'a\ufffdbc\ufffd';
+    const kv = (key: string, value: string) => ({ key, value: { stringValue: value } });
+    const body = request({
+      name: bad,
+      traceState: bad,
+      status: { code: 2, message: bad },
+      attributes: [
+        kv(bad, bad),
+        { key: 'list', value: { arrayValue: { values: [{ stringValue: bad }] } } },
+        { key: 'map', value: { kvlistValue: { values: [{ key: bad, value: { stringValue: bad } }] } } },
+      ],
+      events: [{ timeUnixNano: '1700000000000000050', name: bad, attributes: [kv(bad, bad)] }],
+      links: [{ traceId: TRACE, spanId: SPAN, traceState: bad, attributes: [kv(bad, bad)] }],
+    });
+    body.resourceSpans[0]!.resource.attributes.push(kv(bad, bad), kv('service.name', bad));
+    (body.resourceSpans[0]!.scopeSpans[0]! as { scope: unknown }).scope = { name: bad, version: bad };
+    // a second span, clean itself, shares the altered resource and scope
+    body.resourceSpans[0]!.scopeSpans[0]!.spans.push({ ...body.resourceSpans[0]!.scopeSpans[0]!.spans[0]!, name: 'clean', spanId: 'c'.repeat(16) });
+    const result = otlpToRows(json(body), 'json', ORG);
+    expect(result).toMatchObject({ rows: 2, rejected: 0, altered: 2 });
+    expect(result.errorMessage).toBe('2 spans kept with text changed: unpaired surrogates replaced by U+FFFD, NUL characters removed');
+    // nothing in the rows is an escape ClickHouse refuses (`\ud800`) or a NUL
+    expect(result.lines).not.toMatch(/\\u(d[89a-f]|0000)/i);
+    const [row] = rows(result.lines);
+    expect(row).toMatchObject({
+      ServiceName: fixed,
+      ResourceAttributes: { [fixed]: fixed, 'service.name': fixed },
+      ScopeName: fixed,
+      ScopeVersion: fixed,
+      SpanName: fixed,
+      TraceState: fixed,
+      StatusMessage: fixed,
+      SpanAttributes: { [fixed]: fixed, list: JSON.stringify([fixed]), map: JSON.stringify({ [fixed]: fixed }) },
+      'Events.Name': [fixed],
+      'Events.Attributes': [{ [fixed]: fixed }],
+      'Links.TraceState': [fixed],
+      'Links.Attributes': [{ [fixed]: fixed }],
+    });
+    // a clean request is untouched and unwarned; protobuf (which cannot carry a lone surrogate) loses NUL the same way
+    expect(otlpToRows(json(request({ name: 'ok \ud83d\ude00' })), 'json', ORG)).toMatchObject({ altered: 0, errorMessage: '' });
+    const fromProto = otlpToRows(proto(request({ name: 'x\u0000y' }, 'bytes')), 'protobuf', ORG);
+    expect([rows(fromProto.lines)[0]?.SpanName, fromProto.altered]).toEqual(['xy', 1]);
+  });
+
   it('answers a body that is not an export request with InvalidArgument naming the place', () => {
     const fails = (body: Uint8Array, format: 'json' | 'protobuf' = 'json') => {
       try {
@@ -212,6 +258,11 @@ describe('OTLP export requests → otel_traces rows', () => {
     expect(encodeExportResponse('protobuf', 0, '')).toHaveLength(0);
     expect(types.ExportTraceServiceResponse.decode(encodeExportResponse('protobuf', 2, 'why')).toJSON()).toEqual({
       partialSuccess: { rejectedSpans: '2', errorMessage: 'why' },
+    });
+    // nothing rejected but a warning: the message alone (rejected_spans 0 is left out, as the JSON mapping does)
+    expect(JSON.parse(Buffer.from(encodeExportResponse('json', 0, 'note')).toString())).toEqual({ partialSuccess: { errorMessage: 'note' } });
+    expect(types.ExportTraceServiceResponse.decode(encodeExportResponse('protobuf', 0, 'note')).toJSON()).toEqual({
+      partialSuccess: { errorMessage: 'note' },
     });
     expect(JSON.parse(Buffer.from(encodeStatus('json', 3, 'bad')).toString())).toEqual({ code: 3, message: 'bad' });
     expect(types.Status.decode(encodeStatus('protobuf', 3, 'bad')).toJSON()).toEqual({ code: 3, message: 'bad' });

@@ -10,9 +10,16 @@
  * A request that cannot be decoded is an {@link InvalidArgument}. A decodable request whose spans are partly invalid
  * (ids of the wrong length, an end before the start, …) keeps the valid ones and reports the rest as the spec's
  * partial success.
+ *
+ * Text no store can keep is made storable rather than refused ({@link toStorableText}): an unpaired UTF-16 surrogate
+ * (which OTLP/JSON can carry as `\ud800`, and which makes ClickHouse refuse a whole INSERT shared with other
+ * requests) becomes U+FFFD, and NUL is removed, in every string of a span (names, keys, values, events, links,
+ * status, resource and scope). Protobuf decoding already turns invalid UTF-8 into U+FFFD, so both encodings of a span
+ * store the same row, and a span is not lost over one character; the answer warns how many spans were changed.
  */
 import { Buffer } from 'node:buffer';
 import { InvalidArgument } from '../errors.ts';
+import { toStorableText } from '../storable-text.ts';
 import { otlpProtoTypes } from './otlp-proto.ts';
 
 export type OtlpFormat = 'json' | 'protobuf';
@@ -24,8 +31,17 @@ export interface OtlpRows {
   rows: number;
   /** Spans refused for invalid data (partial success). */
   rejected: number;
-  /** Why, when `rejected` > 0: each reason with its count. */
+  /** Spans kept with text made storable (unpaired surrogates → U+FFFD, NUL removed). */
+  altered: number;
+  /** Why, when `rejected` > 0: each reason with its count; the warning about altered spans. */
   errorMessage: string;
+}
+
+/** The exporter's warning about `altered` spans, or ''. */
+export function alteredSpansWarning(altered: number): string {
+  return altered
+    ? `${altered} span${altered === 1 ? '' : 's'} kept with text changed: unpaired surrogates replaced by U+FFFD, NUL characters removed`
+    : '';
 }
 
 /** The resource attribute that carries the caller's organization; `otel_traces.OrganizationId` is derived from it. */
@@ -103,6 +119,9 @@ class RowBuilder {
   readonly #reasons = new Map<string, number>();
   readonly #path: (string | number)[] = [];
   #rejected = 0;
+  #altered = 0;
+  /** Whether the span being built had text made storable. */
+  #alteredSpan = false;
 
   constructor(proto: boolean, organizationId: string) {
     this.#proto = proto;
@@ -117,9 +136,12 @@ class RowBuilder {
       this.#path.push(i);
       const resourceSpans = this.#object(resourceSpansList[i], null);
       const resource = this.#optionalObject(resourceSpans.resource, 'resource');
+      // resource and scope text is in every row under them: their changes count for each of those spans
+      this.#alteredSpan = false;
       this.#path.push('resource');
       const attributes = this.#attributeMap(resource?.attributes);
       this.#path.pop();
+      const resourceAltered = this.#alteredSpan;
       const service = attributes['service.name'] ?? '';
       attributes[ORGANIZATION_ATTRIBUTE] = this.#organizationId;
       const resourcePart = `{"ServiceName":${JSON.stringify(service)},"ResourceAttributes":${JSON.stringify(attributes)}`;
@@ -129,17 +151,21 @@ class RowBuilder {
         this.#path.push(j);
         const scopeSpans = this.#object(scopeSpansList[j], null);
         const scope = this.#optionalObject(scopeSpans.scope, 'scope');
+        this.#alteredSpan = resourceAltered;
         this.#path.push('scope');
         const prefix =
           `${resourcePart},"ScopeName":${JSON.stringify(this.#str(scope?.name, 'name'))}` +
           `,"ScopeVersion":${JSON.stringify(this.#str(scope?.version, 'version'))}`;
         this.#path.pop();
+        const scopeAltered = this.#alteredSpan;
         const spans = this.#list(scopeSpans.spans, 'spans');
         this.#path.push('spans');
         for (let k = 0; k < spans.length; k++) {
           this.#path.push(k);
+          this.#alteredSpan = scopeAltered;
           const refused = this.#span(prefix, this.#object(spans[k], null));
           if (refused) this.#reject(refused);
+          else if (this.#alteredSpan) this.#altered += 1;
           this.#path.pop();
         }
         this.#path.length -= 2;
@@ -148,13 +174,15 @@ class RowBuilder {
     }
     this.#path.pop();
     const rejected = this.#rejected;
+    const reasons = rejected
+      ? `${rejected} span${rejected === 1 ? '' : 's'} rejected: ${[...this.#reasons].map(([r, n]) => `${r} (${n})`).join('; ')}`
+      : '';
     return {
       lines: this.#lines.join('\n'),
       rows: this.#lines.length,
       rejected,
-      errorMessage: rejected
-        ? `${rejected} span${rejected === 1 ? '' : 's'} rejected: ${[...this.#reasons].map(([r, n]) => `${r} (${n})`).join('; ')}`
-        : '',
+      altered: this.#altered,
+      errorMessage: [reasons, alteredSpansWarning(this.#altered)].filter(Boolean).join('; '),
     };
   }
 
@@ -329,7 +357,7 @@ class RowBuilder {
     if (value === undefined || value === null) return '';
     // the common case first: a string value
     const text = (value as Obj).stringValue;
-    if (typeof text === 'string' && (!this.#proto || Object.hasOwn(value as Obj, 'stringValue'))) return text;
+    if (typeof text === 'string' && (!this.#proto || Object.hasOwn(value as Obj, 'stringValue'))) return this.#storable(text);
     return this.#asStringSlow(value);
   }
 
@@ -463,7 +491,14 @@ class RowBuilder {
   #str(value: unknown, field: string): string {
     if (value === undefined || value === null) return '';
     if (typeof value !== 'string') throw this.#malformed(field, 'must be a string');
-    return value;
+    return this.#storable(value);
+  }
+
+  /** Every string of the request passes here ({@link toStorableText}); a change marks the span as altered. */
+  #storable(text: string): string {
+    const storable = toStorableText(text);
+    if (storable !== text) this.#alteredSpan = true;
+    return storable;
   }
 
   #bool(value: unknown, field: string): boolean {
@@ -504,14 +539,17 @@ export const OTLP_CONTENT_TYPES: Record<OtlpFormat, string> = {
 };
 
 /**
- * An `ExportTraceServiceResponse`: empty when every span was accepted; with `partial_success` (the count and the
- * reasons) when some were rejected, as the OTLP specification asks.
+ * An `ExportTraceServiceResponse`: empty when every span was accepted as it was; with `partial_success` (the count and
+ * the reasons) when some were rejected, or only its message as a warning when spans were kept altered, as the OTLP
+ * specification asks.
  */
 export function encodeExportResponse(format: OtlpFormat, rejected: number, errorMessage: string): Uint8Array {
-  const response = rejected > 0 ? { partialSuccess: { rejectedSpans: rejected, errorMessage } } : {};
+  // With nothing rejected, a message is a warning (the spec allows it: rejected_spans 0, error_message set).
+  const partial = rejected > 0 || errorMessage !== '';
+  const response = partial ? { partialSuccess: { rejectedSpans: rejected, errorMessage } } : {};
   if (format === 'json') {
-    // The protobuf JSON mapping writes int64 as a decimal string.
-    const json = rejected > 0 ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage } } : {};
+    // The protobuf JSON mapping writes int64 as a decimal string, and leaves out fields at their default.
+    const json = partial ? { partialSuccess: { ...(rejected > 0 ? { rejectedSpans: String(rejected) } : {}), errorMessage } } : {};
     return Buffer.from(JSON.stringify(json));
   }
   const { ExportTraceServiceResponse } = otlpProtoTypes();

@@ -196,6 +196,34 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
       await expect(backend.create(a, trace())).rejects.toBe(bad);
     });
 
+    it('one trace of a batch holding a lone surrogate or NUL fails alone: the other 11 are written', async () => {
+      const { backend, inserts } = open({ flushIntervalMs: 60_000, maxConcurrentInserts: 1 });
+      const bad = [
+        trace({ requestJson: { messages: [{ role: 'user', content: 'cut \ud800 here' }] } }),
+        trace({ agentTags: ['ok', '\udfff'] }),
+        trace({ responseJson: { 'k\ud83d': 1 } }),
+        trace({ callType: 'agent\u0000step' }),
+      ];
+      const good = Array.from({ length: 11 }, (_, i) => trace({}, i));
+      const all = [...good.slice(0, 4), bad[0]!, ...good.slice(4, 8), bad[1]!, bad[2]!, ...good.slice(8), bad[3]!];
+      const settled = Promise.allSettled(all.map((t) => backend.create(a, t)));
+      await backend.flush();
+      const results = await settled;
+      for (const [i, t] of all.entries()) {
+        if (bad.includes(t)) expect(results[i]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT' } });
+        else expect(results[i]?.status).toBe('fulfilled');
+      }
+      expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { field?: string }).field : null)).filter(Boolean)).toEqual([
+        'requestJson.messages.0.content',
+        'agentTags.1',
+        'responseJson',
+        'callType',
+      ]);
+      expect(await countIds(good.map((t) => t.id))).toBe(11);
+      expect(await countIds(bad.map((t) => t.id))).toBe(0);
+      expect(inserts).toEqual([11]);
+    });
+
     it('refuses a trace whose createdAt is not a timestamp without failing its neighbours', async () => {
       const { backend, inserts } = open({ flushIntervalMs: 20 });
       const good = trace();
@@ -230,10 +258,10 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
       expect(backend.stats().dropped).toBe(1);
     });
 
-    it('stores a trace intact: JSON text, unicode, NUL, absent fields, microsecond-free timestamps', async () => {
+    it('stores a trace intact: JSON text, unicode, control characters, absent fields, microsecond-free timestamps', async () => {
       const { backend } = open({ flushIntervalMs: 0 });
       const full = trace({
-        requestJson: { text: 'a\u0000b — 你好 🎉 "quoted" \\ back', n: 1.5, big: 2 ** 53, list: [null, true, {}] },
+        requestJson: { text: 'a\u0001b — 你好 🎉 "quoted" \\ back \\ud800 \ud83d\ude00', n: 1.5, big: 2 ** 53, list: [null, true, {}] },
         responseJson: { empty: {}, arr: [] },
         agentTags: ['x', 'y'],
         createdAt: '2026-03-04T05:06:07.089000Z',

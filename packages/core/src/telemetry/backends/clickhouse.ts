@@ -1,9 +1,10 @@
 import type { Actor } from '../../actor.ts';
 import { type ClickHouse, clickhouseFailure, clickhouseOff, qualified } from '../../clickhouse/connect.ts';
-import { InsertBatcher, type InsertBatcherOptions, insertBody } from '../../clickhouse/insert-batcher.ts';
+import { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } from '../../clickhouse/insert-batcher.ts';
 import { openMigratedClickHouse } from '../../clickhouse/migrate.ts';
 import type { Config } from '../../config.ts';
 import { InvalidArgument } from '../../errors.ts';
+import { assertStorableInput } from '../../storable-text.ts';
 import { toIso } from '../../time.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
 import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
@@ -65,23 +66,32 @@ export function traceFromRow(row: ClickHouseTraceRow): ProviderTrace {
   };
 }
 
+/**
+ * The trace's JSONEachRow line. A trace holding text no store can keep (NUL, an unpaired surrogate: the api refuses
+ * both at its door) is refused here too, for direct callers, before it can fail a shared INSERT: ClickHouse rejects a
+ * whole INSERT over one `\ud800`. JSON.stringify writes such characters as `\u` escapes, so a line without any
+ * escape needs no closer look.
+ * @throws InvalidArgument naming the field.
+ */
 function rowLine(organizationId: string, t: ProviderTrace): string {
   // Objects, not strings: ClickHouse stores their JSON text verbatim (input_format_json_read_objects_as_strings),
   // which spares a second escaping pass over the largest fields; the text is the one other backends share.
   const { request, response } = traceBodiesJson(t);
-  return (
+  const line =
     `{"organization_id":${JSON.stringify(organizationId)},"id":${JSON.stringify(t.id)}` +
     `,"step_id":${JSON.stringify(t.stepId ?? '')},"run_id":${JSON.stringify(t.runId ?? '')}` +
     `,"agent_id":${JSON.stringify(t.agentId ?? '')},"agent_tags":${JSON.stringify(t.agentTags ?? [])}` +
     `,"call_type":${JSON.stringify(t.callType ?? null)},"request_json":${request},"response_json":${response}` +
-    `,"created_at":${JSON.stringify(toClickHouseTime(t.createdAt))}}`
-  );
+    `,"created_at":${JSON.stringify(toClickHouseTime(t.createdAt))}}`;
+  if (line.includes('\\u')) assertStorableInput(t);
+  return line;
 }
 
 /**
  * Provider traces in a ClickHouse table Runtrace owns (`provider_traces`, see clickhouse/migrations). Traces are
  * batched: an INSERT goes when a batch is full (rows or bytes) or when its oldest trace has waited `flushIntervalMs`.
- * Each create() settles when the INSERT holding its row has completed; a failed INSERT fails only its own callers.
+ * Each create() settles when the INSERT holding its row has completed. A row ClickHouse refuses fails its own caller
+ * alone (the batcher splits the INSERT to find it); an outage fails the batch's callers with Unavailable.
  * Reads are scoped by organization and deduplicate retried inserts (FINAL).
  */
 export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
@@ -119,7 +129,11 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#batcher.add(line, 1).then(() => trace);
+    return this.#batcher.add(line, 1).then(
+      () => trace,
+      // the row ClickHouse refused, found alone: its caller gets ClickHouse's answer, its neighbours were written
+      (err: unknown) => Promise.reject(err instanceof RowsRefused ? err.cause : err),
+    );
   }
 
   enqueue(actor: Actor, trace: ProviderTrace): void {
