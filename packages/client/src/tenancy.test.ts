@@ -45,6 +45,7 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
   let api: TestApi;
   let a: RuntraceClient;
   let b: RuntraceClient;
+  let bKey: string;
   let owned: Owned;
 
   beforeAll(async () => {
@@ -52,7 +53,8 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
     const orgA = await api.runtime.auth.createOrganization('org A');
     const orgB = await api.runtime.auth.createOrganization('org B');
     a = api.client((await api.runtime.auth.createApiKey(orgA.id, 'a key')).key);
-    b = api.client((await api.runtime.auth.createApiKey(orgB.id, 'b key')).key);
+    bKey = (await api.runtime.auth.createApiKey(orgB.id, 'b key')).key;
+    b = api.client(bKey);
 
     const agentId = newId('agent');
     const run = await a.runs.create.mutate({
@@ -230,6 +232,65 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
         expect((await c.runs.messages.query({ runId: own.id })).items).toEqual([]);
         expect((await c.runs.steps.query({ runId: own.id })).items).toEqual([]);
         expect(await snapshot(a, owned)).toEqual(before);
+      });
+
+      it('a client-chosen id of A’s gets the answer of an own id with other content, byte for byte', async () => {
+        const c = client();
+        const key = caller === 'org B' ? bKey : undefined;
+        /** The raw HTTP answer of a tRPC mutation, with `id` written as <id> so answers about two ids compare. */
+        const post = async (procedure: string, input: unknown, id: string) => {
+          const headers: Record<string, string> = { 'content-type': 'application/json' };
+          if (key) headers.authorization = `Bearer ${key}`;
+          const res = await fetch(`${api.url}/trpc/${procedure}`, { method: 'POST', headers, body: JSON.stringify(input) });
+          const body = await res.text();
+          expect(body).toContain(id);
+          return { status: res.status, body: body.replaceAll(id, '<id>') };
+        };
+        const before = await snapshot(a, owned);
+        const run = await c.runs.create.mutate({ id: newId('run'), agentId: newId('agent'), metadata: { v: 1 } });
+        const step = await c.steps.create.mutate({ id: newId('step'), runId: run.id, promptTokens: 1 });
+        const [message] = await c.messages.create.mutate({
+          runId: run.id,
+          messages: [{ id: newId('message'), messageType: 'assistant_message', content: 'mine' }],
+        });
+        const cases = [
+          [
+            'runs.create',
+            (id: string) => ({ id, agentId: run.agentId, metadata: { v: 2 } }),
+            run.id,
+            owned.runId,
+            // A's own content: still no sign of whose id it is
+            { id: owned.runId, agentId: owned.agentId, metadata: { owner: 'A' }, requestConfig: { includeReturnMessageTypes: ['assistant_message', 'tool_call_message'] } },
+          ],
+          [
+            'steps.create',
+            (id: string) => ({ id, runId: run.id, promptTokens: 2 }),
+            step.id,
+            owned.stepId,
+            { id: owned.stepId, runId: run.id, promptTokens: 10, completionTokens: 0 },
+          ],
+          [
+            'messages.create',
+            (id: string) => ({ runId: run.id, messages: [{ id, messageType: 'assistant_message', content: 'other' }] }),
+            message!.id,
+            owned.messageId,
+            { runId: run.id, messages: [{ id: owned.messageId, messageType: 'tool_call_message', toolCall: { name: 'search' } }] },
+          ],
+        ] as const;
+        for (const [procedure, input, mine, theirs, theirContent] of cases) {
+          const own = await post(procedure, input(mine), mine);
+          expect(own.status, procedure).toBe(409);
+          const body = JSON.parse(own.body) as { error: { message: string; data: { code: string; field: string } } };
+          expect(body.error.data, procedure).toMatchObject({ code: 'CONFLICT', field: procedure === 'messages.create' ? 'messages.0.id' : 'id' });
+          // it says the id is taken, nothing about the object holding it
+          expect(body.error.message, procedure).not.toMatch(/exist|content|organi[sz]ation/i);
+          expect(await post(procedure, input(theirs), theirs), procedure).toEqual(own);
+          expect(await post(procedure, theirContent, theirs), procedure).toEqual(own);
+        }
+        expect((await c.runs.steps.query({ runId: run.id })).items.map((x) => x.id)).toEqual([step.id]);
+        expect((await c.runs.messages.query({ runId: run.id })).items.map((x) => x.id)).toEqual([message!.id]);
+        expect(await snapshot(a, owned)).toEqual(before);
+        await c.runs.delete.mutate({ runId: run.id });
       });
 
       it('an agent id shared with A is a separate agent: B’s runs do not touch A’s agent', async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidArgument } from './errors.ts';
+import { Conflict, InvalidArgument } from './errors.ts';
 
 /** Letta's id prefixes: `<prefix>-<uuid4>`. */
 export const ID_PREFIXES = {
@@ -55,4 +55,13 @@ export function assertId(kind: IdKind, value: string, field = `${kind}Id`): stri
 /** A zod string that must be a well-formed id of `kind`; the issue message is Letta's. */
 export function idSchema(kind: IdKind) {
   return z.string().refine((v) => isId(kind, v), { error: (issue) => invalidIdMessage(kind, String(issue.input)) });
+}
+
+/**
+ * The answer for a client-chosen id that is taken, by an object of the caller's organization with other content or by
+ * any object of another organization: one error, byte for byte, that says neither whose the id is nor what it holds
+ * (CONTRACTS §3). Callers reach it by the same queries in both cases, so its timing tells nothing either.
+ */
+export function idTaken(id: string, field = 'id'): Conflict {
+  return new Conflict(`id ${id} is already taken; choose another id`, { field });
 }

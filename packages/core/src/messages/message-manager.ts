@@ -5,8 +5,8 @@ import type { Db } from '../db/connect.ts';
 import { messages, steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
 import { requireStep } from '../steps/require-step.ts';
-import { Conflict, InvalidArgument, NotFound } from '../errors.ts';
-import { assertId, idSchema, invalidIdMessage, isId, newId } from '../ids.ts';
+import { InvalidArgument, NotFound } from '../errors.ts';
+import { assertId, idSchema, idTaken, invalidIdMessage, isId, newId } from '../ids.ts';
 import {
   cursorSchema,
   decodeCursor,
@@ -111,14 +111,12 @@ export class MessageManager {
         const missing = input.messages[i];
         if (missing) throw new NotFound(`Step ${missing.stepId} not found`, { field: `messages.${i}.stepId` });
       }
-      const taken = await tx.select({ id: messages.id }).from(messages).where(inArray(messages.id, ids));
-      if (taken.length) throw new Conflict(`Message ${taken[0]?.id} already exists`, { field: 'messages' });
       const [last] = await tx
         .select({ seq: sql<number>`coalesce(max(${messages.seq}), 0)::int` })
         .from(messages)
         .where(eq(messages.runId, input.runId));
       const start = Number(last?.seq ?? 0);
-      return tx
+      const inserted = await tx
         .insert(messages)
         .values(
           input.messages.map((m, i) => {
@@ -144,7 +142,16 @@ export class MessageManager {
             };
           }),
         )
+        .onConflictDoNothing({ target: messages.id })
         .returning();
+      // Ids are unique across organizations: one taken anywhere, before or by a concurrent append, gets one answer
+      // (idTaken) naming the first in the batch's order, and the transaction's rollback writes nothing of the batch.
+      if (inserted.length < ids.length) {
+        const stored = new Set(inserted.map((r) => r.id));
+        const first = ids.findIndex((id) => !stored.has(id));
+        throw idTaken(ids[first] as string, `messages.${first}.id`);
+      }
+      return inserted;
     });
     return rows.map(toMessage);
   }

@@ -252,6 +252,47 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
     });
   });
 
+  describe('client-chosen ids taken elsewhere (CONTRACTS §3)', () => {
+    it('concurrent creates of one id from two organizations: one wins, every other gets the one idTaken answer', async () => {
+      const errorOf = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err);
+      const own = await rt.runs.create(other, { agentId: agentId() });
+      const mine = await rt.runs.create(actor, { agentId: agentId() });
+      for (const [kind, create] of [
+        ['run', (who: Actor, id: string, n: number) => rt.runs.create(who, { id, agentId: 'agent-00000000-0000-4000-8000-000000000000', metadata: { n } })],
+        ['step', (who: Actor, id: string, n: number) => rt.steps.create(who, { id, runId: who === other ? own.id : mine.id, promptTokens: n })],
+        [
+          'message',
+          (who: Actor, id: string, n: number) =>
+            rt.messages.append(who, {
+              runId: who === other ? own.id : mine.id,
+              messages: [{ messageType: 'assistant_message', content: `${n}` }, { id, messageType: 'assistant_message', content: `${n}` }],
+            }),
+        ],
+      ] as const) {
+        const id = newId(kind);
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, n) => errorOf(create(n % 2 ? other : actor, id, n) as Promise<unknown>)),
+        );
+        const errors = results.filter((r) => r !== null);
+        expect(errors, kind).toHaveLength(5);
+        const field = kind === 'message' ? 'messages.1.id' : 'id';
+        for (const err of errors) {
+          expect(err, kind).toBeInstanceOf(Conflict);
+          expect({ message: (err as Conflict).message, field: (err as Conflict).field }).toEqual({
+            message: `id ${id} is already taken; choose another id`,
+            field,
+          });
+        }
+      }
+      // the losing message batches wrote nothing, not even their first message
+      const counts = await Promise.all([
+        rt.messages.listByRun(actor, { runId: mine.id, limit: 100 }),
+        rt.messages.listByRun(other, { runId: own.id, limit: 100 }),
+      ]);
+      expect(counts.map((p) => p.items.length).reduce((x, y) => x + y)).toBe(2);
+    });
+  });
+
   describe('callbacks', () => {
     let server: http.Server;
     let url: string;

@@ -5,7 +5,7 @@ import type { Actor } from '../actor.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
 import { agents, messages, providerTraces, runMetrics, runs, steps } from '../db/schema.ts';
 import { Conflict, InvalidArgument } from '../errors.ts';
-import { assertId, newId } from '../ids.ts';
+import { assertId, idTaken, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
 import { type Order, type Page, type PageWindow, timestampCursor, timestampPage } from '../pagination.ts';
 import { nowNs, nsToString, toIso, toIsoOrNull } from '../time.ts';
@@ -216,11 +216,10 @@ export class RunManager {
     let run: { row: RunRecord; created: boolean };
     if (created) run = { row: created, created: true };
     else {
-      // The id exists: an idempotent retry of the same create (same organization and content) answers the run.
+      // The id exists: an idempotent retry of the same create (same organization and content) answers the run; any
+      // other use of it, in this organization or another, gets one answer (idTaken).
       const [existing] = await this.#db.select().from(runs).where(eq(runs.id, id));
-      if (existing?.organizationId !== org || existing.createFingerprint !== createFingerprint) {
-        throw new Conflict(`Run ${id} already exists with other content`, { field: 'id' });
-      }
+      if (existing?.organizationId !== org || existing.createFingerprint !== createFingerprint) throw idTaken(id);
       run = { row: existing, created: false };
     }
     const result = toRun(run.row);

@@ -4,8 +4,8 @@ import type { Db } from '../db/connect.ts';
 import { runMetrics, steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
 import { requireStep } from './require-step.ts';
-import { Conflict, NotFound } from '../errors.ts';
-import { assertId, newId } from '../ids.ts';
+import { NotFound } from '../errors.ts';
+import { assertId, idTaken, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
 import { type Order, type Page, type PageWindow, timestampCursor, timestampPage } from '../pagination.ts';
 import { nsToString, toIso } from '../time.ts';
@@ -97,7 +97,7 @@ export class StepManager {
         if (existing?.organizationId === actor.organizationId && existing.createFingerprint === createFingerprint) {
           return existing;
         }
-        throw new Conflict(`Step ${id} already exists with other content`, { field: 'id' });
+        throw idTaken(id);
       }
       await tx
         .update(runMetrics)
