@@ -23,7 +23,7 @@ export const plainDate = fc
   .integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2030, 0, 1) })
   .map((ms) => new Date(ms).toISOString());
 /** Dates an input may carry: mostly ordinary, often at the edges. */
-export const anyDate = fc.oneof({ weight: 2, arbitrary: plainDate }, { weight: 3, arbitrary: edgeDate });
+export const anyDate = fc.oneof({ weight: 4, arbitrary: plainDate }, { weight: 1, arbitrary: edgeDate });
 
 /** Text the stores cannot hold or that breaks naive code, and long text. */
 const specialStrings = [
@@ -124,7 +124,7 @@ export class IdRef {
 
 /** An id of `kind`: mostly the caller's own, sometimes another organization's or unknown, rarely malformed. */
 export function idOf(kind: IdKind, weights: Partial<Record<IdHow, number>> = {}, pool: string = kind): fc.Arbitrary<IdRef> {
-  const w = { own: 12, other: 2, unknown: 2, wrongKind: 1, malformed: 1, ...weights };
+  const w = { own: 20, other: 2, unknown: 2, wrongKind: 1, malformed: 1, ...weights };
   return fc
     .tuple(
       fc.oneof(

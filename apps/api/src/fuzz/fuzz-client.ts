@@ -41,18 +41,22 @@ function fromTrpc(status: number, text: string, json: unknown): Answer {
   return { status, json, text, data: body?.result?.data };
 }
 
-/** Reads Server-Sent Events until the stream ends, an error frame arrives, or `quietMs` pass without one. */
+/**
+ * Reads Server-Sent Events until the stream ends, an error frame arrives, `quietMs` pass without a frame, or a
+ * second has passed (keepalive pings never let a followed stream go quiet).
+ */
 export async function readSse(res: Response, abort: AbortController, quietMs: number): Promise<{ event: string; data: string }[]> {
   const frames: { event: string; data: string }[] = [];
   if (!res.body) return frames;
   const reader = res.body.getReader();
   const decoder = new TextDecoder();
+  const deadline = Date.now() + 1000;
   let buffer = '';
   let done = false;
   while (!done) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const quiet = new Promise<'quiet'>((resolve) => {
-      timer = setTimeout(() => resolve('quiet'), quietMs);
+      timer = setTimeout(() => resolve('quiet'), Math.max(0, Math.min(quietMs, deadline - Date.now())));
     });
     const next = await Promise.race([reader.read(), quiet]);
     clearTimeout(timer);

@@ -148,5 +148,6 @@ describe.each(databaseTargets())('fuzz on $name', (database) => {
     );
     if (report.length) console.log(`fuzz ${database.name}: ${failures.length} failing inputs\n${report.join('\n')}`);
     expect(failures.map((f) => `${f.key}: ${f.result.problem?.slice(0, 200)}`)).toEqual([]);
-  });
+    // The budget, plus a predicate still running at the interrupt and the report.
+  }, budget.seconds * 1000 + 30_000);
 });

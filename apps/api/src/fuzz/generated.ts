@@ -54,11 +54,11 @@ function extra(shape: Shape): fc.Arbitrary<Generated<Record<string, unknown>>> {
   });
 }
 
-/** Inputs of `shape`: valid about half the time, otherwise mutated, extended or junk. */
+/** Inputs of `shape`: valid more than half the time, otherwise mutated, extended or junk. */
 export function inputsOf(shape: Shape, weights: { valid?: number } = {}): fc.Arbitrary<Generated> {
   return fc.oneof(
-    { weight: weights.valid ?? 6, arbitrary: objectOf(shape).map((input): Generated => ({ input, how: 'valid' })) },
-    { weight: 5, arbitrary: mutated(shape) },
+    { weight: weights.valid ?? 8, arbitrary: objectOf(shape).map((input): Generated => ({ input, how: 'valid' })) },
+    { weight: 4, arbitrary: mutated(shape) },
     { weight: 1, arbitrary: extra(shape) },
     { weight: 1, arbitrary: junk.map((input): Generated => ({ input, how: 'junk' })) },
   );

@@ -30,7 +30,7 @@ export interface Target {
 
 const bool = fc.boolean();
 const order = fc.constantFrom('asc', 'desc');
-const limit = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 1, max: 1000 }) }, { weight: 1, arbitrary: fc.constantFrom(...edgeNumbers) });
+const limit = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 1000 }) }, { weight: 1, arbitrary: fc.constantFrom(...edgeNumbers) });
 const cursor = fc.oneof(
   fc.constantFrom('garbage', Buffer.from('{"v":1}').toString('base64url'), Buffer.from('null').toString('base64url')),
   anyString,
@@ -43,15 +43,15 @@ const backgroundRunId = idOf('run', {}, 'backgroundRun');
 const deletableRunId = idOf('run', { own: 3 }, 'deletableRun');
 const newRunId = idOf('run', { own: 1, other: 1, unknown: 10 });
 const nanos = fc.oneof(
-  fc.nat(),
-  fc.bigInt({ min: 0n, max: 9_223_372_036_854_775_807n }).map(String),
-  fc.constantFrom('9223372036854775807', '9223372036854775808', '1.5', '-1', '0'),
+  { weight: 4, arbitrary: fc.nat() },
+  { weight: 4, arbitrary: fc.bigInt({ min: 0n, max: 9_223_372_036_854_775_807n }).map(String) },
+  { weight: 1, arbitrary: fc.constantFrom('9223372036854775807', '9223372036854775808', '1.5', '-1', '0') },
 );
-const tokens = fc.oneof({ weight: 5, arbitrary: fc.nat(100_000) }, { weight: 1, arbitrary: fc.constantFrom(0, 2 ** 31 - 1, 2 ** 31) });
+const tokens = fc.oneof({ weight: 9, arbitrary: fc.nat(100_000) }, { weight: 1, arbitrary: fc.constantFrom(0, 2 ** 31 - 1, 2 ** 31) });
 /** Token details as providers send them, including the values that broke `runs.usage`. */
 const tokenDetails = fc.dictionary(
   fc.constantFrom('cached_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'reasoning_tokens', 'audio_tokens'),
-  fc.oneof({ weight: 5, arbitrary: fc.nat(10_000) }, { weight: 1, arbitrary: fc.constantFrom(1.5, 'abc', 1e30, [1], true, null, -1, 2 ** 31) }),
+  fc.oneof({ weight: 6, arbitrary: fc.nat(10_000) }, { weight: 1, arbitrary: fc.constantFrom(1.5, 'abc', 1e30, [1], true, null, -1, 2 ** 31) }),
   { maxKeys: 3 },
 );
 const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
@@ -161,11 +161,11 @@ export function trpcTargets(): Map<string, Target> {
         optional: {
           id: newRunId,
           background: bool,
-          conversationId: fc.oneof(safeString, longString),
+          conversationId: fc.oneof({ weight: 6, arbitrary: safeString }, { weight: 1, arbitrary: longString }),
           baseTemplateId: safeString,
           metadata: fc.oneof({ weight: 4, arbitrary: safeObject }, { weight: 1, arbitrary: junk }),
           requestConfig,
-          callbackUrl: fc.constantFrom('http://127.0.0.1:9/callback', 'ftp://x', 'not a url'),
+          callbackUrl: fc.oneof({ weight: 4, arbitrary: fc.constant('http://127.0.0.1:9/callback') }, { weight: 1, arbitrary: fc.constantFrom('ftp://x', 'not a url') }),
           projectId: safeString,
           templateId: safeString,
         },
