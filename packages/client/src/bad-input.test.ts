@@ -233,7 +233,14 @@ const table: Row[] = [
   // Text the database cannot store: a NUL character is refused up front, naming where it was.
   ['runs.create conversationId with NUL', (c) => c.runs.create.mutate({ agentId: newId('agent'), conversationId: 'a\u0000b' }), 'BAD_REQUEST', 'conversationId'],
   ['runs.create metadata value with NUL', (c) => c.runs.create.mutate({ agentId: newId('agent'), metadata: { k: 'a\u0000b' } }), 'BAD_REQUEST', 'metadata.k'],
-  ['runs.create metadata key with NUL', (c) => c.runs.create.mutate({ agentId: newId('agent'), metadata: { 'a\u0000': 1 } }), 'BAD_REQUEST', 'metadata'],
+  ['runs.create metadata key with NUL', (c) => c.runs.create.mutate({ agentId: newId('agent'), metadata: { 'a\u0000': 1 } }), 'BAD_REQUEST', 'metadata.a\u0000'],
+  ['runs.create top-level key with NUL', (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), 'x\u0000': 1 })), 'BAD_REQUEST', 'x\u0000'],
+  [
+    'runs.create metadata key with an unpaired surrogate, in a list',
+    (c) => c.runs.create.mutate({ agentId: newId('agent'), metadata: { list: [{ '\ud800': 1 }] } }),
+    'BAD_REQUEST',
+    'metadata.list.0.\ud800',
+  ],
   ['runs.list conversationId with NUL', (c) => c.runs.list.query({ conversationId: '\u0000' }), 'BAD_REQUEST', 'conversationId'],
   [
     'messages.create content with NUL',

@@ -16,39 +16,57 @@ export function unstorableTextReason(text: string): string | null {
   return null;
 }
 
+/** Where in an input a value or key sits: object keys and list indexes from the top. */
+export type InputPath = (string | number)[];
+
+/** What {@link unstorableInputIssue} found: where, and why. A bad key's path ends with the key itself. */
+export interface UnstorableInputIssue {
+  path: InputPath;
+  message: string;
+}
+
 /**
- * Refuses input the database cannot store, before it reaches a schema or a query: text holding NUL characters or
- * unpaired surrogates (in values or keys), and nesting deeper than {@link MAX_INPUT_DEPTH}. Otherwise Postgres
- * would refuse it mid-transaction and the caller would get an internal error instead of a BAD_REQUEST naming the
- * field. Iterative, so a hostile nesting depth cannot overflow the stack.
+ * The first place in `input` the database cannot store, or null: text holding NUL characters or unpaired
+ * surrogates (in values or keys), and nesting deeper than {@link MAX_INPUT_DEPTH}. Iterative, so a hostile nesting
+ * depth cannot overflow the stack. Every entrance applies it (tRPC via {@link assertStorableInput}, REST naming the
+ * query, path or body it came from).
  */
-export function assertStorableInput(input: unknown): void {
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value: input, path: '', depth: 0 }];
-  const fail = (path: string, why: string): never => {
-    throw new InvalidArgument(path ? `${path}: ${why}` : why, { field: path || undefined });
-  };
+export function unstorableInputIssue(input: unknown): UnstorableInputIssue | null {
+  const stack: { value: unknown; path: InputPath }[] = [{ value: input, path: [] }];
   while (stack.length) {
-    const { value, path, depth } = stack.pop()!;
+    const { value, path } = stack.pop()!;
     if (typeof value === 'string') {
       const why = unstorableTextReason(value);
-      if (why) fail(path, why);
+      if (why) return { path, message: why };
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    if (depth >= MAX_INPUT_DEPTH) fail(path, `nests deeper than ${MAX_INPUT_DEPTH} levels`);
-    const join = (key: string | number) => (path ? `${path}.${key}` : String(key));
+    if (path.length >= MAX_INPUT_DEPTH) return { path, message: `nests deeper than ${MAX_INPUT_DEPTH} levels` };
     if (Array.isArray(value)) {
       value.forEach((item, i) => {
-        stack.push({ value: item, path: join(i), depth: depth + 1 });
+        stack.push({ value: item, path: [...path, i] });
       });
       continue;
     }
     for (const [key, item] of Object.entries(value)) {
       const why = unstorableTextReason(key);
-      if (why) fail(path, `a key ${why}`);
-      stack.push({ value: item, path: join(key), depth: depth + 1 });
+      if (why) return { path: [...path, key], message: `the key ${why}` };
+      stack.push({ value: item, path: [...path, key] });
     }
   }
+  return null;
+}
+
+/**
+ * Refuses input the database cannot store ({@link unstorableInputIssue}) before it reaches a schema or a query,
+ * as InvalidArgument naming the field (`a.b.0`). Otherwise Postgres would refuse it mid-transaction and the caller
+ * would get an internal error instead of a BAD_REQUEST.
+ */
+export function assertStorableInput(input: unknown): void {
+  const issue = unstorableInputIssue(input);
+  if (!issue) return;
+  const field = issue.path.join('.');
+  throw new InvalidArgument(field ? `${field}: ${issue.message}` : issue.message, { field: field || undefined });
 }
 
 /**

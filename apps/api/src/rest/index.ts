@@ -7,7 +7,16 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_BODY_LIMIT } from '../bodyLimit.ts';
 import { openApiDocument } from './openapi.ts';
 import { runRoutes } from './runs.ts';
-import { actorOf, errorReply, type LettaRoute, parseQuery, sendJson } from './shared.ts';
+import { z } from 'zod';
+import {
+  actorOf,
+  assertStorableRequest,
+  errorReply,
+  type LettaRoute,
+  parseQuery,
+  sendJson,
+  wireValidationError,
+} from './shared.ts';
 import { stepRoutes } from './steps.ts';
 import type { StreamSettings } from './stream.ts';
 
@@ -60,9 +69,15 @@ export async function registerLettaRest(app: FastifyInstance, runtime: Runtime, 
           bodyLimit: DEFAULT_BODY_LIMIT,
           handler: async (request, reply) => {
             const actor = await actorOf(runtime, request);
+            assertStorableRequest(request, route.query);
             const query = route.query ? parseQuery(route.query, request.query) : {};
             const params = request.params as Record<string, string>;
-            const result = await route.handler({ runtime, actor, query, params, request, reply });
+            let result: unknown;
+            try {
+              result = await route.handler({ runtime, actor, query, params, request, reply });
+            } catch (error) {
+              throw error instanceof z.ZodError ? wireValidationError(error, route, params) : error;
+            }
             if (reply.sent) return reply;
             return sendJson(reply, result);
           },

@@ -13,6 +13,7 @@ import {
   type Order,
   type Page,
   type Runtime,
+  unstorableInputIssue,
 } from '@runtrace/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -38,6 +39,53 @@ export class RequestValidationError extends Error {
   }
 }
 
+/** Where a REST input came from, as FastAPI's `loc` starts. */
+export type WireLocation = 'query' | 'path' | 'body';
+
+/** `conversationId` → `conversation_id`: core's names of inputs as Letta's wire spells them. */
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/**
+ * Refuses a request holding text the database cannot store (NUL, unpaired surrogates, too deep) in its query,
+ * path or body, before any handler sees it: the same test tRPC applies (core's `unstorableInputIssue`), answered as
+ * FastAPI's 422 at the wire location.
+ */
+export function assertStorableRequest(request: FastifyRequest, spec: QuerySpec = {}): void {
+  // A repeated parameter given once is still a list: its item is named by index, as FastAPI does.
+  const query = Object.fromEntries(
+    Object.entries((request.query ?? {}) as Record<string, unknown>).map(([name, value]) => [
+      name,
+      spec[name]?.list && !Array.isArray(value) ? [value] : value,
+    ]),
+  );
+  const inputs: [WireLocation, unknown][] = [
+    ['query', query],
+    ['path', request.params],
+    ['body', request.body],
+  ];
+  for (const [where, input] of inputs) {
+    const issue = unstorableInputIssue(input);
+    if (issue) {
+      throw new RequestValidationError([{ type: 'value_error', loc: [where, ...issue.path], msg: `Value error, ${issue.message}` }]);
+    }
+  }
+}
+
+/**
+ * A schema error of a route's input (core's managers name inputs in camelCase) at its wire location and with its
+ * wire name: a query parameter or path parameter the route has by that name, else the body.
+ */
+export function wireValidationError(error: z.ZodError, route: { query?: QuerySpec }, params: Record<string, string>): RequestValidationError {
+  return new RequestValidationError(
+    error.issues.map((issue) => {
+      const path = issue.path.map((p) => (typeof p === 'string' ? snakeCase(p) : typeof p === 'number' ? p : String(p)));
+      const name = String(path[0] ?? '');
+      const where: WireLocation = route.query && name in route.query ? 'query' : name in params ? 'path' : 'body';
+      return { type: issue.code, loc: [where, ...path], msg: issue.message };
+    }),
+  );
+}
+
 /** Letta's plain `ValueError` answers: 400 with the message alone (e.g. `'x' is not a valid RunStatus`). */
 export class ValueError extends Error {}
 
@@ -50,8 +98,7 @@ export function errorReply(error: unknown, runtime: Runtime, request: FastifyReq
   if (error instanceof RequestValidationError) return { status: 422, body: { detail: error.issues } };
   if (error instanceof ValueError) return { status: 400, body: { detail: error.message } };
   if (error instanceof z.ZodError) {
-    const issues = error.issues.map((i) => ({ type: i.code, loc: ['body', ...i.path.map(String)], msg: i.message }));
-    return { status: 422, body: { detail: issues } };
+    return errorReply(wireValidationError(error, {}, {}), runtime, request);
   }
   const fastify = error as { statusCode?: number; code?: string; message?: string };
   if (fastify.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {

@@ -236,6 +236,18 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
       expect(inserts).toEqual([1]);
     });
 
+    it('refuses a createdAt beyond years 0001–9999 (as no input schema lets through) instead of recursing without end', async () => {
+      const { backend, inserts } = open({ flushIntervalMs: 20 });
+      const results = await Promise.allSettled([
+        backend.create(a, { ...trace(), createdAt: '+010000-01-01T00:00:00.000Z' }),
+        backend.create(a, { ...trace(), createdAt: '2024-01-01T00:00:00+23:00' }),
+        backend.create(a, trace()),
+      ]);
+      expect(results[0]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT', field: 'createdAt' } });
+      expect(results.slice(1).map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+      expect(inserts).toEqual([2]);
+    });
+
     it('bounds its queue: beyond maxQueueRows create() is Unavailable and enqueue() drops, counted', async () => {
       const { backend } = open({ flushIntervalMs: 60_000, maxQueueRows: 3 });
       const accepted = [backend.create(a, trace()), backend.create(a, trace()), backend.create(a, trace())];

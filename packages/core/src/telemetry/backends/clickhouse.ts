@@ -36,13 +36,17 @@ export interface ClickHouseTraceRow {
   created_at: string;
 }
 
-/** ISO-8601 UTC → `YYYY-MM-DD hh:mm:ss.ffffff`, which every ClickHouse parses (servers default to basic parsing). */
+const CLICKHOUSE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,6})\d*)?Z$/;
+
+/**
+ * ISO-8601 UTC → `YYYY-MM-DD hh:mm:ss.ffffff`, which every ClickHouse parses (servers default to basic parsing).
+ * Another offset goes once through Date; what still is not a four-digit year (e.g. `+010000-…`) is refused.
+ */
 function toClickHouseTime(iso: string): string {
-  const exact = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,6})\d*)?Z$/.exec(iso);
-  if (exact) return `${exact[1]} ${exact[2]}.${(exact[3] ?? '').padEnd(6, '0')}`;
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) throw new InvalidArgument(`createdAt is not a timestamp: ${iso}`, { field: 'createdAt' });
-  return toClickHouseTime(date.toISOString());
+  const date = CLICKHOUSE_TIME.test(iso) ? null : new Date(iso);
+  const exact = CLICKHOUSE_TIME.exec(date && !Number.isNaN(date.getTime()) ? date.toISOString() : iso);
+  if (!exact) throw new InvalidArgument(`createdAt is not a timestamp of years 0001–9999: ${iso}`, { field: 'createdAt' });
+  return `${exact[1]} ${exact[2]}.${(exact[3] ?? '').padEnd(6, '0')}`;
 }
 
 /** `2026-01-01 00:00:00.123000` → `2026-01-01T00:00:00.123Z` (milliseconds when that is all there is, as written). */
