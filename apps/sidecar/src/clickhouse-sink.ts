@@ -1,5 +1,5 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { SocketRecordV1 } from '@runtrace/core';
+import { type SocketRecordV1, toStorableText } from '@runtrace/core';
 
 /** The part of core's ClickHouse handle (packages/core/src/clickhouse/connect.ts) this sink uses. */
 export interface ClickHouseHandle {
@@ -96,18 +96,30 @@ export class ClickHouseSink {
     return sink;
   }
 
+  /**
+   * Queues a record. Its text fields are made storable ({@link toStorableText}: an unpaired surrogate becomes U+FFFD,
+   * NUL goes), as OTLP spans are: ClickHouse refuses a whole INSERT over one `\ud800`, which would lose the batch's
+   * other records. The JSON of request, response and error needs nothing: JSON.stringify writes such characters as
+   * `\u` escapes, stored as plain text.
+   */
   add(record: SocketRecordV1): void {
+    const text = (value: string | null) => (value === null ? null : toStorableText(value));
     this.#rows.push({
       protocol_version: record.protocol_version,
-      provider_trace_id: record.provider_trace_id,
-      agent_id: record.agent_id,
-      run_id: record.run_id,
-      step_id: record.step_id,
-      tags: record.tags,
-      type: record.type,
+      provider_trace_id: toStorableText(record.provider_trace_id),
+      agent_id: text(record.agent_id),
+      run_id: text(record.run_id),
+      step_id: text(record.step_id),
+      tags: record.tags.map(toStorableText),
+      type: toStorableText(record.type),
       request: JSON.stringify(record.request),
       response: record.response === null ? null : JSON.stringify(record.response),
-      error: record.error === null || record.error === undefined ? null : typeof record.error === 'string' ? record.error : JSON.stringify(record.error),
+      error:
+        record.error === null || record.error === undefined
+          ? null
+          : typeof record.error === 'string'
+            ? toStorableText(record.error)
+            : JSON.stringify(record.error),
       timestamp: record.timestamp,
     });
     if (this.#rows.length > this.#maxPending) {

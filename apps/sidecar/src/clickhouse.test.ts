@@ -27,7 +27,8 @@ describe('sidecar ClickHouse sink (chdb)', () => {
         requestJson: { model: 'gpt-4o-mini', i },
         responseJson: i === 7 ? { error: { message: 'Rate limit exceeded' } } : { ok: true },
         stepId: newId('step'),
-        agentTags: ['a', 'b'],
+        // one record's unpaired surrogate must not lose the other records of its INSERT
+        agentTags: i === 9 ? ['a', 'b\ud800'] : ['a', 'b'],
       }),
     );
     for (const t of traces) backend.enqueue(actor, t);
@@ -56,6 +57,12 @@ describe('sidecar ClickHouse sink (chdb)', () => {
       });
       const [r] = (await one.json()) as { request: string }[];
       expect(JSON.parse(r?.request ?? 'null')).toEqual({ model: 'gpt-4o-mini', i: 3 });
+      const nine = await ch.client.query({
+        query: `SELECT tags FROM \`${ch.database}\`.sidecar_provider_traces WHERE provider_trace_id = {id:String}`,
+        query_params: { id: traces[9]?.id },
+        format: 'JSONEachRow',
+      });
+      expect(await nine.json()).toEqual([{ tags: ['a', 'b\ufffd'] }]);
     } finally {
       await ch.close();
     }

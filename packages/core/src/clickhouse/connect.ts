@@ -139,7 +139,7 @@ export async function connectClickHouse(options: ConnectClickHouseOptions): Prom
       await ensureDatabase(client, database, true);
     } catch (err) {
       await client.close();
-      throw clickhouseFailure(err, location);
+      throw clickhouseFailure(err);
     }
     let closed = false;
     return {
@@ -346,7 +346,7 @@ const ENVIRONMENT_TYPES = new Set([
  * such as a parse error) is returned unchanged: a bad row, or a bug.
  * ClickHouse errors are recognised by their `type`/`code` fields: chdb's are not `instanceof ClickHouseError`.
  */
-export function clickhouseFailure(err: unknown, location: string): unknown {
+export function clickhouseFailure(err: unknown): unknown {
   if (err instanceof DomainError) return err;
   const e = (err ?? {}) as { code?: unknown; type?: unknown; message?: unknown };
   const message = typeof e.message === 'string' ? e.message : String(err);
@@ -357,7 +357,8 @@ export function clickhouseFailure(err: unknown, location: string): unknown {
     (typeof e.code === 'string' && TRANSPORT_CODES.has(e.code)) ||
     (e.type === undefined && /timeout|socket hang up/i.test(message));
   if (!transient) return err;
-  // ClickHouse's own text (file paths, driver details) stays in the cause, for the log; callers get its kind
+  // ClickHouse's own text (file paths, driver details) stays in the cause, for the log; callers get the kind of failure.
+  // Not the location either: for chdb it is a directory of the server's.
   const kind = typeof e.type === 'string' ? e.type : typeof e.code === 'string' ? e.code : 'no answer';
-  return new Unavailable(`ClickHouse at ${location} is unavailable (${kind}); try again later`, { cause: err });
+  return new Unavailable(`ClickHouse is unavailable (${kind}); try again later`, { cause: err });
 }

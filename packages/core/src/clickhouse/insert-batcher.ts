@@ -297,7 +297,7 @@ export class InsertBatcher {
       await this.#insertBody(`${lines}\n`);
       return null;
     } catch (err) {
-      return clickhouseFailure(err, this.#location);
+      return clickhouseFailure(err);
     }
   }
 

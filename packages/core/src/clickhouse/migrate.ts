@@ -107,7 +107,7 @@ export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHou
       }
       return applied;
     } catch (err) {
-      throw clickhouseFailure(err, ch.location);
+      throw clickhouseFailure(err);
     }
   });
 }

@@ -66,7 +66,7 @@ export async function readTraceSpans(ch: ClickHouse, options: ReadTraceSpansOpti
     });
     rows = await result.json<SpanRow>();
   } catch (err) {
-    throw clickhouseFailure(err, ch.location);
+    throw clickhouseFailure(err);
   }
   return rows.map(toTraceSpan);
 }

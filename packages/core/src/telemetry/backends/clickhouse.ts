@@ -193,7 +193,7 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
         clickhouse_settings: { mutations_sync: '2', lightweight_deletes_sync: '2' },
       });
     } catch (err) {
-      throw clickhouseFailure(err, this.#ch.location);
+      throw clickhouseFailure(err);
     }
   }
 
@@ -202,7 +202,7 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
       const result = await this.#ch.client.query({ query, query_params: params, format: 'JSONEachRow' });
       return await result.json<ClickHouseTraceRow>();
     } catch (err) {
-      throw clickhouseFailure(err, this.#ch.location);
+      throw clickhouseFailure(err);
     }
   }
 
