@@ -253,6 +253,8 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
           runId: run.id,
           messages: [{ id: newId('message'), messageType: 'assistant_message', content: 'mine' }],
         });
+        const trace = await c.providerTraces.create.mutate({ id: newId('providerTrace'), requestJson: { q: 1 }, responseJson: {} });
+        const aTrace = await a.providerTraces.create.mutate({ id: newId('providerTrace'), requestJson: { q: 'A' }, responseJson: {} });
         const cases = [
           [
             'runs.create',
@@ -275,6 +277,13 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
             message!.id,
             owned.messageId,
             { runId: run.id, messages: [{ id: owned.messageId, messageType: 'tool_call_message', toolCall: { name: 'search' } }] },
+          ],
+          [
+            'providerTraces.create',
+            (id: string) => ({ id, requestJson: { q: 2 }, responseJson: {} }),
+            trace.id,
+            aTrace.id,
+            { id: aTrace.id, requestJson: { q: 'A' }, responseJson: {} },
           ],
         ] as const;
         for (const [procedure, input, mine, theirs, theirContent] of cases) {

@@ -223,3 +223,19 @@ export const providerTraces = pgTable(
     index('provider_traces_org_run_idx').on(t.organizationId, t.runId, t.createdAt),
   ],
 );
+
+/**
+ * Provider-trace ids chosen by callers, claimed before a trace goes to any telemetry backend: the one place that
+ * decides retry (same organization, same content) or CONFLICT, whichever backends are configured (ClickHouse and the
+ * socket cannot refuse a duplicate id). Generated ids are never claimed: they cannot collide.
+ */
+export const providerTraceIds = pgTable('provider_trace_ids', {
+  id: text('id').primaryKey(),
+  organizationId: text('organization_id').notNull(),
+  /** The trace's run: deleting the run frees its traces' ids along with the traces. */
+  runId: text('run_id'),
+  /** SHA-256 of the trace's content (everything but the id; the time only when the caller gave it). */
+  fingerprint: text('fingerprint').notNull(),
+  /** The trace's createdAt as the first create settled it, so that a retry answers the same trace. */
+  traceCreatedAt: text('trace_created_at').notNull(),
+}, (t) => [index('provider_trace_ids_org_run_idx').on(t.organizationId, t.runId).where(sql`${t.runId} is not null`)]);

@@ -3,7 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Logger } from 'pino';
 import type { Actor } from '../actor.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
-import { agents, messages, providerTraces, runMetrics, runs, steps } from '../db/schema.ts';
+import { agents, messages, providerTraceIds, providerTraces, runMetrics, runs, steps } from '../db/schema.ts';
 import { Conflict, InvalidArgument } from '../errors.ts';
 import { assertId, idTaken, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
@@ -399,6 +399,10 @@ export class RunManager {
       await tx
         .delete(providerTraces)
         .where(and(eq(providerTraces.organizationId, actor.organizationId), eq(providerTraces.runId, runId)));
+      // the ids its traces claimed are free again: a retry must not answer a trace that no longer exists
+      await tx
+        .delete(providerTraceIds)
+        .where(and(eq(providerTraceIds.organizationId, actor.organizationId), eq(providerTraceIds.runId, runId)));
       const deleted = await tx
         .delete(runs)
         .where(and(eq(runs.id, runId), eq(runs.organizationId, actor.organizationId)))

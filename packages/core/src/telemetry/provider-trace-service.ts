@@ -5,6 +5,7 @@ import { idSchema } from '../ids.ts';
 import { requireRun } from '../runs/require-run.ts';
 import { requireStep } from '../steps/require-step.ts';
 import { type ProviderTrace, type ProviderTraceInput, toProviderTrace } from './provider-trace.ts';
+import { claimProviderTraceId, releaseProviderTraceId } from './provider-trace-ids.ts';
 import type { TelemetryManager } from './telemetry-manager.ts';
 
 export const stepTraceInput = z.strictObject({ stepId: idSchema('step') });
@@ -27,11 +28,23 @@ export class ProviderTraceService {
     this.#telemetry = options.telemetry;
   }
 
-  /** Records a trace in every backend; the answer is the trace as stored (the same id everywhere). */
+  /**
+   * Records a trace in every backend; the answer is the trace as stored (the same id everywhere). A caller-chosen id
+   * is claimed first (claimProviderTraceId): a retry with the same content answers the trace as first created and
+   * writes nothing; any other use of a taken id is CONFLICT, before any backend sees the trace.
+   */
   async create(actor: Actor, input: ProviderTraceInput): Promise<ProviderTrace> {
     const trace = toProviderTrace(input);
     await this.#checkReferences(actor, trace);
-    return (await this.#telemetry.create(actor, trace)) ?? trace;
+    const claimed = input.id != null;
+    if (claimed) {
+      const retried = await claimProviderTraceId(this.#db, actor, trace, input.createdAt != null);
+      if (retried) return retried;
+    }
+    const stored = await this.#telemetry.create(actor, trace);
+    // null with a readable backend configured: every durable write failed (counted and logged by the manager)
+    if (!stored && claimed && this.#telemetry.primary) await releaseProviderTraceId(this.#db, actor, trace.id);
+    return stored ?? trace;
   }
 
   /** The step's newest trace from the primary backend, or null when it has none. */

@@ -111,6 +111,31 @@ describe.each(databaseTargets())('postgres provider-trace backend on $name', (ta
     await backend.close();
   });
 
+  it('duplicates of one id within one batch: the batch is written, the first row keeps the id, the other organization alone gets CONFLICT', async () => {
+    const backend = new PostgresProviderTraceBackend({ db: rt.database.db, maxConcurrentBatches: 1 });
+    const neighbours = Array.from({ length: 10 }, () => toProviderTrace({ requestJson: { n: true }, responseJson: {} }));
+    const dup = toProviderTrace({ requestJson: { d: 1 }, responseJson: {} });
+    // all queued in one turn: one INSERT holds every row
+    const callers = [a, b, a, b, a];
+    const results = await Promise.allSettled([
+      ...callers.map((actor) => backend.create(actor, dup)),
+      ...neighbours.map((t) => backend.create(a, t)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([...callers.map((x) => (x === a ? 'fulfilled' : 'rejected')), ...neighbours.map(() => 'fulfilled')]);
+    for (const r of results.slice(0, callers.length)) {
+      if (r.status === 'rejected') {
+        expect(r.reason).toMatchObject({ code: 'CONFLICT', field: 'id', message: `id ${dup.id} is already taken; choose another id` });
+      }
+    }
+    const rows = await rt.database.db
+      .select({ id: providerTraces.id, organizationId: providerTraces.organizationId })
+      .from(providerTraces)
+      .where(inArray(providerTraces.id, [dup.id, ...neighbours.map((t) => t.id)]));
+    expect(rows).toHaveLength(11);
+    expect(rows.find((r) => r.id === dup.id)?.organizationId).toBe(a.organizationId);
+    await backend.close();
+  });
+
   it('strips NUL characters that Postgres JSON cannot hold', async () => {
     const backend = new PostgresProviderTraceBackend({ db: rt.database.db });
     const t = toProviderTrace({ requestJson: { text: 'a\u0000b' }, responseJson: {}, stepId: newId('step') });

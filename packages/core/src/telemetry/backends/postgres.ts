@@ -2,7 +2,7 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../../actor.ts';
 import { type Db, rowsOf } from '../../db/connect.ts';
 import { providerTraces } from '../../db/schema.ts';
-import { Conflict } from '../../errors.ts';
+import { idTaken } from '../../ids.ts';
 import { toIso } from '../../time.ts';
 import { afterThisTurn } from '../after-this-turn.ts';
 import type { BackendStats, ProviderTraceBackend } from '../backend.ts';
@@ -166,33 +166,42 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
    * (each made once, at create), and nothing is escaped twice (as it would be in array literals).
    */
   async #insert(batch: Pending[]): Promise<void> {
-    const rows = `[${batch.map((p) => p.row).join(',')}]`;
+    // One row per id goes into the statement, the first in the batch: its organization holds the id if the INSERT
+    // stores it, and the batch's later rows with that id are answered as that row's retries or as conflicts.
+    const inBatch = new Map<string, string>();
+    const rowsJson: string[] = [];
+    for (const p of batch) {
+      if (inBatch.has(p.trace.id)) continue;
+      inBatch.set(p.trace.id, p.organizationId);
+      rowsJson.push(p.row);
+    }
     const inserted = rowsOf<{ id: string }>(
       await this.#db.execute(sql`
         insert into ${providerTraces} (id, organization_id, run_id, step_id, agent_id, agent_tags, call_type,
           request_json, response_json, created_at)
         select id, organization_id, run_id, step_id, agent_id, agent_tags, call_type, request_json, response_json,
           created_at
-        from jsonb_to_recordset(${rows}::jsonb) as t(id text, organization_id text, run_id text, step_id text,
-          agent_id text, agent_tags jsonb, call_type text, request_json jsonb, response_json jsonb,
+        from jsonb_to_recordset(${`[${rowsJson.join(',')}]`}::jsonb) as t(id text, organization_id text, run_id text,
+          step_id text, agent_id text, agent_tags jsonb, call_type text, request_json jsonb, response_json jsonb,
           created_at timestamptz)
         on conflict do nothing
         returning id`),
     );
-    const stored = new Set(inserted.map((r) => r.id));
-    const clashes = batch.filter((p) => !stored.has(p.trace.id));
-    const owners = new Map<string, string>();
+    const holders = new Map<string, string>();
+    for (const r of inserted) holders.set(r.id, inBatch.get(r.id) as string);
+    const clashes = [...inBatch.keys()].filter((id) => !holders.has(id));
     if (clashes.length) {
       const rows = await this.#db
         .select({ id: providerTraces.id, organizationId: providerTraces.organizationId })
         .from(providerTraces)
-        .where(inArray(providerTraces.id, clashes.map((p) => p.trace.id)));
-      for (const r of rows) owners.set(r.id, r.organizationId);
+        .where(inArray(providerTraces.id, clashes));
+      for (const r of rows) holders.set(r.id, r.organizationId);
     }
     for (const p of batch) {
-      // A retried trace (same id, same organization) is already there: that is success, not a second row.
-      if (stored.has(p.trace.id) || owners.get(p.trace.id) === p.organizationId) p.resolve(p.trace);
-      else p.reject(new Conflict(`Provider trace ${p.trace.id} already exists`, { field: 'id' }));
+      // A retried trace (same id, same organization) is already there: that is success, not a second row. Whether
+      // content matches is settled before any backend (claimProviderTraceId); here only the organization is known.
+      if (holders.get(p.trace.id) === p.organizationId) p.resolve(p.trace);
+      else p.reject(idTaken(p.trace.id));
     }
   }
 
