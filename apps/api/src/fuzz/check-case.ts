@@ -42,8 +42,8 @@ export function unnamedRejection(target: Target, generated: Generated, sent: unk
     if (answer.code !== 'BAD_REQUEST') return null;
     const input = sent;
     const isObject = input !== null && typeof input === 'object' && !Array.isArray(input);
-    // '' names the input as a whole, or a key that is itself empty.
-    if (typeof answer.field !== 'string' || (isObject && answer.field === '' && !Object.hasOwn(input as object, ''))) {
+    // An input that is not an object has no field to name; in an object, '' names only a key that is itself empty.
+    if (isObject && (typeof answer.field !== 'string' || (answer.field === '' && !Object.hasOwn(input as object, '')))) {
       return `BAD_REQUEST names no field (field: ${JSON.stringify(answer.field)}): ${answer.message}`;
     }
     return null;

@@ -396,7 +396,9 @@ interface RestInput {
 }
 
 function restPath(url: string, params: Record<string, unknown>): string {
-  return url.replace(/:(\w+)/g, (_, name: string) => encodeLoose(String(params[name])));
+  // Junk in a path parameter is sent as its JSON text (String() throws for an object whose `toString` is junk).
+  const text = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
+  return url.replace(/:(\w+)/g, (_, name: string) => encodeLoose(text(params[name])));
 }
 
 function rest(
@@ -612,7 +614,7 @@ function otlpTarget(): Target {
     },
     async after(s, input, answer) {
       await s.flushTraces();
-      const read = await readRun(s, s.fixtureRunId);
+      await readRun(s, s.fixtureRunId);
       const rejected = Number((answer.json as { partialSuccess?: { rejectedSpans?: string } })?.partialSuccess?.rejectedSpans ?? 0);
       if (rejected > 0) return;
       // Every root span of the fixture trace id was accepted whole: the run's trace view draws it.
@@ -623,8 +625,12 @@ function otlpTarget(): Target {
             .flatMap((ss) => ss.spans ?? [])
             .filter((sp) => sp.traceId === 'fixture' && sp.parentSpanId === undefined)
         : [];
+      if (!roots.length) return;
+      // The trace view lists the oldest spans first, at most 5000: only a view with room left must hold every root.
+      const view = ok(await s.client.trpc('query', 'runs.trace', { runId: s.fixtureRunId, limit: 5000 }), 'runs.trace') as { spanId: string }[];
+      if (view.length >= 5000) return;
       for (const root of roots) {
-        if (!read.trace.some((t) => t.spanId === root.spanId)) {
+        if (!view.some((t) => t.spanId === root.spanId)) {
           throw new ReadBackError(`runs.trace does not list accepted root span ${String(root.spanId)}`);
         }
       }
