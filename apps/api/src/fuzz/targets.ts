@@ -365,6 +365,7 @@ export function trpcTargets(): Map<string, Target> {
         valid: 9,
         async after(s, input, answer) {
           const created = answer.data as Record<string, unknown>;
+          if (!s.pools.own.providerTrace?.includes(created.id as string)) s.pools.own.providerTrace?.push(created.id as string);
           const traceRun = field(input, 'runId');
           if (typeof traceRun === 'string' && s.pools.own.run?.includes(traceRun)) {
             const read = await readRun(s, traceRun);
