@@ -15,6 +15,8 @@ export interface Answer {
   message?: string;
   /** tRPC: the result's data. */
   data?: unknown;
+  /** The request could not be encoded as generated and went out as other bytes (its content is not to be read back). */
+  garbled?: boolean;
 }
 
 export interface FuzzClient {

@@ -557,6 +557,12 @@ const attribute = objectOf({
   },
 });
 
+/** Whether a span starting at `start` (decimal nanoseconds) is within the default span retention (30 days). */
+function withinRetention(start: unknown): boolean {
+  if (typeof start !== 'string' || !/^\d{1,20}$/.test(start)) return false;
+  return BigInt(start) >= BigInt(Date.now() - 29 * 86_400_000) * 1_000_000n;
+}
+
 interface OtlpInput {
   format: 'json' | 'protobuf';
   request: unknown;
@@ -597,6 +603,7 @@ function otlpTarget(): Target {
         return s.client.rest('POST', '/v1/traces', { rawBody: JSON.stringify(req), headers: { 'content-type': 'application/json' } });
       }
       let bytes: Uint8Array;
+      let garbled = false;
       try {
         // protobuf carries ids as bytes: hex strings become bytes, anything else is sent as it would be decoded.
         const types = otlpProtoTypes();
@@ -606,8 +613,10 @@ function otlpTarget(): Target {
         bytes = types.ExportTraceServiceRequest.encode(types.ExportTraceServiceRequest.fromObject(hexToBytes)).finish();
       } catch {
         bytes = Buffer.from(JSON.stringify(req));
+        garbled = true;
       }
       const answer = await s.client.rest('POST', '/v1/traces', { rawBody: Buffer.from(bytes), headers: { 'content-type': 'application/x-protobuf' } });
+      answer.garbled = garbled;
       // Answers come in the request's encoding: decoded here so that the checks read them as JSON.
       const type = answer.status === 200 ? otlpProtoTypes().ExportTraceServiceResponse : otlpProtoTypes().Status;
       if (answer.data instanceof Buffer && answer.json === undefined) answer.json = type.decode(answer.data).toJSON();
@@ -617,14 +626,15 @@ function otlpTarget(): Target {
       await s.flushTraces();
       await readRun(s, s.fixtureRunId);
       const rejected = Number((answer.json as { partialSuccess?: { rejectedSpans?: string } })?.partialSuccess?.rejectedSpans ?? 0);
-      if (rejected > 0) return;
+      if (rejected > 0 || answer.garbled) return;
       // Every root span of the fixture trace id was accepted whole: the run's trace view draws it.
       const { request: raw } = input as OtlpInput;
       const roots = JSON.stringify(raw ?? null).includes('"traceId":"fixture"')
         ? (raw as { resourceSpans: { scopeSpans: { spans: Record<string, unknown>[] }[] }[] }).resourceSpans
             .flatMap((r) => r.scopeSpans ?? [])
             .flatMap((ss) => ss.spans ?? [])
-            .filter((sp) => sp.traceId === 'fixture' && sp.parentSpanId === undefined)
+            // Spans that began before RUNTRACE_OTEL_TTL_DAYS (30) are expired by ClickHouse's TTL as they arrive.
+            .filter((sp) => sp.traceId === 'fixture' && sp.parentSpanId === undefined && withinRetention(sp.startTimeUnixNano))
         : [];
       if (!roots.length) return;
       // The trace view lists the oldest spans first, at most 5000: only a view with room left must hold every root.
