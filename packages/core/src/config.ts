@@ -93,6 +93,14 @@ const envSchema = z.object({
   ),
   RUNTRACE_API_KEY: z.string().optional(),
   RUNTRACE_BENCH_RUNS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().optional()),
+  RUNTRACE_FUZZ_RUNS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().positive().default(400)),
+  RUNTRACE_FUZZ_SECONDS: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().positive().default(20)),
+  RUNTRACE_FUZZ_SEED: z.preprocess((v) => (v === '' ? undefined : v), z.coerce.number().int().optional()),
+  RUNTRACE_FUZZ_PATH: z
+    .string()
+    .regex(/^\d+(:\d+)*$/, "must be a fast-check path such as '12' or '12:0:3'")
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
 });
 
 export interface Config {
@@ -200,6 +208,12 @@ export interface Config {
   readonly apiKey: string | undefined;
   /** How many runs `pnpm bench` seeds (RUNTRACE_BENCH_RUNS); unset → the bench's own default (1,000,000). */
   readonly benchRuns: number | undefined;
+  /**
+   * The fuzz suite's budget per database driver: at most `runs` generated inputs (RUNTRACE_FUZZ_RUNS, default 400)
+   * within `seconds` (RUNTRACE_FUZZ_SECONDS, default 20); `seed` and `path` (RUNTRACE_FUZZ_SEED, RUNTRACE_FUZZ_PATH)
+   * replay a failure the suite printed.
+   */
+  readonly fuzz: { runs: number; seconds: number; seed: number | undefined; path: string | undefined };
 }
 
 /**
@@ -290,5 +304,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiUrl: e.RUNTRACE_URL,
     apiKey: e.RUNTRACE_API_KEY || undefined,
     benchRuns: e.RUNTRACE_BENCH_RUNS,
+    fuzz: Object.freeze({
+      runs: e.RUNTRACE_FUZZ_RUNS,
+      seconds: e.RUNTRACE_FUZZ_SECONDS,
+      seed: e.RUNTRACE_FUZZ_SEED,
+      path: e.RUNTRACE_FUZZ_PATH,
+    }),
   });
 }
