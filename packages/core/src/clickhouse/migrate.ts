@@ -103,7 +103,9 @@ export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHou
       await applyTtl(ch, 'provider_traces', 'inserted_at', options.ttlDays);
       if (options.otelTtlDays !== undefined) {
         await applyTtl(ch, 'otel_traces', 'toDateTime(Timestamp)', options.otelTtlDays);
-        await applyTtl(ch, 'otel_traces_trace_id_ts', 'toDateTime(Start)', options.otelTtlDays);
+        // A trace's window row lives as long as its newest span: counted from Start, a trace holding one span past the
+        // TTL lost its whole window (and readers their way to its current spans) when that row expired.
+        await applyTtl(ch, 'otel_traces_trace_id_ts', 'End', options.otelTtlDays);
       }
       return applied;
     } catch (err) {
@@ -114,6 +116,11 @@ export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHou
 
 /** The TTL in days a table (provider_traces unless told) has now, or null when it has none. */
 export async function currentTraceTtlDays(ch: ClickHouse, table = 'provider_traces'): Promise<number | null> {
+  return (await currentTtl(ch, table))?.days ?? null;
+}
+
+/** A table's TTL as ClickHouse renders it (`TTL <from> + toIntervalDay(<days>)`), or null when it has none. */
+async function currentTtl(ch: ClickHouse, table: string): Promise<{ from: string; days: number } | null> {
   const result = await ch.client.query({
     query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {table:String}',
     query_params: { db: ch.database, table },
@@ -121,17 +128,18 @@ export async function currentTraceTtlDays(ch: ClickHouse, table = 'provider_trac
   });
   const [row] = await result.json<{ engine_full: string }>();
   if (!row) throw new Error(`${ch.location}: ${table} does not exist (migrations not applied?)`);
-  const m = /\bTTL\b.*?toIntervalDay\((\d+)\)/.exec(row.engine_full);
-  return m ? Number(m[1]) : null;
+  const m = /\bTTL\s+(.*?)\s+\+\s+toIntervalDay\((\d+)\)/.exec(row.engine_full);
+  return m ? { from: m[1] as string, days: Number(m[2]) } : null;
 }
 
 /**
- * Makes a table's TTL (`<from> + ttlDays`) match the configuration. A changed TTL is applied to existing rows as well
- * (ClickHouse materialises it in the background). Days are a checked integer, written into the DDL as a literal.
+ * Makes a table's TTL (`<from> + ttlDays`) match the configuration, the expression it counts from included. A changed
+ * TTL is applied to existing rows as well (ClickHouse materialises it in the background). Days are a checked integer,
+ * written into the DDL as a literal.
  */
 async function applyTtl(ch: ClickHouse, name: string, from: string, ttlDays: number): Promise<void> {
-  const current = await currentTraceTtlDays(ch, name);
-  if (current === (ttlDays === 0 ? null : ttlDays)) return;
+  const current = await currentTtl(ch, name);
+  if (ttlDays === 0 ? current === null : current?.days === ttlDays && current.from === from) return;
   const table = qualified(ch, name);
   await ch.client.command({
     query: ttlDays === 0 ? `ALTER TABLE ${table} REMOVE TTL` : `ALTER TABLE ${table} MODIFY TTL ${from} + INTERVAL ${ttlDays} DAY`,

@@ -57,6 +57,24 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
       expect(await currentTraceTtlDays(ch)).toBe(30);
     });
 
+    it("counts a trace's window row from its newest span, so an old span of the trace cannot expire the window", async () => {
+      const { ch } = scratch;
+      await migrateClickHouse(ch, { ttlDays: 30, otelTtlDays: 7 });
+      const engines = await (
+        await ch.client.query({
+          query: 'SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND engine_full LIKE {ttl:String}',
+          query_params: { db: ch.database, ttl: '%TTL%' },
+          format: 'JSONEachRow',
+        })
+      ).json<{ name: string; engine_full: string }>();
+      const ttlOf = (name: string) => /\bTTL\s+(.*?)\s+SETTINGS/.exec(engines.find((e) => e.name === name)?.engine_full ?? '')?.[1];
+      // as ClickHouse renders them: what applyTtl compares with, so a restart alters nothing
+      expect(ttlOf('otel_traces_trace_id_ts')).toBe('End + toIntervalDay(7)');
+      expect(ttlOf('otel_traces')).toBe('toDateTime(Timestamp) + toIntervalDay(7)');
+      expect(ttlOf('provider_traces')).toBe('inserted_at + toIntervalDay(30)');
+      await migrateClickHouse(ch, { ttlDays: 30, otelTtlDays: 0 }); // the suite's older spans must stay
+    });
+
     it("takes the OpenTelemetry Collector exporter's INSERT as it is; the organization comes from the resource attribute", async () => {
       const { ch } = scratch;
       // the column list of the exporter's traces_insert.sql, with values as it sends them
