@@ -560,7 +560,8 @@ const attribute = objectOf({
 /** Whether a span starting at `start` (decimal nanoseconds) is within the default span retention (30 days). */
 function withinRetention(start: unknown): boolean {
   if (typeof start !== 'string' || !/^\d{1,20}$/.test(start)) return false;
-  return BigInt(start) >= BigInt(Date.now() - 29 * 86_400_000) * 1_000_000n;
+  // fixed64 on the wire: protobufjs encodes a value past 2^64 − 1 wrapped, and the api reads what was encoded
+  return BigInt(start) % (1n << 64n) >= BigInt(Date.now() - 29 * 86_400_000) * 1_000_000n;
 }
 
 interface OtlpInput {
