@@ -5,6 +5,7 @@ export const MAX_INPUT_DEPTH = 1000;
 
 /** An unpaired UTF-16 surrogate: JSON can carry it (`"\ud800"`), Postgres text and jsonb cannot. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
 
 /**
  * Why `text` cannot be stored as it is (Postgres text/jsonb, ClickHouse String, JSON on the wire), or null.
@@ -75,5 +76,5 @@ export function assertStorableInput(input: unknown): void {
  */
 export function toStorableText(text: string): string {
   if (unstorableTextReason(text) === null) return text;
-  return text.replaceAll('\u0000', '').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd');
+  return text.replaceAll('\u0000', '').replace(LONE_SURROGATES, '\ufffd');
 }

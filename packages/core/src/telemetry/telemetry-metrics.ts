@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BackendName, BackendStats, OrganizationStats, ProviderTraceBackend } from './backend.ts';
+import { Tally } from './tally.ts';
 
 export type WriteResult = 'ok' | 'failed' | 'timeout';
 
@@ -32,9 +33,8 @@ export class TelemetryMetrics {
   readonly registry = new Registry();
   readonly #writes: Counter<'backend' | 'result'>;
   readonly #latency: Histogram<'backend'>;
-  /** `backend:result` and `organization\0backend:result` → writes. */
-  readonly #counts = new Map<string, number>();
-  readonly #children = new Map<string, { inc(): void }>();
+  /** `backend:result` → its bound Prometheus child and the writes it counted, in total and per organization. */
+  readonly #children = new Map<string, { counter: { inc(): void }; tally: Tally }>();
   readonly #histograms = new Map<string, { observe(value: number): void }>();
   #backends: readonly ProviderTraceBackend[] = [];
 
@@ -104,15 +104,9 @@ export class TelemetryMetrics {
   /** Counts one write of an organization's trace (its latency when `ok`). */
   recordWrite(organizationId: string, backend: BackendName, result: WriteResult, seconds?: number): void {
     // Bound children skip hashing the label set on every write (this runs once per trace per backend).
-    let child = this.#children.get(`${backend}:${result}`);
-    if (!child) {
-      child = this.#writes.labels({ backend, result });
-      this.#children.set(`${backend}:${result}`, child);
-    }
-    child.inc();
-    for (const key of [`${backend}:${result}`, `${organizationId}\0${backend}:${result}`]) {
-      this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
-    }
+    const child = this.#child(backend, result);
+    child.counter.inc();
+    child.tally.add(organizationId);
     if (result === 'ok' && seconds !== undefined) {
       let histogram = this.#histograms.get(backend);
       if (!histogram) {
@@ -125,29 +119,40 @@ export class TelemetryMetrics {
 
   /** What one organization may see, per backend in config order (see {@link BackendHealth}). */
   health(organizationId: string): BackendHealth[] {
-    return this.#backends.map((b) => this.#row(b, `${organizationId}\0`, b.statsFor(organizationId)));
+    return this.#backends.map((b) =>
+      this.#row(b, b.stats(), (tally) => tally.of(organizationId), b.statsFor(organizationId)),
+    );
   }
 
   /** The same numbers as /metrics, over every organization, per backend in config order. */
   totals(): BackendHealth[] {
     return this.#backends.map((b) => {
       const stats = b.stats();
-      return this.#row(b, '', { dropped: stats.dropped, possiblyLost: stats.possiblyLost ?? 0 });
+      return this.#row(b, stats, (tally) => tally.total, { dropped: stats.dropped, possiblyLost: stats.possiblyLost ?? 0 });
     });
   }
 
-  #row(b: ProviderTraceBackend, prefix: string, counts: OrganizationStats): BackendHealth {
-    const { queueDepth, queueBytes, reconnects } = b.stats();
+  #child(backend: BackendName, result: WriteResult): { counter: { inc(): void }; tally: Tally } {
+    let child = this.#children.get(`${backend}:${result}`);
+    if (!child) {
+      child = { counter: this.#writes.labels({ backend, result }), tally: new Tally() };
+      this.#children.set(`${backend}:${result}`, child);
+    }
+    return child;
+  }
+
+  #row(b: ProviderTraceBackend, stats: BackendStats, writes: (tally: Tally) => number, counts: OrganizationStats): BackendHealth {
+    const count = (result: WriteResult) => writes(this.#child(b.name, result).tally);
     return {
       backend: b.name,
-      writesOk: this.#counts.get(`${prefix}${b.name}:ok`) ?? 0,
-      writesFailed: this.#counts.get(`${prefix}${b.name}:failed`) ?? 0,
-      writesTimedOut: this.#counts.get(`${prefix}${b.name}:timeout`) ?? 0,
+      writesOk: count('ok'),
+      writesFailed: count('failed'),
+      writesTimedOut: count('timeout'),
       dropped: counts.dropped,
       possiblyLost: counts.possiblyLost,
-      queueDepth,
-      queueBytes,
-      reconnects,
+      queueDepth: stats.queueDepth,
+      queueBytes: stats.queueBytes,
+      reconnects: stats.reconnects,
     };
   }
 
