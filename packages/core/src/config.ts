@@ -1,9 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-/** Backends a provider trace can be written to (TELEMETRY_PROVIDER_TRACE_BACKEND). */
-export const TELEMETRY_BACKEND_NAMES = ['postgres', 'clickhouse', 'socket'] as const;
-
 const flag = z
   .enum(['0', '1', 'true', 'false', ''])
   .optional()

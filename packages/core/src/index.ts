@@ -24,6 +24,7 @@ export * from './storable-text.ts';
 export * from './runs/require-run.ts';
 export * from './telemetry/backend.ts';
 export * from './telemetry/backends/postgres.ts';
+export * from './telemetry/backend-registry.ts';
 export * from './telemetry/factory.ts';
 export * from './telemetry/provider-trace.ts';
 export * from './telemetry/provider-trace-service.ts';

@@ -1,16 +1,21 @@
 /**
  * The ONE behavioural suite every provider-trace backend passes (as drizzle's pg-common.ts is for its drivers).
- * A backend's test file calls `providerTraceBackendContract(...)` with a factory for a fresh backend.
+ * A backend's test file calls `providerTraceBackendContract(name, ...)` with a fresh destination for each test; the
+ * suite opens the backend registered under `name` on it, as createBackends opens it from configuration.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Actor } from '../actor.ts';
 import { newId } from '../ids.ts';
+import { createLogger } from '../logger.ts';
 import { sampleTraces } from '../testing/sample-traces.ts';
 import type { ProviderTraceBackend } from './backend.ts';
+import { type BackendRegistry, providerTraceBackends, type RegistryDependencies } from './backend-registry.ts';
+import { type BackendDependencies, createBackends } from './factory.ts';
 import { type ProviderTrace, toProviderTrace } from './provider-trace.ts';
 
-export interface ContractHarness {
-  backend: ProviderTraceBackend;
+export interface ContractHarness<Deps = unknown> {
+  /** What the backend is opened with on this destination (its factory's dependencies; a silent logger is added). */
+  deps: Deps;
   /**
    * What the backend's destination holds for this id, looked up directly (SQL, ClickHouse query, the sidecar's
    * received records) rather than through the backend, or null. `actor` scopes the lookup where the store has
@@ -23,11 +28,13 @@ export interface ContractHarness {
   dispose(): Promise<void>;
 }
 
-export interface ContractOptions {
+export interface ContractOptions<R extends BackendRegistry, N extends keyof R & string> {
   /** Two organizations that exist in the store. */
   actors: () => { a: Actor; b: Actor };
-  /** A fresh backend on a fresh (or shared, id-isolated) destination. */
-  create: () => Promise<ContractHarness>;
+  /** A fresh (or shared, id-isolated) destination for a fresh backend. */
+  create: () => Promise<ContractHarness<RegistryDependencies<Pick<R, N>>>>;
+  /** Where `name` is looked up. @default providerTraceBackends */
+  registry?: R;
   /** How long delivery may take after `close()` for backends whose create resolves before the write. @default 0 */
   settleMs?: number;
 }
@@ -60,19 +67,31 @@ function trace(overrides: Partial<ProviderTrace> = {}, sample = 0): ProviderTrac
   };
 }
 
-export function providerTraceBackendContract(name: string, options: ContractOptions): void {
+export function providerTraceBackendContract<
+  R extends BackendRegistry = typeof providerTraceBackends,
+  N extends keyof R & string = keyof R & string,
+>(name: N, options: ContractOptions<R, N>): void {
   const settle = options.settleMs ?? 0;
+  const registry = options.registry ?? (providerTraceBackends as BackendRegistry as R);
+  const logger = createLogger('silent');
   describe(`provider-trace backend contract: ${name}`, () => {
     let harness: ContractHarness | null = null;
+    let backend: ProviderTraceBackend | undefined;
     const open = async () => {
-      harness = await options.create();
-      return harness;
+      const opened = await options.create();
+      harness = opened;
+      // what N declared is what createBackends needs for [N] (`string extends N` is left open for a generic N)
+      const deps = Object.assign({ logger }, opened.deps) as unknown as BackendDependencies<R, N>;
+      [backend] = await createBackends([name], deps, registry);
+      if (!backend) throw new Error(`createBackends opened no ${name} backend`);
+      return { ...harness, backend };
     };
     afterEach(async () => {
       if (!harness) return;
-      await harness.backend.close();
+      await backend?.close();
       await harness.dispose();
       harness = null;
+      backend = undefined;
     });
 
     it('create resolves with the same trace (or null when the backend cannot promise durability) and stores it intact', async () => {

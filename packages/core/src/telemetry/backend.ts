@@ -1,7 +1,10 @@
 import type { Actor } from '../actor.ts';
+import type { Logger } from '../logger.ts';
+import type { providerTraceBackends } from './backend-registry.ts';
 import type { ProviderTrace } from './provider-trace.ts';
 
-export type BackendName = 'postgres' | 'clickhouse' | 'socket';
+/** A backend's name in TELEMETRY_PROVIDER_TRACE_BACKEND: a key of {@link providerTraceBackends}. */
+export type BackendName = keyof typeof providerTraceBackends;
 
 /** What a backend reports about its own health; exported on /metrics per backend. */
 export interface BackendStats {
@@ -31,7 +34,8 @@ export interface OrganizationStats {
  * Implementations never hold an organization-less trace: the actor travels with every call.
  */
 export interface ProviderTraceBackend {
-  readonly name: BackendName;
+  /** Its key in the registry it was opened from (a {@link BackendName} unless a test extended the registry). */
+  readonly name: string;
   /**
    * Resolves once this backend holds the trace durably, with the stored trace — or with null when the backend
    * cannot promise durability (the socket hands records to a sidecar). Rejects when the write failed.
@@ -50,4 +54,22 @@ export interface ProviderTraceBackend {
   statsFor(organizationId: string): OrganizationStats;
   /** Stops accepting, writes out everything accepted so far, releases resources. */
   close(): Promise<void>;
+}
+
+/** What createBackends hands every backend it opens, beside the dependencies the backend declared. */
+export interface BackendContext {
+  logger: Logger;
+  /** Logs a fire-and-forget write that failed with the backend's name (the caller is gone; somebody must hear of it). */
+  onBackgroundError: (err: unknown) => void;
+}
+
+/**
+ * How one backend is opened, and its defaults: each file under backends/ exports one, listed by name in
+ * backend-registry.ts. `Deps` is what the backend needs from the process (a handle, its settings); createBackends
+ * passes every backend the same object, so each names only the fields it reads (the whole config fits structurally).
+ */
+export interface BackendFactory<Deps = unknown> {
+  /** How long TelemetryManager waits for an awaited write to this backend before counting it as timed out. */
+  writeTimeoutMs: number;
+  open(deps: Deps, context: BackendContext): ProviderTraceBackend | Promise<ProviderTraceBackend>;
 }

@@ -1,21 +1,20 @@
-import type { ClickHouse } from '../clickhouse/connect.ts';
-import { type Config, ConfigError, TELEMETRY_BACKEND_NAMES } from '../config.ts';
-import type { Db } from '../db/connect.ts';
+import { ConfigError } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { BackendName, ProviderTraceBackend } from './backend.ts';
-import { ClickHouseProviderTraceBackend, openClickHouseProviderTraceBackend } from './backends/clickhouse.ts';
-import { PostgresProviderTraceBackend } from './backends/postgres.ts';
-import { SocketProviderTraceBackend } from './backends/socket.ts';
+import type { ProviderTraceBackend } from './backend.ts';
+import { type BackendRegistry, providerTraceBackends, type RegistryDependencies } from './backend-registry.ts';
 
 /**
- * Checks TELEMETRY_PROVIDER_TRACE_BACKEND's names: an unknown or repeated name stops start-up with the valid names
- * (the reference silently turned unknown names into Postgres and wrote duplicates twice).
+ * Checks TELEMETRY_PROVIDER_TRACE_BACKEND's names against the registry: an unknown or repeated name stops start-up
+ * with the valid names (the reference silently turned unknown names into Postgres and wrote duplicates twice).
  */
-export function parseBackendNames(names: readonly string[]): BackendName[] {
-  const valid = TELEMETRY_BACKEND_NAMES.join(', ');
+export function parseBackendNames<R extends BackendRegistry = typeof providerTraceBackends>(
+  names: readonly string[],
+  registry: R = providerTraceBackends as BackendRegistry as R,
+): (keyof R & string)[] {
+  const valid = Object.keys(registry).join(', ');
   const seen = new Set<string>();
   for (const name of names) {
-    if (!(TELEMETRY_BACKEND_NAMES as readonly string[]).includes(name)) {
+    if (!Object.hasOwn(registry, name)) {
       throw new ConfigError(`TELEMETRY_PROVIDER_TRACE_BACKEND: unknown backend "${name}"; valid names: ${valid}`);
     }
     if (seen.has(name)) {
@@ -23,59 +22,35 @@ export function parseBackendNames(names: readonly string[]): BackendName[] {
     }
     seen.add(name);
   }
-  return names as BackendName[];
+  return names as (keyof R & string)[];
 }
 
-export interface BackendDependencies {
-  db: Db;
-  logger: Logger;
-  /**
-   * The process's ClickHouse (migrations applied), shared with the span tables; the clickhouse backend writes through
-   * it. Without it the backend opens its own handle from `config`.
-   */
-  clickhouse?: ClickHouse | null;
-  config: Pick<
-    Config,
-    | 'clickhouseUrl'
-    | 'dataDir'
-    | 'clickhouseTraceTtlDays'
-    | 'telemetrySocket'
-    | 'socketQueueMaxRecords'
-    | 'socketQueueMaxBytes'
-  >;
-}
+/**
+ * What createBackends needs to open the backends `N` of `R` (all of them when the names are only known at run
+ * time, as from configuration): a logger, and what each of those backends declared in its factory.
+ */
+export type BackendDependencies<
+  R extends BackendRegistry = typeof providerTraceBackends,
+  N extends string = string,
+> = { logger: Logger } & RegistryDependencies<string extends N ? R : Pick<R, N & keyof R>>;
 
 /** Names from config → backend instances, in configuration order; what was opened is closed again on failure. */
-export async function createBackends(names: readonly string[], deps: BackendDependencies): Promise<ProviderTraceBackend[]> {
+export async function createBackends<R extends BackendRegistry = typeof providerTraceBackends, N extends string = string>(
+  names: readonly N[],
+  deps: BackendDependencies<R, N>,
+  registry: R = providerTraceBackends as BackendRegistry as R,
+): Promise<ProviderTraceBackend[]> {
   const opened: ProviderTraceBackend[] = [];
   try {
-    for (const name of parseBackendNames(names)) opened.push(await openBackend(name, deps));
+    for (const name of parseBackendNames(names, registry)) {
+      const onBackgroundError = (err: unknown) =>
+        deps.logger.warn({ backend: name, err }, `background provider trace write to ${name} failed`);
+      // `deps` holds what every named backend declared (BackendDependencies); the registry's type forgets which
+      opened.push(await registry[name]!.open(deps as never, { logger: deps.logger, onBackgroundError }));
+    }
     return opened;
   } catch (err) {
     await Promise.allSettled(opened.map((b) => b.close()));
     throw err;
-  }
-}
-
-async function openBackend(name: BackendName, deps: BackendDependencies): Promise<ProviderTraceBackend> {
-  const onBackgroundError = (err: unknown) =>
-    deps.logger.warn({ backend: name, err }, `background provider trace write to ${name} failed`);
-  switch (name) {
-    case 'postgres':
-      return new PostgresProviderTraceBackend({ db: deps.db, onBackgroundError });
-    case 'clickhouse':
-      return deps.clickhouse
-        ? new ClickHouseProviderTraceBackend({ clickhouse: deps.clickhouse, onBackgroundError })
-        : openClickHouseProviderTraceBackend(deps.config, { onBackgroundError });
-    case 'socket': {
-      const log = deps.logger.child({ backend: 'socket', socket: deps.config.telemetrySocket });
-      return new SocketProviderTraceBackend({
-        socketPath: deps.config.telemetrySocket,
-        maxRecords: deps.config.socketQueueMaxRecords,
-        maxBytes: deps.config.socketQueueMaxBytes,
-        onStatus: ({ connected, error }) =>
-          connected ? log.info('telemetry sidecar connected') : log.warn({ error }, 'telemetry sidecar unreachable; queueing'),
-      });
-    }
   }
 }

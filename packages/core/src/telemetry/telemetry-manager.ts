@@ -2,6 +2,7 @@ import type { Actor } from '../actor.ts';
 import { NotImplemented } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { BackendName, ProviderTraceBackend } from './backend.ts';
+import { type BackendRegistry, providerTraceBackends } from './backend-registry.ts';
 import { type ProviderTrace, type ProviderTraceInput, toProviderTrace } from './provider-trace.ts';
 import { TelemetryMetrics } from './telemetry-metrics.ts';
 
@@ -10,9 +11,16 @@ export interface TelemetryManagerOptions {
   backends: readonly ProviderTraceBackend[];
   logger: Logger;
   metrics?: TelemetryMetrics;
-  /** How long an awaited write waits for each backend before counting it as timed out. @default 5000 */
+  /**
+   * How long an awaited write waits for each backend before counting it as timed out: one number for all, or per
+   * name. @default each backend's `writeTimeoutMs` in `registry` (5000 for a backend not in it)
+   */
   timeoutMs?: number | Partial<Record<BackendName, number>>;
+  /** Where the backends' declared defaults are looked up by name. @default providerTraceBackends */
+  registry?: BackendRegistry;
 }
+
+const DEFAULT_TIMEOUT_MS = 5000;
 
 class TimeoutError extends Error {}
 
@@ -24,10 +32,10 @@ export class TelemetryManager {
   readonly backends: readonly ProviderTraceBackend[];
   readonly metrics: TelemetryMetrics;
   readonly #logger: Logger;
-  readonly #timeouts: Record<BackendName, number>;
+  readonly #timeouts: Record<string, number>;
   readonly #background = new Set<Promise<unknown>>();
   readonly #reader: ProviderTraceBackend | undefined;
-  readonly #logState = new Map<BackendName, { lastAt: number; suppressed: number }>();
+  readonly #logState = new Map<string, { lastAt: number; suppressed: number }>();
   readonly #deadlines = new Set<{ deadline: number; reject: (err: unknown) => void }>();
   #sweeper: NodeJS.Timeout | null = null;
 
@@ -36,14 +44,7 @@ export class TelemetryManager {
     this.#logger = options.logger;
     this.metrics = options.metrics ?? new TelemetryMetrics();
     this.metrics.watch(this.backends);
-    const t = options.timeoutMs ?? 5000;
-    const base = typeof t === 'number' ? t : 5000;
-    this.#timeouts = {
-      postgres: base,
-      clickhouse: base,
-      socket: base,
-      ...(typeof t === 'number' ? {} : t),
-    };
+    this.#timeouts = timeouts(options.timeoutMs, options.registry ?? providerTraceBackends, this.backends);
     this.#reader = this.backends.find((b) => b.readByStep);
   }
 
@@ -125,7 +126,7 @@ export class TelemetryManager {
   async #timedCreate(backend: ProviderTraceBackend, actor: Actor, trace: ProviderTrace): Promise<ProviderTrace | null> {
     const started = performance.now();
     try {
-      const result = await this.#withDeadline(backend.create(actor, trace), started + this.#timeouts[backend.name]);
+      const result = await this.#withDeadline(backend.create(actor, trace), started + this.#timeouts[backend.name]!);
       this.metrics.recordWrite(actor.organizationId, backend.name, 'ok', (performance.now() - started) / 1000);
       return result;
     } catch (err) {
@@ -194,4 +195,17 @@ export class TelemetryManager {
     }
     this.#logState.set(backend.name, state);
   }
+}
+
+/** Each backend's timeout by name: every registered one's (the sweeper runs at a quarter of the shortest). */
+function timeouts(
+  option: TelemetryManagerOptions['timeoutMs'],
+  registry: BackendRegistry,
+  backends: readonly ProviderTraceBackend[],
+): Record<string, number> {
+  const all = typeof option === 'number' ? option : undefined;
+  const result: Record<string, number> = {};
+  for (const [name, factory] of Object.entries(registry)) result[name] = all ?? factory.writeTimeoutMs;
+  for (const { name } of backends) result[name] ??= all ?? DEFAULT_TIMEOUT_MS;
+  return typeof option === 'object' ? Object.assign(result, option) : result;
 }

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BackendName, BackendStats, OrganizationStats, ProviderTraceBackend } from './backend.ts';
+import type { BackendStats, OrganizationStats, ProviderTraceBackend } from './backend.ts';
 import { Tally } from './tally.ts';
 
 export type WriteResult = 'ok' | 'failed' | 'timeout';
@@ -10,7 +10,7 @@ export type WriteResult = 'ok' | 'failed' | 'timeout';
  * nothing about any tenant's traces. From {@link TelemetryMetrics.totals}: everything over all organizations.
  */
 export interface BackendHealth {
-  backend: BackendName;
+  backend: string;
   writesOk: number;
   writesFailed: number;
   writesTimedOut: number;
@@ -102,7 +102,7 @@ export class TelemetryMetrics {
   }
 
   /** Counts one write of an organization's trace (its latency when `ok`). */
-  recordWrite(organizationId: string, backend: BackendName, result: WriteResult, seconds?: number): void {
+  recordWrite(organizationId: string, backend: string, result: WriteResult, seconds?: number): void {
     // Bound children skip hashing the label set on every write (this runs once per trace per backend).
     const child = this.#child(backend, result);
     child.counter.inc();
@@ -132,7 +132,7 @@ export class TelemetryMetrics {
     });
   }
 
-  #child(backend: BackendName, result: WriteResult): { counter: { inc(): void }; tally: Tally } {
+  #child(backend: string, result: WriteResult): { counter: { inc(): void }; tally: Tally } {
     let child = this.#children.get(`${backend}:${result}`);
     if (!child) {
       child = { counter: this.#writes.labels({ backend, result }), tally: new Tally() };

@@ -75,7 +75,7 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
       const { ch } = scratch;
       const table = qualified(ch, 'provider_traces');
       return {
-        backend: new ClickHouseProviderTraceBackend({ clickhouse: ch }),
+        deps: { clickhouse: ch },
         async stored(actor, id) {
           const [row] = await rows<ClickHouseTraceRow>(
             ch,

@@ -2,11 +2,10 @@ import type { Actor } from '../../actor.ts';
 import { type ClickHouse, clickhouseFailure, clickhouseOff, qualified } from '../../clickhouse/connect.ts';
 import { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } from '../../clickhouse/insert-batcher.ts';
 import { openMigratedClickHouse } from '../../clickhouse/migrate.ts';
-import type { Config } from '../../config.ts';
 import { InvalidArgument } from '../../errors.ts';
 import { assertStorableInput } from '../../storable-text.ts';
 import { toIso } from '../../time.ts';
-import type { BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
+import type { BackendFactory, BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
 import { Tally } from '../tally.ts';
 import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
 
@@ -221,12 +220,30 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
   }
 }
 
+/** The settings (from the process's config) the clickhouse backend opens its own connection with. */
+export interface ClickHouseBackendSettings {
+  /** CLICKHOUSE_URL (`off`: the backend refuses to open, naming the variable). */
+  readonly clickhouseUrl: string | undefined;
+  /** RUNTRACE_DATA_DIR, where embedded ClickHouse keeps its files. */
+  readonly dataDir: string;
+  /** RUNTRACE_CLICKHOUSE_TTL_DAYS. */
+  readonly clickhouseTraceTtlDays: number;
+}
+
+/**
+ * What the clickhouse backend needs from the process: the process's ClickHouse (migrations applied, shared with the
+ * span tables), or the settings to open its own.
+ */
+export type ClickHouseBackendDependencies =
+  | { clickhouse: ClickHouse }
+  | { clickhouse?: ClickHouse | null; config: ClickHouseBackendSettings };
+
 /**
  * The backend as configuration asks for it: connects (CLICKHOUSE_URL), applies the migrations and the TTL, and
  * closes the connection with the backend. CLICKHOUSE_URL=off → NotImplemented naming the variable.
  */
 export async function openClickHouseProviderTraceBackend(
-  config: Pick<Config, 'clickhouseUrl' | 'dataDir' | 'clickhouseTraceTtlDays'>,
+  config: ClickHouseBackendSettings,
   options: Omit<ClickHouseBackendOptions, 'clickhouse' | 'ownsConnection'> = {},
 ): Promise<ClickHouseProviderTraceBackend> {
   if (config.clickhouseUrl?.trim() === 'off') throw clickhouseOff('the clickhouse provider-trace backend');
@@ -237,3 +254,12 @@ export async function openClickHouseProviderTraceBackend(
   });
   return new ClickHouseProviderTraceBackend({ ...options, clickhouse, ownsConnection: true });
 }
+
+/** The clickhouse backend as TELEMETRY_PROVIDER_TRACE_BACKEND=clickhouse opens it (see backend-registry.ts). */
+export const clickhouseBackend = {
+  writeTimeoutMs: 5000,
+  open: (deps: ClickHouseBackendDependencies, { onBackgroundError }) =>
+    'config' in deps && !deps.clickhouse
+      ? openClickHouseProviderTraceBackend(deps.config, { onBackgroundError })
+      : new ClickHouseProviderTraceBackend({ clickhouse: deps.clickhouse!, onBackgroundError }),
+} satisfies BackendFactory<ClickHouseBackendDependencies>;

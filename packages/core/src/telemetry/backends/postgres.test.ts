@@ -26,7 +26,7 @@ describe.each(databaseTargets())('postgres provider-trace backend on $name', (ta
   providerTraceBackendContract('postgres', {
     actors: () => ({ a, b }),
     create: async () => ({
-      backend: new PostgresProviderTraceBackend({ db: rt.database.db }),
+      deps: { db: rt.database.db },
       async stored(actor, id) {
         const [row] = await rt.database.db
           .select()

@@ -5,7 +5,7 @@ import { providerTraces } from '../../db/schema.ts';
 import { idTaken } from '../../ids.ts';
 import { toIso } from '../../time.ts';
 import { afterThisTurn } from '../after-this-turn.ts';
-import type { BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
+import type { BackendFactory, BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
 import { Tally } from '../tally.ts';
 import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
 
@@ -248,3 +248,15 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
     }
   }
 }
+
+/** What the postgres backend needs from the process: the database every other table lives in. */
+export interface PostgresBackendDependencies {
+  db: Db;
+}
+
+/** The postgres backend as TELEMETRY_PROVIDER_TRACE_BACKEND=postgres opens it (see backend-registry.ts). */
+export const postgresBackend = {
+  writeTimeoutMs: 5000,
+  open: (deps: PostgresBackendDependencies, { onBackgroundError }) =>
+    new PostgresProviderTraceBackend({ db: deps.db, onBackgroundError }),
+} satisfies BackendFactory<PostgresBackendDependencies>;

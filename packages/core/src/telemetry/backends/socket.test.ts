@@ -108,7 +108,7 @@ providerTraceBackendContract('socket', {
     const file = socketPath();
     const receiver = await startReceiver(file);
     return {
-      backend: new SocketProviderTraceBackend({ socketPath: file }),
+      deps: { config: { telemetrySocket: file } },
       async stored(_actor, id) {
         const r = receiver.records.find((x) => x.provider_trace_id === id);
         if (!r) return null;

@@ -1,102 +1,15 @@
-import { statSync } from 'node:fs';
-import net from 'node:net';
 import type { Actor } from '../../actor.ts';
 import { afterThisTurn } from '../after-this-turn.ts';
-import type { BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
+import type { BackendFactory, BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
 import type { ProviderTrace } from '../provider-trace.ts';
 import { encodeTraceRecord, nowEpochMs } from '../socket-protocol.ts';
 import { Tally } from '../tally.ts';
+import { Checkpoints } from './socket/checkpoints.ts';
+import { type Conn, type ConnectionEvents, openConnection, socketIdentity } from './socket/connection.ts';
+import { type Chunk, LineQueue } from './socket/line-queue.ts';
+import type { SocketBackendOptions, SocketBackendSettings, SocketDeliveryStats } from './socket/options.ts';
 
-export interface SocketBackendOptions {
-  /** The sidecar's Unix socket (TELEMETRY_SOCKET, alias SOCKET_PATH). */
-  socketPath: string;
-  /** Most records waiting for the socket; beyond it the oldest is dropped and counted. @default 10_000 */
-  maxRecords?: number;
-  /** Most bytes (encoded lines) waiting for the socket; beyond it the oldest is dropped and counted. @default 64 MiB */
-  maxBytes?: number;
-  /** Queued lines are coalesced into writes of up to this many bytes (a single larger line goes alone). @default 256 KiB */
-  chunkBytes?: number;
-  /** First delay before reconnecting; doubles per failed attempt, with jitter. @default 50 */
-  backoffInitialMs?: number;
-  /** Longest delay between reconnect attempts. @default 5000 */
-  backoffMaxMs?: number;
-  /** How long `close()` keeps trying to hand the queue to the sidecar; what is left then is dropped and counted. @default 5000 */
-  closeTimeoutMs?: number;
-  /**
-   * A connection is ended (and the next one opened) once it has carried this many records, or when the queue is
-   * empty: its end is the point where its records become known to be stored. Fewer means a smaller `possiblyLost`
-   * after a crash, and more connections. @default 1000
-   */
-  checkpointRecords?: number;
-  /**
-   * How long the connection after a checkpoint must stay up (no reset) before the checkpoint's records count as
-   * stored: a crashed sidecar's listener resets connections within microseconds. @default 100
-   */
-  confirmAfterMs?: number;
-  /**
-   * After a goodbye (the sidecar ending first: a graceful stop), how long a probe connection waits for the goodbye
-   * that proves the drained records were stored; without it they count as possibly lost. @default 1000
-   */
-  goodbyeWaitMs?: number;
-  /** Told when the connection comes up or goes down (for logs). Carries an error code, never a payload. */
-  onStatus?: (status: { connected: boolean; error?: string }) => void;
-  /** The clock of the records' `timestamp`, in fractional epoch milliseconds. @default wall clock with microseconds */
-  now?: () => number;
-}
-
-/** {@link BackendStats} plus what only the socket backend knows about delivery. */
-export interface SocketDeliveryStats extends BackendStats {
-  /** Records taken by `create`/`enqueue` (after close too: those are dropped at once). */
-  accepted: number;
-  /** Records whose bytes the kernel took (the sidecar reads them unless it crashes first). */
-  written: number;
-  /** Records in writes the socket failed (also counted in `possiblyLost`). */
-  writeFailed: number;
-  /**
-   * Records that may not have reached the sidecar's files: those of failed writes, plus every record written on a
-   * connection that ended without the proof of storage (see the class comment). Never re-sent: at most once.
-   * An upper bound: every record lost in a crash is counted here.
-   */
-  possiblyLost: number;
-  /** Records written whose storage is not proven yet (they end up stored or in `possiblyLost`). */
-  unconfirmed: number;
-  connected: boolean;
-}
-
-/** One connection to the sidecar and what it carried. */
-interface Conn {
-  readonly socket: net.Socket;
-  /** The socket file the connection went to (see `#identity`): a restarted sidecar has a new one. */
-  readonly identity: string | null;
-  connected: boolean;
-  closed: boolean;
-  /** Records handed to `write` on this connection. */
-  sent: number;
-  /** Records the kernel took on this connection, not yet known to be stored. */
-  readonly unconfirmed: Tally;
-  /** This side ended first (a checkpoint, or close()). */
-  weEnded: boolean;
-  peerEnded: boolean;
-  /** The sidecar ended first: its graceful stop. */
-  goodbye: boolean;
-  /** A probe after a goodbye: carries no records. */
-  silent: boolean;
-}
-
-/** A closed connection's records, waiting for the next connection to prove they were stored. */
-interface Pending {
-  readonly records: Tally;
-  readonly identity: string | null;
-  /** `checkpoint`: we ended and the sidecar ended after storing; `goodbye`: the sidecar ended first. */
-  readonly kind: 'checkpoint' | 'goodbye';
-}
-
-interface Chunk {
-  records: number;
-  bytes: number;
-  orgs: Tally;
-  conn: Conn;
-}
+export type { SocketBackendOptions, SocketBackendSettings, SocketDeliveryStats };
 
 /**
  * Provider traces as protocol-v1 NDJSON lines to a sidecar over a Unix socket (letta-behavior §7), improved:
@@ -119,41 +32,33 @@ interface Chunk {
 export class SocketProviderTraceBackend implements ProviderTraceBackend {
   readonly name = 'socket' as const;
   readonly socketPath: string;
-  readonly #maxRecords: number;
-  readonly #maxBytes: number;
   readonly #chunkBytes: number;
   readonly #backoffInitial: number;
   readonly #backoffMax: number;
   readonly #closeTimeout: number;
   readonly #checkpointRecords: number;
-  readonly #confirmAfter: number;
-  readonly #goodbyeWait: number;
   readonly #onStatus: (status: { connected: boolean; error?: string }) => void;
   readonly #now: () => number;
 
-  /** Encoded lines and their organizations; `#head` is the oldest (a moving index: dropping and sending are O(1)). */
-  #queue: (Buffer | undefined)[] = [];
-  #orgs: (string | undefined)[] = [];
-  #head = 0;
-  #queuedBytes = 0;
+  readonly #dropped = new Tally();
+  /** Encoded lines and their organizations, waiting for the socket. */
+  readonly #queue: LineQueue;
+  readonly #proof: Checkpoints;
 
   #conn: Conn | null = null;
   #state: 'idle' | 'connecting' | 'open' | 'ending' | 'backoff' = 'idle';
-  #pending: Pending | null = null;
-  /** The socket file of a sidecar that said goodbye: nothing more is written to it. */
-  #leaving: string | null = null;
-  #proofTimer: NodeJS.Timeout | null = null;
   #lastError: string | undefined;
   #everConnected = false;
   /** Whether the last status told was "connected" (null before the first), so each change is told once. */
   #up: boolean | null = null;
   #backoff: number;
   #timer: NodeJS.Timeout | null = null;
-  #inFlight: Chunk[] = [];
+  #inFlight: Chunk<Conn>[] = [];
   #inFlightRecords = 0;
 
   /** Writes after the caller's synchronous burst: the caller pays no syscall, and its lines share one write. */
   readonly #schedulePump = afterThisTurn(() => this.#pump());
+  readonly #progressNow = () => this.#progress();
   #closed = false;
   #closing: Promise<void> | null = null;
   #onIdle: (() => void) | null = null;
@@ -161,21 +66,29 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
   #accepted = 0;
   #written = 0;
   #writeFailed = 0;
-  readonly #possiblyLost = new Tally();
-  readonly #dropped = new Tally();
   #reconnects = 0;
+  readonly #events: ConnectionEvents = {
+    connect: (conn) => this.#onConnect(conn),
+    peerEnd: (conn) => {
+      // Node ends this side after the pending writes (allowHalfOpen is off); nothing more is written
+      if (this.#conn === conn && this.#state === 'open') this.#state = 'ending';
+    },
+    drain: () => this.#pump(),
+    error: (code) => {
+      this.#lastError = code;
+    },
+    close: (conn, hadError) => this.#onClose(conn, hadError),
+  };
 
   constructor(options: SocketBackendOptions) {
     this.socketPath = options.socketPath;
-    this.#maxRecords = options.maxRecords ?? 10_000;
-    this.#maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.#queue = new LineQueue(options.maxRecords ?? 10_000, options.maxBytes ?? 64 * 1024 * 1024, this.#dropped);
     this.#chunkBytes = options.chunkBytes ?? 256 * 1024;
     this.#backoffInitial = options.backoffInitialMs ?? 50;
     this.#backoffMax = options.backoffMaxMs ?? 5000;
     this.#closeTimeout = options.closeTimeoutMs ?? 5000;
     this.#checkpointRecords = options.checkpointRecords ?? 1000;
-    this.#confirmAfter = options.confirmAfterMs ?? 100;
-    this.#goodbyeWait = options.goodbyeWaitMs ?? 1000;
+    this.#proof = new Checkpoints(options.confirmAfterMs ?? 100, options.goodbyeWaitMs ?? 1000);
     this.#onStatus = options.onStatus ?? (() => {});
     this.#now = options.now ?? nowEpochMs;
     this.#backoff = this.#backoffInitial;
@@ -203,23 +116,23 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
       this.#dropped.add(org);
       return;
     }
-    this.#push(line, org);
+    this.#queue.push(line, org);
     if (this.#state === 'open') this.#schedulePump();
     else if (this.#state === 'idle') this.#connect();
   }
 
   stats(): BackendStats {
     return {
-      queueDepth: this.#queue.length - this.#head + this.#inFlightRecords,
-      queueBytes: this.#queuedBytes,
+      queueDepth: this.#queue.length + this.#inFlightRecords,
+      queueBytes: this.#queue.bytes,
       dropped: this.#dropped.total,
       reconnects: this.#reconnects,
-      possiblyLost: this.#possiblyLost.total,
+      possiblyLost: this.#proof.possiblyLost.total,
     };
   }
 
   statsFor(organizationId: string): OrganizationStats {
-    return { dropped: this.#dropped.of(organizationId), possiblyLost: this.#possiblyLost.of(organizationId) };
+    return { dropped: this.#dropped.of(organizationId), possiblyLost: this.#proof.possiblyLost.of(organizationId) };
   }
 
   deliveryStats(): SocketDeliveryStats {
@@ -228,8 +141,8 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
       accepted: this.#accepted,
       written: this.#written,
       writeFailed: this.#writeFailed,
-      possiblyLost: this.#possiblyLost.total,
-      unconfirmed: (this.#conn?.unconfirmed.total ?? 0) + (this.#pending?.records.total ?? 0),
+      possiblyLost: this.#proof.possiblyLost.total,
+      unconfirmed: (this.#conn?.unconfirmed.total ?? 0) + this.#proof.unproven,
       connected: this.#state === 'open',
     };
   }
@@ -250,14 +163,10 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
         this.#onIdle = null;
         if (this.#timer) clearTimeout(this.#timer);
         this.#timer = null;
-        for (let i = this.#head; i < this.#queue.length; i++) this.#dropped.add(this.#orgs[i] as string);
-        this.#queue = [];
-        this.#orgs = [];
-        this.#head = 0;
-        this.#queuedBytes = 0;
+        this.#queue.dropAll();
         const conn = this.#conn;
         if (!conn) {
-          this.#losePending();
+          this.#proof.lose();
           return resolve();
         }
         const socket = conn.socket;
@@ -300,92 +209,24 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
   /** Nothing queued, nothing in flight, every written record's storage proven (or counted). */
   #isSettled(): boolean {
     return (
-      this.#head === this.#queue.length &&
+      this.#queue.length === 0 &&
       this.#inFlightRecords === 0 &&
       (this.#conn?.unconfirmed.total ?? 0) === 0 &&
-      this.#pending === null
+      !this.#proof.waiting
     );
   }
 
-  /**
-   * The socket file's identity: a restarted sidecar binds a new file, so a connection that proves the storage of an
-   * earlier one must reach the same file. Unknown (null) proves nothing.
-   */
-  #identity(): string | null {
-    try {
-      const s = statSync(this.socketPath, { bigint: true });
-      return `${s.dev}:${s.ino}:${s.birthtimeNs}:${s.ctimeNs}`;
-    } catch {
-      return null;
-    }
-  }
-
-  #push(line: Buffer, org: string): void {
-    if (line.length > this.#maxBytes) {
-      this.#dropped.add(org);
-      return;
-    }
-    while (this.#queue.length - this.#head >= this.#maxRecords || this.#queuedBytes + line.length > this.#maxBytes) {
-      const oldest = this.#queue[this.#head];
-      this.#dropped.add(this.#orgs[this.#head] as string);
-      this.#queue[this.#head] = undefined;
-      this.#orgs[this.#head] = undefined;
-      this.#head += 1;
-      this.#queuedBytes -= oldest?.length ?? 0;
-    }
-    if (this.#head > 4096 && this.#head * 2 >= this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#head);
-      this.#orgs = this.#orgs.slice(this.#head);
-      this.#head = 0;
-    }
-    this.#queue.push(line);
-    this.#orgs.push(org);
-    this.#queuedBytes += line.length;
-  }
-
-  #losePending(): void {
-    if (this.#pending) this.#possiblyLost.addAll(this.#pending.records);
-    this.#pending = null;
-  }
-
   #connect(): void {
-    const identity = this.#identity();
+    const identity = socketIdentity(this.socketPath);
     // after a goodbye, the connection proving it carries nothing: that sidecar is stopping
-    const probe = this.#pending?.kind === 'goodbye' && identity !== null && identity === this.#pending.identity;
-    if (identity !== null && identity === this.#leaving && !probe) {
+    const probe = this.#proof.isProbe(identity);
+    if (this.#proof.isLeaving(identity) && !probe) {
       // the sidecar there is stopping: wait for the next one
       this.#retryLater();
       return;
     }
     this.#state = 'connecting';
-    const socket = net.createConnection({ path: this.socketPath });
-    const conn: Conn = {
-      socket,
-      identity,
-      connected: false,
-      closed: false,
-      sent: 0,
-      unconfirmed: new Tally(),
-      weEnded: false,
-      peerEnded: false,
-      goodbye: false,
-      silent: probe,
-    };
-    this.#conn = conn;
-    socket.on('connect', () => this.#onConnect(conn));
-    // the sidecar sends nothing in v1; reading lets us see its end
-    socket.on('data', () => {});
-    socket.on('end', () => {
-      conn.peerEnded = true;
-      if (!conn.weEnded) conn.goodbye = true;
-      // Node ends this side after the pending writes (allowHalfOpen is off); nothing more is written
-      if (this.#conn === conn && this.#state === 'open') this.#state = 'ending';
-    });
-    socket.on('drain', () => this.#pump());
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.#lastError = err.code ?? err.name;
-    });
-    socket.on('close', (hadError) => this.#onClose(conn, hadError));
+    this.#conn = openConnection(this.socketPath, identity, probe, this.#events);
   }
 
   #onConnect(conn: Conn): void {
@@ -396,30 +237,7 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
     this.#everConnected = true;
     this.#lastError = undefined;
     this.#tell(true);
-    const pending = this.#pending;
-    if (pending && (pending.identity === null || pending.identity !== conn.identity)) {
-      this.#losePending(); // another sidecar answers: the one that had the records is gone
-      conn.silent = false;
-    } else if (pending?.kind === 'checkpoint') {
-      this.#proofTimer = setTimeout(() => {
-        this.#proofTimer = null;
-        if (this.#pending !== pending || conn.closed) return;
-        this.#pending = null; // the sidecar outlived the checkpoint: stored
-        this.#progress();
-      }, this.#confirmAfter);
-      this.#proofTimer.unref();
-    } else if (pending) {
-      this.#proofTimer = setTimeout(() => {
-        this.#proofTimer = null;
-        if (this.#pending !== pending || conn.closed) return;
-        // no goodbye: that end was not a graceful stop after all; count, and use this sidecar again
-        this.#losePending();
-        this.#leaving = null;
-        conn.silent = false;
-        this.#progress();
-      }, this.#goodbyeWait);
-      this.#proofTimer.unref();
-    }
+    this.#proof.connected(conn, this.#progressNow);
     this.#progress();
   }
 
@@ -427,36 +245,18 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
     conn.closed = true;
     if (this.#conn !== conn) return;
     this.#conn = null;
-    if (this.#proofTimer) clearTimeout(this.#proofTimer);
-    this.#proofTimer = null;
-    // 1. what this connection proves about the previous one's records
-    const pending = this.#pending;
-    this.#pending = null;
-    if (pending) {
-      const proves =
-        conn.connected && !hadError && conn.identity === pending.identity && (pending.kind === 'checkpoint' || conn.goodbye);
-      if (!proves) this.#possiblyLost.addAll(pending.records);
-    }
-    // 2. this connection's own records wait for the next one's proof, or count now
-    if (conn.unconfirmed.total > 0) {
-      if (conn.connected && !hadError && conn.peerEnded) {
-        this.#pending = { records: conn.unconfirmed, identity: conn.identity, kind: conn.goodbye ? 'goodbye' : 'checkpoint' };
-      } else {
-        this.#possiblyLost.addAll(conn.unconfirmed);
-      }
-    }
-    if (conn.goodbye && !hadError) this.#leaving = conn.identity;
+    this.#proof.closed(conn, hadError);
     this.#tell(false);
     if (this.#closed && this.#onIdle === null) {
-      this.#losePending(); // close() gave up waiting for the proof
+      this.#proof.lose(); // close() gave up waiting for the proof
       this.#state = 'idle';
       return;
     }
-    if (this.#pending) {
+    if (this.#proof.waiting) {
       this.#connect(); // the proof comes from the next connection, at once
       return;
     }
-    if (this.#head === this.#queue.length) {
+    if (this.#queue.length === 0) {
       this.#state = 'idle'; // reconnect when something is queued
       this.#progress();
       return;
@@ -483,10 +283,10 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
     if (
       conn &&
       this.#state === 'open' &&
-      this.#pending === null &&
+      !this.#proof.waiting &&
       this.#inFlightRecords === 0 &&
       conn.unconfirmed.total > 0 &&
-      (this.#head === this.#queue.length || conn.sent >= this.#checkpointRecords)
+      (this.#queue.length === 0 || conn.sent >= this.#checkpointRecords)
     ) {
       this.#state = 'ending';
       conn.weEnded = true;
@@ -504,55 +304,48 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
     const conn = this.#conn;
     if (!conn || this.#state !== 'open' || conn.silent) return;
     const socket = conn.socket;
-    if (this.#head < this.#queue.length) socket.ref();
+    if (this.#queue.length > 0) socket.ref();
     // at a checkpoint's size, stop writing so the connection can end (unless a proof is still pending)
     while (
-      this.#head < this.#queue.length &&
+      this.#queue.length > 0 &&
       !socket.writableNeedDrain &&
-      (this.#pending !== null || conn.sent < this.#checkpointRecords)
+      (this.#proof.waiting || conn.sent < this.#checkpointRecords)
     ) {
-      let end = this.#head;
-      let bytes = 0;
-      while (end < this.#queue.length) {
-        const size = (this.#queue[end] as Buffer).length;
-        if (end > this.#head && bytes + size > this.#chunkBytes) break;
-        bytes += size;
-        end += 1;
-      }
-      const parts = this.#queue.slice(this.#head, end) as Buffer[];
-      const orgs = new Tally();
-      for (let i = this.#head; i < end; i++) orgs.add(this.#orgs[i] as string);
-      this.#queue.fill(undefined, this.#head, end);
-      this.#orgs.fill(undefined, this.#head, end);
-      this.#head = end;
-      this.#queuedBytes -= bytes;
-      if (this.#head === this.#queue.length) {
-        this.#queue = [];
-        this.#orgs = [];
-        this.#head = 0;
-      }
-      const chunk: Chunk = { records: parts.length, bytes, orgs, conn };
+      const chunk = this.#queue.take(this.#chunkBytes, conn);
       this.#inFlight.push(chunk);
       this.#inFlightRecords += chunk.records;
       conn.sent += chunk.records;
-      socket.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, bytes), (err) =>
-        this.#onWritten(chunk, err),
-      );
+      socket.write(chunk.data, (err) => this.#onWritten(chunk, err));
     }
   }
 
-  #onWritten(chunk: Chunk, err: Error | null | undefined): void {
+  #onWritten(chunk: Chunk<Conn>, err: Error | null | undefined): void {
     this.#inFlight.shift();
     this.#inFlightRecords -= chunk.records;
     if (err) {
       this.#writeFailed += chunk.records;
-      this.#possiblyLost.addAll(chunk.orgs);
+      this.#proof.possiblyLost.addAll(chunk.orgs);
     } else {
       this.#written += chunk.records;
       // taken by the kernel: stored only once the connection's end is proven (a closed one proves nothing more)
-      if (chunk.conn.closed) this.#possiblyLost.addAll(chunk.orgs);
+      if (chunk.conn.closed) this.#proof.possiblyLost.addAll(chunk.orgs);
       else chunk.conn.unconfirmed.addAll(chunk.orgs);
     }
     this.#progress();
   }
 }
+
+/** The socket backend as TELEMETRY_PROVIDER_TRACE_BACKEND=socket opens it (see backend-registry.ts). */
+export const socketBackend = {
+  writeTimeoutMs: 5000,
+  open: ({ config }: { config: SocketBackendSettings }, { logger }) => {
+    const log = logger.child({ backend: 'socket', socket: config.telemetrySocket });
+    return new SocketProviderTraceBackend({
+      socketPath: config.telemetrySocket,
+      maxRecords: config.socketQueueMaxRecords,
+      maxBytes: config.socketQueueMaxBytes,
+      onStatus: ({ connected, error }) =>
+        connected ? log.info('telemetry sidecar connected') : log.warn({ error }, 'telemetry sidecar unreachable; queueing'),
+    });
+  },
+} satisfies BackendFactory<{ config: SocketBackendSettings }>;
