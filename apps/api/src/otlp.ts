@@ -13,7 +13,6 @@ import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
 import {
   type Actor,
-  type DomainError,
   domainErrorOf,
   encodeExportResponse,
   encodeStatus,
@@ -26,7 +25,7 @@ import {
 } from '@runtrace/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorFor } from './auth.ts';
-import { HTTP_STATUS } from './httpStatus.ts';
+import { ERROR_TABLE, type ErrorAnswer } from './error-table.ts';
 
 const gunzipAsync = promisify(gunzip);
 
@@ -41,26 +40,20 @@ function formatOf(contentType: string | undefined): OtlpFormat | null {
   return null;
 }
 
-/** The google.rpc.Code of a domain error (its HTTP status: CONTRACTS §2, httpStatus.ts). */
-const RPC_CODE_OF: Record<DomainError['code'], number> = {
-  INVALID_ARGUMENT: RPC_CODES.INVALID_ARGUMENT,
-  UNAUTHORIZED: RPC_CODES.UNAUTHENTICATED,
-  NOT_FOUND: RPC_CODES.INVALID_ARGUMENT,
-  CONFLICT: RPC_CODES.INVALID_ARGUMENT,
-  EXPIRED: RPC_CODES.INVALID_ARGUMENT,
-  PAYLOAD_TOO_LARGE: RPC_CODES.RESOURCE_EXHAUSTED,
-  NOT_IMPLEMENTED: RPC_CODES.UNIMPLEMENTED,
-  UNAVAILABLE: RPC_CODES.UNAVAILABLE,
-};
-
 class UnsupportedMediaType extends Error {}
 
-function sendStatus(reply: FastifyReply, format: OtlpFormat, httpStatus: number, code: number, message: string) {
-  if (httpStatus === 503) reply.header('retry-after', '1');
+type StatusAnswer = Pick<ErrorAnswer, 'http' | 'grpc'>;
+
+/** A refusal by HTTP status of our own (415, Fastify's 4xx), with the code of a request no retry can fix. */
+const refused = (http: number): StatusAnswer => ({ http, grpc: ERROR_TABLE.INVALID_ARGUMENT.grpc });
+
+/** An error answer: status `answer.http` with a `google.rpc.Status` of code `answer.grpc`. */
+function sendStatus(reply: FastifyReply, format: OtlpFormat, answer: StatusAnswer, message: string) {
+  if (answer.http === 503) reply.header('retry-after', '1');
   return reply
-    .code(httpStatus)
+    .code(answer.http)
     .header('content-type', OTLP_CONTENT_TYPES[format])
-    .send(Buffer.from(encodeStatus(format, code, message)));
+    .send(Buffer.from(encodeStatus(format, answer.grpc, message)));
 }
 
 /** Gzip → the body, refusing one that inflates beyond `limit` (a small body must not become a huge one). */
@@ -92,23 +85,22 @@ export async function registerOtlpRoutes(app: FastifyInstance, runtime: Runtime)
         return sendStatus(
           reply,
           'json',
-          415,
-          RPC_CODES.INVALID_ARGUMENT,
+          refused(415),
           `unsupported content type "${request.headers['content-type'] ?? ''}": OTLP/HTTP takes application/x-protobuf or application/json`,
         );
       }
       const domain = domainErrorOf(error);
-      if (domain) return sendStatus(reply, format, HTTP_STATUS[domain.code], RPC_CODE_OF[domain.code], domain.message);
+      if (domain) return sendStatus(reply, format, ERROR_TABLE[domain.code], domain.message);
       // Fastify's own refusals: a body over the limit (413), an unreadable one (400).
       if (error.statusCode === 413) {
         reply.header('connection', 'close');
-        return sendStatus(reply, format, 413, RPC_CODES.RESOURCE_EXHAUSTED, `the body is larger than ${limit} bytes`);
+        return sendStatus(reply, format, ERROR_TABLE.PAYLOAD_TOO_LARGE, `the body is larger than ${limit} bytes`);
       }
       if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-        return sendStatus(reply, format, error.statusCode, RPC_CODES.INVALID_ARGUMENT, error.message);
+        return sendStatus(reply, format, refused(error.statusCode), error.message);
       }
       runtime.logger.error({ err: error, path: OTLP_TRACES_PATH }, 'OTLP request failed');
-      return sendStatus(reply, format, 500, RPC_CODES.INTERNAL, 'Internal server error');
+      return sendStatus(reply, format, { http: 500, grpc: RPC_CODES.INTERNAL }, 'Internal server error');
     });
     scope.post(OTLP_TRACES_PATH, { bodyLimit: limit }, async (request, reply) => {
       const format = formatOf(request.headers['content-type']) as OtlpFormat;
@@ -117,7 +109,7 @@ export async function registerOtlpRoutes(app: FastifyInstance, runtime: Runtime)
       const encoding = request.headers['content-encoding']?.trim().toLowerCase();
       if (encoding === 'gzip') body = await inflate(body, limit);
       else if (encoding && encoding !== 'identity') {
-        return sendStatus(reply, format, 415, RPC_CODES.INVALID_ARGUMENT, `unsupported content encoding "${encoding}": use gzip or none`);
+        return sendStatus(reply, format, refused(415), `unsupported content encoding "${encoding}": use gzip or none`);
       }
       const result = await runtime.traces.ingest(actor, body, format);
       return reply

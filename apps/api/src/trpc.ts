@@ -3,28 +3,16 @@
  *
  * 1. `createContext` (context.ts) reads the Authorization header; nothing else about HTTP reaches a procedure.
  * 2. `publicProcedure` resolves the caller into an Actor (or UNAUTHORIZED) and maps core's domain errors to
- *    tRPC codes, in this file only — also errors thrown while a subscription is streaming, which tRPC would otherwise
- *    send as INTERNAL_SERVER_ERROR, a code its client retries forever.
+ *    tRPC codes (their column of error-table.ts), in this file only — also errors thrown while a subscription is
+ *    streaming, which tRPC would otherwise send as INTERNAL_SERVER_ERROR, a code its client retries forever.
  * 3. Routers (routers/*.ts) are plain objects of procedures that call one manager method each.
  */
-import { assertStorableInput, DomainError, type DomainErrorCode, domainErrorOf, logUnavailable } from '@runtrace/core';
+import { assertStorableInput, DomainError, domainErrorOf, logUnavailable } from '@runtrace/core';
 import { initTRPC, TRPCError } from '@trpc/server';
-import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 import { actorFor } from './auth.ts';
 import type { Context } from './context.ts';
+import { ERROR_TABLE } from './error-table.ts';
 import type { OpenSubscription } from './subscriptions.ts';
-
-
-const TRPC_CODE: Record<DomainErrorCode, TRPC_ERROR_CODE_KEY> = {
-  INVALID_ARGUMENT: 'BAD_REQUEST',
-  UNAUTHORIZED: 'UNAUTHORIZED',
-  NOT_FOUND: 'NOT_FOUND',
-  CONFLICT: 'CONFLICT',
-  EXPIRED: 'PRECONDITION_FAILED',
-  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
-  NOT_IMPLEMENTED: 'NOT_IMPLEMENTED',
-  UNAVAILABLE: 'SERVICE_UNAVAILABLE',
-};
 
 interface Issue {
   path: string;
@@ -48,7 +36,7 @@ function issuesOf(cause: unknown): Issue[] | null {
 
 function toTRPCError(cause: unknown): TRPCError | null {
   const domain = domainErrorOf(cause);
-  if (domain) return new TRPCError({ code: TRPC_CODE[domain.code], message: domain.message, cause: domain });
+  if (domain) return new TRPCError({ code: ERROR_TABLE[domain.code].trpc, message: domain.message, cause: domain });
   const issues = issuesOf(cause);
   if (issues) {
     const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');

@@ -1,6 +1,7 @@
 import type { Logger } from './logger.ts';
 /**
- * The domain error vocabulary (CONTRACTS §2). Core throws these; the api maps them to tRPC codes in one place.
+ * The domain error vocabulary (CONTRACTS §2). Core throws these; the api answers them in every protocol from one
+ * table (apps/api/src/error-table.ts), which a new code must get a row of.
  * Anything else that escapes is a bug and is answered as an internal error with a generic message.
  */
 export type DomainErrorCode =

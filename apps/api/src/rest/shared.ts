@@ -4,7 +4,6 @@
  */
 import {
   type Actor,
-  type DomainErrorCode,
   domainErrorOf,
   type IdKind,
   InvalidArgument,
@@ -19,11 +18,8 @@ import {
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { actorFor } from '../auth.ts';
-import { HTTP_STATUS } from '../httpStatus.ts';
+import { ERROR_TABLE, lettaDetailOf } from '../error-table.ts';
 import { writeJson } from './wire.ts';
-
-/** Letta's own errors read `<CODE>: <message>` (LettaInvalidArgumentError, LettaExpiredError). */
-const PREFIXED: ReadonlySet<DomainErrorCode> = new Set(['INVALID_ARGUMENT', 'EXPIRED']);
 
 /** One FastAPI-style validation error item. */
 export interface ValidationIssue {
@@ -95,8 +91,7 @@ export function errorReply(error: unknown, runtime: Runtime, request: FastifyReq
   const domain = domainErrorOf(error);
   if (domain) {
     if (domain.code === 'UNAVAILABLE') logUnavailable(runtime.logger, domain, { method: request.method, url: request.url });
-    const detail = PREFIXED.has(domain.code) ? `${domain.code}: ${domain.message}` : domain.message;
-    return { status: HTTP_STATUS[domain.code], body: { detail } };
+    return { status: ERROR_TABLE[domain.code].http, body: { detail: lettaDetailOf(domain) } };
   }
   if (error instanceof RequestValidationError) return { status: 422, body: { detail: error.issues } };
   if (error instanceof ValueError) return { status: 400, body: { detail: error.message } };

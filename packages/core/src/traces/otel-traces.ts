@@ -5,7 +5,8 @@ import { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } fro
 import type { Db } from '../db/connect.ts';
 import { steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
-import { type OtlpFormat, otlpToRows } from './otlp.ts';
+import type { OtlpFormat } from './encode-export-response.ts';
+import { otlpToRows } from './otlp-to-rows.ts';
 import { type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts';
 import { readTraceSpans } from './span-reader.ts';
 

@@ -3,7 +3,8 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
-import { encodeExportResponse, encodeStatus, ORGANIZATION_ATTRIBUTE, otlpToRows } from './otlp.ts';
+import { encodeExportResponse, encodeStatus } from './encode-export-response.ts';
+import { ORGANIZATION_ATTRIBUTE, otlpToRows } from './otlp-to-rows.ts';
 import { otlpProtoTypes } from './otlp-proto.ts';
 
 const ORG = 'org-00000000-0000-4000-8000-0000000000aa';

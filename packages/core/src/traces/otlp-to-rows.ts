@@ -1,0 +1,230 @@
+/**
+ * OTLP trace export requests (OTLP/HTTP, JSON or protobuf) → `otel_traces` rows.
+ *
+ * Rows are built as JSONEachRow text straight from the decoded request, the way the OpenTelemetry Collector's
+ * ClickHouse exporter fills its columns: ids as lowercase hex, `SpanKind`/`StatusCode` as pdata names (`Server`,
+ * `Error`), attribute values as strings (pdata's AsString: numbers in decimal, arrays and maps as JSON, bytes in
+ * base64), `Duration` = end − start in nanoseconds. The caller's organization is written into the resource attribute
+ * `runtrace.organization_id`, replacing whatever the client sent (CONTRACTS §7).
+ *
+ * A request that cannot be decoded is an {@link InvalidArgument}. A decodable request whose spans are partly invalid
+ * (ids of the wrong length, an end before the start, …) keeps the valid ones and reports the rest as the spec's
+ * partial success ({@link partialSuccessMessage}). Values are read and checked by {@link OtlpValueReader}.
+ *
+ * Text no store can keep is made storable rather than refused ({@link toStorableText}): an unpaired UTF-16 surrogate
+ * (which OTLP/JSON can carry as `\ud800`, and which makes ClickHouse refuse a whole INSERT shared with other
+ * requests) becomes U+FFFD, and NUL is removed, in every string of a span (names, keys, values, events, links,
+ * status, resource and scope). Protobuf decoding already turns invalid UTF-8 into U+FFFD, so both encodings of a span
+ * store the same row, and a span is not lost over one character; the answer warns how many spans were changed.
+ */
+import { Buffer } from 'node:buffer';
+import { InvalidArgument } from '../errors.ts';
+import { type OtlpFormat, partialSuccessMessage } from './encode-export-response.ts';
+import { otlpProtoTypes } from './otlp-proto.ts';
+import { type Obj, OtlpValueReader } from './otlp-value-reader.ts';
+
+/** The spans of one export request as `otel_traces` rows. */
+export interface OtlpRows {
+  /** JSONEachRow lines, joined by newlines (no trailing one); '' when there are none. */
+  lines: string;
+  rows: number;
+  /** Spans refused for invalid data (partial success). */
+  rejected: number;
+  /** Spans kept with text made storable (unpaired surrogates → U+FFFD, NUL removed). */
+  altered: number;
+  /** Why, when `rejected` > 0: each reason with its count; the warning about altered spans. */
+  errorMessage: string;
+}
+
+/** The resource attribute that carries the caller's organization; `otel_traces.OrganizationId` is derived from it. */
+export const ORGANIZATION_ATTRIBUTE = 'runtrace.organization_id';
+
+/** pdata's SpanKind.String() (what the exporter writes), by the proto's enum number. */
+const SPAN_KINDS = ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'];
+/** pdata's StatusCode.String(), by enum number. */
+const STATUS_CODES = ['Unset', 'Ok', 'Error'];
+/** OTLP/JSON sends enums as numbers; the protobuf JSON mapping also allows their names. */
+const SPAN_KIND_NAMES: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+const STATUS_CODE_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+
+/**
+ * Decodes an `ExportTraceServiceRequest` and turns its spans into `otel_traces` rows of `organizationId`.
+ * @throws InvalidArgument when the body is not a request in that format.
+ */
+export function otlpToRows(body: Uint8Array, format: OtlpFormat, organizationId: string): OtlpRows {
+  let request: unknown;
+  if (format === 'json') {
+    try {
+      request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    } catch (err) {
+      throw new InvalidArgument(`the body is not JSON: ${(err as Error).message}`);
+    }
+  } else {
+    try {
+      request = otlpProtoTypes().ExportTraceServiceRequest.decode(body);
+    } catch (err) {
+      throw new InvalidArgument(`the body is not an OTLP protobuf ExportTraceServiceRequest: ${(err as Error).message}`);
+    }
+  }
+  return new RowBuilder(format === 'protobuf', organizationId).build(request);
+}
+
+/** One request's walk: resource → scope → span, each span a row or a reason it was refused. */
+class RowBuilder extends OtlpValueReader {
+  readonly #organizationId: string;
+  readonly #lines: string[] = [];
+  readonly #reasons = new Map<string, number>();
+  #rejected = 0;
+  #altered = 0;
+
+  constructor(proto: boolean, organizationId: string) {
+    super(proto);
+    this.#organizationId = organizationId;
+  }
+
+  build(request: unknown): OtlpRows {
+    const req = this.object(request, 'request');
+    const resourceSpansList = this.list(req.resourceSpans, 'resourceSpans');
+    this.path.push('resourceSpans');
+    for (let i = 0; i < resourceSpansList.length; i++) {
+      this.path.push(i);
+      const resourceSpans = this.object(resourceSpansList[i], null);
+      const resource = this.optionalObject(resourceSpans.resource, 'resource');
+      // resource and scope text is in every row under them: their changes count for each of those spans
+      this.alteredSpan = false;
+      this.path.push('resource');
+      const attributes = this.attributeMap(resource?.attributes);
+      this.path.pop();
+      const resourceAltered = this.alteredSpan;
+      const service = attributes['service.name'] ?? '';
+      attributes[ORGANIZATION_ATTRIBUTE] = this.#organizationId;
+      const resourcePart = `{"ServiceName":${JSON.stringify(service)},"ResourceAttributes":${JSON.stringify(attributes)}`;
+      const scopeSpansList = this.list(resourceSpans.scopeSpans, 'scopeSpans');
+      this.path.push('scopeSpans');
+      for (let j = 0; j < scopeSpansList.length; j++) {
+        this.path.push(j);
+        const scopeSpans = this.object(scopeSpansList[j], null);
+        const scope = this.optionalObject(scopeSpans.scope, 'scope');
+        this.alteredSpan = resourceAltered;
+        this.path.push('scope');
+        const prefix =
+          `${resourcePart},"ScopeName":${JSON.stringify(this.str(scope?.name, 'name'))}` +
+          `,"ScopeVersion":${JSON.stringify(this.str(scope?.version, 'version'))}`;
+        this.path.pop();
+        const scopeAltered = this.alteredSpan;
+        const spans = this.list(scopeSpans.spans, 'spans');
+        this.path.push('spans');
+        for (let k = 0; k < spans.length; k++) {
+          this.path.push(k);
+          this.alteredSpan = scopeAltered;
+          const refused = this.#span(prefix, this.object(spans[k], null));
+          if (refused) this.#reject(refused);
+          else if (this.alteredSpan) this.#altered += 1;
+          this.path.pop();
+        }
+        this.path.length -= 2;
+      }
+      this.path.length -= 2;
+    }
+    this.path.pop();
+    return {
+      lines: this.#lines.join('\n'),
+      rows: this.#lines.length,
+      rejected: this.#rejected,
+      altered: this.#altered,
+      errorMessage: partialSuccessMessage(this.#reasons, this.#rejected, this.#altered),
+    };
+  }
+
+  #reject(reason: string): void {
+    this.#rejected += 1;
+    this.#reasons.set(reason, (this.#reasons.get(reason) ?? 0) + 1);
+  }
+
+  /** Adds the span's row; returns why it was refused instead, or null. */
+  #span(prefix: string, span: Obj): string | null {
+    const traceId = this.id(span.traceId, 16, 'traceId') ?? '';
+    if (!traceId) return 'traceId is not 16 bytes (32 hex digits), or is all zeros';
+    const spanId = this.id(span.spanId, 8, 'spanId') ?? '';
+    if (!spanId) return 'spanId is not 8 bytes (16 hex digits), or is all zeros';
+    // an empty or all-zero parent means a root span (the exporter writes both as '')
+    const parentSpanId = this.id(span.parentSpanId, 8, 'parentSpanId');
+    if (parentSpanId === null) return 'parentSpanId is neither empty nor 8 bytes';
+    const start = this.nanos(span.startTimeUnixNano, 'startTimeUnixNano');
+    const end = this.nanos(span.endTimeUnixNano, 'endTimeUnixNano');
+    if (start === null || end === null) return 'a timestamp is past 2262-04-11 (beyond DateTime64(9))';
+    if (end < start) return 'endTimeUnixNano is before startTimeUnixNano';
+    const status = this.optionalObject(span.status, 'status');
+    const kind = SPAN_KINDS[this.enum(span.kind, SPAN_KIND_NAMES, 'kind')] ?? '';
+    this.path.push('status');
+    const statusCode = STATUS_CODES[this.enum(status?.code, STATUS_CODE_NAMES, 'code')] ?? '';
+    const statusMessage = this.str(status?.message, 'message');
+    this.path.pop();
+    let line =
+      `${prefix},"Timestamp":${start},"TraceId":"${traceId}","SpanId":"${spanId}","ParentSpanId":"${parentSpanId}"` +
+      `,"TraceState":${JSON.stringify(this.str(span.traceState, 'traceState'))}` +
+      `,"SpanName":${JSON.stringify(this.str(span.name, 'name'))},"SpanKind":"${kind}"` +
+      `,"SpanAttributes":${this.attributes(span.attributes)}` +
+      `,"Duration":${end - start},"StatusCode":"${statusCode}","StatusMessage":${JSON.stringify(statusMessage)}`;
+
+    const events = this.list(span.events, 'events');
+    if (events.length) {
+      const times: bigint[] = [];
+      const names: string[] = [];
+      const attributes: string[] = [];
+      this.path.push('events');
+      for (let e = 0; e < events.length; e++) {
+        this.path.push(e);
+        const event = this.object(events[e], null);
+        const time = this.nanos(event.timeUnixNano, 'timeUnixNano');
+        names.push(JSON.stringify(this.str(event.name, 'name')));
+        attributes.push(this.attributes(event.attributes));
+        this.path.pop();
+        if (time === null) {
+          this.path.pop();
+          return 'an event timestamp is past 2262-04-11 (beyond DateTime64(9))';
+        }
+        times.push(time);
+      }
+      this.path.pop();
+      line += `,"Events.Timestamp":[${times.join(',')}],"Events.Name":[${names.join(',')}],"Events.Attributes":[${attributes.join(',')}]`;
+    }
+
+    const links = this.list(span.links, 'links');
+    if (links.length) {
+      const traceIds: string[] = [];
+      const spanIds: string[] = [];
+      const states: string[] = [];
+      const attributes: string[] = [];
+      this.path.push('links');
+      for (let l = 0; l < links.length; l++) {
+        this.path.push(l);
+        const link = this.object(links[l], null);
+        const linkTrace = this.id(link.traceId, 16, 'traceId') ?? '';
+        const linkSpan = this.id(link.spanId, 8, 'spanId') ?? '';
+        states.push(JSON.stringify(this.str(link.traceState, 'traceState')));
+        attributes.push(this.attributes(link.attributes));
+        this.path.pop();
+        if (!linkTrace || !linkSpan) {
+          this.path.pop();
+          return 'a link has an invalid traceId or spanId';
+        }
+        traceIds.push(`"${linkTrace}"`);
+        spanIds.push(`"${linkSpan}"`);
+      }
+      this.path.pop();
+      line +=
+        `,"Links.TraceId":[${traceIds.join(',')}],"Links.SpanId":[${spanIds.join(',')}]` +
+        `,"Links.TraceState":[${states.join(',')}],"Links.Attributes":[${attributes.join(',')}]`;
+    }
+    this.#lines.push(`${line}}`);
+    return null;
+  }
+}
