@@ -1,6 +1,7 @@
 import { Transform } from 'node:stream';
-import { Unavailable } from '@runtrace/core';
+import { type DomainErrorCode, Unavailable } from '@runtrace/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_TABLE } from './error-table.ts';
 
 /** CONTRACTS §8: 1 MiB for a request body, 32 MiB where raw payloads travel. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -22,7 +23,8 @@ export interface BodyLimitOptions {
 const isTrpc = (url: string) => url.startsWith('/trpc/');
 
 /** A tRPC-shaped error answer (an array for batched calls) for refusals made before tRPC sees the request. */
-function trpcError(request: FastifyRequest, reply: FastifyReply, httpStatus: number, code: string, message: string) {
+function trpcError(request: FastifyRequest, reply: FastifyReply, domainCode: DomainErrorCode, message: string) {
+  const { trpc: code, http: httpStatus } = ERROR_TABLE[domainCode];
   const procedures = proceduresOf(request.url);
   const error = (path: string | undefined) => ({
     error: { message, code: -32600, data: { code, httpStatus, path, field: null, issues: null } },
@@ -43,9 +45,9 @@ function registerBodyBudget(app: FastifyInstance, budget: number): void {
   const reserved = new WeakMap<FastifyRequest, { bytes: number }>();
   const refuse = (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('connection', 'close');
-    if (isTrpc(request.url)) return trpcError(request, reply, 503, 'SERVICE_UNAVAILABLE', BUDGET_MESSAGE);
+    if (isTrpc(request.url)) return trpcError(request, reply, 'UNAVAILABLE', BUDGET_MESSAGE);
     // Other routes answer Unavailable in their own protocol (their error handlers map domain errors).
-    throw Object.assign(new Unavailable(BUDGET_MESSAGE), { statusCode: 503 });
+    throw Object.assign(new Unavailable(BUDGET_MESSAGE), { statusCode: ERROR_TABLE.UNAVAILABLE.http });
   };
   const holding = (request: FastifyRequest, reply: FastifyReply) => {
     const entry = { bytes: 0 };
@@ -72,7 +74,7 @@ function registerBodyBudget(app: FastifyInstance, budget: number): void {
       new Transform({
         transform(chunk: Buffer, _enc, callback) {
           if (held + chunk.length > budget) {
-            callback(Object.assign(new Unavailable(BUDGET_MESSAGE), { statusCode: 503 }));
+            callback(Object.assign(new Unavailable(BUDGET_MESSAGE), { statusCode: ERROR_TABLE.UNAVAILABLE.http }));
             return;
           }
           entry.bytes += chunk.length;
@@ -104,7 +106,7 @@ export function registerBodyLimits(app: FastifyInstance, options: BodyLimitOptio
     return Math.min(...procedures.map((p) => limits[p] ?? defaultLimit));
   };
   const tooLarge = (request: FastifyRequest, reply: FastifyReply, limit: number) =>
-    trpcError(request, reply.header('connection', 'close'), 413, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes`);
+    trpcError(request, reply.header('connection', 'close'), 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes`);
   if (options.budgetBytes !== undefined) registerBodyBudget(app, options.budgetBytes);
   app.addHook('onRequest', async (request, reply) => {
     if (!isTrpc(request.url)) return;
@@ -121,7 +123,7 @@ export function registerBodyLimits(app: FastifyInstance, options: BodyLimitOptio
         transform(chunk: Buffer, _enc, callback) {
           seen += chunk.length;
           if (seen > limit) {
-            callback(Object.assign(new Error(`Request body is larger than ${limit} bytes`), { statusCode: 413 }));
+            callback(Object.assign(new Error(`Request body is larger than ${limit} bytes`), { statusCode: ERROR_TABLE.PAYLOAD_TOO_LARGE.http }));
             return;
           }
           callback(null, chunk);
