@@ -1,6 +1,6 @@
 import { connectClickHouse } from '@runtrace/core';
 import type { ClickHouseHandle } from './clickhouse-sink.ts';
-import { SidecarStartError } from './sidecar.ts';
+import { SidecarStartError } from './sidecar-start-error.ts';
 
 const VARIABLE = 'SIDECAR_CLICKHOUSE_URL';
 

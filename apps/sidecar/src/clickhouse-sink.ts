@@ -32,19 +32,12 @@ export interface ClickHouseSinkStats {
   pendingRows: number;
 }
 
-interface Row {
-  protocol_version: number;
-  provider_trace_id: string;
-  agent_id: string | null;
-  run_id: string | null;
-  step_id: string | null;
-  tags: string[];
-  type: string;
+/** A {@link SocketRecordV1} as this sink's table stores it: its JSON values as text. */
+type Row = Omit<SocketRecordV1, 'request' | 'response' | 'error'> & {
   request: string;
   response: string | null;
   error: string | null;
-  timestamp: string;
-}
+};
 
 /**
  * The sidecar's ClickHouse sink (SIDECAR_CLICKHOUSE_URL): v1 records, batched, into a table of its own. An archive

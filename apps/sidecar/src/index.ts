@@ -4,3 +4,5 @@ export * from './file-sink.ts';
 export * from './line-splitter.ts';
 export * from './metrics.ts';
 export * from './sidecar.ts';
+export * from './sidecar-start-error.ts';
+export * from './sidecar-stats.ts';

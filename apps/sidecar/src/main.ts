@@ -4,7 +4,8 @@
  */
 import { ConfigError, createLogger, loadConfig } from '@runtrace/core';
 import { connectSidecarClickHouse } from './clickhouse-connect.ts';
-import { SidecarStartError, startSidecar } from './sidecar.ts';
+import { startSidecar } from './sidecar.ts';
+import { SidecarStartError } from './sidecar-start-error.ts';
 
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { SidecarStats } from './sidecar.ts';
+import type { SidecarStats } from './sidecar-stats.ts';
 
 /**
  * The sidecar's Prometheus metrics. The hot path only adds to plain numbers ({@link SidecarStats}); the counters

@@ -4,10 +4,12 @@ import net from 'node:net';
 import path from 'node:path';
 import { decodeLine, type Logger, SocketDrain } from '@runtrace/core';
 import type { Registry } from 'prom-client';
-import { type ClickHouseHandle, ClickHouseSink, type ClickHouseSinkStats } from './clickhouse-sink.ts';
-import { FileSink, type FileSinkStats } from './file-sink.ts';
+import { type ClickHouseHandle, ClickHouseSink } from './clickhouse-sink.ts';
+import { FileSink } from './file-sink.ts';
 import { type LineHandler, LineSplitter } from './line-splitter.ts';
 import { serveMetrics, sidecarRegistry } from './metrics.ts';
+import { SidecarStartError } from './sidecar-start-error.ts';
+import type { RejectReason, SidecarStats } from './sidecar-stats.ts';
 
 export interface SidecarOptions {
   /** The Unix socket to listen on (TELEMETRY_SOCKET). A stale socket file is replaced; a live one is an error. */
@@ -39,23 +41,6 @@ export interface SidecarOptions {
   logger?: Logger;
 }
 
-export type RejectReason = 'malformed' | 'unsupported_version' | 'too_large';
-
-export interface SidecarStats {
-  /** Connections accepted, and open now. */
-  connections: number;
-  activeConnections: number;
-  /** Connections cut at shutdown because the client did not end in time. */
-  cutConnections: number;
-  bytes: number;
-  /** Lines received = accepted + rejected. */
-  received: number;
-  accepted: number;
-  rejected: Record<RejectReason, number>;
-  file: FileSinkStats;
-  clickhouse?: ClickHouseSinkStats;
-}
-
 export interface Sidecar {
   readonly socketPath: string;
   /** The port `GET /metrics` listens on, or null. */
@@ -69,10 +54,6 @@ export interface Sidecar {
    * client ends its side (or the drain timeout cuts it), flushes the sinks. Idempotent.
    */
   close(): Promise<void>;
-}
-
-export class SidecarStartError extends Error {
-  override name = 'SidecarStartError';
 }
 
 function canConnect(socketPath: string): Promise<boolean> {

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
+import type { SocketRecordV1 } from '@runtrace/core';
 import { inheritedEnvironment } from '@runtrace/core/config';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
@@ -106,7 +107,7 @@ export function readSinkLines(dir: string, includeParts = false): string[] {
 export function countById(dir: string): Map<string, number> {
   const counts = new Map<string, number>();
   for (const line of readSinkLines(dir)) {
-    const id = (JSON.parse(line) as { provider_trace_id: string }).provider_trace_id;
+    const id = (JSON.parse(line) as SocketRecordV1).provider_trace_id;
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   return counts;

@@ -64,12 +64,57 @@ export interface RuntimeOptions {
   clickhouseDatabase?: string;
 }
 
+/**
+ * What {@link createRuntime} has opened so far, as a stack of closers: run newest first by `Runtime.close()`, and by
+ * createRuntime itself when a later step of start-up fails (Redis unreachable, a backend that cannot open), so a failed
+ * start leaves no pool, engine (chdb admits one per process), timer or socket behind.
+ */
+class OpenedResources {
+  readonly #closers: (() => unknown)[] = [];
+
+  /** Registers how to close what was just opened. */
+  add(close: () => unknown): void {
+    this.#closers.push(close);
+  }
+
+  /** Runs every closer, newest first, each after the previous one settled; then throws the first failure. Idempotent. */
+  async close(): Promise<void> {
+    let failure: { error: unknown } | null = null;
+    for (let close = this.#closers.pop(); close; close = this.#closers.pop()) {
+      try {
+        await close();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure) throw failure.error;
+  }
+}
+
 /** Connects, migrates under the advisory lock, creates the default actor, and wires the managers. */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const opened = new OpenedResources();
+  try {
+    return await openRuntime(options, opened);
+  } catch (err) {
+    await opened.close().catch((closeErr: unknown) =>
+      options.logger.warn({ err: closeErr }, 'closing what was opened before start-up failed also failed'),
+    );
+    throw err;
+  }
+}
+
+async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Promise<Runtime> {
   const { config, logger } = options;
+  // Registered before either opens, so that they close in one order (ClickHouse, then the database) whichever of the
+  // two opens first, and a database whose migrations fail is closed with the rest.
+  const early: { database?: Database; clickhouse?: ClickHouse | null } = {};
+  opened.add(() => early.database?.close());
+  opened.add(() => early.clickhouse?.close());
   // Postgres (or PGlite's WASM) and ClickHouse (chdb's native library) start independently: in parallel, start-up
-  // takes as long as the slower of the two instead of their sum.
-  const opening = await Promise.allSettled([
+  // takes as long as the slower of the two instead of their sum. Both settle before a failure is thrown, so that
+  // nothing is still opening when the closers run.
+  const [databaseResult, clickhouseResult] = await Promise.allSettled([
     (async () => {
       const db = await connectDatabase({
         url: config.databaseUrl,
@@ -78,104 +123,87 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
         statementTimeoutMs: config.dbStatementTimeoutMs,
         acquireTimeoutMs: config.dbAcquireTimeoutMs,
       });
-      try {
-        const applied = await migrate(db.unboundedDb);
-        if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
-        await new AuthManager({ db: db.db }).ensureDefaultActor();
-        return db;
-      } catch (err) {
-        await db.close();
-        throw err;
-      }
+      early.database = db;
+      const applied = await migrate(db.unboundedDb);
+      if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
+      await new AuthManager({ db: db.db }).ensureDefaultActor();
+      return db;
     })(),
-    (options.clickhouse ?? true) && config.clickhouseUrl?.trim() !== 'off'
-      ? openMigratedClickHouse({
-          url: config.clickhouseUrl,
-          dataDir: config.dataDir,
-          database: options.clickhouseDatabase,
-          ttlDays: config.clickhouseTraceTtlDays,
-          otelTtlDays: config.otelTtlDays,
-        }).then((opened) => {
-          if (opened.applied.length) logger.info({ applied: opened.applied }, 'ClickHouse migrations applied');
-          return opened.clickhouse;
-        })
-      : Promise.resolve(null),
+    (async () => {
+      if (!((options.clickhouse ?? true) && config.clickhouseUrl?.trim() !== 'off')) return null;
+      const migrated = await openMigratedClickHouse({
+        url: config.clickhouseUrl,
+        dataDir: config.dataDir,
+        database: options.clickhouseDatabase,
+        ttlDays: config.clickhouseTraceTtlDays,
+        otelTtlDays: config.otelTtlDays,
+      });
+      early.clickhouse = migrated.clickhouse;
+      if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'ClickHouse migrations applied');
+      return migrated.clickhouse;
+    })(),
   ]);
-  const [databaseResult, clickhouseResult] = opening;
-  if (databaseResult.status === 'rejected' || clickhouseResult.status === 'rejected') {
-    if (databaseResult.status === 'fulfilled') await databaseResult.value.close();
-    if (clickhouseResult.status === 'fulfilled') await clickhouseResult.value?.close();
-    throw databaseResult.status === 'rejected' ? databaseResult.reason : (clickhouseResult as PromiseRejectedResult).reason;
-  }
+  if (databaseResult.status === 'rejected') throw databaseResult.reason;
+  if (clickhouseResult.status === 'rejected') throw clickhouseResult.reason;
   const database = databaseResult.value;
-  const clickhouse: ClickHouse | null = clickhouseResult.value;
-  try {
-    const auth = new AuthManager({ db: database.db });
-    const traces = new OtelTraces({ clickhouse, db: database.db });
-    // Tools without ClickHouse (the CLI) serve no requests to trace.
-    const selfTracer = (options.clickhouse ?? true) ? createSelfTracer(config.selfTrace, { traces, logger, apiKey: config.apiKey }) : null;
-    const telemetry = new TelemetryManager({
-      backends: await createBackends(config.telemetryBackends, { db: database.db, logger, config, clickhouse }),
-      logger,
-    });
-    registerSpanMetrics(telemetry.metrics.registry, traces);
-    const stores = await createStreamStores(config, logger);
-    let streams: RunStreamService | null = null;
-    const runs = new RunManager({
-      db: database.db,
-      logger,
-      callbacks: { secret: config.callbackSecret, allowPrivate: config.callbackAllowPrivate },
-      onChange: async (change) => {
-        await Promise.all([stores.changes.publish(change), options.onRunChange?.(change)]);
-      },
-      onTerminal: async (actor, run, final) => streams?.onRunTerminal(actor, run, final),
-      deleteRunData: (actor, runId) => telemetry.deleteByRun(actor, runId),
-    });
-    streams = new RunStreamService({
-      db: database.db,
-      runs,
-      stream: stores.stream,
-      logger,
-      retentionMs: config.streamRetentionMs,
-      staleAfterMs: config.streamStaleAfterMs,
-      sweepIntervalMs: config.streamSweepIntervalMs,
-    });
-    streams.start();
-    const streamService = streams;
-    const probe = new ReadinessProbe({ db: database.db, redisUrl: config.redisUrl, clickhouse });
-    return {
-      config,
-      logger,
-      database,
-      auth,
-      agents: new AgentManager({ db: database.db }),
-      runs,
-      steps: new StepManager({ db: database.db }),
-      messages: new MessageManager({ db: database.db }),
-      telemetry,
-      providerTraces: new ProviderTraceService({ db: database.db, telemetry }),
-      streams: streamService,
-      runChanges: stores.changes,
-      clickhouse,
-      traces,
-      selfTracer,
-      readiness: () => probe.check(),
-      async close() {
-        probe.close();
-        await selfTracer?.close();
-        await streamService.close();
-        await runs.close();
-        await stores.stream.close();
-        await stores.changes.close();
-        await telemetry.close();
-        await traces.close();
-        await clickhouse?.close();
-        await database.close();
-      },
-    };
-  } catch (err) {
-    await clickhouse?.close();
-    await database.close();
-    throw err;
-  }
+  const clickhouse = clickhouseResult.value;
+
+  const auth = new AuthManager({ db: database.db });
+  const traces = new OtelTraces({ clickhouse, db: database.db });
+  opened.add(() => traces.close());
+  // Tools without ClickHouse (the CLI) serve no requests to trace.
+  const selfTracer = (options.clickhouse ?? true) ? createSelfTracer(config.selfTrace, { traces, logger, apiKey: config.apiKey }) : null;
+  opened.add(() => selfTracer?.close());
+  const backends = await createBackends(config.telemetryBackends, { db: database.db, logger, config, clickhouse });
+  const telemetry = new TelemetryManager({ backends, logger });
+  opened.add(() => telemetry.close());
+  registerSpanMetrics(telemetry.metrics.registry, traces);
+  const stores = await createStreamStores(config, logger);
+  opened.add(() => stores.changes.close());
+  opened.add(() => stores.stream.close());
+  let streams: RunStreamService | null = null;
+  const runs = new RunManager({
+    db: database.db,
+    logger,
+    callbacks: { secret: config.callbackSecret, allowPrivate: config.callbackAllowPrivate },
+    onChange: async (change) => {
+      await Promise.all([stores.changes.publish(change), options.onRunChange?.(change)]);
+    },
+    onTerminal: async (actor, run, final) => streams?.onRunTerminal(actor, run, final),
+    deleteRunData: (actor, runId) => telemetry.deleteByRun(actor, runId),
+  });
+  opened.add(() => runs.close());
+  streams = new RunStreamService({
+    db: database.db,
+    runs,
+    stream: stores.stream,
+    logger,
+    retentionMs: config.streamRetentionMs,
+    staleAfterMs: config.streamStaleAfterMs,
+    sweepIntervalMs: config.streamSweepIntervalMs,
+  });
+  const streamService = streams;
+  opened.add(() => streamService.close());
+  streamService.start();
+  const probe = new ReadinessProbe({ db: database.db, redisUrl: config.redisUrl, clickhouse });
+  opened.add(() => probe.close());
+  return {
+    config,
+    logger,
+    database,
+    auth,
+    agents: new AgentManager({ db: database.db }),
+    runs,
+    steps: new StepManager({ db: database.db }),
+    messages: new MessageManager({ db: database.db }),
+    telemetry,
+    providerTraces: new ProviderTraceService({ db: database.db, telemetry }),
+    streams: streamService,
+    runChanges: stores.changes,
+    clickhouse,
+    traces,
+    selfTracer,
+    readiness: () => probe.check(),
+    close: () => opened.close(),
+  };
 }

@@ -1,6 +1,7 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Fragment, useState } from 'react';
 import { CopyButton } from '../components/CopyButton.tsx';
+import { Fact } from '../components/Fact.tsx';
 import { JsonTree } from '../components/JsonTree.tsx';
 import { Empty, ErrorState, Loading } from '../components/States.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
@@ -9,7 +10,6 @@ import { formatCount, formatNs, formatTime } from '../lib/format.ts';
 import { kindLabel, messageText } from '../lib/messageText.ts';
 import type { Message, Run, Step } from '../lib/types.ts';
 import { useTRPC, useTRPCClient } from '../trpc.ts';
-import { Fact } from './RunPage.tsx';
 
 const PAGE_SIZE = 100;
 

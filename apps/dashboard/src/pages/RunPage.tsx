@@ -1,5 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import { CopyButton } from '../components/CopyButton.tsx';
+import { Fact } from '../components/Fact.tsx';
 import { ErrorState, Loading } from '../components/States.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { elapsedMs, formatMs, formatNs, formatTime } from '../lib/format.ts';
@@ -57,14 +58,5 @@ export function RunPage({ runId, tab }: { runId: string; tab: RunTab }) {
       {tab === 'live' && <LiveView run={r} />}
       {tab === 'trace' && <TraceView run={r} />}
     </section>
-  );
-}
-
-export function Fact({ label, children }: { label: string; children: React.ReactNode }) {
-  return (
-    <div className="fact">
-      <div className="fact-label">{label}</div>
-      <div className="fact-value">{children}</div>
-    </div>
   );
 }
