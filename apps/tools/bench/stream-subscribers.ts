@@ -1,5 +1,5 @@
 /**
- * The live-stream bench's subscribers, in a process of their own (forked by bench/streams.ts), so that neither the
+ * The live-stream bench's subscribers, in a process of their own (forked by fork-subscribers.ts), so that neither the
  * api nor the appender shares an event loop with thousands of EventSources. Latency is measured on the system-wide
  * monotonic clock (`process.hrtime`), which both processes read: the appender writes its append time into each
  * event, a subscriber subtracts it from its receive time.

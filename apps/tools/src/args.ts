@@ -26,3 +26,14 @@ export function intFlag(name: string, value: string | undefined, fallback: numbe
   }
   return n;
 }
+
+/** An integer percentage flag, 0-100. */
+export function percentFlag(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replace(/%$/, ''));
+  if (!Number.isInteger(n) || n < 0 || n > 100) {
+    console.error(`--${name} must be a percentage from 0 to 100, got '${value}'`);
+    process.exit(2);
+  }
+  return n;
+}

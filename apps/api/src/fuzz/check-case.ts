@@ -7,7 +7,7 @@ import { IdRef, mapLeaves, resolve } from './arbitraries.ts';
 import type { Answer } from './fuzz-client.ts';
 import type { Generated } from './generated.ts';
 import type { FuzzState } from './reads.ts';
-import type { Target } from './targets.ts';
+import type { Target } from './target.ts';
 
 export type Outcome = 'accepted' | 'rejected' | '5xx';
 

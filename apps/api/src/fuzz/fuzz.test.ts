@@ -13,7 +13,9 @@ import { type CaseResult, checkCase } from './check-case.ts';
 import { fuzzClient } from './fuzz-client.ts';
 import type { Generated } from './generated.ts';
 import { type FuzzState, ok } from './reads.ts';
-import { restTargets, type Target, trpcTargets } from './targets.ts';
+import { restTargets } from './rest-targets.ts';
+import type { Target } from './target.ts';
+import { trpcTargets } from './trpc-targets.ts';
 
 const budget = testConfig.fuzz;
 const seed = budget.seed ?? (Math.random() * 2 ** 31) | 0;

@@ -1,0 +1,21 @@
+import { messageTargets } from './message-targets.ts';
+import { providerTraceTargets } from './provider-trace-targets.ts';
+import { runTargets } from './run-targets.ts';
+import { stepTargets } from './step-targets.ts';
+import type { Target } from './target.ts';
+import { page } from './target-arbitraries.ts';
+import { trpc } from './trpc-target.ts';
+
+/**
+ * Every tRPC procedure's generator. The order of the entries is the order cases are drawn in: keep it, so that a
+ * recorded RUNTRACE_FUZZ_SEED and RUNTRACE_FUZZ_PATH replay the same input.
+ */
+export function trpcTargets(): Map<string, Target> {
+  return new Map<string, Target>([
+    ...runTargets(),
+    ...stepTargets(),
+    ...messageTargets(),
+    trpc('query', 'agents.list', { optional: page }),
+    ...providerTraceTargets(),
+  ]);
+}
