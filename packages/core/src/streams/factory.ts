@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { MemoryRunStream } from './memory.ts';
-import { RedisRunStream } from './redis.ts';
+import { RedisRunStream } from './redis-run-stream.ts';
 import { RedisRunChangeFeed } from './redis-changes.ts';
 import { MemoryRunChangeFeed, type RunChangeFeed } from './run-changes.ts';
 import type { RunStream } from './run-stream.ts';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RunChange } from '../runs/run-manager.ts';
-import { connectRedis, type RedisConnectionOptions, redisError, redisOptions } from './redis.ts';
+import { connectRedis, type RedisConnectionOptions, redisError, redisOptions } from './redis-connection.ts';
 import { ChangeQueue, type RunChangeFeed } from './run-changes.ts';
 
 /** The Pub/Sub channel of an organization's run changes. */
