@@ -48,6 +48,7 @@ export * from './streams/run-stream.ts';
 export * from './streams/memory.ts';
 export * from './streams/stream-ended-error.ts';
 export * from './streams/run-changes.ts';
+export * from './streams/change-queue.ts';
 export * from './streams/run-stream-service.ts';
 export * from './streams/factory.ts';
 export { INLINE_PUBLISH_BYTES, STREAM_WRITE_LUA, streamKey } from './streams/redis-scripts.ts';
