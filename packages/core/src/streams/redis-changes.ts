@@ -3,7 +3,7 @@ import { Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RunChange } from '../runs/run-manager.ts';
 import { ChangeSubscribers, feedClosed } from './change-subscribers.ts';
-import { connectRedis, type RedisConnectionOptions, redisError, redisOptions } from './redis-connection.ts';
+import { connectPubSub, type RedisConnectionOptions, redisError } from './redis-connection.ts';
 import type { RunChangeFeed } from './run-changes.ts';
 
 /** The Pub/Sub channel of an organization's run changes. */
@@ -40,18 +40,9 @@ export class RedisRunChangeFeed implements RunChangeFeed {
   }
 
   static async connect(options: RedisRunChangeFeedOptions): Promise<RedisRunChangeFeed> {
-    const pub = await connectRedis(options.url, {
-      ...redisOptions('runtrace:run-changes', options),
-      commandTimeout: options.commandTimeoutMs ?? 5000,
-    });
-    let sub: Redis;
-    try {
-      sub = await connectRedis(options.url, { ...redisOptions('runtrace:run-changes:sub', options), autoResubscribe: false });
-    } catch (err) {
-      pub.disconnect();
-      throw err;
-    }
-    return new RedisRunChangeFeed(pub, sub, options.logger);
+    const names = { cmd: 'runtrace:run-changes', sub: 'runtrace:run-changes:sub' };
+    const { cmd, sub } = await connectPubSub(options.url, names, options);
+    return new RedisRunChangeFeed(cmd, sub, options.logger);
   }
 
   async publish(change: RunChange): Promise<void> {

@@ -66,3 +66,25 @@ export async function connectRedis(url: string, options: RedisOptions): Promise<
   }
   return client;
 }
+
+/**
+ * A command connection (`names.cmd`, with the command timeout) and a Pub/Sub connection (`names.sub`); neither stays
+ * open when the other cannot connect. The Pub/Sub one is not resubscribed after a reconnect: its users fail every
+ * subscriber when it drops (messages may have been missed), and they subscribe again.
+ */
+export async function connectPubSub(
+  url: string,
+  names: { cmd: string; sub: string },
+  options: RedisConnectionOptions,
+): Promise<{ cmd: Redis; sub: Redis }> {
+  const cmd = await connectRedis(url, {
+    ...redisOptions(names.cmd, options),
+    commandTimeout: options.commandTimeoutMs ?? 5000,
+  });
+  try {
+    return { cmd, sub: await connectRedis(url, { ...redisOptions(names.sub, options), autoResubscribe: false }) };
+  } catch (err) {
+    cmd.disconnect();
+    throw err;
+  }
+}

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { StopReason } from '../runs/status.ts';
 import { Hub, type RunStreamStats } from './pubsub-hub.ts';
 import { ReaderInbox } from './reader-inbox.ts';
-import { connectRedis, type RedisConnectionOptions, redisError, redisOptions } from './redis-connection.ts';
+import { connectPubSub, type RedisConnectionOptions, redisError } from './redis-connection.ts';
 import { afterId, type Entry, infoOf, itemOf, parseEntry, type RawEntry } from './redis-records.ts';
 import { type ScriptCommands, STREAM_WRITE_LUA, streamKey } from './redis-scripts.ts';
 import type { RunEvent } from './run-event.ts';
@@ -61,18 +61,8 @@ export class RedisRunStream implements RunStream {
 
   /** Connects both connections (command, Pub/Sub); throws naming REDIS_URL when Redis cannot be reached. */
   static async connect(options: RedisRunStreamOptions): Promise<RedisRunStream> {
-    const cmd = await connectRedis(options.url, {
-      ...redisOptions('runtrace:streams', options),
-      commandTimeout: options.commandTimeoutMs ?? 5000,
-    });
-    let sub: Redis;
-    try {
-      // Not resubscribed after a reconnect: the hub failed every reader when the connection was lost.
-      sub = await connectRedis(options.url, { ...redisOptions('runtrace:streams:hub', options), autoResubscribe: false });
-    } catch (err) {
-      cmd.disconnect();
-      throw err;
-    }
+    const names = { cmd: 'runtrace:streams', sub: 'runtrace:streams:hub' };
+    const { cmd, sub } = await connectPubSub(options.url, names, options);
     return new RedisRunStream(cmd, sub, options);
   }
 
