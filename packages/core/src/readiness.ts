@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { ClickHouse } from './clickhouse/connect.ts';
 import type { Db } from './db/connect.ts';
 import { pendingMigrations } from './db/migrate.ts';
-import { redisOptions } from './streams/redis.ts';
+import { redisOptions } from './streams/redis-connection.ts';
 
 /** What `/readyz` reports per store: no names, addresses or data, only whether it can serve. */
 export type CheckResult = 'ok' | 'unavailable' | 'migrations pending';

@@ -1,9 +1,7 @@
-import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { MemoryRunStream } from './memory.ts';
-import { RedisRunStream } from './redis.ts';
-import { RedisRunChangeFeed } from './redis-changes.ts';
-import { MemoryRunChangeFeed, type RunChangeFeed } from './run-changes.ts';
+import { memoryStreamStore } from './memory-store.ts';
+import { redisStreamStore } from './redis-store.ts';
+import type { RunChangeFeed } from './run-changes.ts';
 import type { RunStream } from './run-stream.ts';
 
 export interface StreamStores {
@@ -11,26 +9,36 @@ export interface StreamStores {
   changes: RunChangeFeed;
 }
 
+/** What the stream stores read of the configuration (named as in Config, so any process's config fits). */
+export interface StreamStoreSettings {
+  /** REDIS_URL: run streams and run changes in Redis, shared by several processes; unset, the in-process broker. */
+  readonly redisUrl?: string | undefined;
+  /** A run's stream is kept this long after its last event (RUNTRACE_STREAM_RETENTION_MS). */
+  readonly streamRetentionMs: number;
+  /** Events kept per run stream; older ones are trimmed (RUNTRACE_STREAM_MAXLEN). */
+  readonly streamMaxLen: number;
+}
+
+/** Opens a store's run-stream store and run-change feed; says which at start; throws when it cannot be reached. */
+export type StreamStoreFactory = (settings: StreamStoreSettings, logger: Logger) => Promise<StreamStores>;
+
+/** The stream stores by name: a new store is a file exporting its factory and a line here. */
+export const streamStoreFactories = {
+  memory: memoryStreamStore,
+  redis: redisStreamStore,
+} satisfies Record<string, StreamStoreFactory>;
+
+export type StreamStoreName = keyof typeof streamStoreFactories;
+
+/** Redis with REDIS_URL (several processes), else the in-process broker (one process). */
+export function streamStoreName(settings: StreamStoreSettings): StreamStoreName {
+  return settings.redisUrl ? 'redis' : 'memory';
+}
+
 /**
- * The run-stream store and the run-change feed from config: Redis with REDIS_URL (several processes), else the
- * in-process broker (one process). Says which at start. Throws when REDIS_URL is set but Redis cannot be reached.
+ * The run-stream store and the run-change feed from config (see {@link streamStoreName}). Says which at start.
+ * Throws when REDIS_URL is set but Redis cannot be reached.
  */
-export async function createStreamStores(config: Config, logger: Logger): Promise<StreamStores> {
-  const tuning = { retentionMs: config.streamRetentionMs, maxLen: config.streamMaxLen };
-  if (!config.redisUrl) {
-    logger.info(
-      'run streams: in-process broker (REDIS_URL is unset); streams and run changes reach this process only, so run one api process or set REDIS_URL',
-    );
-    return { stream: new MemoryRunStream(tuning), changes: new MemoryRunChangeFeed() };
-  }
-  const url = config.redisUrl;
-  const stream = await RedisRunStream.connect({ url, logger, ...tuning });
-  try {
-    const changes = await RedisRunChangeFeed.connect({ url, logger });
-    logger.info('run streams: Redis (REDIS_URL)');
-    return { stream, changes };
-  } catch (err) {
-    await stream.close();
-    throw err;
-  }
+export function createStreamStores(settings: StreamStoreSettings, logger: Logger): Promise<StreamStores> {
+  return streamStoreFactories[streamStoreName(settings)](settings, logger);
 }

@@ -1,4 +1,4 @@
-import { Conflict, Unavailable } from '../errors.ts';
+import { Unavailable } from '../errors.ts';
 import type { StopReason } from '../runs/status.ts';
 import type { RunEvent } from './run-event.ts';
 import {
@@ -20,6 +20,7 @@ import {
   stopReasonEvent,
   streamLost,
 } from './run-stream.ts';
+import { streamEndedError } from './stream-ended-error.ts';
 
 interface Entry {
   seq: number;
@@ -242,10 +243,4 @@ export class MemoryRunStream implements RunStream {
       handOver(done);
     });
   }
-}
-
-export function streamEndedError(runId: string): Conflict {
-  return new Conflict(`The stream of run ${runId} has ended: no event can be appended after its end`, {
-    field: 'events',
-  });
 }

@@ -1,8 +1,6 @@
-import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { type Actor, DEFAULT_USER_ID } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
-import { organizations, runs } from '../db/schema.ts';
 import { Conflict, Expired, InvalidArgument } from '../errors.ts';
 import { idSchema } from '../ids.ts';
 import type { Logger } from '../logger.ts';
@@ -10,8 +8,9 @@ import { requireRun } from '../runs/require-run.ts';
 import type { RunManager, TerminalEnd } from '../runs/run-manager.ts';
 import type { Run } from '../runs/schemas.ts';
 import { toIso } from '../time.ts';
-import { ACTIVE_STATUSES, isTerminal, type RunStatus, type StopReason, statusForStopReason } from '../runs/status.ts';
+import { isTerminal, type RunStatus, type StopReason, statusForStopReason } from '../runs/status.ts';
 import { type RunEvent, runEventSchema } from './run-event.ts';
+import { type StaleCandidate, staleRunCandidates } from './stale-run-candidates.ts';
 import {
   formatDuration,
   formatEventId,
@@ -92,16 +91,6 @@ export const STREAM_INCOMPLETE_MESSAGE = 'Stream ended unexpectedly without stop
 
 function notBackground(what: string): InvalidArgument {
   return new InvalidArgument(`Run was not created in background mode, so ${what}.`, { field: 'runId' });
-}
-
-const SWEEP_PAGE = 500;
-
-interface StaleCandidate {
-  id: string;
-  organizationId: string;
-  createdById: string | null;
-  createdAt: string;
-  updatedAt: string;
 }
 
 /**
@@ -297,36 +286,8 @@ export class RunStreamService {
   async sweepStale(now = Date.now()): Promise<number> {
     const cutoff = new Date(now - this.#staleAfterMs).toISOString();
     let failed = 0;
-    // Per organization, so the (organization, status, created_at) index serves each page.
-    const orgs = await this.#db.select({ id: organizations.id }).from(organizations);
-    for (const org of orgs) {
-      let after: { createdAt: string; id: string } | null = null;
-      for (;;) {
-        const page: StaleCandidate[] = await this.#db
-          .select({
-            id: runs.id,
-            organizationId: runs.organizationId,
-            createdById: runs.createdById,
-            createdAt: runs.createdAt,
-            updatedAt: runs.updatedAt,
-          })
-          .from(runs)
-          .where(
-            and(
-              eq(runs.organizationId, org.id),
-              inArray(runs.status, [...ACTIVE_STATUSES]),
-              eq(runs.background, true),
-              lt(runs.updatedAt, cutoff),
-              after ? sql`(${runs.createdAt}, ${runs.id}) > (${after.createdAt}::timestamptz, ${after.id})` : undefined,
-            ),
-          )
-          .orderBy(asc(runs.createdAt), asc(runs.id))
-          .limit(SWEEP_PAGE);
-        for (const candidate of page) if (await this.#failIfStale(candidate, now)) failed += 1;
-        const last = page.at(-1);
-        if (!last || page.length < SWEEP_PAGE) break;
-        after = { createdAt: last.createdAt, id: last.id };
-      }
+    for await (const candidate of staleRunCandidates(this.#db, cutoff)) {
+      if (await this.#failIfStale(candidate, now)) failed += 1;
     }
     return failed;
   }

@@ -5,7 +5,8 @@ import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
 import { MemoryRunStream } from '../streams/memory.ts';
-import { RedisRunStream, streamKey } from '../streams/redis.ts';
+import { RedisRunStream } from '../streams/redis-run-stream.ts';
+import { streamKey } from '../streams/redis-scripts.ts';
 import type { RunStream, RunStreamOptions } from '../streams/run-stream.ts';
 
 /** A database a suite can run against: embedded PGlite always, a real Postgres when DATABASE_URL is set. */

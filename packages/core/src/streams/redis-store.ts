@@ -1,0 +1,23 @@
+import type { StreamStoreFactory } from './factory.ts';
+import { RedisRunChangeFeed } from './redis-changes.ts';
+import { RedisRunStream } from './redis-run-stream.ts';
+
+/** Run streams and run changes in Redis (REDIS_URL), shared by every process using it. */
+export const redisStreamStore: StreamStoreFactory = async (settings, logger) => {
+  const url = settings.redisUrl;
+  if (!url) throw new Error('the Redis stream store needs REDIS_URL');
+  const stream = await RedisRunStream.connect({
+    url,
+    logger,
+    retentionMs: settings.streamRetentionMs,
+    maxLen: settings.streamMaxLen,
+  });
+  try {
+    const changes = await RedisRunChangeFeed.connect({ url, logger });
+    logger.info('run streams: Redis (REDIS_URL)');
+    return { stream, changes };
+  } catch (err) {
+    await stream.close();
+    throw err;
+  }
+};
