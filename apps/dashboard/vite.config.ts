@@ -1,4 +1,4 @@
-import { loadConfig } from '@runtrace/core/config';
+import { loadToolConfig } from '@runtrace/core/config';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
@@ -8,7 +8,7 @@ import { defineConfig } from 'vite';
  * named by RUNTRACE_URL (default http://127.0.0.1:8283), subscriptions (SSE) included.
  */
 export default defineConfig(() => {
-  const { apiUrl } = loadConfig();
+  const { apiUrl } = loadToolConfig();
   return {
     plugins: [react()],
     build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1000 },

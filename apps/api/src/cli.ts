@@ -11,7 +11,7 @@
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, DomainError, loadConfig } from '@runtrace/core';
+import { ConfigError, createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, DomainError, loadApiConfig } from '@runtrace/core';
 
 const USAGE = `usage:
   pnpm --silent runtrace orgs create <name>
@@ -32,7 +32,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return values.help ? 0 : 2;
   }
-  const config = loadConfig();
+  const config = loadApiConfig();
   // Keys and organizations live in Postgres only; an embedded ClickHouse admits one process, the running api.
   const runtime = await createRuntime({ config, logger: createLogger('warn', 'runtrace-cli'), clickhouse: false });
   const print = (value: unknown, text: string) => console.log(values.json ? JSON.stringify(value, null, 2) : text);

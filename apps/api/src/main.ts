@@ -1,7 +1,7 @@
-import { createLogger, createRuntime, loadConfig, stdoutSink } from '@runtrace/core';
+import { createLogger, createRuntime, loadApiConfig, stdoutSink } from '@runtrace/core';
 import { buildServer } from './server.ts';
 
-const config = loadConfig();
+const config = loadApiConfig();
 const logger = createLogger(config.logLevel);
 const runtime = await createRuntime({ config, logger });
 const app = await buildServer(runtime);

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, loadConfig } from '@runtrace/core';
+import { createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, loadApiConfig } from '@runtrace/core';
 import { inheritedEnvironment } from '@runtrace/core/config';
 
 export const DASHBOARD_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -32,7 +32,7 @@ export function buildDashboard(): number {
  * would take a minute on this machine, and the list's first load is what is measured, not the writes.
  */
 export async function prepareDatabase(dataDir: string, runs: number): Promise<{ apiKey: string }> {
-  const config = loadConfig({ ...inheritedEnvironment(), RUNTRACE_DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', CLICKHOUSE_URL: 'off' });
+  const config = loadApiConfig({ ...inheritedEnvironment(), RUNTRACE_DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', CLICKHOUSE_URL: 'off' });
   const runtime = await createRuntime({ config, logger: createLogger('warn', 'dashboard-e2e'), clickhouse: false });
   try {
     const org = await runtime.auth.createOrganization('dashboard-e2e');

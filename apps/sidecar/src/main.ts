@@ -2,15 +2,15 @@
  * `pnpm sidecar`: the receiver of the socket telemetry protocol. Configuration comes from @runtrace/core's config
  * (TELEMETRY_SOCKET, RUNTRACE_SIDECAR_*, SIDECAR_CLICKHOUSE_URL); SIGTERM/SIGINT drain and exit 0.
  */
-import { ConfigError, createLogger, loadConfig } from '@runtrace/core';
+import { ConfigError, createLogger, loadSidecarConfig } from '@runtrace/core';
 import { connectSidecarClickHouse } from './clickhouse-connect.ts';
 import { startSidecar } from './sidecar.ts';
 import { SidecarStartError } from './sidecar-start-error.ts';
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
+  let config: ReturnType<typeof loadSidecarConfig>;
   try {
-    config = loadConfig();
+    config = loadSidecarConfig();
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { buildServer } from '@runtrace/api';
 import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
-import { type Config, createLogger, createRuntime, type Runtime } from '@runtrace/core';
+import { type ApiConfig, createLogger, createRuntime, type Runtime } from '@runtrace/core';
 import { createScratchDatabase } from '@runtrace/core/testing';
 import postgres from 'postgres';
 
@@ -54,7 +54,7 @@ export function describeUrl(url: string): string {
  * DATABASE_URL, or the fallback server when DATABASE_URL is unset and that server answers. The bench needs a real
  * Postgres: a million rows on PGlite would measure WASM, not Runtrace.
  */
-export async function resolveServerUrl(config: Config, log: (line: string) => void): Promise<string> {
+export async function resolveServerUrl(config: ApiConfig, log: (line: string) => void): Promise<string> {
   if (config.databaseUrl) return config.databaseUrl;
   log(`DATABASE_URL is not set: the bench needs a Postgres server. Trying ${FALLBACK_DATABASE_URL} …`);
   const probe = postgres(FALLBACK_DATABASE_URL, { max: 1, connect_timeout: 3, onnotice: () => {} });
@@ -94,7 +94,7 @@ const poolOptions = { onnotice: () => {}, connection: { TimeZone: 'UTC', applica
  */
 export async function openEnvironment(
   serverUrl: string,
-  config: Config,
+  config: ApiConfig,
   cleanup: Cleanup,
   log: (line: string) => void,
   keep = false,

@@ -9,7 +9,7 @@
  * (also on error and Ctrl-C).
  */
 import os from 'node:os';
-import { ConfigError, DEFAULT_ORGANIZATION_ID, loadConfig } from '@runtrace/core';
+import { ConfigError, DEFAULT_ORGANIZATION_ID, loadApiConfig, loadToolConfig } from '@runtrace/core';
 import { intFlag, parseFlags } from '../src/args.ts';
 import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
 import { runsCreateSection } from './runs-create.ts';
@@ -94,9 +94,11 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const config = loadConfig();
+  // The bench runs an api in its process (that api's variables) and is a tool (RUNTRACE_BENCH_RUNS).
+  const config = loadApiConfig();
+  const { benchRuns } = loadToolConfig();
   const options: BenchOptions = {
-    runs: intFlag('runs', flags.runs, config.benchRuns ?? 1_000_000),
+    runs: intFlag('runs', flags.runs, benchRuns ?? 1_000_000),
     agents: intFlag('agents', flags.agents, 100),
     requests: intFlag('requests', flags.requests, 2_000),
     offsetRequests: intFlag('offset-requests', flags['offset-requests'], 8),

@@ -1,4 +1,4 @@
-import { type Config, connectRedis, redisOptions } from '@runtrace/core';
+import { type ApiConfig, connectRedis, redisOptions } from '@runtrace/core';
 
 /** Where the section looks for Redis when REDIS_URL is unset (the project's CI and dev machines). */
 export const FALLBACK_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -14,7 +14,7 @@ export async function redisClientCount(redis: Redis): Promise<number> {
 }
 
 /** REDIS_URL, else the fallback when it answers; the section is skipped without Redis (the baseline polls XRANGE). */
-export async function resolveRedisUrl(config: Config, log: (line: string) => void): Promise<string | null> {
+export async function resolveRedisUrl(config: ApiConfig, log: (line: string) => void): Promise<string | null> {
   if (config.redisUrl) return config.redisUrl;
   try {
     const probe = await openRedis(FALLBACK_REDIS_URL, 'runtrace-bench-probe');

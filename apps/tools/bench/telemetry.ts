@@ -15,7 +15,7 @@ import {
   createBackends,
   createLogger,
   DEFAULT_ACTOR,
-  loadConfig,
+  loadApiConfig,
   type ProviderTrace,
   type ProviderTraceBackend,
   TelemetryManager,
@@ -119,7 +119,7 @@ export const telemetrySection: BenchSection = {
     // path needs few, the one-INSERT-per-trace baseline gets 32 (the reference's pool would be smaller still).
     const database = await connectDatabase({ url: ctx.env.databaseUrl, maxConnections: 8 });
     const baselinePool = ctx.env.pool(32);
-    const config = loadConfig({
+    const config = loadApiConfig({
       DATABASE_URL: ctx.env.databaseUrl,
       CLICKHOUSE_URL: 'chdb:memory',
       TELEMETRY_SOCKET: socketPath,

@@ -6,7 +6,7 @@
  *
  * Token counts, models, tool calls, thinking and provider errors come from shared/data/provider-traces.sample.ndjson.
  */
-import { ConfigError, loadConfig } from '@runtrace/core';
+import { ConfigError, loadToolConfig } from '@runtrace/core';
 import { createRuntraceClient } from '@runtrace/client';
 import { intFlag, parseFlags, percentFlag } from './args.ts';
 import { describeCall, loadProviderSamples } from './provider-samples.ts';
@@ -48,7 +48,7 @@ async function main() {
     console.log(USAGE);
     return 0;
   }
-  const config = loadConfig();
+  const config = loadToolConfig();
   const url = flags.url ?? config.apiUrl;
   const apiKey = flags['api-key'] ?? config.apiKey;
   const runs = intFlag('runs', flags.runs, 20);

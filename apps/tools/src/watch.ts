@@ -6,7 +6,7 @@
  *   pnpm watch-run run-8d3f… --from 120            # events after seq 120
  *   pnpm watch-run run-8d3f… --url http://127.0.0.1:18400 --api-key rt_…
  */
-import { ConfigError, loadConfig } from '@runtrace/core/config';
+import { ConfigError, loadToolConfig } from '@runtrace/core/config';
 import { createRuntraceClient, isRunStreamEvent, isTRPCClientError } from '@runtrace/client';
 import { parseArgs } from 'node:util';
 import { ansiStyle, plainStyle, type RenderableEvent, renderEnd, renderEvent } from './watch-render.ts';
@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     console.error(`--from must be a non-negative integer, got '${flags.from}'`);
     return 2;
   }
-  const config = loadConfig();
+  const config = loadToolConfig();
   const url = flags.url ?? config.apiUrl;
   const apiKey = flags['api-key'] ?? config.apiKey;
   const client = createRuntraceClient({ url, apiKey });

@@ -9,7 +9,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectClickHouse } from './clickhouse/connect.ts';
-import { loadConfig } from './config.ts';
+import { loadApiConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { createRuntime } from './runtime.ts';
 import { freeTcpPort } from './testing/free-tcp-port.ts';
@@ -46,13 +46,13 @@ describe.each(databaseTargets())('createRuntime failing after $name is open', (t
       // Without the runtime's own ClickHouse (as the CLI opens it), the clickhouse backend opens its own handle: only
       // closing the telemetry backends releases it.
       await expect(
-        createRuntime({ config: loadConfig({ ...env, REDIS_URL: await closedRedisUrl() }), logger, pgliteDir, clickhouse: false }),
+        createRuntime({ config: loadApiConfig({ ...env, REDIS_URL: await closedRedisUrl() }), logger, pgliteDir, clickhouse: false }),
       ).rejects.toThrow(/cannot connect to Redis/);
       await noChdbLeftOpen();
 
       // With it (as the api opens it): the runtime's handle, shared with the backend, is released as well.
       env.CLICKHOUSE_URL = chdbUrl();
-      await expect(createRuntime({ config: loadConfig({ ...env, REDIS_URL: await closedRedisUrl() }), logger, pgliteDir })).rejects.toThrow(
+      await expect(createRuntime({ config: loadApiConfig({ ...env, REDIS_URL: await closedRedisUrl() }), logger, pgliteDir })).rejects.toThrow(
         /cannot connect to Redis/,
       );
       await noChdbLeftOpen();
@@ -62,7 +62,7 @@ describe.each(databaseTargets())('createRuntime failing after $name is open', (t
       }
       // The same database (for PGlite, the same data directory) serves a runtime that starts.
       const runtime = await createRuntime({
-        config: loadConfig({ ...env, CLICKHOUSE_URL: 'off', TELEMETRY_PROVIDER_TRACE_BACKEND: 'postgres' }),
+        config: loadApiConfig({ ...env, CLICKHOUSE_URL: 'off', TELEMETRY_PROVIDER_TRACE_BACKEND: 'postgres' }),
         logger,
         pgliteDir,
       });
@@ -79,7 +79,7 @@ describe.each(databaseTargets())('createRuntime failing after $name is open', (t
 
 describe('createRuntime whose database cannot be reached', () => {
   it('closes the ClickHouse it opened meanwhile, then throws the database error', async () => {
-    const config = loadConfig({
+    const config = loadApiConfig({
       DATABASE_URL: `postgres://postgres@127.0.0.1:${await freeTcpPort()}/nothing`,
       RUNTRACE_DB_CONNECT_TIMEOUT_MS: '2000',
       RUNTRACE_DATA_DIR: root,

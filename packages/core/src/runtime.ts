@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Config } from './config.ts';
+import type { ApiConfig } from './config.ts';
 import { AgentManager } from './agents/agent-manager.ts';
 import { AuthManager } from './auth/auth-manager.ts';
 import type { ClickHouse } from './clickhouse/connect.ts';
@@ -23,7 +23,7 @@ import { registerSpanMetrics } from './traces/span-metrics.ts';
 
 /** Everything a process needs to serve Runtrace: the database and the managers over it. */
 export interface Runtime {
-  readonly config: Config;
+  readonly config: ApiConfig;
   readonly logger: Logger;
   readonly database: Database;
   readonly auth: AuthManager;
@@ -50,7 +50,7 @@ export interface Runtime {
 }
 
 export interface RuntimeOptions {
-  config: Config;
+  config: ApiConfig;
   logger: Logger;
   /** Overrides where PGlite lives (tests use `memory`). @default `<dataDir>/pgdata` */
   pgliteDir?: string;

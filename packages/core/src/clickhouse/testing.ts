@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
-import { loadConfig } from '../config.ts';
+import { loadToolConfig } from '../config.ts';
 import { type ClickHouse, connectClickHouse } from './connect.ts';
 import { migrateClickHouse } from './migrate.ts';
 
@@ -16,7 +16,7 @@ export interface ClickHouseTestTarget {
  */
 export function clickhouseTargets(): ClickHouseTestTarget[] {
   const targets: ClickHouseTestTarget[] = [{ name: 'chdb', url: 'chdb:memory' }];
-  const configured = loadConfig().clickhouseUrl;
+  const configured = loadToolConfig().clickhouseUrl;
   if (configured && /^https?:\/\//i.test(configured)) targets.push({ name: 'server', url: configured });
   return targets;
 }

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../config.ts';
+import { loadApiConfig } from '../config.ts';
 import { blockedRange, type CallbackOptions, postCallback } from './callback.ts';
 
 describe('run callbacks', () => {
@@ -141,7 +141,7 @@ describe('run callbacks', () => {
     ['0', false],
     [undefined, false],
   ])('RUNTRACE_CALLBACK_ALLOW_PRIVATE=%s → loopback delivered: %s', async (value, allowed) => {
-    const config = loadConfig({ RUNTRACE_CALLBACK_ALLOW_PRIVATE: value });
+    const config = loadApiConfig({ RUNTRACE_CALLBACK_ALLOW_PRIVATE: value });
     const result = await postCallback(`http://127.0.0.1:${port}/ok`, {}, { allowPrivate: config.callbackAllowPrivate });
     expect(result.statusCode).toBe(allowed ? 204 : null);
     if (!allowed) expect(result.error).toMatch(/^refused: 127\.0\.0\.1 is in a special-purpose range \(loopback\)/);

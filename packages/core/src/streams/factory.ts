@@ -9,7 +9,7 @@ export interface StreamStores {
   changes: RunChangeFeed;
 }
 
-/** What the stream stores read of the configuration (named as in Config, so any process's config fits). */
+/** What the stream stores read of the configuration (named as in ApiConfig, so any process's config fits). */
 export interface StreamStoreSettings {
   /** REDIS_URL: run streams and run changes in Redis, shared by several processes; unset, the in-process broker. */
   readonly redisUrl?: string | undefined;

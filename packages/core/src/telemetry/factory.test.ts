@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../config.ts';
+import { ConfigError, loadApiConfig } from '../config.ts';
 import { connectDatabase } from '../db/connect.ts';
 import { createLogger } from '../logger.ts';
 import { createBackends, parseBackendNames } from './factory.ts';
@@ -12,12 +12,12 @@ describe('TELEMETRY_PROVIDER_TRACE_BACKEND', () => {
     ['postgres , socket , clickhouse', ['postgres', 'socket', 'clickhouse']],
     [' socket,, postgres ', ['socket', 'postgres']],
   ])('%s → %j (trimmed, order kept)', (value, expected) => {
-    const config = loadConfig(value === undefined ? {} : { TELEMETRY_PROVIDER_TRACE_BACKEND: value });
+    const config = loadApiConfig(value === undefined ? {} : { TELEMETRY_PROVIDER_TRACE_BACKEND: value });
     expect(parseBackendNames(config.telemetryBackends)).toEqual(expected);
   });
 
   it('takes the Letta alias when the Runtrace name is unset', () => {
-    expect(loadConfig({ LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND: 'socket' }).telemetryBackends).toEqual(['socket']);
+    expect(loadApiConfig({ LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND: 'socket' }).telemetryBackends).toEqual(['socket']);
   });
 
   it.each([
@@ -25,7 +25,7 @@ describe('TELEMETRY_PROVIDER_TRACE_BACKEND', () => {
     ['Socket', /unknown backend "Socket"/],
     ['postgres,postgres', /"postgres" is listed twice; valid names: postgres, clickhouse, socket/],
   ])('%s stops start-up with the valid names', (value, message) => {
-    const names = loadConfig({ TELEMETRY_PROVIDER_TRACE_BACKEND: value }).telemetryBackends;
+    const names = loadApiConfig({ TELEMETRY_PROVIDER_TRACE_BACKEND: value }).telemetryBackends;
     expect(() => parseBackendNames(names)).toThrow(ConfigError);
     expect(() => parseBackendNames(names)).toThrow(message);
   });
@@ -34,11 +34,11 @@ describe('TELEMETRY_PROVIDER_TRACE_BACKEND', () => {
     const database = await connectDatabase({ pgliteDir: 'memory' });
     const logger = createLogger('silent');
     try {
-      const config = loadConfig({ TELEMETRY_SOCKET: '/nonexistent/dir/telemetry.sock', CLICKHOUSE_URL: 'chdb:memory' });
+      const config = loadApiConfig({ TELEMETRY_SOCKET: '/nonexistent/dir/telemetry.sock', CLICKHOUSE_URL: 'chdb:memory' });
       const backends = await createBackends(['socket', 'postgres', 'clickhouse'], { db: database.db, logger, config });
       expect(backends.map((b) => b.name)).toEqual(['socket', 'postgres', 'clickhouse']);
       await Promise.all(backends.map((b) => b.close()));
-      const off = loadConfig({ CLICKHOUSE_URL: 'off' });
+      const off = loadApiConfig({ CLICKHOUSE_URL: 'off' });
       await expect(createBackends(['postgres', 'clickhouse'], { db: database.db, logger, config: off })).rejects.toThrow(
         /CLICKHOUSE_URL/,
       );

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { connectClickHouse } from '../clickhouse/connect.ts';
-import { loadConfig } from '../config.ts';
+import { loadApiConfig, loadToolConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createRuntime, type Runtime } from '../runtime.ts';
 import { MemoryRunStream } from '../streams/memory.ts';
@@ -17,7 +17,7 @@ export interface DatabaseTarget {
 }
 
 /** The test process's own configuration (DATABASE_URL, REDIS_URL, RUNTRACE_REQUIRE_SERVICES). */
-export const testConfig = loadConfig();
+export const testConfig = loadToolConfig();
 
 /**
  * The drivers every database suite runs on (CONTRACTS: both drivers, one suite).
@@ -69,7 +69,7 @@ export async function createTestRuntime(
   overrides: Record<string, string> = {},
 ): Promise<TestRuntime> {
   const scratch = await target.create();
-  const config = loadConfig({
+  const config = loadApiConfig({
     RUNTRACE_CALLBACK_ALLOW_PRIVATE: '1',
     // ClickHouse only where a suite asks for it (e.g. CLICKHOUSE_URL: 'chdb:memory', see clickhouseTargets()).
     CLICKHOUSE_URL: 'off',

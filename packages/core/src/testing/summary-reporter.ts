@@ -1,5 +1,5 @@
 import type { Reporter, TestModule } from 'vitest/node';
-import { loadConfig } from '../config.ts';
+import { loadToolConfig } from '../config.ts';
 
 /**
  * Ends a package's test output with `vitest: N passed, N failed, N skipped` and names the server suites that did not
@@ -19,7 +19,7 @@ export default class SummaryReporter implements Reporter {
         else skipped += 1;
       }
     }
-    const config = loadConfig();
+    const config = loadToolConfig();
     const notRun: string[] = [];
     if (!config.databaseUrl) notRun.push('Postgres (DATABASE_URL unset)');
     if (!config.redisUrl) notRun.push('Redis (REDIS_URL unset)');

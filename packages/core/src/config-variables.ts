@@ -1,0 +1,270 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable Runtrace reads: its schema (validation and default) beside its documentation. The
+ * README's configuration table is generated from this (`pnpm docs:config`), so a variable is added in one place.
+ * Reading `process.env` stays in config.ts; this module only describes.
+ */
+
+/** How a variable appears in the README's table. */
+export interface VariableDoc {
+  /** The meaning column (markdown). */
+  readonly description: string;
+  /** What leaving it unset means, when the schema has no default of its own (rendered `unset → …`). */
+  readonly unset?: string;
+  /** Said after the schema's default, in parentheses. */
+  readonly defaultNote?: string;
+}
+
+/** An older name read when the main one is unset; documented on the main variable's row. */
+export interface AliasDoc {
+  readonly aliasOf: string;
+}
+
+export interface Variable<S extends z.ZodType = z.ZodType> {
+  readonly schema: S;
+  readonly doc: VariableDoc | AliasDoc;
+}
+
+const variable = <S extends z.ZodType>(schema: S, doc: VariableDoc | AliasDoc): Variable<S> => ({ schema, doc });
+
+/** Where the `socket` backend writes and the sidecar listens (Letta's path). */
+export const DEFAULT_TELEMETRY_SOCKET = '/var/run/telemetry/telemetry.sock';
+/** Provider-trace backends when TELEMETRY_PROVIDER_TRACE_BACKEND (and its alias) are unset. */
+export const DEFAULT_TELEMETRY_BACKENDS = 'postgres';
+
+const flag = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .optional()
+  .transform((v) => v === '1' || v === 'true');
+
+/** Like `flag`, but unset (or empty) means on. */
+const flagDefaultOn = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .optional()
+  .transform((v) => v === undefined || v === '' || v === '1' || v === 'true');
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** An empty value counts as unset, so `VAR=` falls back to the default instead of failing as a number. */
+const emptyAsUnset = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema);
+
+const port = () => z.coerce.number().int().min(0).max(65535);
+const days = () => emptyAsUnset(z.coerce.number().int().min(0).default(30));
+const optionalString = () => z.string().optional();
+
+/** Ordered as the README lists them within each process. */
+export const VARIABLES = {
+  HOST: variable(z.string().min(1).default('127.0.0.1'), { description: 'address the api listens on' }),
+  PORT: variable(port().default(8283), { description: 'port the api listens on' }),
+  NODE_ENV: variable(z.enum(['production', 'development', 'test']).default('development'), {
+    defaultNote: '`production` under `pnpm start`',
+    description: '`development` adds stack traces to error responses; nothing else changes',
+  }),
+  LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), {
+    description: 'pino level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`',
+  }),
+  RUNTRACE_DATA_DIR: variable(z.string().min(1).default('.runtrace'), {
+    description:
+      'embedded data (`pgdata/` for PGlite, `clickhouse/` for chdb), relative to where the command was typed',
+  }),
+  INIT_CWD: variable(optionalString(), {
+    unset: 'the working directory',
+    description:
+      'set by pnpm to the directory a command was typed in; relative `RUNTRACE_DATA_DIR` and `RUNTRACE_SIDECAR_DIR` are resolved from it',
+  }),
+  DATABASE_URL: variable(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    {
+      unset: 'PGlite in the data dir',
+      description:
+        '`postgres://…` → a server (required for several api processes); for tests and `pnpm bench`, the server they create scratch databases on',
+    },
+  ),
+  REDIS_URL: variable(optionalString(), {
+    unset: 'in-process stream broker (one process)',
+    description:
+      '`redis://…` → run streams (key `sse:run:<runId>`) and run-change notifications in Redis (required for several api processes)',
+  }),
+  CLICKHOUSE_URL: variable(optionalString(), {
+    unset: 'chdb in the data dir',
+    description:
+      '`chdb:<dir>`, `chdb:memory`, `http(s)://user:password@host:port/database`, or `off` (ClickHouse features answer NOT_IMPLEMENTED naming this variable)',
+  }),
+  RUNTRACE_AUTH: variable(z.enum(['optional', 'required']).default('optional'), {
+    description: '`required` → every call needs a valid key',
+  }),
+  TELEMETRY_PROVIDER_TRACE_BACKEND: variable(optionalString(), {
+    unset: `\`${DEFAULT_TELEMETRY_BACKENDS}\``,
+    description: 'comma list of `postgres`, `clickhouse`, `socket`: where provider traces are written',
+  }),
+  LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND: variable(optionalString(), { aliasOf: 'TELEMETRY_PROVIDER_TRACE_BACKEND' }),
+  TELEMETRY_SOCKET: variable(optionalString(), {
+    unset: `\`${DEFAULT_TELEMETRY_SOCKET}\` (Letta's)`,
+    description:
+      "the sidecar's Unix socket: where the `socket` backend writes and `pnpm sidecar` listens; the sidecar says at start when its directory is missing or not writable",
+  }),
+  SOCKET_PATH: variable(optionalString(), { aliasOf: 'TELEMETRY_SOCKET' }),
+  RUNTRACE_SOCKET_QUEUE_MAX_RECORDS: variable(positiveInt(10_000), {
+    description: "the socket backend's queue bound in records; beyond it the oldest record is dropped and counted",
+  }),
+  RUNTRACE_SOCKET_QUEUE_MAX_BYTES: variable(positiveInt(64 * 1024 * 1024), {
+    description: "the socket backend's queue bound in bytes of encoded lines; beyond it the oldest record is dropped and counted",
+  }),
+  SIDECAR_CLICKHOUSE_URL: variable(optionalString(), {
+    unset: 'file sink only',
+    description:
+      'the sidecar also inserts records, batched, into `sidecar_provider_traces` of this ClickHouse (`http(s)://user:password@host:port/database`, or a `chdb:<dir>` of its own: a chdb directory is locked to one process)',
+  }),
+  RUNTRACE_SIDECAR_DIR: variable(optionalString(), {
+    unset: '`<RUNTRACE_DATA_DIR>/sidecar`',
+    description: "the sidecar's rolling NDJSON files",
+  }),
+  RUNTRACE_SIDECAR_GZIP: variable(flagDefaultOn, {
+    description: '`0` → uncompressed `.ndjson` files instead of `.ndjson.gz`',
+  }),
+  RUNTRACE_SIDECAR_METRICS_PORT: variable(emptyAsUnset(port().default(9464)), {
+    description: "the sidecar's `GET /metrics` on 127.0.0.1 (`0` → a free port, logged)",
+  }),
+  RUNTRACE_SIDECAR_SOCKET_MODE: variable(
+    z
+      .string()
+      .regex(/^0?[0-7]{3}$/, 'must be an octal file mode such as 600 or 0660')
+      .default('600'),
+    { description: "octal file mode of the sidecar's socket (owner only by default)" },
+  ),
+  RUNTRACE_SIDECAR_ROTATE_BYTES: variable(positiveInt(64 * 1024 * 1024), {
+    description: 'a sidecar file is completed past this size (uncompressed)',
+  }),
+  RUNTRACE_SIDECAR_ROTATE_MS: variable(positiveInt(60_000), {
+    description: 'a sidecar file is completed past this age',
+  }),
+  RUNTRACE_SIDECAR_MAX_LINE_BYTES: variable(positiveInt(128 * 1024 * 1024), {
+    description: 'longer lines are skipped and counted (`too_large`)',
+  }),
+  RUNTRACE_CLICKHOUSE_TTL_DAYS: variable(days(), {
+    description:
+      'days ClickHouse keeps a provider trace after receiving it (`0` keeps them forever); applied to the table at every start',
+  }),
+  RUNTRACE_OTEL_TTL_DAYS: variable(days(), {
+    description:
+      'days ClickHouse keeps an OpenTelemetry span, counted from its start (`0` keeps them forever); applied to `otel_traces` and its trace-id lookup table at every start',
+  }),
+  RUNTRACE_OTEL_SELF_TRACE: variable(
+    z
+      .string()
+      .regex(/^(off|direct|otlp:https?:\/\/\S+)$/, 'must be off, direct or otlp:<http(s) URL of an OTLP/HTTP traces endpoint>')
+      .default('off'),
+    {
+      description:
+        "the api's own request spans: `direct` → into its own span table (default organization), `otlp:<url>` → exported to that OTLP/HTTP traces endpoint (with `RUNTRACE_API_KEY` as bearer key when set); `/v1/traces` requests are never traced",
+    },
+  ),
+  RUNTRACE_OTLP_MAX_BODY_BYTES: variable(positiveInt(32 * 1024 * 1024), {
+    description: 'largest `POST /v1/traces` body, as sent and once decompressed; beyond → 413',
+  }),
+  RUNTRACE_STREAM_RETENTION_MS: variable(positiveInt(3 * 60 * 60 * 1000), {
+    description: "a run's stream is kept this long after its last event; after that, reads answer Expired",
+  }),
+  RUNTRACE_STREAM_MAXLEN: variable(positiveInt(10_000), {
+    description: 'events kept per run stream; older ones are trimmed (approximately, in Redis)',
+  }),
+  RUNTRACE_STREAM_STALE_AFTER_MS: variable(positiveInt(30 * 60 * 1000), {
+    description:
+      'a background run whose stream has had no event this long is marked `failed` (`stream_incomplete`) and its stream ended',
+  }),
+  RUNTRACE_STREAM_SWEEP_INTERVAL_MS: variable(positiveInt(60_000), {
+    description: 'how often each api process looks for such silent runs',
+  }),
+  RUNTRACE_STREAM_KEEPALIVE_MS: variable(positiveInt(15_000), {
+    description:
+      "quiet time after which `runs.stream({ includePings: true })` yields a `{ messageType: 'ping' }` (no id; Letta's keepalive is 50 s)",
+  }),
+  RUNTRACE_CALLBACK_SECRET: variable(optionalString(), {
+    unset: 'callbacks unsigned',
+    description: 'HMAC-SHA256 key for the `X-Runtrace-Signature` header of run callbacks',
+  }),
+  RUNTRACE_CALLBACK_ALLOW_PRIVATE: variable(flag, {
+    description: '`1` → callbacks may reach any address (loopback, private, special-purpose)',
+  }),
+  RUNTRACE_SHUTDOWN_TIMEOUT_MS: variable(positiveInt(10_000), {
+    description:
+      'how long SIGTERM waits for draining before exiting 1 (armed at the signal: nothing, not even a stalled log reader, keeps the process past it)',
+  }),
+  RUNTRACE_DB_CONNECT_TIMEOUT_MS: variable(positiveInt(5_000), {
+    description: 'longest wait for a new Postgres connection',
+  }),
+  RUNTRACE_DB_STATEMENT_TIMEOUT_MS: variable(positiveInt(10_000), {
+    description: 'Postgres `statement_timeout` of every session (migrations excepted)',
+  }),
+  RUNTRACE_DB_ACQUIRE_TIMEOUT_MS: variable(positiveInt(5_000), {
+    description:
+      'longest wait of a query for a pooled connection; a query not done after this plus the statement timeout is abandoned and the call answers 503',
+  }),
+  RUNTRACE_REQUEST_TIMEOUT_MS: variable(positiveInt(60_000), {
+    description:
+      'time a client has to send a whole request (headers and body); slower senders are disconnected. Responses (SSE streams) are not limited',
+  }),
+  RUNTRACE_BODY_BUDGET_BYTES: variable(positiveInt(128 * 1024 * 1024), {
+    description: 'request-body bytes held at once across all requests; a body beyond it answers 503 + `Retry-After`',
+  }),
+  RUNTRACE_CORS_ORIGINS: variable(optionalString(), {
+    unset: 'same origin only',
+    description:
+      'comma list of exact origins (`https://app.example.com`) browsers may call the api from; requests carrying any other `Origin` are refused with 403',
+  }),
+  RUNTRACE_METRICS_PORT: variable(emptyAsUnset(port().optional()), {
+    description:
+      'a separate `GET /metrics` listener (`0` → a free port). Unset: `/metrics` is on the main port while `RUNTRACE_AUTH=optional` and absent (404) when it is `required`',
+  }),
+  RUNTRACE_METRICS_HOST: variable(z.string().min(1).default('127.0.0.1'), {
+    description: 'address of that listener',
+  }),
+  RUNTRACE_URL: variable(
+    emptyAsUnset(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('http://127.0.0.1:8283')),
+    {
+      description:
+        "the running api that `pnpm simulate`, `pnpm watch-run` and the dashboard's dev server (`vite`) call",
+    },
+  ),
+  RUNTRACE_API_KEY: variable(optionalString(), {
+    unset: 'the default organization, unless auth is required',
+    description:
+      'the API key those tools send; the api sends it as bearer key with `RUNTRACE_OTEL_SELF_TRACE=otlp:<url>`',
+  }),
+  RUNTRACE_REQUIRE_SERVICES: variable(flag, {
+    description: '`1` → tests fail instead of skipping when a server is missing (CI)',
+  }),
+  RUNTRACE_BENCH_RUNS: variable(emptyAsUnset(z.coerce.number().int().positive().optional()), {
+    unset: '1,000,000',
+    description: 'how many runs `pnpm bench` seeds (its `--runs` flag wins)',
+  }),
+  RUNTRACE_FUZZ_RUNS: variable(emptyAsUnset(z.coerce.number().int().positive().default(400)), {
+    description:
+      "the fuzz suite's budget per database driver: at most this many generated inputs (`pnpm fuzz` raises it to 4000)",
+  }),
+  RUNTRACE_FUZZ_SECONDS: variable(emptyAsUnset(z.coerce.number().positive().default(20)), {
+    description: '…within this many seconds (`pnpm fuzz` raises it to 300)',
+  }),
+  RUNTRACE_FUZZ_SEED: variable(emptyAsUnset(z.coerce.number().int().optional()), {
+    unset: 'a random seed',
+    description: 'replay a fuzz failure: the seed the suite printed',
+  }),
+  RUNTRACE_FUZZ_PATH: variable(
+    z
+      .string()
+      .regex(/^\d+(:\d+)*$/, "must be a fast-check path such as '12' or '12:0:3'")
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
+    { unset: 'the whole run', description: 'with the seed, the path the suite printed: replays just the failing case' },
+  ),
+} satisfies Record<string, Variable>;
+
+export type VariableName = keyof typeof VARIABLES;
+
+/** A variable's value once parsed (its default applied). */
+export type VariableValue<N extends VariableName> = z.output<(typeof VARIABLES)[N]['schema']>;
