@@ -222,7 +222,7 @@ export const VARIABLES = {
       'a separate `GET /metrics` listener (`0` → a free port). Unset: `/metrics` is on the main port while `RUNTRACE_AUTH=optional` and absent (404) when it is `required`',
   }),
   RUNTRACE_METRICS_HOST: variable(z.string().min(1).default('127.0.0.1'), {
-    description: 'address of that listener',
+    description: 'address of the `RUNTRACE_METRICS_PORT` listener',
   }),
   RUNTRACE_URL: variable(
     emptyAsUnset(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('http://127.0.0.1:8283')),
@@ -232,9 +232,9 @@ export const VARIABLES = {
     },
   ),
   RUNTRACE_API_KEY: variable(optionalString(), {
-    unset: 'the default organization, unless auth is required',
+    unset: 'no key: the default organization, unless the api requires keys',
     description:
-      'the API key those tools send; the api sends it as bearer key with `RUNTRACE_OTEL_SELF_TRACE=otlp:<url>`',
+      'the API key `pnpm simulate` and `pnpm watch-run` send; the api sends it as bearer key to `RUNTRACE_OTEL_SELF_TRACE=otlp:<url>`',
   }),
   RUNTRACE_REQUIRE_SERVICES: variable(flag, {
     description: '`1` → tests fail instead of skipping when a server is missing (CI)',
@@ -245,10 +245,10 @@ export const VARIABLES = {
   }),
   RUNTRACE_FUZZ_RUNS: variable(emptyAsUnset(z.coerce.number().int().positive().default(400)), {
     description:
-      "the fuzz suite's budget per database driver: at most this many generated inputs (`pnpm fuzz` raises it to 4000)",
+      "the fuzz suite's budget per database driver: at most this many generated inputs (`pnpm fuzz` raises it)",
   }),
   RUNTRACE_FUZZ_SECONDS: variable(emptyAsUnset(z.coerce.number().positive().default(20)), {
-    description: '…within this many seconds (`pnpm fuzz` raises it to 300)',
+    description: "the fuzz suite's time budget per database driver, in seconds (`pnpm fuzz` raises it)",
   }),
   RUNTRACE_FUZZ_SEED: variable(emptyAsUnset(z.coerce.number().int().optional()), {
     unset: 'a random seed',
