@@ -1,6 +1,6 @@
 import { agentsRouter } from './routers/agents.ts';
 import { messagesRouter } from './routers/messages.ts';
-import { providerTracesRouter } from './routers/providerTraces.ts';
+import { providerTracesRouter } from './routers/provider-traces.ts';
 import { runsRouter } from './routers/runs.ts';
 import { stepsRouter } from './routers/steps.ts';
 import { router } from './trpc.ts';

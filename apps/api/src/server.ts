@@ -2,16 +2,16 @@ import cors from '@fastify/cors';
 import type { Runtime } from '@runtrace/core';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
-import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT, registerBodyLimits } from './bodyLimit.ts';
+import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT, registerBodyLimits } from './body-limit.ts';
 import { contextFactory, type ServerSettings } from './context.ts';
 import { registerDashboard } from './dashboard.ts';
 import { registerOtlpRoutes } from './otlp.ts';
 import { registerLettaRest } from './rest/index.ts';
 import { type AppRouter, appRouter } from './router.ts';
-import { registerSelfTracing } from './selfTrace.ts';
-import { registerFastCalls } from './fastCalls.ts';
+import { registerSelfTracing } from './self-trace.ts';
+import { registerFastCalls } from './fast-calls.ts';
 import { registerMetrics } from './metrics.ts';
-import { registerOriginPolicy } from './originPolicy.ts';
+import { registerOriginPolicy } from './origin-policy.ts';
 import { registerSubscriptionRoutes } from './sse.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { SSE_OPTIONS } from './trpc.ts';
@@ -91,7 +91,7 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     errors.some((e) => e.code === 'SERVICE_UNAVAILABLE') ? { headers: { 'retry-after': '1' } } : {};
   const trpcOptions = { router: appRouter, createContext, onError, responseMeta } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
   // The hot write of live streams (a producer appends token by token) and the hot read of dashboards on direct
-  // routes (fastCalls.ts).
+  // routes (fast-calls.ts).
   await registerFastCalls(app, {
     router: appRouter,
     prefix: '/trpc',

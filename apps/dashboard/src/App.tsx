@@ -2,7 +2,7 @@ import { QueryClientProvider } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { initialApiKey, initialClient, queryClient } from './boot.ts';
 import { ApiKeyForm } from './components/ApiKeyForm.tsx';
-import { saveApiKey } from './lib/apiKey.ts';
+import { saveApiKey } from './lib/api-key.ts';
 import { type Route, routeHref, useRoute } from './lib/route.ts';
 import { HealthPage } from './pages/HealthPage.tsx';
 import { RunPage } from './pages/RunPage.tsx';

@@ -7,9 +7,9 @@ import type { AppRouter } from '@runtrace/client';
 import { QueryClient } from '@tanstack/react-query';
 import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { isRetryable } from './components/States.tsx';
-import { loadApiKey } from './lib/apiKey.ts';
+import { loadApiKey } from './lib/api-key.ts';
 import { parseRoute } from './lib/route.ts';
-import { runsListOptions } from './lib/runsQuery.ts';
+import { runsListOptions } from './lib/runs-query.ts';
 import { createDashboardClient } from './trpc.ts';
 
 export const queryClient = new QueryClient({

@@ -1,8 +1,8 @@
 import { databaseTargets, newId } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RuntraceClient } from './createRuntraceClient.ts';
+import type { RuntraceClient } from './create-runtrace-client.ts';
 import type { RouterInputs } from './types.ts';
-import { callError, startApi, type TestApi } from './testing/startApi.ts';
+import { callError, startApi, type TestApi } from './testing/start-api.ts';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 

@@ -1,8 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { databaseTargets, newId } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RuntraceClient } from './createRuntraceClient.ts';
-import { callError, startApi, type TestApi } from './testing/startApi.ts';
+import type { RuntraceClient } from './create-runtrace-client.ts';
+import { callError, startApi, type TestApi } from './testing/start-api.ts';
 
 /** The runs, steps and cursors the bad calls aim at. */
 interface Fixture {

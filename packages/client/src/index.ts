@@ -1,4 +1,4 @@
-export { createRuntraceClient, type RuntraceClient, type RuntraceClientOptions } from './createRuntraceClient.ts';
+export { createRuntraceClient, type RuntraceClient, type RuntraceClientOptions } from './create-runtrace-client.ts';
 export {
   type AppRouter,
   isRunStreamEvent,

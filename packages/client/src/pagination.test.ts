@@ -1,8 +1,8 @@
 import { DEFAULT_ORGANIZATION_ID, newId } from '@runtrace/core';
 import { databaseTargets } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RuntraceClient } from './createRuntraceClient.ts';
-import { startApi, type TestApi } from './testing/startApi.ts';
+import type { RuntraceClient } from './create-runtrace-client.ts';
+import { startApi, type TestApi } from './testing/start-api.ts';
 
 type Order = 'asc' | 'desc';
 interface Keyed {

@@ -5,8 +5,8 @@
  */
 import { testConfig } from '@runtrace/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type ApiProcess, spawnApi } from './testing/apiProcess.ts';
-import { type OwnPostgres, postgresBinDir, startOwnPostgres } from './testing/ownPostgres.ts';
+import { type ApiProcess, spawnApi } from './testing/api-process.ts';
+import { type OwnPostgres, postgresBinDir, startOwnPostgres } from './testing/own-postgres.ts';
 
 const bin = postgresBinDir();
 if (!bin && testConfig.requireServices) {

@@ -5,8 +5,8 @@
  */
 import { databaseTargets, newId } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RuntraceClient } from './createRuntraceClient.ts';
-import { callError, startApi, type TestApi } from './testing/startApi.ts';
+import type { RuntraceClient } from './create-runtrace-client.ts';
+import { callError, startApi, type TestApi } from './testing/start-api.ts';
 
 /** The run and step every write aims at (a fresh pair per case, so one case's row cannot hide another's). */
 interface Target {

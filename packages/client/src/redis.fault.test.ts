@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { hasRedisServer, newId, PrivateRedis, testConfig } from '@runtrace/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRuntraceClient, type RuntraceClient } from './createRuntraceClient.ts';
+import { createRuntraceClient, type RuntraceClient } from './create-runtrace-client.ts';
 import { isTRPCClientError } from './errors.ts';
-import { type ApiProcess, spawnApi } from './testing/apiProcess.ts';
+import { type ApiProcess, spawnApi } from './testing/api-process.ts';
 import { codeOf, sleep, until, type StreamWatch, watchStream } from './testing/streams.ts';
 
 /**

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createScratchDatabase, newId, testConfig } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntraceClient, type RuntraceClient } from './createRuntraceClient.ts';
-import { type ApiProcess, spawnApi } from './testing/apiProcess.ts';
+import { createRuntraceClient, type RuntraceClient } from './create-runtrace-client.ts';
+import { type ApiProcess, spawnApi } from './testing/api-process.ts';
 import { codeOf, until, watchChanges, watchStream } from './testing/streams.ts';
 import type { RunEventInput } from './types.ts';
 

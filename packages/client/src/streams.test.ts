@@ -1,8 +1,8 @@
 import { NotFound, Unavailable } from '@runtrace/core';
 import { databaseTargets, newId, streamTargets } from '@runtrace/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { RuntraceClient } from './createRuntraceClient.ts';
-import { startApi, type TestApi } from './testing/startApi.ts';
+import type { RuntraceClient } from './create-runtrace-client.ts';
+import { startApi, type TestApi } from './testing/start-api.ts';
 import { codeOf, sleep, until, watchChanges, watchStream } from './testing/streams.ts';
 import type { RunEvent, RunEventInput } from './types.ts';
 

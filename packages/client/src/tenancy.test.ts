@@ -1,7 +1,7 @@
 import { databaseTargets, newId } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRuntraceClient, type RuntraceClient } from './createRuntraceClient.ts';
-import { type CallError, callError, startApi, type TestApi } from './testing/startApi.ts';
+import { createRuntraceClient, type RuntraceClient } from './create-runtrace-client.ts';
+import { type CallError, callError, startApi, type TestApi } from './testing/start-api.ts';
 
 /** What organization A owns, as B would have to guess or steal it. */
 interface Owned {

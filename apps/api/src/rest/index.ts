@@ -4,7 +4,7 @@
  */
 import type { Runtime } from '@runtrace/core';
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_BODY_LIMIT } from '../bodyLimit.ts';
+import { DEFAULT_BODY_LIMIT } from '../body-limit.ts';
 import { openApiDocument } from './openapi.ts';
 import { runRoutes } from './runs.ts';
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 import { type FormEvent, useState } from 'react';
-import { maskApiKey } from '../lib/apiKey.ts';
+import { maskApiKey } from '../lib/api-key.ts';
 
 /**
  * Without a key every call acts as the default organization (unless the api requires keys); a saved key is sent as

@@ -4,8 +4,8 @@ import { useSubscription } from '@trpc/tanstack-react-query';
 import { memo, useLayoutEffect, useRef, useState } from 'react';
 import { ErrorState } from '../components/States.tsx';
 import { formatCount } from '../lib/format.ts';
-import { type LiveMessage, LiveTranscript } from '../lib/liveTranscript.ts';
-import { kindLabel } from '../lib/messageText.ts';
+import { type LiveMessage, LiveTranscript } from '../lib/live-transcript.ts';
+import { kindLabel } from '../lib/message-text.ts';
 import { isActive, type Run } from '../lib/types.ts';
 import { useTRPC } from '../trpc.ts';
 

@@ -5,9 +5,9 @@ import { Fact } from '../components/Fact.tsx';
 import { JsonTree } from '../components/JsonTree.tsx';
 import { Empty, ErrorState, Loading } from '../components/States.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
-import { cursorPages } from '../lib/cursorPages.ts';
+import { cursorPages } from '../lib/cursor-pages.ts';
 import { formatCount, formatNs, formatTime } from '../lib/format.ts';
-import { kindLabel, messageText } from '../lib/messageText.ts';
+import { kindLabel, messageText } from '../lib/message-text.ts';
 import type { Message, Run, Step } from '../lib/types.ts';
 import { useTRPC, useTRPCClient } from '../trpc.ts';
 

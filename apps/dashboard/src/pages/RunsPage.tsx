@@ -7,8 +7,8 @@ import { Empty, ErrorState, Loading } from '../components/States.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { formatNs, formatTime } from '../lib/format.ts';
 import { routeHref } from '../lib/route.ts';
-import { applyRunChange, type RunFilters, type RunsPages } from '../lib/runFilters.ts';
-import { runsListOptions } from '../lib/runsQuery.ts';
+import { applyRunChange, type RunFilters, type RunsPages } from '../lib/run-filters.ts';
+import { runsListOptions } from '../lib/runs-query.ts';
 import { RUN_STATUSES, type Run, STOP_REASONS } from '../lib/types.ts';
 import { useTRPC, useTRPCClient } from '../trpc.ts';
 

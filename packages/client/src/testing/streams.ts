@@ -1,4 +1,4 @@
-import type { RuntraceClient } from '../createRuntraceClient.ts';
+import type { RuntraceClient } from '../create-runtrace-client.ts';
 import type { TRPCClientError } from '../errors.ts';
 import {
   type AppRouter,

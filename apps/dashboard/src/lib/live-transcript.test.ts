@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LiveTranscript, type StreamedEvent } from './liveTranscript.ts';
+import { LiveTranscript, type StreamedEvent } from './live-transcript.ts';
 
 let seq = 0;
 const ev = (event: Record<string, unknown>, seqId = ++seq) => ({ runId: 'run-1', seqId, ...event }) as unknown as StreamedEvent;

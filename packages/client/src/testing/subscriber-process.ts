@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createRuntraceClient } from '../createRuntraceClient.ts';
+import { createRuntraceClient } from '../create-runtrace-client.ts';
 import { isRunStreamEvent } from '../types.ts';
 
 type Command =

@@ -1,6 +1,6 @@
 import type { RunChangeEvent } from '@runtrace/client';
 import { describe, expect, it } from 'vitest';
-import { applyRunChange, listInput, matchesFilters, type RunsPages } from './runFilters.ts';
+import { applyRunChange, listInput, matchesFilters, type RunsPages } from './run-filters.ts';
 import type { Run } from './types.ts';
 
 const run = (id: string, createdAt: string, extra: Partial<Run> = {}): Run =>

@@ -1,6 +1,6 @@
 import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink, type TRPCClient } from '@trpc/client';
 import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
-import { retryOnlyUnavailableLink } from './retryOnlyUnavailable.ts';
+import { retryOnlyUnavailableLink } from './retry-only-unavailable.ts';
 import type { AppRouter } from './types.ts';
 
 export interface RuntraceClientOptions {

@@ -1,7 +1,7 @@
 import type { AppRouter, RuntraceClient } from '@runtrace/client';
 import type { TRPCOptionsProxy } from '@trpc/tanstack-react-query';
-import { cursorPages } from './cursorPages.ts';
-import { listInput, type RunFilters } from './runFilters.ts';
+import { cursorPages } from './cursor-pages.ts';
+import { listInput, type RunFilters } from './run-filters.ts';
 
 /** Runs per `runs.list` call: one screenful several times over, so scrolling rarely waits. */
 export const RUNS_PAGE_SIZE = 100;

@@ -1,7 +1,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { buildServer, type ServerOptions } from '@runtrace/api';
 import { createTestRuntime, type DatabaseTarget, type TestRuntime } from '@runtrace/core/testing';
-import { createRuntraceClient, type RuntraceClient, type RuntraceClientOptions } from '../createRuntraceClient.ts';
+import { createRuntraceClient, type RuntraceClient, type RuntraceClientOptions } from '../create-runtrace-client.ts';
 import { isTRPCClientError } from '../errors.ts';
 
 export interface TestApi {

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './apiProcess.ts';
+import { freePort } from './api-process.ts';
 
 /** A Postgres cluster of a test's own (never the shared server): it may be stopped, killed and restarted at will. */
 export interface OwnPostgres {

@@ -1,4 +1,4 @@
-import { messageText } from './messageText.ts';
+import { messageText } from './message-text.ts';
 import type { RunEvent } from './types.ts';
 
 /** A streamed event as `runs.stream` delivers it: the event with its run and its position in the stream. */
