@@ -7,7 +7,8 @@ import { ChangeSubscribers, feedClosed } from './change-subscribers.ts';
  * serves one process.
  */
 export interface RunChangeFeed {
-  readonly kind: 'redis' | 'memory';
+  /** The store's name in `streamStoreFactories` (streams/factory.ts). */
+  readonly kind: string;
   /** Delivers a change to the subscribers of its organization (in every process, with Redis). */
   publish(change: RunChange): Promise<void>;
   /**

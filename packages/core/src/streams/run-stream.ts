@@ -118,7 +118,8 @@ export class StreamLost extends NotFound {
  * Unavailable (the only retryable one: a reader may be restarted from its last cursor).
  */
 export interface RunStream {
-  readonly kind: 'redis' | 'memory';
+  /** The store's name in `streamStoreFactories` (streams/factory.ts). */
+  readonly kind: string;
   /**
    * Appends events atomically: consecutive seqs without gaps, even with several writers. `end: true` appends the end
    * marker in the same atomic step (a batch must carry a stop_reason to end: checked by the caller).
