@@ -18,8 +18,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
  *
  * The procedure is called with `callTRPCProcedure` (input parsing, every middleware, the error mapping of trpc.ts)
  * and errors are shaped by the root formatter, exactly as through the adapter; what is skipped is the adapter's
- * per-request machinery (a web Request and Response around each call, a body stream, combined abort signals):
- * measured on 2 cores, 0.6 instead of 1.1 ms of api CPU per append.
+ * per-request machinery (a web Request and Response around each call, a body stream, combined abort signals), which
+ * cost more api CPU per append than the call itself (`pnpm bench`, streams section).
  */
 export interface FastCallOptions<TRouter extends AnyTRPCRouter> {
   router: TRouter;

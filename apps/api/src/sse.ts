@@ -13,9 +13,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
  * `httpSubscriptionLink` is the client), but written straight to the socket: ONE write per event.
  *
  * Why not tRPC's fastify adapter for these: its producer pushes every event through a chain of web streams (async
- * generators, a TransformStream per line, TextEncoderStream, a Response body) and writes each line separately;
- * measured on 2 cores, about 0.4 ms of CPU per delivered event, so 100 subscribers of a run at 100 events/s needed
- * four cores. Here a delivery costs one JSON.stringify and one `write`.
+ * generators, a TransformStream per line, TextEncoderStream, a Response body) and writes each line separately, so
+ * a run read by many subscribers cost several cores (`pnpm bench`, streams section). Here a delivery costs one
+ * JSON.stringify and one `write`.
  *
  * Everything else is tRPC's: the procedure is called with `callTRPCProcedure` (input parsing, every middleware —
  * authentication, the error mapping of trpc.ts, the subscription registry), errors are shaped by the root error

@@ -3,7 +3,7 @@ import http from 'node:http';
 /**
  * HTTP as a load generator speaks it (wrk, autocannon): keep-alive requests of exactly what the typed client sends,
  * each response read to its end and its status checked, never parsed. The service's latency is measured, not the
- * load generator's (a tRPC client costs ~0.8 ms of CPU per call here, enough to saturate a 2-core machine by itself).
+ * load generator's (a tRPC client's own CPU per call is enough to saturate a small machine by itself).
  */
 export function keepAliveAgent(sockets: number): http.Agent {
   return new http.Agent({ keepAlive: true, maxSockets: sockets });

@@ -197,8 +197,8 @@ async function appendTimed(
   problem: (p: string) => void,
 ) {
   // The timed appends as a load generator sends them (http.ts): the very request httpBatchLink would send, on 32
-  // keep-alive sockets, the answer's status checked — a typed client per call cost this process ~0.8 ms of CPU, so
-  // at 1,000 appends/s the appender alone took most of a core from the api and the subscribers.
+  // keep-alive sockets, the answer's status checked — a typed client per call costs this process enough CPU that at
+  // the bench's append rates the appender alone would take most of a core from the api and the subscribers.
   const appendAgent = keepAliveAgent(32);
   const appendUrl = new URL(`${api.url}/trpc/runs.appendEvents?batch=1`);
   const appendRaw = (runId: string, content: string) =>

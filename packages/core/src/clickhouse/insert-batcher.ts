@@ -28,8 +28,8 @@ export class RowsRefused extends Error {
 /**
  * Runs an `INSERT … FORMAT …` statement with `body` as its data and waits until it is done, on chdb and servers
  * alike. Put settings in the statement (`INSERT INTO t SETTINGS … FORMAT …`), not in clickhouse_settings: chdb turns
- * those into a `SET …;` prefix, which sends the whole body through its multi-statement splitter (measured ~1.5x
- * slower) and sticks to the session.
+ * those into a `SET …;` prefix, which sends the whole body through its multi-statement splitter (slower, with the
+ * body's size) and sticks to the session.
  */
 export async function insertBody(ch: ClickHouse, statement: string, body: string): Promise<void> {
   const result = await ch.client.exec({ query: statement, values: Readable.from([body]) });

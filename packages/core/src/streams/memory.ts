@@ -118,8 +118,8 @@ export class MemoryRunStream implements RunStream {
     let epoch = options.after?.epoch;
     let cursor = options.after?.seq ?? options.startingAfter ?? 0;
     let checkedCursor = !options.after;
-    // One abort listener for the reader's life, waking its current wait (a listener added and removed per wait cost
-    // ~4 µs of EventTarget work per delivery).
+    // One abort listener for the reader's life, waking its current wait (a listener added and removed per wait costs
+    // EventTarget work on every delivery, the hot path).
     let waiting: (() => void) | null = null;
     const onAbort = () => waiting?.();
     const changed = () =>

@@ -11,8 +11,8 @@ import { type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts'
 import { readTraceSpans } from './span-reader.ts';
 
 /**
- * How spans are batched into INSERTs. Every INSERT costs ClickHouse a part (measured on chdb: ~50 ms of fixed work per
- * INSERT into otel_traces and its view, against ~25 µs per span), so batches are large, like the Collector's (8,192
+ * How spans are batched into INSERTs. Every INSERT costs ClickHouse a part (a fixed cost per INSERT into otel_traces
+ * and its view, thousands of times a span's), so batches are large, like the Collector's (8,192
  * spans, 200 ms): an INSERT goes once 8,192 spans wait and a slot is free, or after 200 ms, with up to 16,384 spans
  * (or 16 MiB) each and 2 in flight, so that the next batch forms while one is written.
  */

@@ -80,7 +80,7 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
   /**
    * Starts the next batch once the current turn of the event loop is over. A finished INSERT resumes all of its
    * callers at once, and each of them soon creates again: a batch started at the first create would carry that one
-   * trace while the others queue behind it (measured: 12 rows per INSERT with 256 producers, against ~125 this way).
+   * trace while the others queue behind it, and INSERTs would carry a tenth of the rows they carry this way.
    */
   readonly #schedulePump = afterThisTurn(() => this.#pump());
   #closed = false;
