@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadApiConfig } from '../config.ts';
+import { VARIABLES } from '../config-variables.ts';
 import { connectDatabase } from '../db/connect.ts';
 import { createLogger } from '../logger.ts';
+import { providerTraceBackends } from './backend-registry.ts';
 import { createBackends, parseBackendNames } from './factory.ts';
 
 describe('TELEMETRY_PROVIDER_TRACE_BACKEND', () => {
@@ -14,6 +16,12 @@ describe('TELEMETRY_PROVIDER_TRACE_BACKEND', () => {
   ])('%s → %j (trimmed, order kept)', (value, expected) => {
     const config = loadApiConfig(value === undefined ? {} : { TELEMETRY_PROVIDER_TRACE_BACKEND: value });
     expect(parseBackendNames(config.telemetryBackends)).toEqual(expected);
+  });
+
+  it("documents exactly the registry's backend names (README table, pnpm docs:config)", () => {
+    const { doc } = VARIABLES.TELEMETRY_PROVIDER_TRACE_BACKEND;
+    const documented = 'description' in doc ? [...doc.description.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]) : [];
+    expect(documented.sort()).toEqual(Object.keys(providerTraceBackends).sort());
   });
 
   it('takes the Letta alias when the Runtrace name is unset', () => {
