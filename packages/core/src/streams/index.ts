@@ -1,6 +1,6 @@
 /**
- * `@runtrace/core/streams`: per-run event streams — the `RunStream` contract and its store registry, the service the
- * API serves them through, the run-change feeds, and the run events themselves.
+ * `@runtrace/core/streams`: per-run event streams — the `RunStream` and `RunChangeFeed` contracts and the store
+ * registry that opens both, the service the API serves streams through, and the run events themselves.
  */
 export {
   createStreamStores,
@@ -10,8 +10,7 @@ export {
   type StreamStores,
   type StreamStoreSettings,
 } from './factory.ts';
-export { RedisRunChangeFeed } from './redis-changes.ts';
-export { MemoryRunChangeFeed, type RunChangeFeed } from './run-changes.ts';
+export type { RunChangeFeed } from './run-changes.ts';
 export { RUN_EVENT_TYPES, type RunEvent, type RunEventInput, runEventSchema, type StreamedRunEvent } from './run-event.ts';
 export type { RunStream, RunStreamOptions, StreamItem } from './run-stream.ts';
 export {
