@@ -11,7 +11,8 @@
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
  */
 import { parseArgs } from 'node:util';
-import { ConfigError, createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, DomainError, loadApiConfig } from '@runtrace/core';
+import { createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, DomainError } from '@runtrace/core';
+import { ConfigError, loadApiConfig } from '@runtrace/core/config';
 
 const USAGE = `usage:
   pnpm --silent runtrace orgs create <name>

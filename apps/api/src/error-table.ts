@@ -6,7 +6,8 @@
  * It lives in the api, not in core: every column is a protocol's vocabulary, and core knows no protocol (it throws
  * DomainErrors; `domainErrorOf` is as far as it goes).
  */
-import { type DomainError, type DomainErrorCode, RPC_CODES } from '@runtrace/core';
+import type { DomainError, DomainErrorCode } from '@runtrace/core';
+import { RPC_CODES } from '@runtrace/core/traces';
 import type { TRPC_ERROR_CODE_KEY } from '@trpc/server/rpc';
 
 /** One domain error's answer in each protocol. */

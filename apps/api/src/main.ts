@@ -1,4 +1,5 @@
-import { createLogger, createRuntime, loadApiConfig, stdoutSink } from '@runtrace/core';
+import { createLogger, createRuntime, stdoutSink } from '@runtrace/core';
+import { loadApiConfig } from '@runtrace/core/config';
 import { buildServer } from './server.ts';
 
 const config = loadApiConfig();

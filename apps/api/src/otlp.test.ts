@@ -17,16 +17,9 @@ import {
   SimpleSpanProcessor,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
-import {
-  type Actor,
-  DEFAULT_ACTOR,
-  DEFAULT_ORGANIZATION_ID,
-  newId,
-  otlpProtoTypes,
-  qualified,
-  readTraceSpans,
-  type TraceSpan,
-} from '@runtrace/core';
+import { type Actor, DEFAULT_ACTOR, DEFAULT_ORGANIZATION_ID, newId } from '@runtrace/core';
+import { readTraceSpans, type TraceSpan } from '@runtrace/core/traces';
+import { otlpProtoTypes, qualified } from '@runtrace/core/internal';
 import { clickhouseTargets, createTestRuntime, databaseTargets, type TestRuntime } from '@runtrace/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -11,18 +11,14 @@
  */
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
+import { type Actor, domainErrorOf, InvalidArgument, PayloadTooLarge, type Runtime } from '@runtrace/core';
 import {
-  type Actor,
-  domainErrorOf,
   encodeExportResponse,
   encodeStatus,
-  InvalidArgument,
   OTLP_CONTENT_TYPES,
   type OtlpFormat,
-  PayloadTooLarge,
   RPC_CODES,
-  type Runtime,
-} from '@runtrace/core';
+} from '@runtrace/core/traces';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { actorFor } from './auth.ts';
 import { ERROR_TABLE, type ErrorAnswer } from './error-table.ts';

@@ -4,7 +4,7 @@
  * receiver are never traced: its spans would feed themselves.
  */
 import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import type { SelfTracer } from '@runtrace/core';
+import type { SelfTracer } from '@runtrace/core/traces';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OTLP_TRACES_PATH } from './otlp.ts';
 

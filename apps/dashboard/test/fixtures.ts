@@ -4,8 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, loadApiConfig } from '@runtrace/core';
-import { inheritedEnvironment } from '@runtrace/core/config';
+import { createLogger, createRuntime, DEFAULT_ORGANIZATION_ID } from '@runtrace/core';
+import { inheritedEnvironment, loadApiConfig } from '@runtrace/core/config';
 
 export const DASHBOARD_DIR = fileURLToPath(new URL('..', import.meta.url));
 

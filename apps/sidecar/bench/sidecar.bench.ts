@@ -11,15 +11,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { type Actor, newId } from '@runtrace/core';
 import {
-  type Actor,
   encodeRecord,
-  newId,
   type ProviderTrace,
   SocketProviderTraceBackend,
   toProviderTrace,
   toSocketRecord,
-} from '@runtrace/core';
+} from '@runtrace/core/telemetry';
 import { scrape, spawnSidecar, until } from '../src/test-helpers.ts';
 
 export interface BenchRow {

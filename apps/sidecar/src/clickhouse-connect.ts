@@ -1,4 +1,4 @@
-import { connectClickHouse } from '@runtrace/core';
+import { connectClickHouse } from '@runtrace/core/clickhouse';
 import type { ClickHouseHandle } from './clickhouse-sink.ts';
 import { SidecarStartError } from './sidecar-start-error.ts';
 

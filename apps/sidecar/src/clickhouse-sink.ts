@@ -1,5 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { type SocketRecordV1, toStorableText } from '@runtrace/core';
+import { toStorableText } from '@runtrace/core';
+import type { SocketRecordV1 } from '@runtrace/core/telemetry';
 
 /** The part of core's ClickHouse handle (packages/core/src/clickhouse/connect.ts) this sink uses. */
 export interface ClickHouseHandle {

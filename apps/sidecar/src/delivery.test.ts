@@ -6,7 +6,8 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Actor, newId, SocketProviderTraceBackend, toProviderTrace } from '@runtrace/core';
+import { type Actor, newId } from '@runtrace/core';
+import { SocketProviderTraceBackend, toProviderTrace } from '@runtrace/core/telemetry';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ChildSidecar, countById, failingSidecar, scrape, spawnSidecar, until } from './test-helpers.ts';
 

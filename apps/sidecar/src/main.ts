@@ -2,7 +2,8 @@
  * `pnpm sidecar`: the receiver of the socket telemetry protocol. Configuration comes from @runtrace/core's config
  * (TELEMETRY_SOCKET, RUNTRACE_SIDECAR_*, SIDECAR_CLICKHOUSE_URL); SIGTERM/SIGINT drain and exit 0.
  */
-import { ConfigError, createLogger, loadSidecarConfig } from '@runtrace/core';
+import { createLogger } from '@runtrace/core';
+import { ConfigError, loadSidecarConfig } from '@runtrace/core/config';
 import { connectSidecarClickHouse } from './clickhouse-connect.ts';
 import { startSidecar } from './sidecar.ts';
 import { SidecarStartError } from './sidecar-start-error.ts';

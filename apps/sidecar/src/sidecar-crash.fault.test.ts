@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Actor, createLogger, newId, SocketProviderTraceBackend, TelemetryManager, toProviderTrace } from '@runtrace/core';
+import { type Actor, createLogger, newId } from '@runtrace/core';
+import { SocketProviderTraceBackend, TelemetryManager, toProviderTrace } from '@runtrace/core/telemetry';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ChildSidecar, countById, spawnSidecar, until } from './test-helpers.ts';
 

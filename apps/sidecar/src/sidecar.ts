@@ -2,7 +2,8 @@ import { accessSync, chmodSync, constants, existsSync, lstatSync, mkdirSync, unl
 import type http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { decodeLine, type Logger, SocketDrain } from '@runtrace/core';
+import type { Logger } from '@runtrace/core';
+import { decodeLine, SocketDrain } from '@runtrace/core/telemetry';
 import type { Registry } from 'prom-client';
 import { type ClickHouseHandle, ClickHouseSink } from './clickhouse-sink.ts';
 import { FileSink } from './file-sink.ts';

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { buildServer } from '@runtrace/api';
 import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
-import { type ApiConfig, createLogger, createRuntime, type Runtime } from '@runtrace/core';
+import { createLogger, createRuntime, type Runtime } from '@runtrace/core';
+import type { ApiConfig } from '@runtrace/core/config';
 import { createScratchDatabase } from '@runtrace/core/testing';
 import postgres from 'postgres';
 

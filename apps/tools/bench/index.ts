@@ -9,7 +9,8 @@
  * (also on error and Ctrl-C).
  */
 import os from 'node:os';
-import { ConfigError, DEFAULT_ORGANIZATION_ID, loadApiConfig, loadToolConfig } from '@runtrace/core';
+import { DEFAULT_ORGANIZATION_ID } from '@runtrace/core';
+import { ConfigError, loadApiConfig, loadToolConfig } from '@runtrace/core/config';
 import { intFlag, parseFlags } from '../src/args.ts';
 import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
 import { runsCreateSection } from './runs-create.ts';

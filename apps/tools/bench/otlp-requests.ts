@@ -1,5 +1,5 @@
 /** The OTLP export requests of the traces bench: agent-like exports for ingest, and one agent run's trace to read. */
-import { otlpProtoTypes } from '@runtrace/core';
+import { otlpProtoTypes } from '@runtrace/core/internal';
 
 export const SPANS_PER_EXPORT = 512;
 export const TARGET_SPANS = 1_000;

@@ -1,4 +1,5 @@
-import { type ApiConfig, connectRedis, redisOptions } from '@runtrace/core';
+import type { ApiConfig } from '@runtrace/core/config';
+import { connectRedis, redisOptions } from '@runtrace/core/internal';
 
 /** Where the section looks for Redis when REDIS_URL is unset (the project's CI and dev machines). */
 export const FALLBACK_REDIS_URL = 'redis://127.0.0.1:6379';

@@ -1,6 +1,7 @@
 import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
 import type { ApiProcess } from '@runtrace/client/testing/apiProcess';
-import { newId, streamKey } from '@runtrace/core';
+import { newId } from '@runtrace/core';
+import { streamKey } from '@runtrace/core/internal';
 import { forkSubscribers, type Subscribers } from './fork-subscribers.ts';
 import { keepAliveAgent, postJson } from './http.ts';
 import { openRedis, redisClientCount } from './resolve-redis-url.ts';

@@ -1,6 +1,6 @@
 import { createRuntraceClient } from '@runtrace/client';
 import { spawnApi } from '@runtrace/client/testing/apiProcess';
-import { encodeCursor, toIso } from '@runtrace/core';
+import { encodeCursor, toIso } from '@runtrace/core/internal';
 import type postgres from 'postgres';
 import { get, keepAliveAgent } from './http.ts';
 import type { BenchContext, BenchSection, Check } from './section.ts';

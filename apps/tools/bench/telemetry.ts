@@ -8,19 +8,16 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { type Actor, connectDatabase, createLogger, DEFAULT_ACTOR } from '@runtrace/core';
 import {
-  type Actor,
   type BackendName,
-  connectDatabase,
   createBackends,
-  createLogger,
-  DEFAULT_ACTOR,
-  loadApiConfig,
   type ProviderTrace,
   type ProviderTraceBackend,
   TelemetryManager,
   toProviderTrace,
-} from '@runtrace/core';
+} from '@runtrace/core/telemetry';
+import { loadApiConfig } from '@runtrace/core/config';
 import { sampleTraces } from '@runtrace/core/testing';
 import { formatRows, runSidecarBench } from '@runtrace/sidecar/bench';
 import { spawnSidecar } from '@runtrace/sidecar/testing';

@@ -6,7 +6,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
-import { DEFAULT_ORGANIZATION_ID, InsertBatcher, insertSpanRows, otlpToRows, SPAN_BATCHING } from '@runtrace/core';
+import { DEFAULT_ORGANIZATION_ID } from '@runtrace/core';
+import { InsertBatcher, insertSpanRows, otlpToRows, SPAN_BATCHING } from '@runtrace/core/internal';
 import { exportRequest, protobufBody, SPANS_PER_EXPORT } from './otlp-requests.ts';
 import type { BenchContext, Check, SectionResult } from './section.ts';
 import { int, measureInterleaved, ms, ratio, type Scenario, type Summary } from './stats.ts';

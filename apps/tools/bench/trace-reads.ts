@@ -3,7 +3,8 @@
  * FROM numbers()`, 30 days, 50-span traces, 10 % of another organization); `runs.trace` over HTTP beside the same read
  * straight on ClickHouse, with and without the trace-id lookup table.
  */
-import { DEFAULT_ACTOR, DEFAULT_ORGANIZATION_ID, readTraceSpans } from '@runtrace/core';
+import { DEFAULT_ACTOR, DEFAULT_ORGANIZATION_ID } from '@runtrace/core';
+import { readTraceSpans } from '@runtrace/core/traces';
 import { get, keepAliveAgent } from './http.ts';
 import { TARGET_SPANS, targetTrace } from './otlp-requests.ts';
 import type { BenchContext, Check, SectionResult } from './section.ts';

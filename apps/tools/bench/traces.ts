@@ -2,7 +2,7 @@
  * OpenTelemetry traces: OTLP/HTTP ingest into ClickHouse (trace-ingest.ts) and `runs.trace` among many spans
  * (trace-reads.ts), each beside a baseline from the same run.
  */
-import { qualified } from '@runtrace/core';
+import { qualified } from '@runtrace/core/internal';
 import type { BenchSection } from './section.ts';
 import { measureTraceIngest } from './trace-ingest.ts';
 import { measureTraceReads } from './trace-reads.ts';

@@ -6,7 +6,7 @@
  *
  * Token counts, models, tool calls, thinking and provider errors come from shared/data/provider-traces.sample.ndjson.
  */
-import { ConfigError, loadToolConfig } from '@runtrace/core';
+import { ConfigError, loadToolConfig } from '@runtrace/core/config';
 import { createRuntraceClient } from '@runtrace/client';
 import { intFlag, parseFlags, percentFlag } from './args.ts';
 import { describeCall, loadProviderSamples } from './provider-samples.ts';

@@ -1,4 +1,4 @@
-import { otlpProtoTypes } from '@runtrace/core';
+import { otlpProtoTypes } from '@runtrace/core/internal';
 import fc from 'fast-check';
 import { anyString, junk, safeString } from './arbitraries.ts';
 import { type Generated, mostlyValid, objectOf } from './generated.ts';

@@ -1,4 +1,4 @@
-import { FEEDBACK_VALUES, RUN_STATUSES, STOP_REASONS } from '@runtrace/core';
+import { FEEDBACK_VALUES, RUN_STATUSES, STOP_REASONS } from '@runtrace/core/runs';
 import fc from 'fast-check';
 import { anyDate, anyString, idOf, safeString } from './arbitraries.ts';
 import { otlpTarget } from './otlp-target.ts';

@@ -1,4 +1,4 @@
-import { MESSAGE_TYPES, RUN_STATUSES, STOP_REASONS } from '@runtrace/core';
+import { MESSAGE_TYPES, RUN_STATUSES, STOP_REASONS } from '@runtrace/core/runs';
 import fc from 'fast-check';
 import { anyDate, idOf, junk, longString, safeObject, safeString } from './arbitraries.ts';
 import { type Generated, inputsOf, mostlyValid, objectOf } from './generated.ts';

@@ -1,4 +1,4 @@
-import { FEEDBACK_VALUES, STOP_REASONS } from '@runtrace/core';
+import { FEEDBACK_VALUES, STOP_REASONS } from '@runtrace/core/runs';
 import fc from 'fast-check';
 import { idOf, safeObject, safeString } from './arbitraries.ts';
 import { contains, ok, readStep, same } from './reads.ts';

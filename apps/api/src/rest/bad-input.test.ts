@@ -2,7 +2,8 @@
  * Bad input at the REST door: refused with Letta's 400/422 answers naming where it was on the wire (`query`, `path`,
  * `body`, snake_case names), never a 500, and never written.
  */
-import { newId, type Run, type Step } from '@runtrace/core';
+import { newId } from '@runtrace/core';
+import type { Run, Step } from '@runtrace/core/runs';
 import { databaseTargets } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RestApi, startRestApi } from './test-helpers.ts';

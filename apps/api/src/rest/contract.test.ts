@@ -2,7 +2,8 @@
  * The Letta REST layer's contract over plain HTTP: every status code Letta answers (and the reference bugs fixed),
  * the cursor rules of every list (CONTRACTS §4), auth, delete, the wire format and the OpenAPI document.
  */
-import { type Actor, newId, type Run, type Step, Unavailable } from '@runtrace/core';
+import { type Actor, newId, Unavailable } from '@runtrace/core';
+import type { Run, Step } from '@runtrace/core/runs';
 import { databaseTargets } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { lettaRoutes } from './index.ts';

@@ -7,7 +7,8 @@
  * steps.feedback.create, steps.messages.list (the client has no runs.delete or runs.metrics: those are checked over
  * plain HTTP in contract.test.ts).
  */
-import { DEFAULT_ACTOR, newId, type Run, type Step } from '@runtrace/core';
+import { DEFAULT_ACTOR, newId } from '@runtrace/core';
+import type { Run, Step } from '@runtrace/core/runs';
 import { databaseTargets } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RestApi, startRestApi } from './test-helpers.ts';

@@ -1,5 +1,7 @@
 /** Letta's `/v1/runs` endpoints (letta-behavior §11) over the same managers as the tRPC `runs` procedures. */
-import { clickhouseOff, MAX_RUN_TRACE_SPANS, RUN_STATUSES, type RunStatus, STOP_REASONS } from '@runtrace/core';
+import { RUN_STATUSES, type RunStatus, STOP_REASONS } from '@runtrace/core/runs';
+import { MAX_RUN_TRACE_SPANS } from '@runtrace/core/traces';
+import { clickhouseOff } from '@runtrace/core/clickhouse';
 import { z } from 'zod';
 import {
   cursorParam,

@@ -1,25 +1,23 @@
 /**
  * Letta's JSON objects (letta-behavior §11), each derived from the core schema the tRPC procedure answers with.
  */
+import type { Actor } from '@runtrace/core';
 import {
-  type Actor,
   type Message,
   messageSchema,
   nanosecondsOutputSchema,
-  type ProviderTrace,
-  providerTraceSchema,
   type Run,
   type RunMetrics,
   type RunUsage,
-  runEventSchema,
   runMetricsSchema,
   runSchema,
   runUsageSchema,
   type Step,
-  type StreamedRunEvent,
   stepSchema,
-  type TraceSpan,
-} from '@runtrace/core';
+} from '@runtrace/core/runs';
+import { type ProviderTrace, providerTraceSchema } from '@runtrace/core/telemetry';
+import { runEventSchema, type StreamedRunEvent } from '@runtrace/core/streams';
+import type { TraceSpan } from '@runtrace/core/traces';
 import { z } from 'zod';
 import { lettaShape } from './wire.ts';
 

@@ -1,5 +1,6 @@
 /** Letta's `/v1/steps` endpoints over the same managers as the tRPC `steps` procedures. */
-import { FEEDBACK_VALUES, isId, TIMESTAMP_MAX, TIMESTAMP_MIN, timestampInputSchema } from '@runtrace/core';
+import { isId, TIMESTAMP_MAX, TIMESTAMP_MIN, timestampInputSchema } from '@runtrace/core';
+import { FEEDBACK_VALUES } from '@runtrace/core/runs';
 import { z } from 'zod';
 import {
   cursorParam,

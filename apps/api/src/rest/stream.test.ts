@@ -3,7 +3,8 @@
  * filled in), resume with starting_after, `data: [DONE]` once at the end, the cancelled stop reason, LettaPing
  * keepalives, an empty body meaning the defaults, headers sent at once; on both databases and both stream stores.
  */
-import { newId, type Run } from '@runtrace/core';
+import { newId } from '@runtrace/core';
+import type { Run } from '@runtrace/core/runs';
 import { databaseTargets, streamTargets } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RestApi, startRestApi } from './test-helpers.ts';

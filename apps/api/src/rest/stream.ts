@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { domainErrorOf, Expired, InvalidArgument, type StreamedRunEvent, type StreamItem } from '@runtrace/core';
+import { domainErrorOf, Expired, InvalidArgument } from '@runtrace/core';
+import type { StreamedRunEvent, StreamItem } from '@runtrace/core/streams';
 import { z } from 'zod';
 import { withKeepalive } from '../keepalive.ts';
 import type { Subscriptions } from '../subscriptions.ts';

@@ -4,7 +4,7 @@
  * and every field present (null when absent), as Letta's pydantic models serialise. User data (metadata, token
  * details, request/response JSON) is a record in the schema and keeps its keys as they were stored.
  */
-import { nanosecondsOutputSchema } from '@runtrace/core';
+import { nanosecondsOutputSchema } from '@runtrace/core/runs';
 import { z } from 'zod';
 
 type AnySchema = z.core.$ZodType;

@@ -1,4 +1,4 @@
-import { listAgentsInput } from '@runtrace/core';
+import { listAgentsInput } from '@runtrace/core/runs';
 import { publicProcedure } from '../trpc.ts';
 
 export const agentsRouter = {

@@ -1,4 +1,4 @@
-import { appendMessagesInput } from '@runtrace/core';
+import { appendMessagesInput } from '@runtrace/core/runs';
 import { publicProcedure } from '../trpc.ts';
 
 export const messagesRouter = {

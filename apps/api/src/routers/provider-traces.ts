@@ -1,4 +1,4 @@
-import { listRunTracesInput, providerTraceInput } from '@runtrace/core';
+import { listRunTracesInput, providerTraceInput } from '@runtrace/core/telemetry';
 import { publicProcedure } from '../trpc.ts';
 
 export const providerTracesRouter = {

@@ -1,19 +1,17 @@
+import { idSchema } from '@runtrace/core';
 import {
-  appendEventsInput,
   createRunInput,
-  idSchema,
   listActiveRunsInput,
   listRunMessagesInput,
   listRunStepsInput,
   listRunsInput,
   type Run,
   type RunStatus,
-  runEventSchema,
   runIdInput,
-  runTraceInput,
-  streamRunInput,
   updateRunInput,
-} from '@runtrace/core';
+} from '@runtrace/core/runs';
+import { appendEventsInput, runEventSchema, streamRunInput } from '@runtrace/core/streams';
+import { runTraceInput } from '@runtrace/core/traces';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { withKeepalive } from '../keepalive.ts';

@@ -1,4 +1,5 @@
-import { createStepInput, stepIdInput, stepTraceInput } from '@runtrace/core';
+import { createStepInput, stepIdInput } from '@runtrace/core/runs';
+import { stepTraceInput } from '@runtrace/core/telemetry';
 import { publicProcedure } from '../trpc.ts';
 
 export const stepsRouter = {

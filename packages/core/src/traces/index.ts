@@ -1,8 +1,15 @@
-export * from './encode-export-response.ts';
-export * from './otel-traces.ts';
-export * from './otlp-to-rows.ts';
-export * from './schemas.ts';
-export * from './self-trace.ts';
-export * from './span-metrics.ts';
-export * from './span-reader.ts';
-export { otlpProtoTypes } from './otlp-proto.ts';
+/**
+ * `@runtrace/core/traces`: OpenTelemetry traces — OTLP ingest and its wire responses, the span store and reader,
+ * and the API's own (self) tracing. The ClickHouse connection they run on is `@runtrace/core/clickhouse`.
+ */
+export {
+  encodeExportResponse,
+  encodeStatus,
+  OTLP_CONTENT_TYPES,
+  type OtlpFormat,
+  RPC_CODES,
+} from './encode-export-response.ts';
+export { type IngestResult, OtelTraces, type OtelTracesOptions } from './otel-traces.ts';
+export { MAX_RUN_TRACE_SPANS, type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts';
+export type { SelfTracer } from './self-trace.ts';
+export { type ReadTraceSpansOptions, readTraceSpans } from './span-reader.ts';

@@ -1,0 +1,48 @@
+/**
+ * `@runtrace/core/runs`: runs and what hangs off them — steps, messages, agents — as managers with their input
+ * schemas and output shapes. Browser code takes the status/stop-reason names from `@runtrace/core/run-names`
+ * instead: this module pulls in the database side.
+ */
+export { type Agent, AgentManager, type ListAgentsInput, listAgentsInput } from '../agents/agent-manager.ts';
+export { type Message, MESSAGE_TYPES, type MessageType, messageSchema } from '../messages/letta-message.ts';
+export {
+  type AppendMessagesInput,
+  appendMessagesInput,
+  type ListRunMessagesInput,
+  listRunMessagesInput,
+  MessageManager,
+} from '../messages/message-manager.ts';
+export {
+  type CreateStepInput,
+  createStepInput,
+  FEEDBACK_VALUES,
+  type ListRunStepsInput,
+  listRunStepsInput,
+  type Step,
+  type StepFeedbackInput,
+  type StepIdInput,
+  stepIdInput,
+  stepSchema,
+} from '../steps/schemas.ts';
+export { StepManager } from '../steps/step-manager.ts';
+export { RUN_STATUSES, type RunStatus, STOP_REASONS, type StopReason } from './names.ts';
+export { RunManager } from './run-manager.ts';
+export {
+  type CreateRunInput,
+  createRunInput,
+  type ListActiveRunsInput,
+  listActiveRunsInput,
+  type ListRunsInput,
+  listRunsInput,
+  nanosecondsOutputSchema,
+  type Run,
+  type RunIdInput,
+  runIdInput,
+  type RunMetrics,
+  runMetricsSchema,
+  runSchema,
+  type RunUsage,
+  runUsageSchema,
+  type UpdateRunInput,
+  updateRunInput,
+} from './schemas.ts';
