@@ -10,10 +10,19 @@ export default defineConfig({
     hookTimeout: 120_000,
     reporters: ['default', '../core/src/testing/summary-reporter.ts'],
     projects: [
-      { extends: true, test: { name: 'client', include: ['src/**/*.test.ts'], exclude: [HYGIENE], sequence: { groupOrder: 0 } } },
       {
         extends: true,
-        test: { name: 'hygiene', include: [HYGIENE], execArgv: ['--expose-gc'], testTimeout: 180_000, sequence: { groupOrder: 1 } },
+        test: { name: 'client', include: ['src/**/*.test.ts'], exclude: [HYGIENE], sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'hygiene',
+          include: [HYGIENE],
+          execArgv: ['--expose-gc'],
+          testTimeout: 180_000,
+          sequence: { groupOrder: 1 },
+        },
       },
     ],
   },

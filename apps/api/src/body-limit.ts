@@ -106,7 +106,12 @@ export function registerBodyLimits(app: FastifyInstance, options: BodyLimitOptio
     return Math.min(...procedures.map((p) => limits[p] ?? defaultLimit));
   };
   const tooLarge = (request: FastifyRequest, reply: FastifyReply, limit: number) =>
-    trpcError(request, reply.header('connection', 'close'), 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes`);
+    trpcError(
+      request,
+      reply.header('connection', 'close'),
+      'PAYLOAD_TOO_LARGE',
+      `Request body is larger than ${limit} bytes`,
+    );
   if (options.budgetBytes !== undefined) registerBodyBudget(app, options.budgetBytes);
   app.addHook('onRequest', async (request, reply) => {
     if (!isTrpc(request.url)) return;
@@ -123,7 +128,11 @@ export function registerBodyLimits(app: FastifyInstance, options: BodyLimitOptio
         transform(chunk: Buffer, _enc, callback) {
           seen += chunk.length;
           if (seen > limit) {
-            callback(Object.assign(new Error(`Request body is larger than ${limit} bytes`), { statusCode: ERROR_TABLE.PAYLOAD_TOO_LARGE.http }));
+            callback(
+              Object.assign(new Error(`Request body is larger than ${limit} bytes`), {
+                statusCode: ERROR_TABLE.PAYLOAD_TOO_LARGE.http,
+              }),
+            );
             return;
           }
           callback(null, chunk);

@@ -26,7 +26,12 @@ async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { org: { type: 'string' }, name: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    options: {
+      org: { type: 'string' },
+      name: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
   });
   const [resource, action, arg] = positionals;
   if (values.help || !resource || !action) {
@@ -44,7 +49,10 @@ async function main(argv: string[]): Promise<number> {
       case 'orgs create': {
         if (!arg) throw new UsageError('orgs create needs a name');
         const created = await auth.createOrganization(arg);
-        print(created, `created organization ${created.id} (${created.name})\ncreate a key: pnpm runtrace keys create --org ${created.id}`);
+        print(
+          created,
+          `created organization ${created.id} (${created.name})\ncreate a key: pnpm runtrace keys create --org ${created.id}`,
+        );
         return 0;
       }
       case 'orgs list': {
@@ -65,7 +73,9 @@ async function main(argv: string[]): Promise<number> {
         print(
           keys,
           keys.length
-            ? keys.map((k) => `${k.id}  ${k.keyPrefix}…  ${k.name}  ${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}`).join('\n')
+            ? keys
+                .map((k) => `${k.id}  ${k.keyPrefix}…  ${k.name}  ${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}`)
+                .join('\n')
             : `no keys for ${org}`,
         );
         return 0;

@@ -111,7 +111,8 @@ describe('fault: ClickHouse inserts failing under a running api', { timeout: 300
       };
     };
 
-    const run = (await trpc('runs.create', { agentId: 'agent-00000000-0000-4000-8000-00000000000f' })).body.result?.data as { id: string };
+    const run = (await trpc('runs.create', { agentId: 'agent-00000000-0000-4000-8000-00000000000f' })).body.result
+      ?.data as { id: string };
     const now = BigInt(Date.now()) * 1_000_000n;
     let sentSpans = 0;
     /** One export of one root span with a trace id of its own (a step of the run names it, for runs.trace). */
@@ -142,12 +143,20 @@ describe('fault: ClickHouse inserts failing under a running api', { timeout: 300
           ],
         }),
       });
-      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as Record<string, unknown> };
+      return {
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        body: (await res.json()) as Record<string, unknown>,
+      };
     };
     let sentTraces = 0;
     const createTrace = async () => {
       sentTraces += 1;
-      return trpc('providerTraces.create', { runId: run.id, requestJson: { n: sentTraces }, responseJson: { ok: true } });
+      return trpc('providerTraces.create', {
+        runId: run.id,
+        requestJson: { n: sentTraces },
+        responseJson: { ok: true },
+      });
     };
     const burst = async <T>(n: number, send: () => Promise<T>) => {
       const results: T[] = [];
@@ -190,13 +199,17 @@ describe('fault: ClickHouse inserts failing under a running api', { timeout: 300
 
     // what was written, read back through the api (ClickHouse is the primary for both reads)
     const spans = (await query('runs.trace', { runId: run.id, limit: 5000 })).result?.data as { spanName: string }[];
-    const listed = (await query('providerTraces.list', { runId: run.id, limit: 1000 })).result?.data as { items: unknown[] } | undefined;
+    const listed = (await query('providerTraces.list', { runId: run.id, limit: 1000 })).result?.data as
+      | { items: unknown[] }
+      | undefined;
     const traces = listed?.items ?? [];
     const spansLost = after.spansFailed;
     const tracesLost = after.tracesFailed + after.tracesTimedOut + after.tracesDropped;
     expect(spans).toHaveLength(sentSpans - spansLost);
     expect(spans.map((s) => s.spanName)).toEqual(
-      [...Array.from({ length: 5 }, (_, i) => i + 1), ...Array.from({ length: 10 }, (_, i) => i + 16)].map((n) => `fault export ${n}`),
+      [...Array.from({ length: 5 }, (_, i) => i + 1), ...Array.from({ length: 10 }, (_, i) => i + 16)].map(
+        (n) => `fault export ${n}`,
+      ),
     );
     expect(traces).toHaveLength(sentTraces - tracesLost);
     expect([spansLost, tracesLost]).toEqual([10, 10]);

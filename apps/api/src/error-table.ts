@@ -35,7 +35,12 @@ export const ERROR_TABLE = {
   NOT_FOUND: { trpc: 'NOT_FOUND', http: 404, lettaDetail: 'message', grpc: RPC_CODES.INVALID_ARGUMENT },
   CONFLICT: { trpc: 'CONFLICT', http: 409, lettaDetail: 'message', grpc: RPC_CODES.INVALID_ARGUMENT },
   EXPIRED: { trpc: 'PRECONDITION_FAILED', http: 410, lettaDetail: 'prefixed', grpc: RPC_CODES.INVALID_ARGUMENT },
-  PAYLOAD_TOO_LARGE: { trpc: 'PAYLOAD_TOO_LARGE', http: 413, lettaDetail: 'message', grpc: RPC_CODES.RESOURCE_EXHAUSTED },
+  PAYLOAD_TOO_LARGE: {
+    trpc: 'PAYLOAD_TOO_LARGE',
+    http: 413,
+    lettaDetail: 'message',
+    grpc: RPC_CODES.RESOURCE_EXHAUSTED,
+  },
   NOT_IMPLEMENTED: { trpc: 'NOT_IMPLEMENTED', http: 501, lettaDetail: 'message', grpc: RPC_CODES.UNIMPLEMENTED },
   UNAVAILABLE: { trpc: 'SERVICE_UNAVAILABLE', http: 503, lettaDetail: 'message', grpc: RPC_CODES.UNAVAILABLE },
 } as const satisfies Record<DomainErrorCode, ErrorAnswer>;

@@ -51,7 +51,8 @@ export async function registerFastCalls<TRouter extends AnyTRPCRouter>(
 
 function procedureType(router: AnyTRPCRouter, path: string): 'query' | 'mutation' {
   const type = (router._def.procedures[path] as { _def?: { type?: string } } | undefined)?._def?.type;
-  if (type !== 'query' && type !== 'mutation') throw new Error(`fast call ${path}: not a query or mutation of the router`);
+  if (type !== 'query' && type !== 'mutation')
+    throw new Error(`fast call ${path}: not a query or mutation of the router`);
   return type;
 }
 

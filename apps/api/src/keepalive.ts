@@ -15,7 +15,10 @@ export interface KeepaliveOptions<P> {
  * reordered or read ahead. Each wait attaches one callback, so a long idle stream does not accumulate promise
  * reactions (as `Promise.race` on the same pending promise would).
  */
-export async function* withKeepalive<T, P>(source: AsyncIterable<T>, options: KeepaliveOptions<P>): AsyncGenerator<T | P, void> {
+export async function* withKeepalive<T, P>(
+  source: AsyncIterable<T>,
+  options: KeepaliveOptions<P>,
+): AsyncGenerator<T | P, void> {
   const { intervalMs, signal } = options;
   const iterator = source[Symbol.asyncIterator]();
   let finished = false;

@@ -11,7 +11,13 @@ import { inheritedEnvironment } from '@runtrace/core/config';
 const apiDir = fileURLToPath(new URL('..', import.meta.url));
 const tsx = path.join(apiDir, 'node_modules', '.bin', 'tsx');
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'runtrace-main-'));
-const env = { ...inheritedEnvironment(), RUNTRACE_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'info', NODE_ENV: 'production' };
+const env = {
+  ...inheritedEnvironment(),
+  RUNTRACE_DATA_DIR: dataDir,
+  DATABASE_URL: '',
+  LOG_LEVEL: 'info',
+  NODE_ENV: 'production',
+};
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 /** Each case starts whole processes (tsx, PGlite, chdb): generous on a loaded 2-core machine. */
 const SPAWN_TIMEOUT = 180_000;

@@ -20,7 +20,9 @@ if (runtime.database.driver === 'pglite') {
   logger.info('embedded PGlite serves one process only; set DATABASE_URL to run several api processes');
 }
 if (runtime.clickhouse?.kind === 'chdb') {
-  logger.info('embedded ClickHouse (chdb) serves one process only; set CLICKHOUSE_URL to a server to run several api processes');
+  logger.info(
+    'embedded ClickHouse (chdb) serves one process only; set CLICKHOUSE_URL to a server to run several api processes',
+  );
 }
 
 let stopping = false;

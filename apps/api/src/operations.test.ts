@@ -68,7 +68,11 @@ describe('browsers: same origin only, unless RUNTRACE_CORS_ORIGINS allows more',
     expect(post.status).toBe(403);
     const preflight = await fetch(`${url}/v1/runs/run-00000000-0000-4000-8000-000000000001`, {
       method: 'OPTIONS',
-      headers: { origin: evil, 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: evil,
+        'access-control-request-method': 'DELETE',
+        'access-control-request-headers': 'authorization',
+      },
     });
     expect(preflight.status).toBe(403);
     expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
@@ -86,7 +90,11 @@ describe('browsers: same origin only, unless RUNTRACE_CORS_ORIGINS allows more',
     expect(simple.headers.get('vary') ?? '').toMatch(/origin/i);
     const preflight = await fetch(`${url}/trpc/runs.delete`, {
       method: 'OPTIONS',
-      headers: { origin: allowed, 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' },
+      headers: {
+        origin: allowed,
+        'access-control-request-method': 'DELETE',
+        'access-control-request-headers': 'authorization',
+      },
     });
     expect(preflight.status).toBeLessThan(300);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(allowed);
@@ -96,7 +104,7 @@ describe('browsers: same origin only, unless RUNTRACE_CORS_ORIGINS allows more',
   });
 });
 
-describe('/metrics (every organization\'s counters)', () => {
+describe("/metrics (every organization's counters)", () => {
   it('is on the main port while auth is optional and RUNTRACE_METRICS_PORT is unset', async () => {
     const { url } = await serve();
     const res = await fetch(`${url}/metrics`);
@@ -129,7 +137,9 @@ describe('/readyz and /healthz', () => {
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'ok' } });
-    await rt.database.db.execute('delete from runtrace_migrations where hash = (select max(hash) from runtrace_migrations)');
+    await rt.database.db.execute(
+      'delete from runtrace_migrations where hash = (select max(hash) from runtrace_migrations)',
+    );
     const pending = await fetch(`${url}/readyz`);
     expect(pending.status).toBe(503);
     expect(pending.headers.get('retry-after')).toBeTruthy();
@@ -144,7 +154,9 @@ describe('requests cannot hold the server', () => {
     const slow = Array.from({ length: 3 }, () => rawSocket(port));
     const started = Date.now();
     for (const { socket } of slow) {
-      socket.write(`POST /trpc/runs.create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`);
+      socket.write(
+        `POST /trpc/runs.create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`,
+      );
     }
     const drip = setInterval(() => {
       for (const { socket } of slow) if (!socket.destroyed) socket.write(' ');
@@ -199,7 +211,11 @@ describe('requests cannot hold the server', () => {
     expect(trpc.status).toBe(503);
     expect(trpc.headers.get('retry-after')).toBeTruthy();
     expect(JSON.stringify(await trpc.json())).toContain('SERVICE_UNAVAILABLE');
-    const otlp = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const otlp = await fetch(`${url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(otlp.status).toBe(503);
     expect(otlp.headers.get('retry-after')).toBeTruthy();
     holder.socket.destroy();
@@ -208,7 +224,11 @@ describe('requests cannot hold the server', () => {
     const after = await fetch(`${url}/trpc/runs.list`, { method: 'GET' });
     expect(after.status).toBe(200);
     // (ClickHouse is off here: 501 means the body was admitted and reached the route.)
-    const otlpAfter = await fetch(`${url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const otlpAfter = await fetch(`${url}/v1/traces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(otlpAfter.status).toBe(501);
   });
 });

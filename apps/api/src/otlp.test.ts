@@ -43,7 +43,9 @@ type TrpcBody = { result?: { data: unknown }; error?: { message: string; data: R
 
 async function trpcQuery(api: Api, procedure: string, input: unknown, key?: string) {
   const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
-  const res = await fetch(`${api.url}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`, { headers });
+  const res = await fetch(`${api.url}/trpc/${procedure}?input=${encodeURIComponent(JSON.stringify(input))}`, {
+    headers,
+  });
   return { status: res.status, body: (await res.json()) as TrpcBody };
 }
 
@@ -84,7 +86,9 @@ interface AgentTrace {
  * and a tool execution (`LettaAgentV3._execute_tool`, whose own child is not drawn). `clientOrg` is what a client
  * might claim as its organization (the server must replace it).
  */
-async function recordAgentTrace(options: { clientOrg?: string; offsetMs?: number; traceId?: string } = {}): Promise<AgentTrace> {
+async function recordAgentTrace(
+  options: { clientOrg?: string; offsetMs?: number; traceId?: string } = {},
+): Promise<AgentTrace> {
   const memory = new InMemorySpanExporter();
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
@@ -96,10 +100,21 @@ async function recordAgentTrace(options: { clientOrg?: string; offsetMs?: number
   const tracer = provider.getTracer('letta.agents', '0.16.0');
   const o = options.offsetMs ?? 0;
   const expected: AgentTrace['expected'] = [];
-  const span = (name: string, parent: ReturnType<typeof tracer.startSpan> | null, start: HrTime, end: HrTime, extra = {}) => {
+  const span = (
+    name: string,
+    parent: ReturnType<typeof tracer.startSpan> | null,
+    start: HrTime,
+    end: HrTime,
+    extra = {},
+  ) => {
     let ctx = parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
     if (!parent && options.traceId) {
-      ctx = trace.setSpanContext(ROOT_CONTEXT, { traceId: options.traceId, spanId: 'a'.repeat(16), traceFlags: 1, isRemote: true });
+      ctx = trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: options.traceId,
+        spanId: 'a'.repeat(16),
+        traceFlags: 1,
+        isRemote: true,
+      });
     }
     const s = tracer.startSpan(name, { startTime: start, ...extra }, ctx);
     return { s, end: () => s.end(end) };
@@ -108,7 +123,8 @@ async function recordAgentTrace(options: { clientOrg?: string; offsetMs?: number
     kind: SpanKind.SERVER,
     attributes: { 'http.method': 'POST', 'agent.id': 'agent-1', 'request.bytes': 2048, sampled: true, ratio: 0.25 },
   });
-  if (!options.traceId) expected.push({ name: 'POST /v1/agents/{agent_id}/messages', start: at(o, 7), end: at(o + 900) });
+  if (!options.traceId)
+    expected.push({ name: 'POST /v1/agents/{agent_id}/messages', start: at(o, 7), end: at(o + 900) });
   for (const [i, base] of [100, 500].entries()) {
     const step = span('agent_step', root.s, at(o + base), at(o + base + 300), { attributes: { 'step.index': i } });
     expected.push({ name: 'agent_step', start: at(o + base), end: at(o + base + 300) });
@@ -135,7 +151,9 @@ async function recordAgentTrace(options: { clientOrg?: string; offsetMs?: number
 /** Sends spans with a real OTLP exporter and resolves with its result (it must be a success). */
 function exportWith(exporter: SpanExporter, spans: ReadableSpan[]): Promise<void> {
   return new Promise((resolve, reject) =>
-    exporter.export(spans, (result) => (result.code === 0 ? resolve() : reject(result.error ?? new Error('export failed')))),
+    exporter.export(spans, (result) =>
+      result.code === 0 ? resolve() : reject(result.error ?? new Error('export failed')),
+    ),
   );
 }
 
@@ -166,7 +184,10 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
   beforeAll(async () => {
     api = await startApi({ CLICKHOUSE_URL: target.url, RUNTRACE_OTEL_SELF_TRACE: 'direct' });
     const org = await api.rt.auth.createOrganization('b');
-    orgB = { key: (await api.rt.auth.createApiKey(org.id, 'b')).key, actor: { organizationId: org.id, userId: org.userId } };
+    orgB = {
+      key: (await api.rt.auth.createApiKey(org.id, 'b')).key,
+      actor: { organizationId: org.id, userId: org.userId },
+    };
   });
   afterAll(async () => {
     await api?.app.close();
@@ -194,18 +215,32 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
       statusCode: 'Unset',
       // the caller's organization, whatever the client claimed
       resourceAttributes: { 'service.name': 'letta-server', 'runtrace.organization_id': DEFAULT_ORGANIZATION_ID },
-      spanAttributes: { 'http.method': 'POST', 'agent.id': 'agent-1', 'request.bytes': '2048', sampled: 'true', ratio: '0.25' },
+      spanAttributes: {
+        'http.method': 'POST',
+        'agent.id': 'agent-1',
+        'request.bytes': '2048',
+        sampled: 'true',
+        ratio: '0.25',
+      },
       events: [],
       links: [],
     });
     expect(step?.parentSpanId).toBe(root?.spanId);
     const ttft = spans.find((s) => s.spanName === 'time_to_first_token');
-    expect(ttft?.events).toEqual([{ timestamp: nanos(at(160)), name: 'first_token', attributes: { 'ttft.ns': '50000000' } }]);
+    expect(ttft?.events).toEqual([
+      { timestamp: nanos(at(160)), name: 'first_token', attributes: { 'ttft.ns': '50000000' } },
+    ]);
     const tool = spans.find((s) => s.spanName === 'LettaAgentV3._execute_tool');
-    expect(tool).toMatchObject({ statusCode: 'Error', statusMessage: 'tool timed out', spanAttributes: { 'tool.name': 'web_search' } });
+    expect(tool).toMatchObject({
+      statusCode: 'Error',
+      statusMessage: 'tool timed out',
+      spanAttributes: { 'tool.name': 'web_search' },
+    });
     // the limit keeps the oldest
     const limited = await runTrace(run.id, undefined, 3);
-    expect((limited.body.result!.data as TraceSpan[]).map((s) => s.spanName)).toEqual(agent.expected.slice(0, 3).map((e) => e.name));
+    expect((limited.body.result!.data as TraceSpan[]).map((s) => s.spanName)).toEqual(
+      agent.expected.slice(0, 3).map((e) => e.name),
+    );
   });
 
   it('takes protobuf with gzip from the official exporter too, and merges every trace id of the run, by time', async () => {
@@ -242,17 +277,25 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     const mine = await recordAgentTrace({ offsetMs: 3_000 });
     await exportWith(exporters().json, mine.spans);
     // organization B sends spans into the very same trace id (and claims the default organization)
-    const intruder = await recordAgentTrace({ offsetMs: 3_000, traceId: mine.traceId, clientOrg: DEFAULT_ORGANIZATION_ID });
+    const intruder = await recordAgentTrace({
+      offsetMs: 3_000,
+      traceId: mine.traceId,
+      clientOrg: DEFAULT_ORGANIZATION_ID,
+    });
     await exportWith(exporters().protoGzip(orgB.key), intruder.spans);
     const run = await runWithSteps(api.rt, DEFAULT_ACTOR, [mine.traceId]);
     const spans = (await runTrace(run.id)).body.result?.data as TraceSpan[];
     expect(spans.map((s) => s.spanName)).toEqual(mine.expected.map((e) => e.name));
-    expect(new Set(spans.map((s) => s.resourceAttributes['runtrace.organization_id']))).toEqual(new Set([DEFAULT_ORGANIZATION_ID]));
+    expect(new Set(spans.map((s) => s.resourceAttributes['runtrace.organization_id']))).toEqual(
+      new Set([DEFAULT_ORGANIZATION_ID]),
+    );
     // B sees its own spans of that trace id in its own run, stamped with its organization
     const runB = await runWithSteps(api.rt, orgB.actor, [mine.traceId]);
     const spansB = (await runTrace(runB.id, orgB.key)).body.result?.data as TraceSpan[];
     expect(spansB.map((s) => s.spanName)).toEqual(intruder.expected.map((e) => e.name));
-    expect(spansB.every((s) => s.resourceAttributes['runtrace.organization_id'] === orgB.actor.organizationId)).toBe(true);
+    expect(spansB.every((s) => s.resourceAttributes['runtrace.organization_id'] === orgB.actor.organizationId)).toBe(
+      true,
+    );
   });
 
   it('reports partial success as the spec says: the valid spans are written, the invalid ones counted with the reason', async () => {
@@ -287,7 +330,10 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     expect(res.status).toBe(200);
     expect(res.type).toBe('application/json');
     expect(json(res.bytes)).toEqual({
-      partialSuccess: { rejectedSpans: '3', errorMessage: expect.stringMatching(/^3 spans rejected: .*spanId.*endTimeUnixNano.*traceId/) },
+      partialSuccess: {
+        rejectedSpans: '3',
+        errorMessage: expect.stringMatching(/^3 spans rejected: .*spanId.*endTimeUnixNano.*traceId/),
+      },
     });
     const protoRes = await postTraces(
       api,
@@ -295,7 +341,9 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
         otlpProtoTypes()
           .ExportTraceServiceRequest.encode(
             otlpProtoTypes().ExportTraceServiceRequest.fromObject({
-              resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: Buffer.alloc(16, 1), spanId: Buffer.alloc(3, 1), name: 'x' }] }] }],
+              resourceSpans: [
+                { scopeSpans: [{ spans: [{ traceId: Buffer.alloc(16, 1), spanId: Buffer.alloc(3, 1), name: 'x' }] }] },
+              ],
             }),
           )
           .finish(),
@@ -305,7 +353,9 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     expect(protoRes.status).toBe(200);
     expect(protoRes.type).toBe('application/x-protobuf');
     const decoded = otlpProtoTypes().ExportTraceServiceResponse.decode(protoRes.bytes).toJSON();
-    expect(decoded).toEqual({ partialSuccess: { rejectedSpans: '1', errorMessage: expect.stringContaining('spanId') } });
+    expect(decoded).toEqual({
+      partialSuccess: { rejectedSpans: '1', errorMessage: expect.stringContaining('spanId') },
+    });
     // a full success is an empty response
     const ok = await postTraces(api, JSON.stringify({ resourceSpans: [] }), { 'content-type': 'application/json' });
     expect([ok.status, json(ok.bytes)]).toEqual([200, {}]);
@@ -340,7 +390,11 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
         startTimeUnixNano: `${T0 + s}000000000`,
         endTimeUnixNano: `${T0 + s}000000100`,
       }));
-      return { traceId, org: i % 2 ? orgB : null, body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }) };
+      return {
+        traceId,
+        org: i % 2 ? orgB : null,
+        body: JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans }] }] }),
+      };
     });
     // the same span inside the TTL (the repro's 2023 span expires at once), to read back what was stored
     const recent = bad
@@ -352,14 +406,19 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
       postTraces(api, bad, { 'content-type': 'application/json' }),
       postTraces(api, recent, { 'content-type': 'application/json', authorization: `Bearer ${orgB.key}` }),
       ...good.map((g) =>
-        postTraces(api, g.body, { 'content-type': 'application/json', ...(g.org ? { authorization: `Bearer ${g.org.key}` } : {}) }),
+        postTraces(api, g.body, {
+          'content-type': 'application/json',
+          ...(g.org ? { authorization: `Bearer ${g.org.key}` } : {}),
+        }),
       ),
     ]);
     expect(goodRes.map((r) => [r.status, json(r.bytes)])).toEqual(good.map(() => [200, {}]));
     // kept, as protobuf keeps invalid UTF-8: the unpaired surrogate became U+FFFD (the exporter is told so)
     for (const res of [badRes, recentRes]) {
       expect(res.status).toBe(200);
-      expect(json(res.bytes)).toEqual({ partialSuccess: { errorMessage: expect.stringMatching(/^1 span .*unpaired surrogate.*U\+FFFD/) } });
+      expect(json(res.bytes)).toEqual({
+        partialSuccess: { errorMessage: expect.stringMatching(/^1 span .*unpaired surrogate.*U\+FFFD/) },
+      });
     }
     await api.rt.traces.flush();
     for (const g of good) {
@@ -391,9 +450,15 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     const notJson = await postTraces(api, '{"resourceSpans": [', { 'content-type': 'application/json' });
     expect(notJson.status).toBe(400);
     expect(json(notJson.bytes)).toEqual({ code: 3, message: expect.stringContaining('not JSON') });
-    const wrongShape = await postTraces(api, JSON.stringify({ resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 7 }] }] }] }), {
-      'content-type': 'application/json; charset=utf-8',
-    });
+    const wrongShape = await postTraces(
+      api,
+      JSON.stringify({
+        resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), name: 7 }] }] }],
+      }),
+      {
+        'content-type': 'application/json; charset=utf-8',
+      },
+    );
     expect(wrongShape.status).toBe(400);
     expect(json(wrongShape.bytes).message).toContain('resourceSpans[0].scopeSpans[0].spans[0].name must be a string');
     const garbage = await postTraces(api, Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]), {
@@ -401,8 +466,14 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     });
     expect(garbage.status).toBe(400);
     expect(garbage.type).toBe('application/x-protobuf');
-    expect(protoStatus(garbage.bytes)).toMatchObject({ code: 3, message: expect.stringContaining('not an OTLP protobuf') });
-    const badGzip = await postTraces(api, 'not gzip', { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(protoStatus(garbage.bytes)).toMatchObject({
+      code: 3,
+      message: expect.stringContaining('not an OTLP protobuf'),
+    });
+    const badGzip = await postTraces(api, 'not gzip', {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     expect([badGzip.status, json(badGzip.bytes).code]).toEqual([400, 3]);
     const text = await postTraces(api, 'hello', { 'content-type': 'text/plain' });
     expect(text.status).toBe(415);
@@ -418,12 +489,26 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     // ~33 KB on the wire, 33 MiB inflated
     const bomb = gzipSync(Buffer.alloc(33 * 1024 * 1024, 0x20));
     expect(bomb.length).toBeLessThan(100_000);
-    const inflated = await postTraces(api, bomb, { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' });
+    const inflated = await postTraces(api, bomb, {
+      'content-type': 'application/x-protobuf',
+      'content-encoding': 'gzip',
+    });
     expect(inflated.status).toBe(413);
     expect(protoStatus(inflated.bytes)).toMatchObject({ code: 8, message: expect.stringContaining('decompressed') });
     // a large valid export below the limit goes through
-    const big = { resourceSpans: [{ scopeSpans: [{ spans: [{ traceId: 'cd'.repeat(16), spanId: '1'.repeat(16), name: 'x'.repeat(20 * 1024 * 1024) }] }] }] };
-    const ok = await postTraces(api, gzipSync(JSON.stringify(big)), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const big = {
+      resourceSpans: [
+        {
+          scopeSpans: [
+            { spans: [{ traceId: 'cd'.repeat(16), spanId: '1'.repeat(16), name: 'x'.repeat(20 * 1024 * 1024) }] },
+          ],
+        },
+      ],
+    };
+    const ok = await postTraces(api, gzipSync(JSON.stringify(big)), {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     expect(ok.status).toBe(200);
   });
 
@@ -431,7 +516,10 @@ describe.each(clickhouseTargets())('OTLP ingest and runs.trace on $name', (targe
     const bad = await postTraces(api, '{}', { 'content-type': 'application/json', authorization: 'Bearer rt_nope' });
     expect(bad.status).toBe(401);
     expect(json(bad.bytes)).toMatchObject({ code: 16, message: expect.stringMatching(/invalid or revoked/i) });
-    const malformed = await postTraces(api, Buffer.alloc(0), { 'content-type': 'application/x-protobuf', authorization: 'Basic x' });
+    const malformed = await postTraces(api, Buffer.alloc(0), {
+      'content-type': 'application/x-protobuf',
+      authorization: 'Basic x',
+    });
     expect(malformed.status).toBe(401);
     expect(protoStatus(malformed.bytes)).toMatchObject({ code: 16 });
   });

@@ -58,7 +58,8 @@ async function inflate(body: Buffer, limit: number): Promise<Buffer> {
     return await gunzipAsync(body, { maxOutputLength: limit });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') throw new PayloadTooLarge(`the decompressed body is larger than ${limit} bytes`);
+    if (code === 'ERR_BUFFER_TOO_LARGE')
+      throw new PayloadTooLarge(`the decompressed body is larger than ${limit} bytes`);
     throw new InvalidArgument(`the body is not valid gzip: ${(err as Error).message}`);
   }
 }
@@ -69,7 +70,9 @@ export async function registerOtlpRoutes(app: FastifyInstance, runtime: Runtime)
   await app.register(async (scope) => {
     const actors = new WeakMap<FastifyRequest, Actor>();
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, done) => done(null, body));
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, done) =>
+      done(null, body),
+    );
     // Before the body is read: an unknown caller or an unsupported type is answered without receiving 32 MiB.
     scope.addHook('onRequest', async (request) => {
       if (!formatOf(request.headers['content-type'])) throw new UnsupportedMediaType();

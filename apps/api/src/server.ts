@@ -89,7 +89,12 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
   // tRPC's adapter answers with a web Response whose status Fastify's onSend does not see yet: its own hook says it.
   const responseMeta = ({ errors }: { errors: { code: string }[] }) =>
     errors.some((e) => e.code === 'SERVICE_UNAVAILABLE') ? { headers: { 'retry-after': '1' } } : {};
-  const trpcOptions = { router: appRouter, createContext, onError, responseMeta } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
+  const trpcOptions = {
+    router: appRouter,
+    createContext,
+    onError,
+    responseMeta,
+  } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
   // The hot write of live streams (a producer appends token by token) and the hot read of dashboards on direct
   // routes (fast-calls.ts).
   await registerFastCalls(app, {

@@ -95,7 +95,10 @@ describe.each([
       fill(fifo);
       const signalledAt = Date.now();
       child.kill('SIGTERM');
-      const exitedAt = await Promise.race([exited, new Promise<null>((r) => setTimeout(() => r(null), SHUTDOWN_TIMEOUT_MS + 10_000))]);
+      const exitedAt = await Promise.race([
+        exited,
+        new Promise<null>((r) => setTimeout(() => r(null), SHUTDOWN_TIMEOUT_MS + 10_000)),
+      ]);
       expect(exitedAt, 'the api still runs after SIGTERM').not.toBeNull();
       expect((exitedAt as number) - signalledAt).toBeLessThan(SHUTDOWN_TIMEOUT_MS + 5000);
     } finally {

@@ -22,7 +22,13 @@ describe.each(databaseTargets())('provider traces over HTTP on $name', (target) 
             `${url}/trpc/${procedure}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`,
             { headers },
           );
-    return { status: res.status, body: (await res.json()) as { result?: { data: unknown }; error?: { message: string; data: Record<string, unknown> } } };
+    return {
+      status: res.status,
+      body: (await res.json()) as {
+        result?: { data: unknown };
+        error?: { message: string; data: Record<string, unknown> };
+      },
+    };
   };
 
   beforeAll(async () => {
@@ -100,7 +106,9 @@ describe.each(databaseTargets())('provider traces over HTTP on $name', (target) 
     expect(text).toContain('runtrace_provider_trace_dropped_total{backend="postgres"}');
     expect(text).toContain('runtrace_provider_trace_reconnects_total{backend="postgres"}');
     const health = await call('providerTraces.health', undefined, { method: 'GET' });
-    expect((health.body.result!.data as { backends: { backend: string; writesOk: number }[] }).backends[0]).toMatchObject({
+    expect(
+      (health.body.result!.data as { backends: { backend: string; writesOk: number }[] }).backends[0],
+    ).toMatchObject({
       backend: 'postgres',
       writesOk: expect.any(Number),
     });

@@ -23,15 +23,17 @@ interface Issue {
 function issuesOf(cause: unknown): Issue[] | null {
   const issues = (cause as { issues?: unknown } | null)?.issues;
   if (!Array.isArray(issues)) return null;
-  return issues.flatMap((issue: { path?: (PropertyKey | { key: PropertyKey })[]; message?: string; keys?: string[] }) => {
-    const path = (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p)));
-    const message = issue.message ?? 'invalid';
-    // An unknown key is named as the field itself, so clients can point at it.
-    if (Array.isArray(issue.keys) && issue.keys.length) {
-      return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: `unknown key "${key}"` }));
-    }
-    return [{ path: path.join('.'), message }];
-  });
+  return issues.flatMap(
+    (issue: { path?: (PropertyKey | { key: PropertyKey })[]; message?: string; keys?: string[] }) => {
+      const path = (issue.path ?? []).map((p) => (typeof p === 'object' && p !== null ? String(p.key) : String(p)));
+      const message = issue.message ?? 'invalid';
+      // An unknown key is named as the field itself, so clients can point at it.
+      if (Array.isArray(issue.keys) && issue.keys.length) {
+        return issue.keys.map((key) => ({ path: [...path, key].join('.'), message: `unknown key "${key}"` }));
+      }
+      return [{ path: path.join('.'), message }];
+    },
+  );
 }
 
 function toTRPCError(cause: unknown): TRPCError | null {
@@ -89,21 +91,29 @@ function isAbortError(error: unknown): boolean {
  * the subscription ends with SERVICE_UNAVAILABLE, so the client reconnects and resumes instead of taking it for the
  * stream's end.
  */
-async function* streaming<T>(events: AsyncIterable<T>, subscription: OpenSubscription, ctx: Context): AsyncGenerator<T, void> {
+async function* streaming<T>(
+  events: AsyncIterable<T>,
+  subscription: OpenSubscription,
+  ctx: Context,
+): AsyncGenerator<T, void> {
   try {
     yield* events;
   } catch (cause) {
     if (!ctx.subscriptions.closing) {
       if (isAbortError(cause)) throw cause; // the subscriber left: tRPC ends the stream quietly
       const mapped = toTRPCError(cause);
-      if (mapped?.code === 'SERVICE_UNAVAILABLE') logUnavailable(ctx.runtime.logger, mapped.cause, { subscription: true });
+      if (mapped?.code === 'SERVICE_UNAVAILABLE')
+        logUnavailable(ctx.runtime.logger, mapped.cause, { subscription: true });
       throw mapped ?? cause;
     }
   } finally {
     subscription.release();
   }
   if (ctx.subscriptions.closing) {
-    throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: 'The server is shutting down: reconnect to resume the stream' });
+    throw new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'The server is shutting down: reconnect to resume the stream',
+    });
   }
 }
 

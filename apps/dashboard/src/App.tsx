@@ -11,7 +11,10 @@ import { createDashboardClient, TRPCProvider } from './trpc.ts';
 
 export function App() {
   const [apiKey, setApiKey] = useState(initialApiKey);
-  const trpcClient = useMemo(() => (apiKey === initialApiKey ? initialClient : createDashboardClient(apiKey)), [apiKey]);
+  const trpcClient = useMemo(
+    () => (apiKey === initialApiKey ? initialClient : createDashboardClient(apiKey)),
+    [apiKey],
+  );
   const changeApiKey = (key: string | null) => {
     saveApiKey(key);
     // Another key is another organization: nothing cached under the old one may show.
@@ -40,7 +43,10 @@ export function App() {
 function Nav() {
   const route = useRoute();
   const link = (to: Route, label: string) => (
-    <a href={routeHref(to)} className={route.page === to.page || (to.page === 'runs' && route.page === 'run') ? 'active' : ''}>
+    <a
+      href={routeHref(to)}
+      className={route.page === to.page || (to.page === 'runs' && route.page === 'run') ? 'active' : ''}
+    >
       {label}
     </a>
   );

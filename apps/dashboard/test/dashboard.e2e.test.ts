@@ -73,7 +73,10 @@ beforeAll(async () => {
   const seeding = Date.now();
   apiKey = (await prepareDatabase(dataDir, SEEDED_RUNS)).apiKey;
   console.log(`seeded ${SEEDED_RUNS} runs in ${Date.now() - seeding} ms`);
-  api = await spawnApi({ RUNTRACE_DATA_DIR: dataDir, CLICKHOUSE_URL: `chdb:${path.join(dataDir, 'clickhouse')}` }, { startTimeoutMs: 120_000 });
+  api = await spawnApi(
+    { RUNTRACE_DATA_DIR: dataDir, CLICKHOUSE_URL: `chdb:${path.join(dataDir, 'clickhouse')}` },
+    { startTimeoutMs: 120_000 },
+  );
   proxy = await startDroppingProxy(Number(new URL(api.url).port));
   producer = createRuntraceClient({ url: api.url, apiKey });
   // The budget is the page's first load (a cold browser), not the api process's first query: its first runs.list
@@ -108,17 +111,24 @@ describe('the dashboard in Chromium', () => {
     await page.goto(`${api.url}/`);
     await page.getByTestId('run-row').first().waitFor();
     const wallMs = Date.now() - started;
-    const renderedMs = await page.evaluate(() => performance.getEntriesByName('runtrace:runs-rendered')[0]?.startTime ?? -1);
+    const renderedMs = await page.evaluate(
+      () => performance.getEntriesByName('runtrace:runs-rendered')[0]?.startTime ?? -1,
+    );
     budgets.firstLoadMs = Math.round(renderedMs);
     // Where the time went: the document, the script, the first runs.list answer (ms since navigation start).
     const timeline = await page.evaluate(() =>
       performance
         .getEntriesByType('resource')
         .concat(performance.getEntriesByType('navigation'))
-        .map((e) => `${new URL(e.name).pathname.slice(0, 40)} ${e.startTime.toFixed(0)}→${(e as PerformanceResourceTiming).responseEnd.toFixed(0)}`),
+        .map(
+          (e) =>
+            `${new URL(e.name).pathname.slice(0, 40)} ${e.startTime.toFixed(0)}→${(e as PerformanceResourceTiming).responseEnd.toFixed(0)}`,
+        ),
     );
     console.log(`first load timeline: ${timeline.join(', ')}`);
-    console.log(`runs page first load: rows drawn ${renderedMs.toFixed(0)} ms after navigation start (${wallMs} ms as the test saw it)`);
+    console.log(
+      `runs page first load: rows drawn ${renderedMs.toFixed(0)} ms after navigation start (${wallMs} ms as the test saw it)`,
+    );
     expect(renderedMs).toBeGreaterThan(0);
     expect(renderedMs).toBeLessThanOrEqual(BUDGET.firstLoadMs);
     await expect.poll(() => page.getByTestId('changes-status').textContent()).toBe('live');
@@ -130,7 +140,9 @@ describe('the dashboard in Chromium', () => {
       await scroller.evaluate((el) => el.scrollTo(0, el.scrollHeight));
       await page.waitForTimeout(150);
     }
-    await expect.poll(async () => Number(((await page.getByTestId('runs-loaded').textContent()) ?? '').replace(/\D+/g, ''))).toBeGreaterThanOrEqual(300);
+    await expect
+      .poll(async () => Number(((await page.getByTestId('runs-loaded').textContent()) ?? '').replace(/\D+/g, '')))
+      .toBeGreaterThanOrEqual(300);
     expect(await page.getByTestId('run-row').count()).toBeLessThan(80);
     const ids = await page.getByTestId('run-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run-id')));
     expect(new Set(ids).size).toBe(ids.length);
@@ -139,7 +151,9 @@ describe('the dashboard in Chromium', () => {
   it('sends an entered API key on every call, subscriptions included, never in a URL', async () => {
     const requests: { url: string; authorization: string | undefined }[] = [];
     const page = await pageWithKey('#/runs');
-    page.on('request', (request) => requests.push({ url: request.url(), authorization: request.headers().authorization }));
+    page.on('request', (request) =>
+      requests.push({ url: request.url(), authorization: request.headers().authorization }),
+    );
     await page.reload();
     await page.getByTestId('empty').waitFor();
     await expect.poll(() => page.getByTestId('changes-status').textContent()).toBe('live');
@@ -162,7 +176,8 @@ describe('the dashboard in Chromium', () => {
 
     const watcher = await pageWithKey(`#/runs/${runId}/live`);
     const second = await pageWithKey(`#/runs/${runId}/live`);
-    for (const page of [watcher, second]) await expect.poll(() => attr(page, 'live-status', 'data-connection')).toBe('live');
+    for (const page of [watcher, second])
+      await expect.poll(() => attr(page, 'live-status', 'data-connection')).toBe('live');
 
     const messageId = `message-${crypto.randomUUID()}`;
     let expected = '';
@@ -170,7 +185,10 @@ describe('the dashboard in Chromium', () => {
       for (let i = from; i < to; i += 1) {
         const content = `token${i} `;
         expected += content;
-        await producer.runs.appendEvents.mutate({ runId, events: [{ messageType: 'assistant_message', id: messageId, content }] });
+        await producer.runs.appendEvents.mutate({
+          runId,
+          events: [{ messageType: 'assistant_message', id: messageId, content }],
+        });
       }
     };
     await append(0, 40);
@@ -191,7 +209,14 @@ describe('the dashboard in Chromium', () => {
 
     await watcher.getByRole('button', { name: 'Cancel run' }).click();
     for (const page of [watcher, second]) {
-      await expect.poll(() => page.getByTestId('live-stop-reason').textContent().catch(() => '')).toBe('stop reason: cancelled');
+      await expect
+        .poll(() =>
+          page
+            .getByTestId('live-stop-reason')
+            .textContent()
+            .catch(() => ''),
+        )
+        .toBe('stop reason: cancelled');
       await expect.poll(() => attr(page, 'live-status', 'data-connection')).toBe('ended');
       await expect.poll(() => page.locator('.run-header [data-testid=status]').textContent()).toBe('cancelled');
     }
@@ -245,7 +270,10 @@ describe('the dashboard in Chromium', () => {
       if (mark) lags.push(timeOrigin + mark.at - sentAt[i]!);
     }
     const during = longTasks.filter((t) => t.start >= measureFrom);
-    if (during.length) console.log(`long tasks (ms after the stream started): ${JSON.stringify(during.map((t) => [Math.round(t.start - measureFrom), Math.round(t.duration)]))}`);
+    if (during.length)
+      console.log(
+        `long tasks (ms after the stream started): ${JSON.stringify(during.map((t) => [Math.round(t.start - measureFrom), Math.round(t.duration)]))}`,
+      );
     const longest = Math.max(0, ...during.map((t) => t.duration));
     budgets.liveTokensPerSecond = Math.round(rate);
     budgets.liveLongestTaskMs = Math.round(longest);
@@ -261,7 +289,11 @@ describe('the dashboard in Chromium', () => {
     expect(lags).toHaveLength(TOKENS);
     expect(during).toEqual([]);
     expect(await assistantText(page)).toBe(Array.from({ length: TOKENS }, (_, i) => `t${i} `).join(''));
-    await producer.runs.appendEvents.mutate({ runId, events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }], end: true });
+    await producer.runs.appendEvents.mutate({
+      runId,
+      events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }],
+      end: true,
+    });
     await expect.poll(() => attr(page, 'live-status', 'data-connection')).toBe('ended');
     await shot(page, 'live-200-tokens-per-second');
   });
@@ -292,7 +324,9 @@ describe('the dashboard in Chromium', () => {
     });
     await producer.runs.update.mutate({ runId: run.id, stopReason: 'end_turn', ttftNs: '285000000' });
     const spans = await exportRunTrace(api.url, apiKey, traceId);
-    await expect.poll(async () => (await producer.runs.trace.query({ runId: run.id })).length, { timeout: 20_000 }).toBe(spans.length);
+    await expect
+      .poll(async () => (await producer.runs.trace.query({ runId: run.id })).length, { timeout: 20_000 })
+      .toBe(spans.length);
 
     const page = await pageWithKey(`#/runs/${run.id}`);
     await expect.poll(() => page.getByTestId('usage').textContent()).toContain('876');
@@ -308,7 +342,9 @@ describe('the dashboard in Chromium', () => {
 
     await page.getByRole('link', { name: 'Trace', exact: true }).click();
     await page.getByTestId('waterfall').waitFor();
-    const names = await page.getByTestId('span-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-span-name')));
+    const names = await page
+      .getByTestId('span-row')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-span-name')));
     expect(names).toEqual([
       'POST /v1/agents/{agent_id}/messages',
       'agent_step',
@@ -330,7 +366,9 @@ describe('the dashboard in Chromium', () => {
     const before = Number(((await writesOk.textContent()) ?? '').replace(/\D+/g, ''));
     expect(before).toBeGreaterThanOrEqual(1);
     await producer.providerTraces.create.mutate({ requestJson: { n: 1 }, responseJson: { n: 2 } });
-    await expect.poll(async () => Number(((await writesOk.textContent()) ?? '').replace(/\D+/g, '')), { timeout: 10_000 }).toBe(before + 1);
+    await expect
+      .poll(async () => Number(((await writesOk.textContent()) ?? '').replace(/\D+/g, '')), { timeout: 10_000 })
+      .toBe(before + 1);
     await shot(page, 'telemetry-health');
 
     await page.goto(`${proxy.url}/#/runs/run-${crypto.randomUUID()}`);

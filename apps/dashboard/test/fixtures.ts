@@ -32,7 +32,13 @@ export function buildDashboard(): number {
  * would take a minute on this machine, and the list's first load is what is measured, not the writes.
  */
 export async function prepareDatabase(dataDir: string, runs: number): Promise<{ apiKey: string }> {
-  const config = loadApiConfig({ ...inheritedEnvironment(), RUNTRACE_DATA_DIR: dataDir, DATABASE_URL: '', REDIS_URL: '', CLICKHOUSE_URL: 'off' });
+  const config = loadApiConfig({
+    ...inheritedEnvironment(),
+    RUNTRACE_DATA_DIR: dataDir,
+    DATABASE_URL: '',
+    REDIS_URL: '',
+    CLICKHOUSE_URL: 'off',
+  });
   const runtime = await createRuntime({ config, logger: createLogger('warn', 'dashboard-e2e'), clickhouse: false });
   try {
     const org = await runtime.auth.createOrganization('dashboard-e2e');
@@ -79,11 +85,46 @@ export async function exportRunTrace(baseUrl: string, apiKey: string, traceId: s
   const step1 = hex(8);
   const step2 = hex(8);
   const spans = [
-    { spanId: root, parentSpanId: '', name: 'POST /v1/agents/{agent_id}/messages', start: 0, end: 1200, attrs: { 'http.method': 'POST' } },
-    { spanId: step1, parentSpanId: root, name: 'agent_step', start: 20, end: 640, attrs: { 'step.index': '0', model: 'gpt-4.1' } },
-    { spanId: hex(8), parentSpanId: step1, name: 'time_to_first_token', start: 25, end: 310, attrs: { 'ttft.ms': '285' } },
-    { spanId: hex(8), parentSpanId: step1, name: 'LettaAgentV3._execute_tool', start: 400, end: 620, attrs: { 'tool.name': 'web_search' } },
-    { spanId: step2, parentSpanId: root, name: 'agent_step', start: 660, end: 1180, attrs: { 'step.index': '1', model: 'gpt-4.1' } },
+    {
+      spanId: root,
+      parentSpanId: '',
+      name: 'POST /v1/agents/{agent_id}/messages',
+      start: 0,
+      end: 1200,
+      attrs: { 'http.method': 'POST' },
+    },
+    {
+      spanId: step1,
+      parentSpanId: root,
+      name: 'agent_step',
+      start: 20,
+      end: 640,
+      attrs: { 'step.index': '0', model: 'gpt-4.1' },
+    },
+    {
+      spanId: hex(8),
+      parentSpanId: step1,
+      name: 'time_to_first_token',
+      start: 25,
+      end: 310,
+      attrs: { 'ttft.ms': '285' },
+    },
+    {
+      spanId: hex(8),
+      parentSpanId: step1,
+      name: 'LettaAgentV3._execute_tool',
+      start: 400,
+      end: 620,
+      attrs: { 'tool.name': 'web_search' },
+    },
+    {
+      spanId: step2,
+      parentSpanId: root,
+      name: 'agent_step',
+      start: 660,
+      end: 1180,
+      attrs: { 'step.index': '1', model: 'gpt-4.1' },
+    },
     { spanId: hex(8), parentSpanId: step2, name: 'db.query', start: 700, end: 720, attrs: {} },
   ];
   const body = {

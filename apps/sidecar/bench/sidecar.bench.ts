@@ -38,7 +38,9 @@ export interface SidecarBenchOptions {
   enqueues?: number;
 }
 
-const WORDS = 'the agent called a tool and the model answered with a plan to search archival memory for the user'.split(' ');
+const WORDS = 'the agent called a tool and the model answered with a plan to search archival memory for the user'.split(
+  ' ',
+);
 
 /** ~1 KB provider traces: an OpenAI-shaped call with varied text (so gzip sees realistic, not constant, data). */
 function traces(count: number, seed = 1): ProviderTrace[] {
@@ -80,7 +82,10 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** Writes `lines` over `connections` raw connections as fast as the sidecar reads; resolves when its files hold them all. */
 async function ingest(lines: Buffer[], connections: number, gzip: boolean, root: string) {
-  const where = { socket: path.join(root, `${gzip ? 'gz' : 'plain'}.sock`), dir: path.join(root, gzip ? 'gz' : 'plain') };
+  const where = {
+    socket: path.join(root, `${gzip ? 'gz' : 'plain'}.sock`),
+    dir: path.join(root, gzip ? 'gz' : 'plain'),
+  };
   const sidecar = await spawnSidecar({
     TELEMETRY_SOCKET: where.socket,
     RUNTRACE_SIDECAR_DIR: where.dir,
@@ -123,7 +128,11 @@ async function ingest(lines: Buffer[], connections: number, gzip: boolean, root:
       }),
     );
     const key = 'runtrace_sidecar_sink_records_total{sink="file"}';
-    await until(async () => (await scrape(sidecar.metricsPort)).get(key) === lines.length, 120_000, 'the file sink to hold every record');
+    await until(
+      async () => (await scrape(sidecar.metricsPort)).get(key) === lines.length,
+      120_000,
+      'the file sink to hold every record',
+    );
     const seconds = (performance.now() - started) / 1000;
     const cpu = ((await scrape(sidecar.metricsPort)).get(cpuKey) ?? 0) - cpuBefore;
     for (const s of sockets) s.destroy();
@@ -212,7 +221,7 @@ export async function runSidecarBench(options: SidecarBenchOptions = {}): Promis
       const p99 = percentile(sorted, 99) * 1000;
       rows.push({
         measure: `socket backend enqueue() (~${fmt(avg)} B records, sidecar connected)`,
-        result: `p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs, max ${(sorted[sorted.length - 1] as number * 1000).toFixed(0)} µs`,
+        result: `p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs, max ${((sorted[sorted.length - 1] as number) * 1000).toFixed(0)} µs`,
         target: 'p99 ≤ 50 µs',
         ok: p99 <= 50,
       });

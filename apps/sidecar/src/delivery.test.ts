@@ -88,7 +88,11 @@ describe('socket backend → sidecar child process', () => {
 
   it('drops the oldest beyond the queue bound while the sidecar is down, counting every drop exactly', async () => {
     const where = place();
-    const backend = new SocketProviderTraceBackend({ socketPath: where.socketPath, maxRecords: 500, backoffMaxMs: 100 });
+    const backend = new SocketProviderTraceBackend({
+      socketPath: where.socketPath,
+      maxRecords: 500,
+      backoffMaxMs: 100,
+    });
     const all = traces(2_000);
     for (const t of all) backend.enqueue(actor, t);
     expect(backend.stats()).toMatchObject({ queueDepth: 500, dropped: 1_500 });
@@ -166,7 +170,9 @@ describe('socket backend → sidecar child process', () => {
     const missing = all.length - counts.size;
     expect(stats.dropped).toBe(0);
     expect(missing).toBeLessThanOrEqual(stats.possiblyLost);
-    console.info(`SIGKILL mid-burst: ${missing} of ${all.length} records missing; possiblyLost said ${stats.possiblyLost}`);
+    console.info(
+      `SIGKILL mid-burst: ${missing} of ${all.length} records missing; possiblyLost said ${stats.possiblyLost}`,
+    );
     expect(stats.accepted).toBe(all.length);
     expect(stats.written + stats.writeFailed).toBe(all.length);
     // the crashed sidecar's unfinished file was completed by the next one, and nothing is left half-written
@@ -181,7 +187,9 @@ describe('socket backend → sidecar child process', () => {
     const backend = new SocketProviderTraceBackend({ socketPath: where.socketPath });
     const all = traces(1_000);
     for (const t of all) backend.enqueue(actor, t);
-    await until(async () => (await scrape(sidecar.metricsPort)).get('runtrace_sidecar_records_accepted_total') === 1_000);
+    await until(
+      async () => (await scrape(sidecar.metricsPort)).get('runtrace_sidecar_records_accepted_total') === 1_000,
+    );
     const metrics = await scrape(sidecar.metricsPort);
     expect(metrics.get('runtrace_sidecar_connections_active')).toBeLessThanOrEqual(1); // one connection at a time
     // the checkpoint at the burst's end (the idle queue), and the connection proving it

@@ -187,7 +187,9 @@ export class FileSink {
     this.stats.pendingBytes += used;
     this.#sent += 1;
     // the batch owns its ArrayBuffer (allocUnsafeSlow): transfer it instead of copying
-    this.#post({ type: 'batch', buf: new Uint8Array(buf.buffer, buf.byteOffset, used), records }, [buf.buffer as ArrayBuffer]);
+    this.#post({ type: 'batch', buf: new Uint8Array(buf.buffer, buf.byteOffset, used), records }, [
+      buf.buffer as ArrayBuffer,
+    ]);
   }
 
   #answer(): void {

@@ -8,7 +8,16 @@
  * one stream). `.part` files left by a process that no longer runs (a crash) are completed at start: cut after
  * their last whole line and renamed.
  */
-import { closeSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';

@@ -35,7 +35,12 @@ describe('LineSplitter', () => {
     const input = Buffer.from(`ok1\n${long}\nok2\n${'y'.repeat(10)}\n`);
     expect(collect(10, [input])).toEqual({ lines: ['ok1', 'ok2', 'y'.repeat(10)], tooLarge: [50], pending: 0 });
     // the same line arriving in pieces is never buffered past the cap
-    const pieces = [Buffer.from('ok1\nxxxx'), Buffer.from('x'.repeat(20)), Buffer.from('x'.repeat(26)), Buffer.from('\nok2\n')];
+    const pieces = [
+      Buffer.from('ok1\nxxxx'),
+      Buffer.from('x'.repeat(20)),
+      Buffer.from('x'.repeat(26)),
+      Buffer.from('\nok2\n'),
+    ];
     const splitter = new LineSplitter(10);
     const seen: string[] = [];
     const big: number[] = [];
@@ -50,7 +55,10 @@ describe('LineSplitter', () => {
 
   it('accepts a line of exactly the cap, also across chunks', () => {
     expect(collect(5, [Buffer.from('12345\n')]).lines).toEqual(['12345']);
-    expect(collect(5, [Buffer.from('123'), Buffer.from('45\n123456\n')])).toMatchObject({ lines: ['12345'], tooLarge: [6] });
+    expect(collect(5, [Buffer.from('123'), Buffer.from('45\n123456\n')])).toMatchObject({
+      lines: ['12345'],
+      tooLarge: [6],
+    });
   });
 
   it('reports an over-long line cut by the end of the connection', () => {

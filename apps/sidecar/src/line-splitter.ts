@@ -93,7 +93,9 @@ export class LineSplitter {
       return;
     }
     // a view would pin the whole chunk (often 64 KiB) for a short tail: copy small tails
-    this.#pending.push(rest < 4096 && chunk.length > 4 * rest ? Buffer.from(chunk.subarray(start)) : chunk.subarray(start));
+    this.#pending.push(
+      rest < 4096 && chunk.length > 4 * rest ? Buffer.from(chunk.subarray(start)) : chunk.subarray(start),
+    );
     this.#pendingBytes += rest;
   }
 }

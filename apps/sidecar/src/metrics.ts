@@ -60,13 +60,29 @@ export function sidecarRegistry(stats: () => SidecarStats): Registry {
     () => ({ all: stats().cutConnections }),
   );
   gauge('runtrace_sidecar_connections_active', 'Open connections.', () => stats().activeConnections);
-  const bySink = (pick: (s: { records: number; writes: number; failures: number; lostRecords: number }) => number) => () => {
-    const s = stats();
-    return { file: pick(s.file), ...(s.clickhouse ? { clickhouse: pick(s.clickhouse) } : {}) };
-  };
-  counter('runtrace_sidecar_sink_records_total', 'Records written by each sink.', ['sink'], bySink((s) => s.records));
-  counter('runtrace_sidecar_sink_writes_total', 'Batches written by each sink.', ['sink'], bySink((s) => s.writes));
-  counter('runtrace_sidecar_sink_failures_total', 'Failed batch writes of each sink.', ['sink'], bySink((s) => s.failures));
+  const bySink =
+    (pick: (s: { records: number; writes: number; failures: number; lostRecords: number }) => number) => () => {
+      const s = stats();
+      return { file: pick(s.file), ...(s.clickhouse ? { clickhouse: pick(s.clickhouse) } : {}) };
+    };
+  counter(
+    'runtrace_sidecar_sink_records_total',
+    'Records written by each sink.',
+    ['sink'],
+    bySink((s) => s.records),
+  );
+  counter(
+    'runtrace_sidecar_sink_writes_total',
+    'Batches written by each sink.',
+    ['sink'],
+    bySink((s) => s.writes),
+  );
+  counter(
+    'runtrace_sidecar_sink_failures_total',
+    'Failed batch writes of each sink.',
+    ['sink'],
+    bySink((s) => s.failures),
+  );
   counter(
     'runtrace_sidecar_sink_lost_records_total',
     'Records a sink lost (failed writes; ClickHouse backlog overflow).',

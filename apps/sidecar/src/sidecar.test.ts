@@ -193,7 +193,13 @@ describe('sidecar (in process)', () => {
     const lines = Array.from({ length: 1000 }, () => line());
     const socket = await connect(socketPath);
     for (let i = 0; i < lines.length; i += 50) {
-      await send(socket, lines.slice(i, i + 50).map((l) => l.text).join(''));
+      await send(
+        socket,
+        lines
+          .slice(i, i + 50)
+          .map((l) => l.text)
+          .join(''),
+      );
       await new Promise((r) => setTimeout(r, 2));
     }
     await finish(socket);
@@ -255,7 +261,10 @@ describe('file recovery', () => {
     writeFileSync(path.join(dir, `runtrace-20260101T000000.000Z-${dead}-000000.ndjson.part`), `${a}${b}{"protocol_ver`);
     const whole = gzipSync(Buffer.from(a + b), { level: 1 });
     const cut = gzipSync(Buffer.from(line().text), { level: 1 }).subarray(0, 20);
-    writeFileSync(path.join(dir, `runtrace-20260101T000001.000Z-${dead}-000001.ndjson.gz.part`), Buffer.concat([whole, cut]));
+    writeFileSync(
+      path.join(dir, `runtrace-20260101T000001.000Z-${dead}-000001.ndjson.gz.part`),
+      Buffer.concat([whole, cut]),
+    );
     writeFileSync(path.join(dir, `runtrace-20260101T000002.000Z-${dead}-000002.ndjson.part`), '{"partial');
     const mine = `runtrace-20260101T000003.000Z-${process.pid}-000003.ndjson.part`;
     writeFileSync(path.join(dir, mine), a);

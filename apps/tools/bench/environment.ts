@@ -148,7 +148,9 @@ export async function openEnvironment(
     await runtime.clickhouse?.client.command({ query: `DROP DATABASE IF EXISTS \`${clickhouseDatabase}\`` });
     await runtime.close();
   });
-  log(`  migrated with createRuntime (${runtime.database.location}; ClickHouse ${runtime.clickhouse?.location ?? 'off'})`);
+  log(
+    `  migrated with createRuntime (${runtime.database.location}; ClickHouse ${runtime.clickhouse?.location ?? 'off'})`,
+  );
 
   const app = await buildServer(runtime);
   await app.listen({ host: '127.0.0.1', port: 0 });

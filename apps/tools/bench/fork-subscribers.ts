@@ -1,6 +1,11 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SUBSCRIBERS_SCRIPT, type SubscriberClient, type SubscriberCommand, type SubscriberReply } from './stream-subscribers.ts';
+import {
+  SUBSCRIBERS_SCRIPT,
+  type SubscriberClient,
+  type SubscriberCommand,
+  type SubscriberReply,
+} from './stream-subscribers.ts';
 
 /** `apps/tools`, where tsx resolves for the subscriber process. */
 const TOOLS_DIR = fileURLToPath(new URL('../', import.meta.url));

@@ -65,7 +65,11 @@ function rateScale(value: string | undefined): number {
 /** Set on SIGINT/SIGTERM: the failures that follow (queries cut off by the drop) are expected, not reported. */
 let stopping = false;
 /** 1, 5 and 15-minute load averages: above the core count, other processes shared the CPUs with the bench. */
-const loadAverage = () => os.loadavg().map((l) => l.toFixed(2)).join(' / ');
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
 const busy = () => (os.loadavg()[0] ?? 0) > os.cpus().length * 0.5;
 
 async function main(): Promise<number> {
@@ -105,7 +109,9 @@ async function main(): Promise<number> {
     offsetRequests: intFlag('offset-requests', flags['offset-requests'], 8),
     listConcurrency: intFlag('concurrency', flags.concurrency, 8),
     creates: intFlag('creates', flags.creates, 5_000),
-    createConcurrency: (flags['create-concurrency'] ?? '8,64').split(',').map((v) => intFlag('create-concurrency', v.trim(), 8)),
+    createConcurrency: (flags['create-concurrency'] ?? '8,64')
+      .split(',')
+      .map((v) => intFlag('create-concurrency', v.trim(), 8)),
     streamSeconds: intFlag('stream-seconds', flags['stream-seconds'], 15),
     streamScenarios: flags['stream-scenarios']?.split(',').map((v) => v.trim()),
     streamSubscriberProcesses: intFlag('stream-processes', flags['stream-processes'], 2),
@@ -117,7 +123,9 @@ async function main(): Promise<number> {
     traceQueries: intFlag('trace-queries', flags['trace-queries'], 300),
   };
   if (options.runs < options.agents * 200) {
-    console.error(`--runs must be at least ${int(options.agents * 200)} (200 per agent, for a deep page of each agent)`);
+    console.error(
+      `--runs must be at least ${int(options.agents * 200)} (200 per agent, for a deep page of each agent)`,
+    );
     return 2;
   }
   const only = flags.only?.split(',').map((s) => s.trim());
@@ -139,21 +147,38 @@ async function main(): Promise<number> {
 
   try {
     log(`Runtrace bench — ${new Date().toISOString()}`);
-    log(`  machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${int(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-    log(`  load average before start: ${loadAverage()}${busy() ? '  ← the machine is busy: figures will be inflated' : ''}`);
+    log(
+      `  machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${int(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    );
+    log(
+      `  load average before start: ${loadAverage()}${busy() ? '  ← the machine is busy: figures will be inflated' : ''}`,
+    );
     const serverUrl = await resolveServerUrl(config, log);
     log(`  Postgres server: ${describeUrl(serverUrl)}`);
     const env = await openEnvironment(serverUrl, config, cleanup, log, flags.keep);
     const [version] = await env.sql<{ v: string }[]>`select split_part(version(), ' ', 2) as v`;
     log(`  Postgres ${version?.v}`);
 
-    let seed: SeedResult = { organizationId: DEFAULT_ORGANIZATION_ID, runs: 0, agentIds: [], sharedTimestamps: 0, insertMs: 0, indexMs: 0, seedMs: 0, analyzeMs: 0 };
+    let seed: SeedResult = {
+      organizationId: DEFAULT_ORGANIZATION_ID,
+      runs: 0,
+      agentIds: [],
+      sharedTimestamps: 0,
+      insertMs: 0,
+      indexMs: 0,
+      seedMs: 0,
+      analyzeMs: 0,
+    };
     if (sections.some((s) => s.needsSeed !== false)) {
       log(
         `\nSeeding ${int(options.runs)} runs over ${options.agents} agents in one organization ` +
           `(INSERT … SELECT FROM generate_series, 100,000 per statement${flags['keep-indexes'] ? ', indexes maintained row by row' : ', secondary indexes rebuilt after'}):`,
       );
-      seed = await seedRuns(env.sql, { runs: options.runs, agents: options.agents, rebuildIndexes: !flags['keep-indexes'] }, log);
+      seed = await seedRuns(
+        env.sql,
+        { runs: options.runs, agents: options.agents, rebuildIndexes: !flags['keep-indexes'] },
+        log,
+      );
       log(
         `  seeded ${int(seed.runs)} runs + ${int(seed.runs)} run_metrics rows in ${seconds(seed.seedMs)} ` +
           `(${int((seed.runs * 1000) / seed.seedMs)} runs/s: insert ${seconds(seed.insertMs)}, ` +
@@ -176,13 +201,21 @@ async function main(): Promise<number> {
       const result = await section.run({ env, seed, options, log });
       const took = seconds(performance.now() - t0);
       log(`    done in ${took}; load average ${loadAverage()}`);
-      outputs.push([`\n${result.title}  (${took}, load average after ${loadAverage()})`, result.table, ...result.notes.map((n) => `  ${n}`)].join('\n'));
+      outputs.push(
+        [
+          `\n${result.title}  (${took}, load average after ${loadAverage()})`,
+          result.table,
+          ...result.notes.map((n) => `  ${n}`),
+        ].join('\n'),
+      );
       checks.push(...result.checks);
     }
 
     const failed = checks.filter((c) => !c.pass);
     for (const text of outputs) log(text);
-    log(`\ntargets: ${checks.length - failed.length} of ${checks.length} met${failed.length ? `; missed: ${failed.map((c) => c.name).join('; ')}` : ''}`);
+    log(
+      `\ntargets: ${checks.length - failed.length} of ${checks.length} met${failed.length ? `; missed: ${failed.map((c) => c.name).join('; ')}` : ''}`,
+    );
     log(`total bench time ${seconds(performance.now() - started)} (seed included)`);
     return failed.length && flags.check ? 1 : 0;
   } finally {

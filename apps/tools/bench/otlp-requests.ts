@@ -10,7 +10,14 @@ const str = (stringValue: string) => ({ stringValue });
 /** One export request (OTLP/JSON shapes, hex ids) of `count` agent-like spans, ~1 KB of attributes each. */
 export function exportRequest(seq: number, count: number, startNs: bigint, ids: 'hex' | 'bytes' = 'hex') {
   const id = (n: number, digits: number) => (ids === 'hex' ? hex(n, digits) : Buffer.from(hex(n, digits), 'hex'));
-  const names = ['agent_step', 'time_to_first_token', 'llm_request', 'LettaAgentV3._execute_tool', 'ToolExecutor.run', 'db.query'];
+  const names = [
+    'agent_step',
+    'time_to_first_token',
+    'llm_request',
+    'LettaAgentV3._execute_tool',
+    'ToolExecutor.run',
+    'db.query',
+  ];
   return {
     resourceSpans: [
       {
@@ -45,13 +52,24 @@ export function exportRequest(seq: number, count: number, startNs: bigint, ids: 
                   { key: 'tool.name', value: str(i % 2 ? 'web_search' : 'archival_memory_search') },
                   {
                     key: 'tool.arguments',
-                    value: str(JSON.stringify({ query: `what did the user say about item ${i} in export ${seq}?`, limit: 10, filters: { since: '2026-01-01', tags: ['memory', 'recall', 'user'] } })),
+                    value: str(
+                      JSON.stringify({
+                        query: `what did the user say about item ${i} in export ${seq}?`,
+                        limit: 10,
+                        filters: { since: '2026-01-01', tags: ['memory', 'recall', 'user'] },
+                      }),
+                    ),
                   },
                   {
                     key: 'http.url',
-                    value: str(`https://api.openai.com/v1/chat/completions?request=${hex(seq * 100_000 + i, 16)}&region=us-east-1&retry=0`),
+                    value: str(
+                      `https://api.openai.com/v1/chat/completions?request=${hex(seq * 100_000 + i, 16)}&region=us-east-1&retry=0`,
+                    ),
                   },
-                  { key: 'message.preview', value: str(`Here is what I found about the topic you asked for (#${i}): `.repeat(5)) },
+                  {
+                    key: 'message.preview',
+                    value: str(`Here is what I found about the topic you asked for (#${i}): `.repeat(5)),
+                  },
                 ],
                 status: i % 97 === 0 ? { code: 2, message: 'tool timed out' } : {},
               };
@@ -81,7 +99,10 @@ export function targetTrace(traceId: string, startNs: bigint) {
       kind: parent === null ? 2 : 1,
       startTimeUnixNano: String(start),
       endTimeUnixNano: String(start + BigInt(durationMs) * 1_000_000n),
-      attributes: [{ key: 'step.index', value: { intValue: String(n) } }, { key: 'payload', value: str('x'.repeat(600)) }],
+      attributes: [
+        { key: 'step.index', value: { intValue: String(n) } },
+        { key: 'payload', value: str('x'.repeat(600)) },
+      ],
     });
   };
   span(1, 'POST /v1/agents/{agent_id}/messages', null, 0, 60_000);
@@ -104,5 +125,9 @@ export function targetTrace(traceId: string, startNs: bigint) {
       span(n++, name, stepId, at + offset, duration);
     }
   }
-  return { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: str('letta-server') }] }, scopeSpans: [{ spans }] }] };
+  return {
+    resourceSpans: [
+      { resource: { attributes: [{ key: 'service.name', value: str('letta-server') }] }, scopeSpans: [{ spans }] },
+    ],
+  };
 }

@@ -6,7 +6,8 @@ export const FALLBACK_REDIS_URL = 'redis://127.0.0.1:6379';
 
 export type Redis = Awaited<ReturnType<typeof connectRedis>>;
 /** A bench connection to Redis: one retry per command. */
-export const openRedis = (url: string, name: string) => connectRedis(url, { ...redisOptions(name), maxRetriesPerRequest: 1 });
+export const openRedis = (url: string, name: string) =>
+  connectRedis(url, { ...redisOptions(name), maxRetriesPerRequest: 1 });
 
 /** The connections Redis has open (CLIENT LIST), this one included. */
 export async function redisClientCount(redis: Redis): Promise<number> {

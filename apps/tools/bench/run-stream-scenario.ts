@@ -165,10 +165,13 @@ async function startPollers(redisUrl: string, runIds: string[]): Promise<Pollers
   const loops = runIds.map(async (runId) => {
     let lastId = '-';
     while (polling) {
-      const entries = (await pollRedis.xrange(streamKey(runId), lastId === '-' ? '-' : `(${lastId}`, '+', 'COUNT', 100)) as [
-        string,
-        string[],
-      ][];
+      const entries = (await pollRedis.xrange(
+        streamKey(runId),
+        lastId === '-' ? '-' : `(${lastId}`,
+        '+',
+        'COUNT',
+        100,
+      )) as [string, string[]][];
       const now = monotonicMs();
       for (const [id, fields] of entries) {
         lastId = id;
@@ -206,7 +209,9 @@ async function appendTimed(
     postJson(
       appendAgent,
       appendUrl,
-      JSON.stringify({ 0: { runId, events: [{ messageType: 'assistant_message', id: messageIds.get(runId), content }] } }),
+      JSON.stringify({
+        0: { runId, events: [{ messageType: 'assistant_message', id: messageIds.get(runId), content }] },
+      }),
     );
 
   let rssPeak = api.rss();

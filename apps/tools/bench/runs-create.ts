@@ -49,7 +49,9 @@ export const runsCreateSection: BenchSection = {
           await client.runs.create.mutate(input(i));
         },
       };
-      log(`    runs.create over HTTP and single-row INSERT INTO runs: ${int(n)} each at concurrency ${c}, taking turns in 5 rounds …`);
+      log(
+        `    runs.create over HTTP and single-row INSERT INTO runs: ${int(n)} each at concurrency ${c}, taking turns in 5 rounds …`,
+      );
       const [i, h] = (await measureInterleaved([insert, http], { requests: n, rounds: 5 })) as [Summary, Summary];
       rows.push({ c, http: h, insert: i });
     }

@@ -131,7 +131,9 @@ async function seed(sql: postgres.ReservedSql, o: SeedOptions, log: (line: strin
         1 + abs(hashtext(id)) % 5, '["archival_memory_search", "send_message"]'::jsonb
       from r`;
     const elapsed = performance.now() - started;
-    log(`    ${int(hi).padStart(int(o.runs).length)} / ${int(o.runs)} runs  ${seconds(elapsed)}  (${int((hi * 1000) / elapsed)} rows/s)`);
+    log(
+      `    ${int(hi).padStart(int(o.runs).length)} / ${int(o.runs)} runs  ${seconds(elapsed)}  (${int((hi * 1000) / elapsed)} rows/s)`,
+    );
   }
   const insertMs = performance.now() - started;
 

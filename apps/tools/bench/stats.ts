@@ -31,7 +31,12 @@ export interface Summary {
   serverCpuMsPerOp: number;
 }
 
-export function summarize(latenciesMs: readonly number[], wallMs: number, cpuMs = Number.NaN, serverCpuMs = Number.NaN): Summary {
+export function summarize(
+  latenciesMs: readonly number[],
+  wallMs: number,
+  cpuMs = Number.NaN,
+  serverCpuMs = Number.NaN,
+): Summary {
   const n = latenciesMs.length;
   return {
     cpuMsPerOp: n ? cpuMs / n : Number.NaN,

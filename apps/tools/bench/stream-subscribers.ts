@@ -80,7 +80,15 @@ function main() {
         const t0 = performance.now();
         const client = command.client === 'typed' ? createRuntraceClient({ url: command.url }) : null;
         for (const runId of command.runIds) {
-          const sub: Sub = { runId, lastSeq: 0, received: 0, started: false, completed: false, error: null, unsubscribe: () => {} };
+          const sub: Sub = {
+            runId,
+            lastSeq: 0,
+            received: 0,
+            started: false,
+            completed: false,
+            error: null,
+            unsubscribe: () => {},
+          };
           const deliver = (event: StreamEvent, now: number) => {
             if (event.seqId !== sub.lastSeq + 1) problem(`${runId}: seq ${event.seqId} after ${sub.lastSeq}`);
             sub.lastSeq = event.seqId;
@@ -129,7 +137,8 @@ function main() {
         }
         // Subscribed = every subscription has read the run's first (warm-up) event: its reader is live.
         const ok = await waitFor(() => subs.every((s) => s.received >= 1 || s.error), 180_000);
-        if (!ok) throw new Error(`${subs.filter((s) => s.received < 1).length} subscriptions got no warm-up event in 180 s`);
+        if (!ok)
+          throw new Error(`${subs.filter((s) => s.received < 1).length} subscriptions got no warm-up event in 180 s`);
         reply({ type: 'subscribed', ms: performance.now() - t0 });
         return;
       }
@@ -137,7 +146,8 @@ function main() {
       const complete = await waitFor(() => subs.every((s) => s.completed || s.error), command.timeoutMs);
       if (!complete) problem(`${subs.filter((s) => !s.completed && !s.error).length} subscriptions did not complete`);
       for (const s of subs) {
-        if (s.received !== expected[s.runId]) problem(`${s.runId}: received ${s.received} events, expected ${expected[s.runId]}`);
+        if (s.received !== expected[s.runId])
+          problem(`${s.runId}: received ${s.received} events, expected ${expected[s.runId]}`);
         s.unsubscribe();
       }
       reply({ type: 'finished', latencies, deliveries, problems });

@@ -115,12 +115,20 @@ export const streamsSection: BenchSection = {
       'Each event is its own runs.appendEvents call, sent open-loop on schedule (not waiting for the previous one) as the request the typed client sends (POST /trpc/runs.appendEvents?batch=1, 32 keep-alive sockets, status checked); the baseline reads the same events with XRANGE every 100 ms when idle (Letta’s redis_sse_stream_generator, poll_interval 0.1) on its own Redis connection.',
       `api RSS: ${mib(rssStart)} at start; ${results.map((r) => `${r.scenario.name.split(' ')[0]} peak ${mib(r.rssPeak)}, ${mib(r.rssAfter)} after its subscribers left`).join('; ')}.`,
       `Redis connections (CLIENT LIST): ${results
-        .map((r) => `${r.scenario.name.split(' ')[0]} ${r.redisClients.before} before, ${r.redisClients.during} while subscribed, ${r.redisClients.after} after`)
+        .map(
+          (r) =>
+            `${r.scenario.name.split(' ')[0]} ${r.redisClients.before} before, ${r.redisClients.during} while subscribed, ${r.redisClients.after} after`,
+        )
         .join('; ')}.`,
       `Subscribing (all connected and first event received): ${results.map((r) => `${r.scenario.name.split(' ')[0]} ${ms(r.subscribeMs)} ms`).join(', ')}.`,
       ...results.flatMap((r) => r.problems.slice(0, 5).map((p) => `problem in ${r.scenario.name}: ${p}`)),
     ];
-    return { title: `live run streams (${options.streamSeconds} s per scenario, api in its own process)`, table, notes, checks };
+    return {
+      title: `live run streams (${options.streamSeconds} s per scenario, api in its own process)`,
+      table,
+      notes,
+      checks,
+    };
   },
 };
 

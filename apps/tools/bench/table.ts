@@ -16,5 +16,7 @@ export function formatTable(columns: readonly Column[], rows: readonly (readonly
       .map((_, i) => cell(values[i] ?? '', i))
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return [line(columns.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join(
+    '\n',
+  );
 }

@@ -78,12 +78,20 @@ async function closedLoop(
 async function copyRows(sql: postgres.Sql, traces: ProviderTrace[]): Promise<Summary> {
   const csv = (v: string | null) => (v === null ? '' : `"${v.replaceAll('"', '""')}"`);
   const t0 = performance.now();
-  const stream = await sql`copy provider_traces (id, organization_id, call_type, request_json, response_json, created_at)
+  const stream =
+    await sql`copy provider_traces (id, organization_id, call_type, request_json, response_json, created_at)
     from stdin with (format csv)`.writable();
   await pipeline(
     (async function* () {
       for (const t of traces) {
-        yield `${[t.id, actor.organizationId, t.callType, JSON.stringify(t.requestJson), JSON.stringify(t.responseJson), t.createdAt]
+        yield `${[
+          t.id,
+          actor.organizationId,
+          t.callType,
+          JSON.stringify(t.requestJson),
+          JSON.stringify(t.responseJson),
+          t.createdAt,
+        ]
           .map((v) => csv(v))
           .join(',')}\n`;
       }
@@ -148,12 +156,18 @@ export const telemetrySection: BenchSection = {
         const traces = makeTraces(total);
         // Warm-up: JIT, connections, the chdb engine.
         await Promise.all(makeTraces(200).map((t) => manager.create(actor, t)));
-        results.set(label, await closedLoop(total, PRODUCERS, (i) => manager.create(actor, traces[i] as ProviderTrace)));
+        results.set(
+          label,
+          await closedLoop(total, PRODUCERS, (i) => manager.create(actor, traces[i] as ProviderTrace)),
+        );
         // One caller alone: what a single awaited create costs, without 255 others sharing its event loop, and once
         // the backlog they left is delivered (the socket backend writes it to the sidecar meanwhile).
         await drained(backends);
         const single = makeTraces(Math.min(total, 5_000));
-        results.set(`${label}:single`, await closedLoop(single.length, 1, (i) => manager.create(actor, single[i] as ProviderTrace), 20_000));
+        results.set(
+          `${label}:single`,
+          await closedLoop(single.length, 1, (i) => manager.create(actor, single[i] as ProviderTrace), 20_000),
+        );
         // Fire-and-forget: the caller's cost of enqueue() alone.
         const enqueued = makeTraces(Math.min(total, 20_000));
         const costs: number[] = [];
@@ -177,7 +191,18 @@ export const telemetrySection: BenchSection = {
       const copy = results.get('copy') as Summary;
       const pg = results.get('postgres') as Summary;
       const us = (v: number) => `${(v * 1000).toFixed(1)} µs`;
-      rows.push(['one INSERT per trace (reference)', int(insert.perSecond), ms(insert.p50), ms(insert.p99), '—', '—', '—', '—', 'baseline', '']);
+      rows.push([
+        'one INSERT per trace (reference)',
+        int(insert.perSecond),
+        ms(insert.p50),
+        ms(insert.p99),
+        '—',
+        '—',
+        '—',
+        '—',
+        'baseline',
+        '',
+      ]);
       rows.push(['COPY FROM STDIN (ceiling)', int(copy.perSecond), '—', '—', '—', '—', '—', '—', 'ceiling', '']);
       for (const label of ['postgres', 'clickhouse', 'socket', 'postgres,socket']) {
         const s = results.get(label) as Summary;
@@ -226,7 +251,8 @@ export const telemetrySection: BenchSection = {
 
     log('  sidecar ingest (its own bench) …');
     const sidecarRows = await runSidecarBench({ records: ctx.options.sidecarRecords });
-    for (const r of sidecarRows) if (r.ok !== null) checks.push({ name: `sidecar: ${r.measure} ${r.target}`, pass: r.ok });
+    for (const r of sidecarRows)
+      if (r.ok !== null) checks.push({ name: `sidecar: ${r.measure} ${r.target}`, pass: r.ok });
 
     const table = formatTable(
       [

@@ -22,16 +22,26 @@ const EXPORTERS = 32;
 export type BenchClickHouse = NonNullable<BenchContext['env']['runtime']['clickhouse']>;
 
 /** Ingest over OTLP/HTTP beside the direct inserts into `table`: its table, notes and checks. */
-export async function measureTraceIngest(ctx: BenchContext, ch: BenchClickHouse, table: string): Promise<Omit<SectionResult, 'title'>> {
+export async function measureTraceIngest(
+  ctx: BenchContext,
+  ch: BenchClickHouse,
+  table: string,
+): Promise<Omit<SectionResult, 'title'>> {
   const { env, options, log } = ctx;
   const checks: Check[] = [];
   const notes: string[] = [];
   const exportsPerScenario = options.otlpExports;
-  log(`    ${DISTINCT_EXPORTS} distinct exports of ${SPANS_PER_EXPORT} spans, encoded once (protobuf, protobuf+gzip, JSON) …`);
+  log(
+    `    ${DISTINCT_EXPORTS} distinct exports of ${SPANS_PER_EXPORT} spans, encoded once (protobuf, protobuf+gzip, JSON) …`,
+  );
   const base = BigInt(Date.now() - 3_600_000) * 1_000_000n;
-  const requests = Array.from({ length: DISTINCT_EXPORTS }, (_, i) => exportRequest(i, SPANS_PER_EXPORT, base + BigInt(i) * 1_000_000_000n));
+  const requests = Array.from({ length: DISTINCT_EXPORTS }, (_, i) =>
+    exportRequest(i, SPANS_PER_EXPORT, base + BigInt(i) * 1_000_000_000n),
+  );
   const json = requests.map((r) => Buffer.from(JSON.stringify(r)));
-  const proto = requests.map((_, i) => protobufBody(exportRequest(i, SPANS_PER_EXPORT, base + BigInt(i) * 1_000_000_000n, 'bytes')));
+  const proto = requests.map((_, i) =>
+    protobufBody(exportRequest(i, SPANS_PER_EXPORT, base + BigInt(i) * 1_000_000_000n, 'bytes')),
+  );
   const gzipped = proto.map((b) => gzipSync(b, { level: 1 }));
   // The rows the receiver makes of them, for the baselines (what the decoding would give: checked here).
   const lines = json.map((b) => otlpToRows(b, 'json', DEFAULT_ORGANIZATION_ID).lines);
@@ -74,7 +84,12 @@ export async function measureTraceIngest(ctx: BenchContext, ch: BenchClickHouse,
         );
         exporters.postMessage({ id, scenario, index });
       });
-  const raw = new InsertBatcher({ ...SPAN_BATCHING, location: ch.location, rowsName: 'spans', insert: (body) => insertSpanRows(ch, body) });
+  const raw = new InsertBatcher({
+    ...SPAN_BATCHING,
+    location: ch.location,
+    rowsName: 'spans',
+    insert: (body) => insertSpanRows(ch, body),
+  });
   // The raw insert the targets refer to: the same rows as objects, through @clickhouse/client's insert
   // (JSONEachRow, its own serialization), 5,000 per INSERT, one at a time. Timestamps as `seconds.nanoseconds`
   // strings: JSON numbers would round the nanoseconds.
@@ -88,19 +103,28 @@ export async function measureTraceIngest(ctx: BenchContext, ch: BenchClickHouse,
   const clientBatches: Record<string, unknown>[][] = [];
   for (let i = 0; i < rowObjects.length; i += 5_000) clientBatches.push(rowObjects.slice(i, i + 5_000));
   const insertObjects = async (i: number) => {
-    await ch.client.insert({ table, values: clientBatches[i % clientBatches.length] as Record<string, unknown>[], format: 'JSONEachRow' });
+    await ch.client.insert({
+      table,
+      values: clientBatches[i % clientBatches.length] as Record<string, unknown>[],
+      format: 'JSONEachRow',
+    });
   };
   // The same rows already as JSONEachRow text: what ClickHouse alone costs, in the receiver's batches, and in plain
   // INSERTs of 8,192 one after the other.
   const batchBodies: string[] = [];
   for (let i = 0; i < lines.length; i += 16) batchBodies.push(`${lines.slice(i, i + 16).join('\n')}\n`);
-  const exportsToInserts = (spansPerInsert: number) => Math.max(5, Math.round((exportsPerScenario * SPANS_PER_EXPORT) / spansPerInsert));
+  const exportsToInserts = (spansPerInsert: number) =>
+    Math.max(5, Math.round((exportsPerScenario * SPANS_PER_EXPORT) / spansPerInsert));
   const scenarios: Scenario[] = [
     { name: 'protobuf', concurrency: EXPORTERS, run: post('protobuf') },
     { name: 'protobuf+gzip', concurrency: EXPORTERS, run: post('gzip') },
     { name: 'json', concurrency: EXPORTERS, run: post('json') },
     { name: 'client insert', concurrency: 1, run: insertObjects, requests: exportsToInserts(5_000), warmup: 2 },
-    { name: 'text batched', concurrency: EXPORTERS, run: (i) => raw.add(lines[i % lines.length] as string, SPANS_PER_EXPORT) },
+    {
+      name: 'text batched',
+      concurrency: EXPORTERS,
+      run: (i) => raw.add(lines[i % lines.length] as string, SPANS_PER_EXPORT),
+    },
     {
       name: 'text plain',
       concurrency: 1,
@@ -149,18 +173,21 @@ export async function measureTraceIngest(ctx: BenchContext, ch: BenchClickHouse,
       ingestRow(`OTLP/HTTP protobuf+gzip, ${EXPORTERS} exporters`, gzipS),
       ingestRow(`OTLP/HTTP JSON, ${EXPORTERS} exporters`, jsonS),
       ingestRow('raw insert: client.insert of the row objects, 5,000/INSERT', clientS, 5_000, 'INSERT'),
-      ingestRow('rows pre-serialized, the receiver\'s batched INSERTs', textS),
+      ingestRow("rows pre-serialized, the receiver's batched INSERTs", textS),
       ingestRow('rows pre-serialized, plain INSERT of 8,192', plainS, 8_192, 'INSERT'),
     ],
   );
   const protoRate = spansPerS(protoS);
   checks.push(
     { name: `OTLP protobuf ingest ≥ 25,000 spans/s (${int(protoRate)})`, pass: protoRate >= 25_000 },
-    { name: `OTLP protobuf ingest ≥ 0.8× the raw insert (${ratio(protoRate / rawRate)})`, pass: protoRate >= 0.8 * rawRate },
+    {
+      name: `OTLP protobuf ingest ≥ 0.8× the raw insert (${ratio(protoRate / rawRate)})`,
+      pass: protoRate >= 0.8 * rawRate,
+    },
   );
   notes.push(
     'The raw insert is what the target refers to (a chdb insert of OTel-shaped rows as JSONEachRow through ' +
-      '@clickhouse/client, Node serialization included); the pre-serialized rows show ClickHouse\'s own cost, the floor.',
+      "@clickhouse/client, Node serialization included); the pre-serialized rows show ClickHouse's own cost, the floor.",
     `Receiver batches: ${SPAN_BATCHING.minBatchRows}–${SPAN_BATCHING.maxBatchRows} spans per INSERT, ${SPAN_BATCHING.maxConcurrentInserts} in flight, ` +
       `${SPAN_BATCHING.flushIntervalMs} ms at most; an export is answered once its spans are written. The exporters post from a ` +
       'worker thread of this process (node:http, keep-alive; their CPU counts in cpu µs/span); 32 untimed exports warm each ' +

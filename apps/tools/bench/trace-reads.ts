@@ -15,7 +15,11 @@ import type { BenchClickHouse } from './trace-ingest.ts';
 const DAY_NS = 86_400_000_000_000n;
 
 /** `runs.trace` among `options.traceTableSpans` seeded spans in `table`: its table, notes and checks. */
-export async function measureTraceReads(ctx: BenchContext, ch: BenchClickHouse, table: string): Promise<Omit<SectionResult, 'title'>> {
+export async function measureTraceReads(
+  ctx: BenchContext,
+  ch: BenchClickHouse,
+  table: string,
+): Promise<Omit<SectionResult, 'title'>> {
   const { env, options, log } = ctx;
   const checks: Check[] = [];
   const notes: string[] = [];
@@ -76,14 +80,19 @@ export async function measureTraceReads(ctx: BenchContext, ch: BenchClickHouse, 
   const read = (useLookup: boolean) =>
     readTraceSpans(ch, { organizationId: DEFAULT_ORGANIZATION_ID, traceIds: [traceId], limit: 1000, useLookup });
   const direct = await read(true);
-  if (JSON.stringify(direct) !== JSON.stringify(viaApi) || JSON.stringify(await read(false)) !== JSON.stringify(direct)) {
+  if (
+    JSON.stringify(direct) !== JSON.stringify(viaApi) ||
+    JSON.stringify(await read(false)) !== JSON.stringify(direct)
+  ) {
     throw new Error('runs.trace, the direct read and the read without the lookup table disagree');
   }
   const queries = options.traceQueries;
   // Over HTTP as a load generator reads it (http.ts: the typed client's very GET, the body read, not parsed), and
   // through @runtrace/client, which also parses the ~400 KB answer on this process's event loop (the api's).
   const agent = keepAliveAgent(1);
-  const traceUrl = new URL(`${env.apiUrl}/trpc/runs.trace?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { runId: run.id } }))}`);
+  const traceUrl = new URL(
+    `${env.apiUrl}/trpc/runs.trace?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { runId: run.id } }))}`,
+  );
   log(
     `    runs.trace over HTTP, through the typed client and the direct read with the lookup table: ${int(queries)} each, ` +
       'taking turns in 5 rounds …',
@@ -100,10 +109,20 @@ export async function measureTraceReads(ctx: BenchContext, ch: BenchClickHouse, 
   const scans = Math.max(10, Math.round(queries / 5));
   log(`    the direct read without the lookup table: ${int(scans)} …`);
   const scanS = await measure({ name: 'scan', concurrency: 1, run: () => read(false) }, { requests: scans });
-  const readRow = (label: string, s: Summary) => [label, int(s.n), ms(s.p50), ms(s.p99), ms(s.mean), ratio(s.p99 / apiS.p99)];
+  const readRow = (label: string, s: Summary) => [
+    label,
+    int(s.n),
+    ms(s.p50),
+    ms(s.p99),
+    ms(s.mean),
+    ratio(s.p99 / apiS.p99),
+  ];
   const readTable = formatTable(
     [
-      { header: `read a ${int(TARGET_SPANS)}-span trace among ${int(Number(stats?.rows ?? total))} spans`, align: 'left' },
+      {
+        header: `read a ${int(TARGET_SPANS)}-span trace among ${int(Number(stats?.rows ?? total))} spans`,
+        align: 'left',
+      },
       { header: 'n' },
       { header: 'p50 ms' },
       { header: 'p99 ms' },

@@ -38,7 +38,10 @@ export interface SampleCall {
 export const SAMPLES_FILE = 'provider-traces.sample.ndjson';
 
 /** Looks for `shared/data/<file>` in every directory above this one (the repo sits next to `shared/`). */
-export function findSharedData(file = SAMPLES_FILE, from = path.dirname(fileURLToPath(import.meta.url))): string | null {
+export function findSharedData(
+  file = SAMPLES_FILE,
+  from = path.dirname(fileURLToPath(import.meta.url)),
+): string | null {
   let dir = from;
   for (;;) {
     for (const candidate of [path.join(dir, 'shared', 'data', file), path.join(dir, 'data', file)]) {
@@ -124,7 +127,8 @@ export function describeCall(sample: ProviderSample): SampleCall {
     call.completionTokens = num(usage.output_tokens);
     call.promptTokensDetails = { cache_read_tokens: cacheRead, cache_creation_tokens: cacheWrite };
     for (const block of arr(res.content).map(obj)) {
-      if (block.type === 'thinking') call.thinking = { text: str(block.thinking) ?? '', signature: str(block.signature) };
+      if (block.type === 'thinking')
+        call.thinking = { text: str(block.thinking) ?? '', signature: str(block.signature) };
       if (block.type === 'text') call.text = str(block.text);
       if (block.type === 'tool_use') {
         call.toolCalls.push({
@@ -140,7 +144,8 @@ export function describeCall(sample: ProviderSample): SampleCall {
     const promptDetails = obj(usage.prompt_tokens_details);
     const completionDetails = obj(usage.completion_tokens_details);
     if (Object.keys(promptDetails).length) call.promptTokensDetails = promptDetails as Record<string, number>;
-    if (Object.keys(completionDetails).length) call.completionTokensDetails = completionDetails as Record<string, number>;
+    if (Object.keys(completionDetails).length)
+      call.completionTokensDetails = completionDetails as Record<string, number>;
     const message = obj(obj(arr(res.choices)[0]).message);
     call.text = textOf(message.content);
     for (const tc of arr(message.tool_calls).map(obj)) {
@@ -174,7 +179,11 @@ const BUILT_IN_SAMPLES: ProviderSample[] = [
       messages: [
         { role: 'system', content: 'You are a helpful agent.' },
         { role: 'user', content: 'Will it rain in Lisbon tomorrow afternoon?' },
-        { role: 'tool', tool_call_id: 'call_builtin1', content: '{"status":"OK","results":["rain likely after 14:00"]}' },
+        {
+          role: 'tool',
+          tool_call_id: 'call_builtin1',
+          content: '{"status":"OK","results":["rain likely after 14:00"]}',
+        },
       ],
     },
     responseJson: {
@@ -192,7 +201,10 @@ const BUILT_IN_SAMPLES: ProviderSample[] = [
               {
                 id: 'call_builtin2',
                 type: 'function',
-                function: { name: 'send_message', arguments: '{"message":"Rain is likely after 2 pm: pack an umbrella."}' },
+                function: {
+                  name: 'send_message',
+                  arguments: '{"message":"Rain is likely after 2 pm: pack an umbrella."}',
+                },
               },
             ],
           },
@@ -222,9 +234,18 @@ const BUILT_IN_SAMPLES: ProviderSample[] = [
       model: 'claude-sonnet-4-5',
       stop_reason: 'tool_use',
       content: [
-        { type: 'thinking', thinking: 'The user asks about the trip; core memory mentions Lisbon.', signature: 'sigbuiltin' },
+        {
+          type: 'thinking',
+          thinking: 'The user asks about the trip; core memory mentions Lisbon.',
+          signature: 'sigbuiltin',
+        },
         { type: 'text', text: 'Let me check my notes.' },
-        { type: 'tool_use', id: 'toolu_builtin1', name: 'send_message', input: { message: 'You are going to Lisbon.' } },
+        {
+          type: 'tool_use',
+          id: 'toolu_builtin1',
+          name: 'send_message',
+          input: { message: 'You are going to Lisbon.' },
+        },
       ],
       usage: { input_tokens: 512, output_tokens: 140, cache_creation_input_tokens: 120, cache_read_input_tokens: 256 },
     },
@@ -233,7 +254,11 @@ const BUILT_IN_SAMPLES: ProviderSample[] = [
     callType: 'agent_step',
     requestJson: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'And the day after?' }] },
     responseJson: {
-      error: { message: 'Rate limit reached for gpt-4o-mini on tokens per min (TPM).', type: 'tokens', code: 'rate_limit_exceeded' },
+      error: {
+        message: 'Rate limit reached for gpt-4o-mini on tokens per min (TPM).',
+        type: 'tokens',
+        code: 'rate_limit_exceeded',
+      },
     },
   },
 ];

@@ -61,7 +61,10 @@ async function main() {
 
   const { samples, source } = loadProviderSamples();
   const calls = samples.map(describeCall);
-  const agents: AgentProfile[] = AGENT_PROFILES.slice(0, agentCount).map((p) => ({ ...p, id: stableId('agent', p.name) }));
+  const agents: AgentProfile[] = AGENT_PROFILES.slice(0, agentCount).map((p) => ({
+    ...p,
+    id: stableId('agent', p.name),
+  }));
 
   console.log(`Runtrace simulate → ${url}${apiKey ? ' (with API key)' : ' (default organization)'}`);
   console.log(`  provider samples: ${source} (${calls.length} calls)`);

@@ -34,7 +34,9 @@ export const ansiStyle: RenderStyle = {
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
-    return content.map((part) => (typeof part === 'object' && part && 'text' in part ? String(part.text) : '')).join('');
+    return content
+      .map((part) => (typeof part === 'object' && part && 'text' in part ? String(part.text) : ''))
+      .join('');
   }
   return '';
 }
@@ -63,7 +65,12 @@ export function renderEvent(event: RenderableEvent, state: RenderState, style: R
     case 'assistant_message':
       return inline(`assistant:${e.id ?? ''}`, style.bold('assistant:'), textOf(e.content), (t) => t);
     case 'reasoning_message':
-      return inline(`reasoning:${e.id ?? ''}`, style.color('reasoning:', 'magenta'), String(e.reasoning ?? ''), style.dim);
+      return inline(
+        `reasoning:${e.id ?? ''}`,
+        style.color('reasoning:', 'magenta'),
+        String(e.reasoning ?? ''),
+        style.dim,
+      );
     case 'hidden_reasoning_message':
       return line(style.dim(`(hidden reasoning: ${String(e.state)})`));
     case 'tool_call_message':
@@ -74,12 +81,20 @@ export function renderEvent(event: RenderableEvent, state: RenderState, style: R
     }
     case 'tool_return_message': {
       const ok = e.status === 'success';
-      return line(style.color(`← ${ok ? 'returned' : 'failed'}: ${truncate(String(e.toolReturn ?? ''))}`, ok ? 'green' : 'red'));
+      return line(
+        style.color(`← ${ok ? 'returned' : 'failed'}: ${truncate(String(e.toolReturn ?? ''))}`, ok ? 'green' : 'red'),
+      );
     }
     case 'approval_response_message':
-      return line(style.color(`approval ${e.approve ? 'granted' : 'denied'}${e.reason ? `: ${String(e.reason)}` : ''}`, 'yellow'));
+      return line(
+        style.color(`approval ${e.approve ? 'granted' : 'denied'}${e.reason ? `: ${String(e.reason)}` : ''}`, 'yellow'),
+      );
     case 'stop_reason':
-      return line(style.bold(style.color(`■ stop reason: ${String(e.stopReason)}`, e.stopReason === 'end_turn' ? 'green' : 'yellow')));
+      return line(
+        style.bold(
+          style.color(`■ stop reason: ${String(e.stopReason)}`, e.stopReason === 'end_turn' ? 'green' : 'yellow'),
+        ),
+      );
     case 'usage_statistics':
       return line(
         style.dim(

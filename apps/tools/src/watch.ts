@@ -61,7 +61,9 @@ async function main(): Promise<number> {
 
   try {
     const run = await client.runs.retrieve.query({ runId });
-    note(`watching ${run.id} (agent ${run.agentId}, status ${run.status}) on ${url}${from ? `, after event ${from}` : ''}`);
+    note(
+      `watching ${run.id} (agent ${run.agentId}, status ${run.status}) on ${url}${from ? `, after event ${from}` : ''}`,
+    );
   } catch (err) {
     console.error(describe(err));
     return 1;
@@ -83,7 +85,8 @@ async function main(): Promise<number> {
           write(flags.json ? `${JSON.stringify({ eventId: data.id, ...event })}\n` : renderEvent(event, state, style));
         },
         onConnectionStateChange(change) {
-          if (change.state === 'connecting' && change.error) note(`connection lost (${change.error.message}); reconnecting …`);
+          if (change.state === 'connecting' && change.error)
+            note(`connection lost (${change.error.message}); reconnecting …`);
         },
         onError(err) {
           write(renderEnd(state));

@@ -84,7 +84,13 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
         const res = await get(`runs.list,runs.list?batch=1&input=${q({ 0: input, 1: input })}`);
         return (res.body as unknown[])[0];
       };
-      for (const input of [{ limit: 2 }, { limit: 0 }, { limit: 2, nope: true }, { limit: 2, cursor: 'bad' }, { statuses: ['COMPLETED'] }]) {
+      for (const input of [
+        { limit: 2 },
+        { limit: 0 },
+        { limit: 2, nope: true },
+        { limit: 2, cursor: 'bad' },
+        { statuses: ['COMPLETED'] },
+      ]) {
         const reference = await viaTrpc(input);
         const batched = await get(`runs.list?batch=1&input=${q({ 0: input })}`);
         expect(batched.body).toEqual([reference]);
@@ -95,9 +101,15 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
         expect(batched.status).toBe(single.status);
         expect(single.type).toMatch(/^application\/json/);
       }
-      expect(((await get(`runs.list?input=${q({ limit: 1 })}`)).body as { result: { data: { items: unknown[] } } }).result.data.items).toHaveLength(1);
+      expect(
+        ((await get(`runs.list?input=${q({ limit: 1 })}`)).body as { result: { data: { items: unknown[] } } }).result
+          .data.items,
+      ).toHaveLength(1);
       // No input at all: the defaults.
-      expect(await get('runs.list')).toMatchObject({ status: 200, body: { result: { data: { items: expect.any(Array) } } } });
+      expect(await get('runs.list')).toMatchObject({
+        status: 200,
+        body: { result: { data: { items: expect.any(Array) } } },
+      });
       // Not JSON: tRPC's own parse error.
       const notJson = await get('runs.list?input=%7Bbad');
       expect(notJson.status).toBe(400);
@@ -169,7 +181,10 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
 
       expect((await client.runs.listActive.query({ agentId })).items).toEqual([]);
       const listed = await client.runs.list.query({ agentId });
-      expect(listed).toEqual({ items: [expect.objectContaining({ id: run.id, status: 'completed' })], nextCursor: null });
+      expect(listed).toEqual({
+        items: [expect.objectContaining({ id: run.id, status: 'completed' })],
+        nextCursor: null,
+      });
       for (const filter of [
         { statuses: ['completed' as const] },
         { stopReason: 'end_turn' as const },
@@ -385,7 +400,12 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
       expect(asc.items[0]).toEqual(first[0]);
       const desc = await client.runs.messages.query({ runId: run.id, order: 'desc', limit: 4 });
       expect(desc.items.map((m) => m.seqId)).toEqual([6, 5, 4, 3]);
-      const descRest = await client.runs.messages.query({ runId: run.id, order: 'desc', limit: 4, cursor: desc.nextCursor });
+      const descRest = await client.runs.messages.query({
+        runId: run.id,
+        order: 'desc',
+        limit: 4,
+        cursor: desc.nextCursor,
+      });
       expect(descRest.items.map((m) => m.seqId)).toEqual([2, 1]);
       expect(descRest.nextCursor).toBeNull();
 
@@ -480,7 +500,8 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
       const won = results.filter((r) => r.status === 'fulfilled');
       expect(won).toHaveLength(1);
       for (const r of results) {
-        if (r.status === 'rejected') expect(await callError(Promise.reject(r.reason))).toMatchObject({ code: 'CONFLICT' });
+        if (r.status === 'rejected')
+          expect(await callError(Promise.reject(r.reason))).toMatchObject({ code: 'CONFLICT' });
       }
       const stored = await client.runs.retrieve.query({ runId: id });
       expect(stored.metadata).toEqual((won[0] as PromiseFulfilledResult<typeof stored>).value.metadata);
@@ -507,7 +528,9 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
     it('a run ended while steps are still being recorded counts every step that committed', async () => {
       const run = await client.runs.create.mutate({ agentId: newId('agent') });
       await client.runs.update.mutate({ runId: run.id, status: 'running' });
-      await Promise.all(Array.from({ length: 10 }, () => client.steps.create.mutate({ runId: run.id, promptTokens: 1 })));
+      await Promise.all(
+        Array.from({ length: 10 }, () => client.steps.create.mutate({ runId: run.id, promptTokens: 1 })),
+      );
       await client.runs.update.mutate({ runId: run.id, stopReason: 'end_turn' });
       expect((await client.runs.metrics.query({ runId: run.id })).numSteps).toBe(10);
       // Steps recorded late still count (the producer's last step may land after the terminal update).

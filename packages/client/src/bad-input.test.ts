@@ -54,21 +54,52 @@ const runIdProcedures: [string, (c: RuntraceClient, runId: string) => Promise<un
 
 const table: Row[] = [
   // Malformed and unknown ids.
-  ...malformedRunIds.map((id): Row => [`runs.retrieve runId ${JSON.stringify(id)}`, (c) => c.runs.retrieve.query({ runId: id }), 'BAD_REQUEST', 'runId']),
-  ...runIdProcedures.map(([name, call]): Row => [`${name} runId "run-123"`, (c) => call(c, 'run-123'), 'BAD_REQUEST', 'runId']),
-  ...runIdProcedures.map(([name, call]): Row => [`${name} unknown runId`, (c) => call(c, newId('run')), 'NOT_FOUND', 'runId']),
+  ...malformedRunIds.map(
+    (id): Row => [
+      `runs.retrieve runId ${JSON.stringify(id)}`,
+      (c) => c.runs.retrieve.query({ runId: id }),
+      'BAD_REQUEST',
+      'runId',
+    ],
+  ),
+  ...runIdProcedures.map(
+    ([name, call]): Row => [`${name} runId "run-123"`, (c) => call(c, 'run-123'), 'BAD_REQUEST', 'runId'],
+  ),
+  ...runIdProcedures.map(
+    ([name, call]): Row => [`${name} unknown runId`, (c) => call(c, newId('run')), 'NOT_FOUND', 'runId'],
+  ),
   ['runs.retrieve runId as a number', (c) => c.runs.retrieve.query(loose({ runId: 123 })), 'BAD_REQUEST', 'runId'],
   ['runs.retrieve runId missing', (c) => c.runs.retrieve.query(loose({})), 'BAD_REQUEST', 'runId'],
   ['runs.retrieve a step id as runId', (c, f) => c.runs.retrieve.query({ runId: f.stepId }), 'BAD_REQUEST', 'runId'],
   ['steps.retrieve stepId "step-123"', (c) => c.steps.retrieve.query({ stepId: 'step-123' }), 'BAD_REQUEST', 'stepId'],
-  ['steps.retrieve a run id as stepId', (c, f) => c.steps.retrieve.query({ stepId: f.createdRunId }), 'BAD_REQUEST', 'stepId'],
+  [
+    'steps.retrieve a run id as stepId',
+    (c, f) => c.steps.retrieve.query({ stepId: f.createdRunId }),
+    'BAD_REQUEST',
+    'stepId',
+  ],
   ['steps.retrieve unknown stepId', (c) => c.steps.retrieve.query({ stepId: newId('step') }), 'NOT_FOUND', 'stepId'],
-  ['steps.create id "step-1"', (c, f) => c.steps.create.mutate({ id: 'step-1', runId: f.createdRunId }), 'BAD_REQUEST', 'id'],
+  [
+    'steps.create id "step-1"',
+    (c, f) => c.steps.create.mutate({ id: 'step-1', runId: f.createdRunId }),
+    'BAD_REQUEST',
+    'id',
+  ],
   ['runs.create agentId "agent-1"', (c) => c.runs.create.mutate({ agentId: 'agent-1' }), 'BAD_REQUEST', 'agentId'],
   ['runs.create agentId missing', (c) => c.runs.create.mutate(loose({})), 'BAD_REQUEST', 'agentId'],
-  ['runs.create id "run-1"', (c) => c.runs.create.mutate({ id: 'run-1', agentId: newId('agent') }), 'BAD_REQUEST', 'id'],
+  [
+    'runs.create id "run-1"',
+    (c) => c.runs.create.mutate({ id: 'run-1', agentId: newId('agent') }),
+    'BAD_REQUEST',
+    'id',
+  ],
   ['runs.list agentId "agent-x"', (c) => c.runs.list.query({ agentId: 'agent-x' }), 'BAD_REQUEST', 'agentId'],
-  ['runs.listActive agentId "agent-x"', (c) => c.runs.listActive.query({ agentId: 'agent-x' }), 'BAD_REQUEST', 'agentId'],
+  [
+    'runs.listActive agentId "agent-x"',
+    (c) => c.runs.listActive.query({ agentId: 'agent-x' }),
+    'BAD_REQUEST',
+    'agentId',
+  ],
   [
     'messages.create message id "msg-1"',
     (c, f) =>
@@ -105,22 +136,52 @@ const table: Row[] = [
   ...[0, 1001, -1, 1.5].flatMap((limit): Row[] => [
     [`runs.list limit ${limit}`, (c) => c.runs.list.query({ limit }), 'BAD_REQUEST', 'limit'],
     [`runs.listActive limit ${limit}`, (c) => c.runs.listActive.query({ limit }), 'BAD_REQUEST', 'limit'],
-    [`runs.steps limit ${limit}`, (c, f) => c.runs.steps.query({ runId: f.createdRunId, limit }), 'BAD_REQUEST', 'limit'],
-    [`runs.messages limit ${limit}`, (c, f) => c.runs.messages.query({ runId: f.createdRunId, limit }), 'BAD_REQUEST', 'limit'],
+    [
+      `runs.steps limit ${limit}`,
+      (c, f) => c.runs.steps.query({ runId: f.createdRunId, limit }),
+      'BAD_REQUEST',
+      'limit',
+    ],
+    [
+      `runs.messages limit ${limit}`,
+      (c, f) => c.runs.messages.query({ runId: f.createdRunId, limit }),
+      'BAD_REQUEST',
+      'limit',
+    ],
     [`agents.list limit ${limit}`, (c) => c.agents.list.query({ limit }), 'BAD_REQUEST', 'limit'],
   ]),
 
   // Statuses and stop reasons are case-sensitive enums.
-  ['runs.list statuses ["COMPLETED"]', (c) => c.runs.list.query(loose({ statuses: ['COMPLETED'] })), 'BAD_REQUEST', 'statuses.0'],
-  ['runs.list statuses ["Completed"]', (c) => c.runs.list.query(loose({ statuses: ['Completed'] })), 'BAD_REQUEST', 'statuses.0'],
+  [
+    'runs.list statuses ["COMPLETED"]',
+    (c) => c.runs.list.query(loose({ statuses: ['COMPLETED'] })),
+    'BAD_REQUEST',
+    'statuses.0',
+  ],
+  [
+    'runs.list statuses ["Completed"]',
+    (c) => c.runs.list.query(loose({ statuses: ['Completed'] })),
+    'BAD_REQUEST',
+    'statuses.0',
+  ],
   [
     'runs.list statuses ["completed", "done"]',
     (c) => c.runs.list.query(loose({ statuses: ['completed', 'done'] })),
     'BAD_REQUEST',
     'statuses.1',
   ],
-  ['runs.list statuses "completed" (not a list)', (c) => c.runs.list.query(loose({ statuses: 'completed' })), 'BAD_REQUEST', 'statuses'],
-  ['runs.list stopReason "END_TURN"', (c) => c.runs.list.query(loose({ stopReason: 'END_TURN' })), 'BAD_REQUEST', 'stopReason'],
+  [
+    'runs.list statuses "completed" (not a list)',
+    (c) => c.runs.list.query(loose({ statuses: 'completed' })),
+    'BAD_REQUEST',
+    'statuses',
+  ],
+  [
+    'runs.list stopReason "END_TURN"',
+    (c) => c.runs.list.query(loose({ stopReason: 'END_TURN' })),
+    'BAD_REQUEST',
+    'stopReason',
+  ],
   ['runs.list order "DESC"', (c) => c.runs.list.query(loose({ order: 'DESC' })), 'BAD_REQUEST', 'order'],
   [
     'runs.update status "COMPLETED"',
@@ -142,22 +203,42 @@ const table: Row[] = [
     'BAD_REQUEST',
     'organizationId',
   ],
-  ['runs.create status', (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), status: 'completed' })), 'BAD_REQUEST', 'status'],
+  [
+    'runs.create status',
+    (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), status: 'completed' })),
+    'BAD_REQUEST',
+    'status',
+  ],
   [
     'runs.create requestConfig.foo',
     (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), requestConfig: { foo: 1 } })),
     'BAD_REQUEST',
     'requestConfig.foo',
   ],
-  ['runs.list agentIds (REST-only parameter)', (c) => c.runs.list.query(loose({ agentIds: [newId('agent')] })), 'BAD_REQUEST', 'agentIds'],
-  ['runs.list ascending (REST-only parameter)', (c) => c.runs.list.query(loose({ ascending: true })), 'BAD_REQUEST', 'ascending'],
+  [
+    'runs.list agentIds (REST-only parameter)',
+    (c) => c.runs.list.query(loose({ agentIds: [newId('agent')] })),
+    'BAD_REQUEST',
+    'agentIds',
+  ],
+  [
+    'runs.list ascending (REST-only parameter)',
+    (c) => c.runs.list.query(loose({ ascending: true })),
+    'BAD_REQUEST',
+    'ascending',
+  ],
   [
     'runs.update organizationId',
     (c, f) => c.runs.update.mutate(loose({ runId: f.runningRunId, organizationId: 'org-x' })),
     'BAD_REQUEST',
     'organizationId',
   ],
-  ['runs.retrieve extra key', (c, f) => c.runs.retrieve.query(loose({ runId: f.createdRunId, agentId: 'x' })), 'BAD_REQUEST', 'agentId'],
+  [
+    'runs.retrieve extra key',
+    (c, f) => c.runs.retrieve.query(loose({ runId: f.createdRunId, agentId: 'x' })),
+    'BAD_REQUEST',
+    'agentId',
+  ],
   [
     'steps.create agentId',
     (c, f) => c.steps.create.mutate(loose({ runId: f.createdRunId, agentId: newId('agent') })),
@@ -176,38 +257,103 @@ const table: Row[] = [
 
   // Wrong types.
   ['runs.list limit "10"', (c) => c.runs.list.query(loose({ limit: '10' })), 'BAD_REQUEST', 'limit'],
-  ['runs.create background "yes"', (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), background: 'yes' })), 'BAD_REQUEST', 'background'],
+  [
+    'runs.create background "yes"',
+    (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), background: 'yes' })),
+    'BAD_REQUEST',
+    'background',
+  ],
   ['runs.list background "yes"', (c) => c.runs.list.query(loose({ background: 'yes' })), 'BAD_REQUEST', 'background'],
-  ['runs.create metadata "x"', (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), metadata: 'x' })), 'BAD_REQUEST', 'metadata'],
-  ['runs.create metadata []', (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), metadata: [] })), 'BAD_REQUEST', 'metadata'],
+  [
+    'runs.create metadata "x"',
+    (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), metadata: 'x' })),
+    'BAD_REQUEST',
+    'metadata',
+  ],
+  [
+    'runs.create metadata []',
+    (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), metadata: [] })),
+    'BAD_REQUEST',
+    'metadata',
+  ],
   [
     'runs.create callbackUrl "ftp://example.com"',
     (c) => c.runs.create.mutate({ agentId: newId('agent'), callbackUrl: 'ftp://example.com/x' }),
     'BAD_REQUEST',
     'callbackUrl',
   ],
-  ['runs.create callbackUrl "not a url"', (c) => c.runs.create.mutate({ agentId: newId('agent'), callbackUrl: 'not a url' }), 'BAD_REQUEST', 'callbackUrl'],
-  ['runs.update ttftNs -1', (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: -1 }), 'BAD_REQUEST', 'ttftNs'],
-  ['runs.update ttftNs "1.5"', (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: '1.5' }), 'BAD_REQUEST', 'ttftNs'],
-  ['runs.update ttftNs "abc"', (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: 'abc' }), 'BAD_REQUEST', 'ttftNs'],
-  ['runs.update ttftNs beyond int8', (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: '9999999999999999999' }), 'BAD_REQUEST', 'ttftNs'],
-  ['runs.update ttftNs 1e300', (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: 1e300 }), 'BAD_REQUEST', 'ttftNs'],
+  [
+    'runs.create callbackUrl "not a url"',
+    (c) => c.runs.create.mutate({ agentId: newId('agent'), callbackUrl: 'not a url' }),
+    'BAD_REQUEST',
+    'callbackUrl',
+  ],
+  [
+    'runs.update ttftNs -1',
+    (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: -1 }),
+    'BAD_REQUEST',
+    'ttftNs',
+  ],
+  [
+    'runs.update ttftNs "1.5"',
+    (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: '1.5' }),
+    'BAD_REQUEST',
+    'ttftNs',
+  ],
+  [
+    'runs.update ttftNs "abc"',
+    (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: 'abc' }),
+    'BAD_REQUEST',
+    'ttftNs',
+  ],
+  [
+    'runs.update ttftNs beyond int8',
+    (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: '9999999999999999999' }),
+    'BAD_REQUEST',
+    'ttftNs',
+  ],
+  [
+    'runs.update ttftNs 1e300',
+    (c, f) => c.runs.update.mutate({ runId: f.runningRunId, ttftNs: 1e300 }),
+    'BAD_REQUEST',
+    'ttftNs',
+  ],
   [
     'runs.update totalDurationNs beyond int8',
     (c, f) => c.runs.update.mutate({ runId: f.runningRunId, totalDurationNs: '9223372036854775808' }),
     'BAD_REQUEST',
     'totalDurationNs',
   ],
-  ['runs.update completedAt "yesterday"', (c, f) => c.runs.update.mutate({ runId: f.runningRunId, completedAt: 'yesterday' }), 'BAD_REQUEST', 'completedAt'],
+  [
+    'runs.update completedAt "yesterday"',
+    (c, f) => c.runs.update.mutate({ runId: f.runningRunId, completedAt: 'yesterday' }),
+    'BAD_REQUEST',
+    'completedAt',
+  ],
   [
     'runs.update completedAt in year 0',
     (c, f) => c.runs.update.mutate({ runId: f.runningRunId, status: 'completed', completedAt: '0000-01-01T00:00:00Z' }),
     'BAD_REQUEST',
     'completedAt',
   ],
-  ['steps.create promptTokens -1', (c, f) => c.steps.create.mutate({ runId: f.createdRunId, promptTokens: -1 }), 'BAD_REQUEST', 'promptTokens'],
-  ['steps.create promptTokens 1.5', (c, f) => c.steps.create.mutate({ runId: f.createdRunId, promptTokens: 1.5 }), 'BAD_REQUEST', 'promptTokens'],
-  ['steps.create promptTokens "10"', (c, f) => c.steps.create.mutate(loose({ runId: f.createdRunId, promptTokens: '10' })), 'BAD_REQUEST', 'promptTokens'],
+  [
+    'steps.create promptTokens -1',
+    (c, f) => c.steps.create.mutate({ runId: f.createdRunId, promptTokens: -1 }),
+    'BAD_REQUEST',
+    'promptTokens',
+  ],
+  [
+    'steps.create promptTokens 1.5',
+    (c, f) => c.steps.create.mutate({ runId: f.createdRunId, promptTokens: 1.5 }),
+    'BAD_REQUEST',
+    'promptTokens',
+  ],
+  [
+    'steps.create promptTokens "10"',
+    (c, f) => c.steps.create.mutate(loose({ runId: f.createdRunId, promptTokens: '10' })),
+    'BAD_REQUEST',
+    'promptTokens',
+  ],
   [
     'steps.create promptTokens beyond int4',
     (c, f) => c.steps.create.mutate({ runId: f.createdRunId, promptTokens: 2 ** 31 }),
@@ -222,26 +368,67 @@ const table: Row[] = [
   ],
   [
     'steps.create tokens whose total exceeds int4',
-    (c, f) => c.steps.create.mutate({ runId: f.createdRunId, promptTokens: 2 ** 31 - 1, completionTokens: 2 ** 31 - 1 }),
+    (c, f) =>
+      c.steps.create.mutate({ runId: f.createdRunId, promptTokens: 2 ** 31 - 1, completionTokens: 2 ** 31 - 1 }),
     'BAD_REQUEST',
     'totalTokens',
   ],
-  ['steps.create stepNs beyond int8', (c, f) => c.steps.create.mutate({ runId: f.createdRunId, stepNs: '99999999999999999999' }), 'BAD_REQUEST', 'stepNs'],
-  ['steps.create status "done"', (c, f) => c.steps.create.mutate(loose({ runId: f.createdRunId, status: 'done' })), 'BAD_REQUEST', 'status'],
-  ['steps.create tags "a"', (c, f) => c.steps.create.mutate(loose({ runId: f.createdRunId, tags: 'a' })), 'BAD_REQUEST', 'tags'],
+  [
+    'steps.create stepNs beyond int8',
+    (c, f) => c.steps.create.mutate({ runId: f.createdRunId, stepNs: '99999999999999999999' }),
+    'BAD_REQUEST',
+    'stepNs',
+  ],
+  [
+    'steps.create status "done"',
+    (c, f) => c.steps.create.mutate(loose({ runId: f.createdRunId, status: 'done' })),
+    'BAD_REQUEST',
+    'status',
+  ],
+  [
+    'steps.create tags "a"',
+    (c, f) => c.steps.create.mutate(loose({ runId: f.createdRunId, tags: 'a' })),
+    'BAD_REQUEST',
+    'tags',
+  ],
 
   // Text the database cannot store: a NUL character is refused up front, naming where it was.
-  ['runs.create conversationId with NUL', (c) => c.runs.create.mutate({ agentId: newId('agent'), conversationId: 'a\u0000b' }), 'BAD_REQUEST', 'conversationId'],
-  ['runs.create metadata value with NUL', (c) => c.runs.create.mutate({ agentId: newId('agent'), metadata: { k: 'a\u0000b' } }), 'BAD_REQUEST', 'metadata.k'],
-  ['runs.create metadata key with NUL', (c) => c.runs.create.mutate({ agentId: newId('agent'), metadata: { 'a\u0000': 1 } }), 'BAD_REQUEST', 'metadata.a\u0000'],
-  ['runs.create top-level key with NUL', (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), 'x\u0000': 1 })), 'BAD_REQUEST', 'x\u0000'],
+  [
+    'runs.create conversationId with NUL',
+    (c) => c.runs.create.mutate({ agentId: newId('agent'), conversationId: 'a\u0000b' }),
+    'BAD_REQUEST',
+    'conversationId',
+  ],
+  [
+    'runs.create metadata value with NUL',
+    (c) => c.runs.create.mutate({ agentId: newId('agent'), metadata: { k: 'a\u0000b' } }),
+    'BAD_REQUEST',
+    'metadata.k',
+  ],
+  [
+    'runs.create metadata key with NUL',
+    (c) => c.runs.create.mutate({ agentId: newId('agent'), metadata: { 'a\u0000': 1 } }),
+    'BAD_REQUEST',
+    'metadata.a\u0000',
+  ],
+  [
+    'runs.create top-level key with NUL',
+    (c) => c.runs.create.mutate(loose({ agentId: newId('agent'), 'x\u0000': 1 })),
+    'BAD_REQUEST',
+    'x\u0000',
+  ],
   [
     'runs.create metadata key with an unpaired surrogate, in a list',
     (c) => c.runs.create.mutate({ agentId: newId('agent'), metadata: { list: [{ '\ud800': 1 }] } }),
     'BAD_REQUEST',
     'metadata.list.0.\ud800',
   ],
-  ['runs.list conversationId with NUL', (c) => c.runs.list.query({ conversationId: '\u0000' }), 'BAD_REQUEST', 'conversationId'],
+  [
+    'runs.list conversationId with NUL',
+    (c) => c.runs.list.query({ conversationId: '\u0000' }),
+    'BAD_REQUEST',
+    'conversationId',
+  ],
   [
     'messages.create content with NUL',
     (c, f) =>
@@ -276,30 +463,90 @@ const table: Row[] = [
     'BAD_REQUEST',
     'traceId',
   ],
-  ['steps.create model with NUL', (c, f) => c.steps.create.mutate({ runId: f.createdRunId, model: 'gpt\u0000' }), 'BAD_REQUEST', 'model'],
+  [
+    'steps.create model with NUL',
+    (c, f) => c.steps.create.mutate({ runId: f.createdRunId, model: 'gpt\u0000' }),
+    'BAD_REQUEST',
+    'model',
+  ],
 
   // Cursors: opaque, exact, and refused when they are not this list's.
   ['runs.list cursor "garbage"', (c) => c.runs.list.query({ cursor: 'garbage' }), 'BAD_REQUEST', 'cursor'],
   ['runs.list cursor "!!!"', (c) => c.runs.list.query({ cursor: '!!!' }), 'BAD_REQUEST', 'cursor'],
   ['runs.list cursor ""', (c) => c.runs.list.query({ cursor: '' }), 'BAD_REQUEST', 'cursor'],
-  ['runs.list cursor of 600 characters', (c) => c.runs.list.query({ cursor: 'a'.repeat(600) }), 'BAD_REQUEST', 'cursor'],
+  [
+    'runs.list cursor of 600 characters',
+    (c) => c.runs.list.query({ cursor: 'a'.repeat(600) }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
   ['runs.list cursor 123 (a number)', (c) => c.runs.list.query(loose({ cursor: 123 })), 'BAD_REQUEST', 'cursor'],
-  ['runs.list cursor that decodes to null', (c) => c.runs.list.query({ cursor: cursorOf(null) }), 'BAD_REQUEST', 'cursor'],
-  ['runs.list cursor that decodes to a list', (c) => c.runs.list.query({ cursor: cursorOf([1, 2]) }), 'BAD_REQUEST', 'cursor'],
-  ['a runs.list cursor used in runs.steps', (c, f) => c.runs.steps.query({ runId: f.createdRunId, cursor: f.runsDescCursor }), 'BAD_REQUEST', 'cursor'],
-  ['a runs.list cursor used in agents.list', (c, f) => c.agents.list.query({ cursor: f.runsDescCursor }), 'BAD_REQUEST', 'cursor'],
-  ['a runs.steps cursor used in runs.list', (c, f) => c.runs.list.query({ cursor: f.stepsCursor }), 'BAD_REQUEST', 'cursor'],
-  ['a runs.steps cursor used for another run', (c, f) => c.runs.steps.query({ runId: f.otherRunId, cursor: f.stepsCursor }), 'BAD_REQUEST', 'cursor'],
+  [
+    'runs.list cursor that decodes to null',
+    (c) => c.runs.list.query({ cursor: cursorOf(null) }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
+  [
+    'runs.list cursor that decodes to a list',
+    (c) => c.runs.list.query({ cursor: cursorOf([1, 2]) }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
+  [
+    'a runs.list cursor used in runs.steps',
+    (c, f) => c.runs.steps.query({ runId: f.createdRunId, cursor: f.runsDescCursor }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
+  [
+    'a runs.list cursor used in agents.list',
+    (c, f) => c.agents.list.query({ cursor: f.runsDescCursor }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
+  [
+    'a runs.steps cursor used in runs.list',
+    (c, f) => c.runs.list.query({ cursor: f.stepsCursor }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
+  [
+    'a runs.steps cursor used for another run',
+    (c, f) => c.runs.steps.query({ runId: f.otherRunId, cursor: f.stepsCursor }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
   [
     'a runs.messages cursor used for another run',
     (c, f) => c.runs.messages.query({ runId: f.otherRunId, cursor: f.messagesCursor }),
     'BAD_REQUEST',
     'cursor',
   ],
-  ['a runs.messages cursor used in runs.list', (c, f) => c.runs.list.query({ cursor: f.messagesCursor }), 'BAD_REQUEST', 'cursor'],
-  ['a desc cursor used with asc', (c, f) => c.runs.list.query({ order: 'asc', cursor: f.runsDescCursor }), 'BAD_REQUEST', 'cursor'],
-  ['an asc cursor used with desc', (c, f) => c.runs.list.query({ order: 'desc', cursor: f.runsAscCursor }), 'BAD_REQUEST', 'cursor'],
-  ['an asc cursor used in runs.listActive (always desc)', (c, f) => c.runs.listActive.query({ cursor: f.runsAscCursor }), 'BAD_REQUEST', 'cursor'],
+  [
+    'a runs.messages cursor used in runs.list',
+    (c, f) => c.runs.list.query({ cursor: f.messagesCursor }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
+  [
+    'a desc cursor used with asc',
+    (c, f) => c.runs.list.query({ order: 'asc', cursor: f.runsDescCursor }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
+  [
+    'an asc cursor used with desc',
+    (c, f) => c.runs.list.query({ order: 'desc', cursor: f.runsAscCursor }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
+  [
+    'an asc cursor used in runs.listActive (always desc)',
+    (c, f) => c.runs.listActive.query({ cursor: f.runsAscCursor }),
+    'BAD_REQUEST',
+    'cursor',
+  ],
   [
     'a desc messages cursor used with asc',
     (c, f) => c.runs.messages.query({ runId: f.completedRunId, order: 'desc', cursor: f.messagesCursor }),
@@ -314,7 +561,8 @@ const table: Row[] = [
   ],
   [
     'a forged runs cursor whose key is an impossible date',
-    (c) => c.runs.list.query({ cursor: cursorOf({ s: 'runs', o: 'desc', k: '2026-02-30T00:00:00Z', id: newId('run') }) }),
+    (c) =>
+      c.runs.list.query({ cursor: cursorOf({ s: 'runs', o: 'desc', k: '2026-02-30T00:00:00Z', id: newId('run') }) }),
     'BAD_REQUEST',
     'cursor',
   ],
@@ -326,7 +574,8 @@ const table: Row[] = [
   ],
   [
     'a forged runs cursor whose id holds a NUL',
-    (c) => c.runs.list.query({ cursor: cursorOf({ s: 'runs', o: 'desc', k: '2026-01-01T00:00:00Z', id: 'run-\u0000' }) }),
+    (c) =>
+      c.runs.list.query({ cursor: cursorOf({ s: 'runs', o: 'desc', k: '2026-01-01T00:00:00Z', id: 'run-\u0000' }) }),
     'BAD_REQUEST',
     'cursor',
   ],
@@ -352,12 +601,42 @@ const table: Row[] = [
   ],
 
   // The status machine and stop reasons.
-  ['completed → running', (c, f) => c.runs.update.mutate({ runId: f.completedRunId, status: 'running' }), 'CONFLICT', 'status'],
-  ['completed → failed', (c, f) => c.runs.update.mutate({ runId: f.completedRunId, status: 'failed' }), 'CONFLICT', 'status'],
-  ['completed → stop reason error', (c, f) => c.runs.update.mutate({ runId: f.completedRunId, stopReason: 'error' }), 'CONFLICT', 'status'],
-  ['completed(end_turn) → cancelled', (c, f) => c.runs.update.mutate({ runId: f.completedRunId, status: 'cancelled' }), 'CONFLICT', 'status'],
-  ['cancelled → completed', (c, f) => c.runs.update.mutate({ runId: f.cancelledRunId, status: 'completed' }), 'CONFLICT', 'status'],
-  ['running → created', (c, f) => c.runs.update.mutate({ runId: f.runningRunId, status: 'created' }), 'CONFLICT', 'status'],
+  [
+    'completed → running',
+    (c, f) => c.runs.update.mutate({ runId: f.completedRunId, status: 'running' }),
+    'CONFLICT',
+    'status',
+  ],
+  [
+    'completed → failed',
+    (c, f) => c.runs.update.mutate({ runId: f.completedRunId, status: 'failed' }),
+    'CONFLICT',
+    'status',
+  ],
+  [
+    'completed → stop reason error',
+    (c, f) => c.runs.update.mutate({ runId: f.completedRunId, stopReason: 'error' }),
+    'CONFLICT',
+    'status',
+  ],
+  [
+    'completed(end_turn) → cancelled',
+    (c, f) => c.runs.update.mutate({ runId: f.completedRunId, status: 'cancelled' }),
+    'CONFLICT',
+    'status',
+  ],
+  [
+    'cancelled → completed',
+    (c, f) => c.runs.update.mutate({ runId: f.cancelledRunId, status: 'completed' }),
+    'CONFLICT',
+    'status',
+  ],
+  [
+    'running → created',
+    (c, f) => c.runs.update.mutate({ runId: f.runningRunId, status: 'created' }),
+    'CONFLICT',
+    'status',
+  ],
   [
     'status completed with stop reason error',
     (c, f) => c.runs.update.mutate({ runId: f.runningRunId, status: 'completed', stopReason: 'error' }),
@@ -380,13 +659,19 @@ const table: Row[] = [
   // Messages.
   [
     'messages.create messageType "unknown_message"',
-    (c, f) => c.messages.create.mutate(loose({ runId: f.createdRunId, messages: [{ messageType: 'unknown_message', content: 'x' }] })),
+    (c, f) =>
+      c.messages.create.mutate(
+        loose({ runId: f.createdRunId, messages: [{ messageType: 'unknown_message', content: 'x' }] }),
+      ),
     'BAD_REQUEST',
     'messages.0.messageType',
   ],
   [
     'messages.create messageType "ASSISTANT_MESSAGE"',
-    (c, f) => c.messages.create.mutate(loose({ runId: f.createdRunId, messages: [{ messageType: 'ASSISTANT_MESSAGE', content: 'x' }] })),
+    (c, f) =>
+      c.messages.create.mutate(
+        loose({ runId: f.createdRunId, messages: [{ messageType: 'ASSISTANT_MESSAGE', content: 'x' }] }),
+      ),
     'BAD_REQUEST',
     'messages.0.messageType',
   ],
@@ -398,7 +683,10 @@ const table: Row[] = [
   ],
   [
     'messages.create stop_reason (a stream event, not a message)',
-    (c, f) => c.messages.create.mutate(loose({ runId: f.createdRunId, messages: [{ messageType: 'stop_reason', stopReason: 'end_turn' }] })),
+    (c, f) =>
+      c.messages.create.mutate(
+        loose({ runId: f.createdRunId, messages: [{ messageType: 'stop_reason', stopReason: 'end_turn' }] }),
+      ),
     'BAD_REQUEST',
     'messages.0.messageType',
   ],
@@ -421,12 +709,20 @@ const table: Row[] = [
     'messages.create tool_return_message status "ok"',
     (c, f) =>
       c.messages.create.mutate(
-        loose({ runId: f.createdRunId, messages: [{ messageType: 'tool_return_message', toolReturn: 'x', toolCallId: 'c', status: 'ok' }] }),
+        loose({
+          runId: f.createdRunId,
+          messages: [{ messageType: 'tool_return_message', toolReturn: 'x', toolCallId: 'c', status: 'ok' }],
+        }),
       ),
     'BAD_REQUEST',
     'messages.0.status',
   ],
-  ['messages.create no messages', (c, f) => c.messages.create.mutate({ runId: f.createdRunId, messages: [] }), 'BAD_REQUEST', 'messages'],
+  [
+    'messages.create no messages',
+    (c, f) => c.messages.create.mutate({ runId: f.createdRunId, messages: [] }),
+    'BAD_REQUEST',
+    'messages',
+  ],
   [
     'messages.create more than 1000 messages',
     (c, f) =>
@@ -454,7 +750,11 @@ const table: Row[] = [
   ],
   [
     'messages.create date "yesterday"',
-    (c, f) => c.messages.create.mutate({ runId: f.createdRunId, messages: [{ messageType: 'assistant_message', content: 'x', date: 'yesterday' }] }),
+    (c, f) =>
+      c.messages.create.mutate({
+        runId: f.createdRunId,
+        messages: [{ messageType: 'assistant_message', content: 'x', date: 'yesterday' }],
+      }),
     'BAD_REQUEST',
     'messages.0.date',
   ],
@@ -532,17 +832,17 @@ describe.each(databaseTargets())('bad input over HTTP, in production mode ($name
   it.each(table.map(([name, call, code, field]) => ({ name, call, code, field })))(
     '$name → $code naming $field',
     async ({ call, code, field }) => {
-    const before = await ledgerFingerprint(api);
-    const err = await callError(() => call(client, fixture));
-    expect(err.httpStatus).not.toBe(500);
-    expect(err.code).not.toBe('INTERNAL_SERVER_ERROR');
-    expect({ code: err.code, field: err.field }).toEqual({ code, field });
-    expect(err.message).not.toBe('Internal server error');
-    if (field) expect(err.message.includes(field) || err.field === field).toBe(true);
-    // Production answers carry no stack trace.
-    expect(err.stack).toBeUndefined();
-    // A refused call writes nothing.
-    expect(await ledgerFingerprint(api)).toBe(before);
+      const before = await ledgerFingerprint(api);
+      const err = await callError(() => call(client, fixture));
+      expect(err.httpStatus).not.toBe(500);
+      expect(err.code).not.toBe('INTERNAL_SERVER_ERROR');
+      expect({ code: err.code, field: err.field }).toEqual({ code, field });
+      expect(err.message).not.toBe('Internal server error');
+      if (field) expect(err.message.includes(field) || err.field === field).toBe(true);
+      // Production answers carry no stack trace.
+      expect(err.stack).toBeUndefined();
+      // A refused call writes nothing.
+      expect(await ledgerFingerprint(api)).toBe(before);
     },
   );
 
@@ -645,7 +945,9 @@ describe.each(databaseTargets())('bad input over HTTP, in production mode ($name
     });
     expect(post.status).toBeGreaterThanOrEqual(400);
     expect(post.status).toBeLessThan(500);
-    const get = await fetch(`${api.url}/trpc/runs.create?input=${encodeURIComponent(JSON.stringify({ agentId: newId('agent') }))}`);
+    const get = await fetch(
+      `${api.url}/trpc/runs.create?input=${encodeURIComponent(JSON.stringify({ agentId: newId('agent') }))}`,
+    );
     expect(get.status).toBeGreaterThanOrEqual(400);
     expect(get.status).toBeLessThan(500);
     expect(await ledgerFingerprint(api)).toBe(before);

@@ -83,7 +83,10 @@ async function walkWhileWriting<T extends Keyed>(options: {
   const ids = seen.map((x) => x.id);
   const counts = new Map<string, number>();
   for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
-  expect([...counts].filter(([, n]) => n > 1), 'seen more than once').toEqual([]);
+  expect(
+    [...counts].filter(([, n]) => n > 1),
+    'seen more than once',
+  ).toEqual([]);
   const missing = options.existing.filter((x) => !counts.has(x.id));
   expect(missing, 'existed when the walk began but never seen').toEqual([]);
   const sign = options.order === 'asc' ? -1 : 1;
@@ -96,7 +99,10 @@ async function walkWhileWriting<T extends Keyed>(options: {
   }
   // Only rows that exist were returned: the seeded ones and those written during the walk.
   const known = new Set([...options.existing.map((x) => x.id), ...created]);
-  expect(ids.filter((id) => !known.has(id)), 'neither seeded nor written during the walk').toEqual([]);
+  expect(
+    ids.filter((id) => !known.has(id)),
+    'neither seeded nor written during the walk',
+  ).toEqual([]);
   return { seen, created, pages };
 }
 
@@ -214,7 +220,8 @@ describe.each(databaseTargets())('pagination over HTTP while rows are inserted (
     await walkWhileWriting({
       order: 'asc',
       existing,
-      fetchPage: (cursor) => client.runs.list.query({ agentId, statuses: ['completed'], order: 'asc', limit: 7, cursor }),
+      fetchPage: (cursor) =>
+        client.runs.list.query({ agentId, statuses: ['completed'], order: 'asc', limit: 7, cursor }),
       write: writeRuns(agentId),
     });
   });
@@ -266,7 +273,11 @@ describe.each(databaseTargets())('pagination over HTTP while rows are inserted (
     const db = api.runtime.database.db;
     const { agents } = db._.fullSchema;
     await db.insert(agents).values(
-      seedTimestamps(80).map((createdAt) => ({ id: newId('agent'), organizationId: DEFAULT_ORGANIZATION_ID, createdAt })),
+      seedTimestamps(80).map((createdAt) => ({
+        id: newId('agent'),
+        organizationId: DEFAULT_ORGANIZATION_ID,
+        createdAt,
+      })),
     );
     for (const order of ['desc', 'asc'] as const) {
       const existing = await all((cursor) => client.agents.list.query({ order, limit: 1000, cursor }));
@@ -303,7 +314,10 @@ describe.each(databaseTargets())('pagination over HTTP while rows are inserted (
         });
         seen.push(...page.items.map((m) => m.seqId));
         cursor = page.nextCursor;
-        await client.messages.create.mutate({ runId: run.id, messages: [{ messageType: 'assistant_message', content: 'late' }] });
+        await client.messages.create.mutate({
+          runId: run.id,
+          messages: [{ messageType: 'assistant_message', content: 'late' }],
+        });
         appended += 1;
       } while (cursor);
       expect(new Set(seen).size).toBe(seen.length);

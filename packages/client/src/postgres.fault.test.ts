@@ -10,7 +10,9 @@ import { type OwnPostgres, postgresBinDir, startOwnPostgres } from './testing/ow
 
 const bin = postgresBinDir();
 if (!bin && testConfig.requireServices) {
-  throw new Error('RUNTRACE_REQUIRE_SERVICES=1 but no initdb under /usr/lib/postgresql/*/bin: the Postgres fault suite cannot run');
+  throw new Error(
+    'RUNTRACE_REQUIRE_SERVICES=1 but no initdb under /usr/lib/postgresql/*/bin: the Postgres fault suite cannot run',
+  );
 }
 if (!bin) console.log('postgres fault suite skipped: no initdb under /usr/lib/postgresql/*/bin (install postgresql)');
 
@@ -37,7 +39,9 @@ describe.skipIf(!bin)('fault: Postgres stopped and restarted', () => {
     pg?.destroy();
   });
 
-  it('answers 503 + Retry-After within the bound, fails /readyz only, recovers by itself, loses no acknowledged write', { timeout: 240_000 }, async () => {
+  it('answers 503 + Retry-After within the bound, fails /readyz only, recovers by itself, loses no acknowledged write', {
+    timeout: 240_000,
+  }, async () => {
     pg = await startOwnPostgres(bin as string);
     api = await spawnApi({
       DATABASE_URL: pg.url,
@@ -60,7 +64,9 @@ describe.skipIf(!bin)('fault: Postgres stopped and restarted', () => {
         const text = await res.text();
         if (kind === 'write' && res.ok) id = (JSON.parse(text) as { result: { data: { id: string } } }).result.data.id;
         // Never a driver's words in an answer.
-        expect(text).not.toMatch(/ECONNREFUSED|CONNECT_TIMEOUT|57P01|terminating connection|postgres\.js|at .+\.ts:\d+/);
+        expect(text).not.toMatch(
+          /ECONNREFUSED|CONNECT_TIMEOUT|57P01|terminating connection|postgres\.js|at .+\.ts:\d+/,
+        );
       } catch {
         status = -1; // no answer at all (hung past 30 s or connection reset)
       }
@@ -109,7 +115,14 @@ describe.skipIf(!bin)('fault: Postgres stopped and restarted', () => {
       });
       if (res.ok) {
         recoveredAt = Date.now();
-        outcomes.push({ kind: 'write', startedAt: recoveredAt, ms: 0, status: res.status, retryAfter: null, id: ((await res.json()) as { result: { data: { id: string } } }).result.data.id });
+        outcomes.push({
+          kind: 'write',
+          startedAt: recoveredAt,
+          ms: 0,
+          status: res.status,
+          retryAfter: null,
+          id: ((await res.json()) as { result: { data: { id: string } } }).result.data.id,
+        });
         break;
       }
       await res.text();
@@ -125,7 +138,10 @@ describe.skipIf(!bin)('fault: Postgres stopped and restarted', () => {
     const failed = outcomes.filter((o) => o.status < 200 || o.status >= 300);
     const notUnavailable = failed.filter((o) => o.status !== 503);
     const withoutRetryAfter = failed.filter((o) => o.status === 503 && !o.retryAfter);
-    const maxOutageMs = Math.max(0, ...outcomes.filter((o) => o.startedAt + o.ms >= stopAt && o.startedAt <= restartAt).map((o) => o.ms));
+    const maxOutageMs = Math.max(
+      0,
+      ...outcomes.filter((o) => o.startedAt + o.ms >= stopAt && o.startedAt <= restartAt).map((o) => o.ms),
+    );
     // Every write acknowledged 2xx is there afterwards.
     const acknowledged = outcomes.filter((o) => o.kind === 'write' && o.id).map((o) => o.id as string);
     let missing = 0;
@@ -149,7 +165,10 @@ describe.skipIf(!bin)('fault: Postgres stopped and restarted', () => {
     );
 
     expect(during.filter((o) => o.status === 503).length).toBeGreaterThan(0);
-    expect(during.every((o) => o.status === 503), JSON.stringify(during.filter((o) => o.status !== 503).slice(0, 5))).toBe(true);
+    expect(
+      during.every((o) => o.status === 503),
+      JSON.stringify(during.filter((o) => o.status !== 503).slice(0, 5)),
+    ).toBe(true);
     expect(notUnavailable, JSON.stringify(notUnavailable.slice(0, 5))).toEqual([]);
     expect(withoutRetryAfter, JSON.stringify(withoutRetryAfter.slice(0, 3))).toEqual([]);
     expect(maxOutageMs).toBeLessThanOrEqual(BOUND_MS);

@@ -25,31 +25,71 @@ interface Case {
 const RANGE = /0001-01-01T00:00:00Z and 9999-12-31T23:59:59\.999999Z/;
 
 const message = (date: string) => (c: RuntraceClient, t: Target) =>
-  c.messages.create.mutate({ runId: t.runId, messages: [{ messageType: 'assistant_message', content: 'x', date, stepId: t.stepId }] });
+  c.messages.create.mutate({
+    runId: t.runId,
+    messages: [{ messageType: 'assistant_message', content: 'x', date, stepId: t.stepId }],
+  });
 
 const trace = (createdAt: string) => (c: RuntraceClient, t: Target) =>
   c.providerTraces.create.mutate({ requestJson: {}, responseJson: {}, runId: t.runId, stepId: t.stepId, createdAt });
 
 const timestampCases: Case[] = [
-  { name: 'messages.create date 9999-12-31T23:59:59-14:00 (year 10000 in UTC)', write: message('9999-12-31T23:59:59-14:00'), field: 'messages.0.date', why: RANGE },
-  { name: 'messages.create date 0001-01-01T00:00:00+14:00 (before year 1 in UTC)', write: message('0001-01-01T00:00:00+14:00'), field: 'messages.0.date', why: RANGE },
-  { name: 'messages.create date 9999-12-31T23:59:59.9999995Z (rounds into year 10000)', write: message('9999-12-31T23:59:59.9999995Z'), field: 'messages.0.date', why: RANGE },
-  { name: 'messages.create date with offset +16:00', write: message('2024-01-01T00:00:00+16:00'), field: 'messages.0.date', why: /±15:59/ },
+  {
+    name: 'messages.create date 9999-12-31T23:59:59-14:00 (year 10000 in UTC)',
+    write: message('9999-12-31T23:59:59-14:00'),
+    field: 'messages.0.date',
+    why: RANGE,
+  },
+  {
+    name: 'messages.create date 0001-01-01T00:00:00+14:00 (before year 1 in UTC)',
+    write: message('0001-01-01T00:00:00+14:00'),
+    field: 'messages.0.date',
+    why: RANGE,
+  },
+  {
+    name: 'messages.create date 9999-12-31T23:59:59.9999995Z (rounds into year 10000)',
+    write: message('9999-12-31T23:59:59.9999995Z'),
+    field: 'messages.0.date',
+    why: RANGE,
+  },
+  {
+    name: 'messages.create date with offset +16:00',
+    write: message('2024-01-01T00:00:00+16:00'),
+    field: 'messages.0.date',
+    why: /±15:59/,
+  },
   {
     name: 'runs.update completedAt with offset +23:00',
-    write: (c, t) => c.runs.update.mutate({ runId: t.runId, status: 'completed', completedAt: '2024-01-01T00:00:00+23:00' }),
+    write: (c, t) =>
+      c.runs.update.mutate({ runId: t.runId, status: 'completed', completedAt: '2024-01-01T00:00:00+23:00' }),
     field: 'completedAt',
     why: /±15:59/,
   },
   {
     name: 'runs.update completedAt 9999-12-31T23:59:59-14:00',
-    write: (c, t) => c.runs.update.mutate({ runId: t.runId, status: 'completed', completedAt: '9999-12-31T23:59:59-14:00' }),
+    write: (c, t) =>
+      c.runs.update.mutate({ runId: t.runId, status: 'completed', completedAt: '9999-12-31T23:59:59-14:00' }),
     field: 'completedAt',
     why: RANGE,
   },
-  { name: 'providerTraces.create createdAt in year 0000', write: trace('0000-01-01T00:00:00Z'), field: 'createdAt', why: /year 0000/ },
-  { name: 'providerTraces.create createdAt 9999-12-31T23:59:59-14:00', write: trace('9999-12-31T23:59:59-14:00'), field: 'createdAt', why: RANGE },
-  { name: 'providerTraces.create createdAt with offset +23:00', write: trace('2024-01-01T00:00:00+23:00'), field: 'createdAt', why: /±15:59/ },
+  {
+    name: 'providerTraces.create createdAt in year 0000',
+    write: trace('0000-01-01T00:00:00Z'),
+    field: 'createdAt',
+    why: /year 0000/,
+  },
+  {
+    name: 'providerTraces.create createdAt 9999-12-31T23:59:59-14:00',
+    write: trace('9999-12-31T23:59:59-14:00'),
+    field: 'createdAt',
+    why: RANGE,
+  },
+  {
+    name: 'providerTraces.create createdAt with offset +23:00',
+    write: trace('2024-01-01T00:00:00+23:00'),
+    field: 'createdAt',
+    why: /±15:59/,
+  },
   {
     name: 'runs.appendEvents event date with offset +23:00',
     write: (c, t) =>
@@ -78,7 +118,8 @@ const tokenDetailCases: Case[] = DETAIL_KEYS.flatMap(([column, key]) =>
   BAD_COUNTS.map(
     (value): Case => ({
       name: `steps.create ${column}.${key} ${JSON.stringify(value)}`,
-      write: (c, t) => c.steps.create.mutate(loose({ runId: t.runId, [column]: { [key]: value, provider_specific: 'free-form' } })),
+      write: (c, t) =>
+        c.steps.create.mutate(loose({ runId: t.runId, [column]: { [key]: value, provider_specific: 'free-form' } })),
       field: `${column}.${key}`,
       why: /integer|number|expected/i,
     }),
@@ -130,11 +171,17 @@ async function failingReads(api: TestApi, t: Target): Promise<string[]> {
       return [`GET ${path}`, res.status, await res.text()] as const;
     }),
   ]);
-  return answers.filter(([, status]) => status >= 500).map(([read, status, body]) => `${read} → ${status} ${body.slice(0, 120)}`);
+  return answers
+    .filter(([, status]) => status >= 500)
+    .map(([read, status, body]) => `${read} → ${status} ${body.slice(0, 120)}`);
 }
 
 /** `edges`: writes just inside the bounds, which must be accepted and read back. */
-function describeReadableWrites(title: string, cases: () => Case[], edges?: (api: TestApi, c: RuntraceClient) => Promise<void>): void {
+function describeReadableWrites(
+  title: string,
+  cases: () => Case[],
+  edges?: (api: TestApi, c: RuntraceClient) => Promise<void>,
+): void {
   describe.each(databaseTargets())(`${title} ($name)`, (target) => {
     let api: TestApi;
     let client: RuntraceClient;
@@ -147,16 +194,22 @@ function describeReadableWrites(title: string, cases: () => Case[], edges?: (api
       await api?.close();
     });
 
-    it.each(cases().map((c) => ({ ...c })))('$name → BAD_REQUEST naming $field; every read still answers', async ({ write, field, why }) => {
-      const run = await client.runs.create.mutate({ agentId: newId('agent'), background: true });
-      const step = await client.steps.create.mutate({ runId: run.id, promptTokens: 1 });
-      const t = { runId: run.id, stepId: step.id };
-      const refusal = await callError(() => write(client, t)).catch((err: Error) => ({ accepted: err.message }));
-      const reads = await failingReads(api, t);
-      expect({ refusal, reads }).toMatchObject({ refusal: { code: 'BAD_REQUEST', httpStatus: 400, field }, reads: [] });
-      expect((refusal as { message: string }).message).toContain(field);
-      expect((refusal as { message: string }).message).toMatch(why);
-    });
+    it.each(cases().map((c) => ({ ...c })))(
+      '$name → BAD_REQUEST naming $field; every read still answers',
+      async ({ write, field, why }) => {
+        const run = await client.runs.create.mutate({ agentId: newId('agent'), background: true });
+        const step = await client.steps.create.mutate({ runId: run.id, promptTokens: 1 });
+        const t = { runId: run.id, stepId: step.id };
+        const refusal = await callError(() => write(client, t)).catch((err: Error) => ({ accepted: err.message }));
+        const reads = await failingReads(api, t);
+        expect({ refusal, reads }).toMatchObject({
+          refusal: { code: 'BAD_REQUEST', httpStatus: 400, field },
+          reads: [],
+        });
+        expect((refusal as { message: string }).message).toContain(field);
+        expect((refusal as { message: string }).message).toMatch(why);
+      },
+    );
 
     if (edges) it('accepts what lies just inside the bounds, and reads it back', () => edges(api, client));
   });
@@ -170,12 +223,20 @@ describeReadableWrites(
     const run = await c.runs.create.mutate({ agentId: newId('agent') });
     const step = await c.steps.create.mutate({
       runId: run.id,
-      promptTokensDetails: { cached_tokens: 2 ** 31 - 1, cache_creation_tokens: null, audio: 'free-form', nested: { x: [1.5] } },
+      promptTokensDetails: {
+        cached_tokens: 2 ** 31 - 1,
+        cache_creation_tokens: null,
+        audio: 'free-form',
+        nested: { x: [1.5] },
+      },
       completionTokensDetails: { reasoning_tokens: 0, accepted_prediction_tokens: 1.5 },
     });
     await c.steps.create.mutate({ runId: run.id, promptTokensDetails: { cache_read_tokens: 5 } });
     expect(step.promptTokensDetails).toMatchObject({ audio: 'free-form', nested: { x: [1.5] } });
-    expect(await c.runs.usage.query({ runId: run.id })).toMatchObject({ cachedInputTokens: 2 ** 31 + 4, reasoningTokens: null });
+    expect(await c.runs.usage.query({ runId: run.id })).toMatchObject({
+      cachedInputTokens: 2 ** 31 + 4,
+      reasoningTokens: null,
+    });
     expect(await failingReads(api, { runId: run.id, stepId: step.id })).toEqual([]);
   },
 );

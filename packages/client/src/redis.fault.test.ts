@@ -50,19 +50,28 @@ async function start(persistence: boolean): Promise<Started> {
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; retryAfter: string | null; json: unknown }> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, retryAfter: res.headers.get('retry-after'), json: await res.json().catch(() => null) };
 }
 
 /** Retries `call` while it answers SERVICE_UNAVAILABLE, up to `ms`; the time it took to succeed. */
-async function untilAvailable<T>(what: string, call: () => Promise<T>, ms = 20_000): Promise<{ value: T; tookMs: number }> {
+async function untilAvailable<T>(
+  what: string,
+  call: () => Promise<T>,
+  ms = 20_000,
+): Promise<{ value: T; tookMs: number }> {
   const t0 = Date.now();
   for (;;) {
     try {
       return { value: await call(), tookMs: Date.now() - t0 };
     } catch (err) {
       const code = isTRPCClientError(err) ? (err.data as { code?: string } | undefined)?.code : undefined;
-      if (code !== 'SERVICE_UNAVAILABLE' || Date.now() - t0 > ms) throw new Error(`${what}: ${String(err)}`, { cause: err });
+      if (code !== 'SERVICE_UNAVAILABLE' || Date.now() - t0 > ms)
+        throw new Error(`${what}: ${String(err)}`, { cause: err });
       await sleep(50);
     }
   }
@@ -86,7 +95,9 @@ async function expectOutageAnswers(api: ApiProcess, runId: string): Promise<void
   expect([rest.status, rest.json]).toEqual([503, { detail: REDIS_DOWN }]);
   // the operator's log has it, with the driver's error as `err`
   await until('the outage in the log', () => api.output().includes(REDIS_DOWN));
-  expect(api.output()).toMatch(/"level":40[^\n]*"err":\{[^\n]*"message":"[^"]+"[^\n]*Redis \(REDIS_URL\) is unavailable; retry later/);
+  expect(api.output()).toMatch(
+    /"level":40[^\n]*"err":\{[^\n]*"message":"[^"]+"[^\n]*Redis \(REDIS_URL\) is unavailable; retry later/,
+  );
 }
 
 describe.runIf(hasRedisServer())('Redis down under an api process', { timeout: 300_000 }, () => {
@@ -115,11 +126,18 @@ describe.runIf(hasRedisServer())('Redis down under an api process', { timeout: 3
           sent[at] += 1;
           const t0 = Date.now();
           try {
-            await client.runs.appendEvents.mutate({ runId: run.id, events: [{ messageType: 'assistant_message', content }] });
+            await client.runs.appendEvents.mutate({
+              runId: run.id,
+              events: [{ messageType: 'assistant_message', content }],
+            });
             acked[r]?.set(content, at);
           } catch (err) {
             if (!isTRPCClientError(err)) throw err;
-            refusals.push({ code: (err.data as { code?: string } | undefined)?.code, message: err.message, ms: Date.now() - t0 });
+            refusals.push({
+              code: (err.data as { code?: string } | undefined)?.code,
+              message: err.message,
+              ms: Date.now() - t0,
+            });
           }
           await sleep(10);
         }
@@ -146,7 +164,11 @@ describe.runIf(hasRedisServer())('Redis down under an api process', { timeout: 3
       await Promise.all(producers);
       for (const run of runs) {
         await untilAvailable('the end', () =>
-          client.runs.appendEvents.mutate({ runId: run.id, events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }], end: true }),
+          client.runs.appendEvents.mutate({
+            runId: run.id,
+            events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }],
+            end: true,
+          }),
         );
       }
       await Promise.all(watchers.map((w) => Promise.race([w.done, sleep(15_000)])));
@@ -171,7 +193,9 @@ describe.runIf(hasRedisServer())('Redis down under an api process', { timeout: 3
         const mine = acked[r] as Map<string, Phase>;
         expect(read.error).toBeNull();
         expect(read.completed).toBe(true);
-        const contents = read.events().flatMap((e) => (e.data.messageType === 'assistant_message' ? [String(e.data.content)] : []));
+        const contents = read
+          .events()
+          .flatMap((e) => (e.data.messageType === 'assistant_message' ? [String(e.data.content)] : []));
         expect(new Set(contents).size).toBe(contents.length); // nothing twice
         const readable = new Set(contents);
         written += mine.size;

@@ -87,7 +87,11 @@ describe.each(streamTargets())('1,000 subscribers connecting and leaving ($name)
     runId = (await client.runs.create.mutate({ agentId: newId('agent'), background: true })).id;
     await client.runs.appendEvents.mutate({
       runId,
-      events: Array.from({ length: BACKLOG }, (_, i) => ({ messageType: 'assistant_message' as const, id: 'm', content: String(i) })),
+      events: Array.from({ length: BACKLOG }, (_, i) => ({
+        messageType: 'assistant_message' as const,
+        id: 'm',
+        content: String(i),
+      })),
     });
   });
   afterAll(async () => {

@@ -52,9 +52,13 @@ describe('an api process of its own (PGlite, in-process broker)', () => {
 
 /** Both servers' URLs, or nothing: the suite needs a Postgres and a Redis that several processes share. */
 const shared =
-  testConfig.databaseUrl && testConfig.redisUrl ? [{ databaseUrl: testConfig.databaseUrl, redisUrl: testConfig.redisUrl }] : [];
+  testConfig.databaseUrl && testConfig.redisUrl
+    ? [{ databaseUrl: testConfig.databaseUrl, redisUrl: testConfig.redisUrl }]
+    : [];
 if (!shared.length && testConfig.requireServices) {
-  throw new Error('RUNTRACE_REQUIRE_SERVICES=1 but DATABASE_URL or REDIS_URL is not set: the two-process suite cannot run');
+  throw new Error(
+    'RUNTRACE_REQUIRE_SERVICES=1 but DATABASE_URL or REDIS_URL is not set: the two-process suite cannot run',
+  );
 }
 
 describe.each(shared)('two api processes sharing one Redis and one Postgres', ({ databaseUrl, redisUrl }) => {
@@ -85,7 +89,11 @@ describe.each(shared)('two api processes sharing one Redis and one Postgres', ({
 
   it('delivers events appended through A to subscribers of B (and of A), live, in order, until the end', async () => {
     const run = await viaA.runs.create.mutate({ agentId: newId('agent'), background: true });
-    const watchers = [watchStream(viaB, { runId: run.id }), watchStream(viaB, { runId: run.id }), watchStream(viaA, { runId: run.id })];
+    const watchers = [
+      watchStream(viaB, { runId: run.id }),
+      watchStream(viaB, { runId: run.id }),
+      watchStream(viaA, { runId: run.id }),
+    ];
     await until('the subscriptions to start', () => watchers.every((w) => w.started > 0));
     const messageId = newId('message');
     for (let batch = 0; batch < 20; batch++) {
@@ -96,7 +104,11 @@ describe.each(shared)('two api processes sharing one Redis and one Postgres', ({
     }
     await until('the live events on B', () => watchers.every((w) => w.events().length === 200));
     expect(watchers.every((w) => !w.completed)).toBe(true);
-    await viaA.runs.appendEvents.mutate({ runId: run.id, events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }], end: true });
+    await viaA.runs.appendEvents.mutate({
+      runId: run.id,
+      events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }],
+      end: true,
+    });
     await Promise.all(watchers.map((w) => w.done));
     for (const w of watchers) {
       expect(w.error).toBeNull();
@@ -137,12 +149,18 @@ describe.each(shared)('two api processes sharing one Redis and one Postgres', ({
     const run = await viaA.runs.create.mutate({ agentId: newId('agent'), background: true });
     const w = watchStream(viaB, { runId: run.id });
     const messageId = newId('message');
-    await viaA.runs.appendEvents.mutate({ runId: run.id, events: Array.from({ length: 50 }, (_, i) => assistant(messageId, String(i + 1))) });
+    await viaA.runs.appendEvents.mutate({
+      runId: run.id,
+      events: Array.from({ length: 50 }, (_, i) => assistant(messageId, String(i + 1))),
+    });
     await until('the first events', () => w.events().length === 50);
 
     const port = Number(new URL(b.url).port);
     expect(await b.stop()).toBe(0);
-    await viaA.runs.appendEvents.mutate({ runId: run.id, events: Array.from({ length: 50 }, (_, i) => assistant(messageId, String(i + 51))) });
+    await viaA.runs.appendEvents.mutate({
+      runId: run.id,
+      events: Array.from({ length: 50 }, (_, i) => assistant(messageId, String(i + 51))),
+    });
     b = await spawnApi(env(), { port });
     await viaA.runs.appendEvents.mutate({
       runId: run.id,

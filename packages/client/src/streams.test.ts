@@ -11,7 +11,9 @@ const RECONNECT_MS = 20;
 /** The server's keepalive interval for `includePings` in these suites. */
 const KEEPALIVE_MS = 100;
 
-const targets = databaseTargets().flatMap((db) => streamTargets().map((stream) => ({ db, stream, name: `${db.name}, ${stream.name}` })));
+const targets = databaseTargets().flatMap((db) =>
+  streamTargets().map((stream) => ({ db, stream, name: `${db.name}, ${stream.name}` })),
+);
 
 /** The SSE requests the server received for a run (the first connection and every reconnection). */
 const requestsFor = (api: TestApi, runId: string) => api.sseRequests.filter((r) => r.url.includes(runId));
@@ -66,8 +68,18 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     await client.runs.appendEvents.mutate({
       runId: run.id,
       events: [
-        { messageType: 'tool_call_message', id: newId('message'), toolCall: { name: 'web_search', arguments: '{"q":"weather"}', toolCallId: 'call_1' } },
-        { messageType: 'tool_return_message', id: newId('message'), toolReturn: '{"temp":21}', status: 'success', toolCallId: 'call_1' },
+        {
+          messageType: 'tool_call_message',
+          id: newId('message'),
+          toolCall: { name: 'web_search', arguments: '{"q":"weather"}', toolCallId: 'call_1' },
+        },
+        {
+          messageType: 'tool_return_message',
+          id: newId('message'),
+          toolReturn: '{"temp":21}',
+          status: 'success',
+          toolCallId: 'call_1',
+        },
       ],
     });
     for (const chunk of ['It is ', '21 °C ', 'and sunny.']) {
@@ -111,7 +123,10 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     ).toBe('It is 21 °C and sunny.');
     expect(ended.ids).toEqual([`${epoch}:9`, `${epoch}:10`]);
     expect(w.pings()).toEqual([]);
-    expect(await client.runs.retrieve.query({ runId: run.id })).toMatchObject({ status: 'completed', stopReason: 'end_turn' });
+    expect(await client.runs.retrieve.query({ runId: run.id })).toMatchObject({
+      status: 'completed',
+      stopReason: 'end_turn',
+    });
   });
 
   it('speaks SSE on the wire: the client config first, each event with its id, errors as serialized-error', async () => {
@@ -132,7 +147,9 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     };
     const frames = await read({ runId: run.id });
     expect(frames[0]).toBe('event: connected\ndata: {"reconnectAfterInactivityMs":25000}');
-    expect(frames[1]).toBe(`data: ${JSON.stringify({ messageType: 'assistant_message', id: 'm', content: 'Hello', runId: run.id, seqId: 1 })}\nid: ${ids[0]}`);
+    expect(frames[1]).toBe(
+      `data: ${JSON.stringify({ messageType: 'assistant_message', id: 'm', content: 'Hello', runId: run.id, seqId: 1 })}\nid: ${ids[0]}`,
+    );
     expect(frames[2]).toMatch(new RegExp(`^data: \\{"messageType":"stop_reason".*\\nid: ${ids[1]}$`));
     expect(frames[3]).toBe('event: return\ndata: ');
 
@@ -148,7 +165,10 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     const run = await backgroundRun();
     const { ids } = await client.runs.appendEvents.mutate({
       runId: run.id,
-      events: [...Array.from({ length: 5 }, (_, i) => assistant('m', String(i + 1))), { messageType: 'stop_reason', stopReason: 'end_turn' }],
+      events: [
+        ...Array.from({ length: 5 }, (_, i) => assistant('m', String(i + 1))),
+        { messageType: 'stop_reason', stopReason: 'end_turn' },
+      ],
       end: true,
     });
     const all = watchStream(client, { runId: run.id });
@@ -182,16 +202,20 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
         drops += api.dropStreams();
       }
     }
-    await client.runs.appendEvents.mutate({ runId: run.id, events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }], end: true });
+    await client.runs.appendEvents.mutate({
+      runId: run.id,
+      events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }],
+      end: true,
+    });
     await w.done;
     expect(w.error).toBeNull();
     expect(drops).toBe(20);
     const events = w.events();
     expect(events).toHaveLength(2001);
     expect(events.map((e) => e.data.seqId)).toEqual(Array.from({ length: 2001 }, (_, i) => i + 1));
-    expect(events.slice(0, 2000).map((e) => (e.data.messageType === 'assistant_message' ? e.data.content : null))).toEqual(
-      Array.from({ length: 2000 }, (_, i) => String(i + 1)),
-    );
+    expect(
+      events.slice(0, 2000).map((e) => (e.data.messageType === 'assistant_message' ? e.data.content : null)),
+    ).toEqual(Array.from({ length: 2000 }, (_, i) => String(i + 1)));
     expect(events.at(-1)?.data).toMatchObject({ messageType: 'stop_reason', stopReason: 'end_turn' });
     // Every reconnection asked to resume after the last event the client had.
     const requests = requestsFor(api, run.id);
@@ -267,7 +291,11 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     expect(w.pings()[0]).toEqual({ messageType: 'ping' });
     // A ping moves no cursor: after a dropped connection the stream resumes after the last event.
     api.dropStreams();
-    await client.runs.appendEvents.mutate({ runId: run.id, events: [assistant('m', 'b'), { messageType: 'stop_reason', stopReason: 'end_turn' }], end: true });
+    await client.runs.appendEvents.mutate({
+      runId: run.id,
+      events: [assistant('m', 'b'), { messageType: 'stop_reason', stopReason: 'end_turn' }],
+      end: true,
+    });
     await Promise.all([w.done, quiet.done]);
     expect(w.events().map((e) => e.data.seqId)).toEqual([1, 2, 3]);
     expect(quiet.events().map((e) => e.data.seqId)).toEqual([1, 2, 3]);
@@ -283,7 +311,11 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     await until('the first event', () => w.events().length === 1);
     expect(api.openStreams()).toBeGreaterThan(0);
     w.unsubscribe();
-    await until('the server to close the stream', () => requestsFor(api, run.id).length === 1 && api.openStreams() === 0, 5000);
+    await until(
+      'the server to close the stream',
+      () => requestsFor(api, run.id).length === 1 && api.openStreams() === 0,
+      5000,
+    );
   });
 
   it('delivers runs.changes of the caller’s organization only', async () => {
@@ -327,7 +359,11 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
   it('answers runs.appendEvents in every shape of tRPC’s HTTP protocol (its direct route, or tRPC’s for the rest)', async () => {
     const run = await backgroundRun();
     const post = (query: string, body: string, headers: Record<string, string> = {}) =>
-      fetch(`${api.url}/trpc/${query}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      fetch(`${api.url}/trpc/${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
     const events = [assistant('m', 'a')];
     // Batched, as httpBatchLink sends it.
     const batched = await post('runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: run.id, events } }));
@@ -338,22 +374,44 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     const single = await post('runs.appendEvents', JSON.stringify({ runId: run.id, events }));
     expect(await single.json()).toEqual({ result: { data: { ids: [expect.stringMatching(/:2$/)], ended: false } } });
     // Two calls in one batch: tRPC's handler.
-    const two = await post('runs.appendEvents,runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: run.id, events }, 1: { runId: run.id, events } }));
+    const two = await post(
+      'runs.appendEvents,runs.appendEvents?batch=1',
+      JSON.stringify({ 0: { runId: run.id, events }, 1: { runId: run.id, events } }),
+    );
     expect(((await two.json()) as unknown[]).length).toBe(2);
     // Errors: the same shapes and statuses as through tRPC.
-    const unknownKey = await post('runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: run.id, events, nope: 1 } }));
+    const unknownKey = await post(
+      'runs.appendEvents?batch=1',
+      JSON.stringify({ 0: { runId: run.id, events, nope: 1 } }),
+    );
     expect(unknownKey.status).toBe(400);
     expect(await unknownKey.json()).toEqual([
-      { error: expect.objectContaining({ data: expect.objectContaining({ code: 'BAD_REQUEST', httpStatus: 400, field: 'nope', path: 'runs.appendEvents' }) }) },
+      {
+        error: expect.objectContaining({
+          data: expect.objectContaining({
+            code: 'BAD_REQUEST',
+            httpStatus: 400,
+            field: 'nope',
+            path: 'runs.appendEvents',
+          }),
+        }),
+      },
     ]);
-    const nul = await post('runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: run.id, events: [assistant('m', 'a\u0000b')] } }));
+    const nul = await post(
+      'runs.appendEvents?batch=1',
+      JSON.stringify({ 0: { runId: run.id, events: [assistant('m', 'a\u0000b')] } }),
+    );
     expect(nul.status).toBe(400);
     const notJson = await post('runs.appendEvents?batch=1', '{"0":');
     expect(notJson.status).toBe(400);
     expect(((await notJson.json()) as { error: { data: { code: string } } }[])[0]?.error.data.code).toBe('BAD_REQUEST');
     const unknownRun = await post('runs.appendEvents?batch=1', JSON.stringify({ 0: { runId: newId('run'), events } }));
     expect(unknownRun.status).toBe(404);
-    await client.runs.appendEvents.mutate({ runId: run.id, events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }], end: true });
+    await client.runs.appendEvents.mutate({
+      runId: run.id,
+      events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }],
+      end: true,
+    });
     const afterEnd = await post('runs.appendEvents', JSON.stringify({ runId: run.id, events }));
     expect(afterEnd.status).toBe(409);
     expect(((await afterEnd.json()) as { error: { data: { code: string } } }).error.data.code).toBe('CONFLICT');
@@ -365,7 +423,10 @@ describe.each(targets)('live run streams over HTTP ($name)', ({ db, stream }) =>
     const { ids } = await client.runs.appendEvents.mutate({ runId: run.id, events: [assistant('m', big)] });
     expect(ids).toHaveLength(1);
     await expect(
-      client.runs.appendEvents.mutate({ runId: run.id, events: Array.from({ length: 1001 }, () => assistant('m', '.')) }),
+      client.runs.appendEvents.mutate({
+        runId: run.id,
+        events: Array.from({ length: 1001 }, () => assistant('m', '.')),
+      }),
     ).rejects.toMatchObject({ data: { code: 'BAD_REQUEST', field: 'events' } });
   });
 });
@@ -461,6 +522,10 @@ describe('errors thrown while a subscription streams (pglite, memory, production
     expect(w.completed).toBe(true);
     expect(w.reconnects).toBeGreaterThanOrEqual(2);
     expect(w.events().map((e) => e.id)).toEqual(ids);
-    expect(requestsFor(api, run.id).slice(-3).map((r) => r.lastEventId)).toEqual([undefined, ids[0], ids[1]]);
+    expect(
+      requestsFor(api, run.id)
+        .slice(-3)
+        .map((r) => r.lastEventId),
+    ).toEqual([undefined, ids[0], ids[1]]);
   });
 });

@@ -39,7 +39,11 @@ async function snapshot(a: RuntraceClient, owned: Owned) {
 }
 
 /** The message with the id replaced, so errors about different ids can be compared. */
-const shape = (err: CallError, id: string) => ({ ...err, message: err.message.replaceAll(id, '<id>'), stack: undefined });
+const shape = (err: CallError, id: string) => ({
+  ...err,
+  message: err.message.replaceAll(id, '<id>'),
+  stack: undefined,
+});
 
 describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) => {
   let api: TestApi;
@@ -63,7 +67,8 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
       requestConfig: { includeReturnMessageTypes: ['assistant_message', 'tool_call_message'] },
     });
     const steps = [];
-    for (let i = 0; i < 3; i++) steps.push(await a.steps.create.mutate({ runId: run.id, promptTokens: 10, completionTokens: i }));
+    for (let i = 0; i < 3; i++)
+      steps.push(await a.steps.create.mutate({ runId: run.id, promptTokens: 10, completionTokens: i }));
     const messages = await a.messages.create.mutate({
       runId: run.id,
       messages: [
@@ -100,7 +105,9 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
     };
     const total = async () => {
       const text = await (await fetch(`${api.url}/metrics`)).text();
-      const line = text.split('\n').find((l) => l.startsWith('runtrace_provider_trace_writes_total{backend="postgres",result="ok"}'));
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('runtrace_provider_trace_writes_total{backend="postgres",result="ok"}'));
       return Number(line?.split(' ').pop());
     };
     const trace = { requestJson: { model: 'm' }, responseJson: { ok: true } };
@@ -114,7 +121,17 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
     expect(await total()).toBe(total0 + 4); // the operator's /metrics counts every organization
     // backend-wide state, the same for everyone; per-tenant counters only present as the caller's own
     expect(Object.keys(b1).sort()).toEqual(
-      ['backend', 'dropped', 'possiblyLost', 'queueBytes', 'queueDepth', 'reconnects', 'writesFailed', 'writesOk', 'writesTimedOut'].sort(),
+      [
+        'backend',
+        'dropped',
+        'possiblyLost',
+        'queueBytes',
+        'queueDepth',
+        'reconnects',
+        'writesFailed',
+        'writesOk',
+        'writesTimedOut',
+      ].sort(),
     );
   });
 
@@ -197,9 +214,9 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
         const all = await c.runs.list.query({ limit: 1000 });
         expect(all.items.map((r) => r.id).filter((id) => runIds.includes(id))).toEqual([]);
         expect((await c.runs.list.query({ agentId: owned.agentId })).items).toEqual([]);
-        expect((await c.runs.list.query({ agentId: owned.agentId, order: 'asc', statuses: ['completed'] })).items).toEqual(
-          [],
-        );
+        expect(
+          (await c.runs.list.query({ agentId: owned.agentId, order: 'asc', statuses: ['completed'] })).items,
+        ).toEqual([]);
         expect((await c.runs.listActive.query({ agentId: owned.agentId })).items).toEqual([]);
         const active = await c.runs.listActive.query({ limit: 1000 });
         expect(active.items.map((r) => r.id)).not.toContain(owned.activeRunId);
@@ -266,7 +283,11 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
         const post = async (procedure: string, input: unknown, id: string) => {
           const headers: Record<string, string> = { 'content-type': 'application/json' };
           if (key) headers.authorization = `Bearer ${key}`;
-          const res = await fetch(`${api.url}/trpc/${procedure}`, { method: 'POST', headers, body: JSON.stringify(input) });
+          const res = await fetch(`${api.url}/trpc/${procedure}`, {
+            method: 'POST',
+            headers,
+            body: JSON.stringify(input),
+          });
           const body = await res.text();
           expect(body).toContain(id);
           return { status: res.status, body: body.replaceAll(id, '<id>') };
@@ -278,8 +299,16 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
           runId: run.id,
           messages: [{ id: newId('message'), messageType: 'assistant_message', content: 'mine' }],
         });
-        const trace = await c.providerTraces.create.mutate({ id: newId('providerTrace'), requestJson: { q: 1 }, responseJson: {} });
-        const aTrace = await a.providerTraces.create.mutate({ id: newId('providerTrace'), requestJson: { q: 'A' }, responseJson: {} });
+        const trace = await c.providerTraces.create.mutate({
+          id: newId('providerTrace'),
+          requestJson: { q: 1 },
+          responseJson: {},
+        });
+        const aTrace = await a.providerTraces.create.mutate({
+          id: newId('providerTrace'),
+          requestJson: { q: 'A' },
+          responseJson: {},
+        });
         const cases = [
           [
             'runs.create',
@@ -287,7 +316,12 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
             run.id,
             owned.runId,
             // A's own content: still no sign of whose id it is
-            { id: owned.runId, agentId: owned.agentId, metadata: { owner: 'A' }, requestConfig: { includeReturnMessageTypes: ['assistant_message', 'tool_call_message'] } },
+            {
+              id: owned.runId,
+              agentId: owned.agentId,
+              metadata: { owner: 'A' },
+              requestConfig: { includeReturnMessageTypes: ['assistant_message', 'tool_call_message'] },
+            },
           ],
           [
             'steps.create',
@@ -301,7 +335,10 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
             (id: string) => ({ runId: run.id, messages: [{ id, messageType: 'assistant_message', content: 'other' }] }),
             message!.id,
             owned.messageId,
-            { runId: run.id, messages: [{ id: owned.messageId, messageType: 'tool_call_message', toolCall: { name: 'search' } }] },
+            {
+              runId: run.id,
+              messages: [{ id: owned.messageId, messageType: 'tool_call_message', toolCall: { name: 'search' } }],
+            },
           ],
           [
             'providerTraces.create',
@@ -315,7 +352,10 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
           const own = await post(procedure, input(mine), mine);
           expect(own.status, procedure).toBe(409);
           const body = JSON.parse(own.body) as { error: { message: string; data: { code: string; field: string } } };
-          expect(body.error.data, procedure).toMatchObject({ code: 'CONFLICT', field: procedure === 'messages.create' ? 'messages.0.id' : 'id' });
+          expect(body.error.data, procedure).toMatchObject({
+            code: 'CONFLICT',
+            field: procedure === 'messages.create' ? 'messages.0.id' : 'id',
+          });
           // it says the id is taken, nothing about the object holding it
           expect(body.error.message, procedure).not.toMatch(/exist|content|organi[sz]ation/i);
           expect(await post(procedure, input(theirs), theirs), procedure).toEqual(own);

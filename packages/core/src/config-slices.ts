@@ -21,7 +21,10 @@ interface Setting<V extends readonly VariableName[] = readonly VariableName[], T
   read(env: Parsed<V>): T;
 }
 
-const setting = <const V extends readonly VariableName[], T>(variables: V, read: (env: Parsed<V>) => T): Setting<V, T> => ({
+const setting = <const V extends readonly VariableName[], T>(
+  variables: V,
+  read: (env: Parsed<V>) => T,
+): Setting<V, T> => ({
   variables,
   read,
 });
@@ -52,7 +55,9 @@ const SETTINGS = {
   /** LOG_LEVEL. */
   logLevel: setting(['LOG_LEVEL'], (env): string => env.LOG_LEVEL),
   /** Embedded data: `pgdata/` (PGlite), `clickhouse/` (chdb) (RUNTRACE_DATA_DIR, absolute). */
-  dataDir: setting(['RUNTRACE_DATA_DIR', 'INIT_CWD'], (env) => resolveFromInvocation(env.INIT_CWD, env.RUNTRACE_DATA_DIR)),
+  dataDir: setting(['RUNTRACE_DATA_DIR', 'INIT_CWD'], (env) =>
+    resolveFromInvocation(env.INIT_CWD, env.RUNTRACE_DATA_DIR),
+  ),
   /** A postgres:// URL, or undefined for PGlite under `dataDir/pgdata` (DATABASE_URL). */
   databaseUrl: from('DATABASE_URL'),
   /** REDIS_URL; undefined → the in-process stream broker. */
@@ -66,7 +71,11 @@ const SETTINGS = {
     ['TELEMETRY_PROVIDER_TRACE_BACKEND', 'LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND'],
     (env): readonly string[] =>
       Object.freeze(
-        (env.TELEMETRY_PROVIDER_TRACE_BACKEND ?? env.LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND ?? DEFAULT_TELEMETRY_BACKENDS)
+        (
+          env.TELEMETRY_PROVIDER_TRACE_BACKEND ??
+          env.LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND ??
+          DEFAULT_TELEMETRY_BACKENDS
+        )
           .split(',')
           .map((name) => name.trim())
           .filter(Boolean),
@@ -92,7 +101,9 @@ const SETTINGS = {
   /** The sidecar's `GET /metrics` port on 127.0.0.1; 0 picks a free one (RUNTRACE_SIDECAR_METRICS_PORT). @default 9464 */
   sidecarMetricsPort: from('RUNTRACE_SIDECAR_METRICS_PORT'),
   /** File mode of the sidecar's socket (RUNTRACE_SIDECAR_SOCKET_MODE, octal). @default 0o600 (owner only) */
-  sidecarSocketMode: setting(['RUNTRACE_SIDECAR_SOCKET_MODE'], (env) => Number.parseInt(env.RUNTRACE_SIDECAR_SOCKET_MODE, 8)),
+  sidecarSocketMode: setting(['RUNTRACE_SIDECAR_SOCKET_MODE'], (env) =>
+    Number.parseInt(env.RUNTRACE_SIDECAR_SOCKET_MODE, 8),
+  ),
   /** A sidecar file is closed and a new one started past this size (RUNTRACE_SIDECAR_ROTATE_BYTES). @default 64 MiB */
   sidecarRotateBytes: from('RUNTRACE_SIDECAR_ROTATE_BYTES'),
   /** …or past this age (RUNTRACE_SIDECAR_ROTATE_MS). @default 60000 */
@@ -104,12 +115,14 @@ const SETTINGS = {
   /** Days an OpenTelemetry span stays in ClickHouse; 0 keeps them forever (RUNTRACE_OTEL_TTL_DAYS). @default 30 */
   otelTtlDays: from('RUNTRACE_OTEL_TTL_DAYS'),
   /** Where the api's own request spans go (RUNTRACE_OTEL_SELF_TRACE). @default off */
-  selfTrace: setting(['RUNTRACE_OTEL_SELF_TRACE'], ({ RUNTRACE_OTEL_SELF_TRACE: value }): SelfTraceSetting =>
-    Object.freeze(
-      value.startsWith('otlp:')
-        ? { mode: 'otlp' as const, url: value.slice('otlp:'.length) }
-        : { mode: value as 'off' | 'direct' },
-    ),
+  selfTrace: setting(
+    ['RUNTRACE_OTEL_SELF_TRACE'],
+    ({ RUNTRACE_OTEL_SELF_TRACE: value }): SelfTraceSetting =>
+      Object.freeze(
+        value.startsWith('otlp:')
+          ? { mode: 'otlp' as const, url: value.slice('otlp:'.length) }
+          : { mode: value as 'off' | 'direct' },
+      ),
   ),
   /** Largest OTLP request body, compressed or not (RUNTRACE_OTLP_MAX_BODY_BYTES); beyond → 413. @default 32 MiB */
   otlpMaxBodyBytes: from('RUNTRACE_OTLP_MAX_BODY_BYTES'),
@@ -142,15 +155,13 @@ const SETTINGS = {
   /** Request-body bytes held at once across all requests (RUNTRACE_BODY_BUDGET_BYTES). @default 128 MiB */
   bodyBudgetBytes: from('RUNTRACE_BODY_BUDGET_BYTES'),
   /** Origins besides the api's own that browsers may call it from (RUNTRACE_CORS_ORIGINS, comma list). @default none */
-  corsOrigins: setting(
-    ['RUNTRACE_CORS_ORIGINS'],
-    (env): readonly string[] =>
-      Object.freeze(
-        (env.RUNTRACE_CORS_ORIGINS ?? '')
-          .split(',')
-          .map((origin) => origin.trim().replace(/\/+$/, ''))
-          .filter(Boolean),
-      ),
+  corsOrigins: setting(['RUNTRACE_CORS_ORIGINS'], (env): readonly string[] =>
+    Object.freeze(
+      (env.RUNTRACE_CORS_ORIGINS ?? '')
+        .split(',')
+        .map((origin) => origin.trim().replace(/\/+$/, ''))
+        .filter(Boolean),
+    ),
   ),
   /** Port of a separate `GET /metrics` listener (RUNTRACE_METRICS_PORT; 0 picks a free one); unset → see README. */
   metricsPort: from('RUNTRACE_METRICS_PORT'),

@@ -113,7 +113,8 @@ export const VARIABLES = {
     description: "the socket backend's queue bound in records; beyond it the oldest record is dropped and counted",
   }),
   RUNTRACE_SOCKET_QUEUE_MAX_BYTES: variable(positiveInt(64 * 1024 * 1024), {
-    description: "the socket backend's queue bound in bytes of encoded lines; beyond it the oldest record is dropped and counted",
+    description:
+      "the socket backend's queue bound in bytes of encoded lines; beyond it the oldest record is dropped and counted",
   }),
   SIDECAR_CLICKHOUSE_URL: variable(optionalString(), {
     unset: 'file sink only',
@@ -157,7 +158,10 @@ export const VARIABLES = {
   RUNTRACE_OTEL_SELF_TRACE: variable(
     z
       .string()
-      .regex(/^(off|direct|otlp:https?:\/\/\S+)$/, 'must be off, direct or otlp:<http(s) URL of an OTLP/HTTP traces endpoint>')
+      .regex(
+        /^(off|direct|otlp:https?:\/\/\S+)$/,
+        'must be off, direct or otlp:<http(s) URL of an OTLP/HTTP traces endpoint>',
+      )
       .default('off'),
     {
       description:

@@ -116,8 +116,10 @@ describe('config slices', () => {
     const both = { TELEMETRY_SOCKET: '/main.sock', SOCKET_PATH: '/alias.sock' };
     expect(loadSidecarConfig(both).telemetrySocket).toBe('/main.sock');
     expect(
-      loadApiConfig({ TELEMETRY_PROVIDER_TRACE_BACKEND: 'socket, postgres', LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND: 'clickhouse' })
-        .telemetryBackends,
+      loadApiConfig({
+        TELEMETRY_PROVIDER_TRACE_BACKEND: 'socket, postgres',
+        LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND: 'clickhouse',
+      }).telemetryBackends,
     ).toEqual(['socket', 'postgres']);
   });
 

@@ -1,4 +1,12 @@
-import { API, type ApiConfig, type ConfigSlice, SIDECAR, type SidecarConfig, TOOL, type ToolConfig } from './config-slices.ts';
+import {
+  API,
+  type ApiConfig,
+  type ConfigSlice,
+  SIDECAR,
+  type SidecarConfig,
+  TOOL,
+  type ToolConfig,
+} from './config-slices.ts';
 
 export type { ApiConfig, SelfTraceSetting, SidecarConfig, ToolConfig } from './config-slices.ts';
 
@@ -23,7 +31,10 @@ export function inheritedEnvironment(): Env {
 }
 
 /** Parses one process's variables; throws {@link ConfigError} naming each bad one. */
-function load<T>(slice: Pick<ConfigSlice<never>, 'schema'> & { build(parsed: Record<string, unknown>): T }, env: Env): T {
+function load<T>(
+  slice: Pick<ConfigSlice<never>, 'schema'> & { build(parsed: Record<string, unknown>): T },
+  env: Env,
+): T {
   const parsed = slice.schema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

@@ -62,11 +62,7 @@ export class Unavailable extends DomainError {
  * Logs an Unavailable answer with its cause: the driver's words (e.g. ioredis's "Stream isn't writeable …") are kept
  * out of responses and belong to the operator's log. Warn, not error: an outage is expected and retried.
  */
-export function logUnavailable(
-  logger: Pick<Logger, 'warn'>,
-  error: unknown,
-  context: Record<string, unknown>,
-): void {
+export function logUnavailable(logger: Pick<Logger, 'warn'>, error: unknown, context: Record<string, unknown>): void {
   const cause = error instanceof Error ? error.cause : undefined;
   logger.warn({ ...context, err: cause ?? error }, error instanceof Error ? error.message : 'unavailable');
 }

@@ -13,7 +13,15 @@ export function createLogger(level: string, name = 'runtrace'): Logger {
       name,
       level,
       redact: {
-        paths: ['req.headers.authorization', 'headers.authorization', 'apiKey', 'key', '*.apiKey', 'databaseUrl', 'redisUrl'],
+        paths: [
+          'req.headers.authorization',
+          'headers.authorization',
+          'apiKey',
+          'key',
+          '*.apiKey',
+          'databaseUrl',
+          'redisUrl',
+        ],
         censor: '[redacted]',
       },
     },

@@ -63,7 +63,9 @@ export function decodeCursor(cursor: string, scope: string, order: Order): { key
   try {
     payload = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new InvalidArgument('Malformed cursor: pass the nextCursor of a previous page unchanged', { field: 'cursor' });
+    throw new InvalidArgument('Malformed cursor: pass the nextCursor of a previous page unchanged', {
+      field: 'cursor',
+    });
   }
   const valid =
     payload &&
@@ -74,7 +76,9 @@ export function decodeCursor(cursor: string, scope: string, order: Order): { key
     typeof payload.id === 'string' &&
     CURSOR_ID.test(payload.id);
   if (!valid) {
-    throw new InvalidArgument('Malformed cursor: pass the nextCursor of a previous page unchanged', { field: 'cursor' });
+    throw new InvalidArgument('Malformed cursor: pass the nextCursor of a previous page unchanged', {
+      field: 'cursor',
+    });
   }
   if (payload.s !== scope) throw new InvalidArgument('This cursor belongs to another list', { field: 'cursor' });
   if (payload.o !== order) {
@@ -84,13 +88,27 @@ export function decodeCursor(cursor: string, scope: string, order: Order): { key
 }
 
 /** `(createdAt, id)` strictly after the cursor in the requested order. */
-export function afterTimestampCursor(createdAt: AnyPgColumn, id: AnyPgColumn, key: string, cursorId: string, order: Order): SQL {
+export function afterTimestampCursor(
+  createdAt: AnyPgColumn,
+  id: AnyPgColumn,
+  key: string,
+  cursorId: string,
+  order: Order,
+): SQL {
   const k = sql`${key}::timestamptz`;
-  return order === 'desc' ? sql`(${createdAt}, ${id}) < (${k}, ${cursorId})` : sql`(${createdAt}, ${id}) > (${k}, ${cursorId})`;
+  return order === 'desc'
+    ? sql`(${createdAt}, ${id}) < (${k}, ${cursorId})`
+    : sql`(${createdAt}, ${id}) > (${k}, ${cursorId})`;
 }
 
 /** `(createdAt, id)` strictly before the cursor in the requested order: the exclusive end of a window. */
-export function beforeTimestampCursor(createdAt: AnyPgColumn, id: AnyPgColumn, key: string, cursorId: string, order: Order): SQL {
+export function beforeTimestampCursor(
+  createdAt: AnyPgColumn,
+  id: AnyPgColumn,
+  key: string,
+  cursorId: string,
+  order: Order,
+): SQL {
   return afterTimestampCursor(createdAt, id, key, cursorId, order === 'desc' ? 'asc' : 'desc');
 }
 

@@ -35,14 +35,20 @@ describe.each(databaseTargets())('id cursors and windows on $name', (target) => 
       const to = await rt.runs.cursorFor(actor, all[4]!, order);
       const page = await rt.runs.list(actor, { agentId, order, cursor: from }, { until: to });
       expect(page.items.map((r) => r.id)).toEqual(all.slice(2, 4));
-      expect((await rt.runs.list(actor, { agentId, order }, { until: to })).items.map((r) => r.id)).toEqual(all.slice(0, 4));
+      expect((await rt.runs.list(actor, { agentId, order }, { until: to })).items.map((r) => r.id)).toEqual(
+        all.slice(0, 4),
+      );
     }
     await expect(rt.runs.cursorFor(actor, newId('run'), 'asc')).rejects.toBeInstanceOf(NotFound);
-    await expect(rt.runs.cursorFor(other, (await rt.runs.list(actor, { agentId })).items[0]!.id, 'asc')).rejects.toBeInstanceOf(NotFound);
+    await expect(
+      rt.runs.cursorFor(other, (await rt.runs.list(actor, { agentId })).items[0]!.id, 'asc'),
+    ).rejects.toBeInstanceOf(NotFound);
     await expect(rt.runs.cursorFor(actor, 'run-1', 'asc')).rejects.toBeInstanceOf(InvalidArgument);
     // a cursor of one order is refused by the other
     const asc = await rt.runs.cursorFor(actor, (await rt.runs.list(actor, { agentId })).items[0]!.id, 'asc');
-    await expect(rt.runs.list(actor, { agentId, order: 'desc' }, { until: asc })).rejects.toBeInstanceOf(InvalidArgument);
+    await expect(rt.runs.list(actor, { agentId, order: 'desc' }, { until: asc })).rejects.toBeInstanceOf(
+      InvalidArgument,
+    );
   });
 
   it('runs.list takes agentIds (any of them) unless agentId is given', async () => {
@@ -60,9 +66,16 @@ describe.each(databaseTargets())('id cursors and windows on $name', (target) => 
 
   it("steps: the organization's list with Letta's filters, cursors scoped to a run, feedback", async () => {
     const run = await rt.runs.create(actor, { agentId: newId('agent') });
-    const s1 = await rt.steps.create(actor, { runId: run.id, model: 'm1', traceId: 't1', tags: ['a', 'b'], projectId: 'p' });
+    const s1 = await rt.steps.create(actor, {
+      runId: run.id,
+      model: 'm1',
+      traceId: 't1',
+      tags: ['a', 'b'],
+      projectId: 'p',
+    });
     const s2 = await rt.steps.create(actor, { runId: run.id, model: 'm2', tags: ['a'] });
-    const list = async (input: object) => (await rt.steps.list(actor, { agentId: run.agentId, ...input })).items.map((s) => s.id);
+    const list = async (input: object) =>
+      (await rt.steps.list(actor, { agentId: run.agentId, ...input })).items.map((s) => s.id);
     expect(await list({})).toEqual([s2.id, s1.id]);
     expect(await list({ model: 'm1' })).toEqual([s1.id]);
     expect(await list({ traceIds: ['t1', 'zz'] })).toEqual([s1.id]);
@@ -75,14 +88,19 @@ describe.each(databaseTargets())('id cursors and windows on $name', (target) => 
     expect(withFeedback).toMatchObject({ feedback: 'negative', tags: ['bad'] });
     expect(await list({ hasFeedback: true })).toEqual([s1.id]);
     expect(await list({ feedback: 'negative' })).toEqual([s1.id]);
-    expect(await rt.steps.setFeedback(actor, { stepId: s1.id, tags: [] })).toMatchObject({ feedback: null, tags: ['bad'] });
+    expect(await rt.steps.setFeedback(actor, { stepId: s1.id, tags: [] })).toMatchObject({
+      feedback: null,
+      tags: ['bad'],
+    });
     await expect(rt.steps.setFeedback(other, { stepId: s1.id, feedback: 'positive' })).rejects.toBeInstanceOf(NotFound);
     expect((await rt.steps.list(other, {})).items).toEqual([]);
     // a step's cursor belongs to its run's list (or the organization's), not to another run's
     const otherRun = await rt.runs.create(actor, { agentId: run.agentId });
     await expect(rt.steps.cursorFor(actor, s1.id, 'asc', otherRun.id)).rejects.toBeInstanceOf(NotFound);
     const cursor = await rt.steps.cursorFor(actor, s1.id, 'asc', run.id);
-    expect((await rt.steps.listByRun(actor, { runId: run.id, order: 'asc', cursor })).items.map((s) => s.id)).toEqual([s2.id]);
+    expect((await rt.steps.listByRun(actor, { runId: run.id, order: 'asc', cursor })).items.map((s) => s.id)).toEqual([
+      s2.id,
+    ]);
     await expect(rt.steps.list(actor, { order: 'asc', cursor })).rejects.toBeInstanceOf(InvalidArgument);
   });
 
@@ -100,9 +118,9 @@ describe.each(databaseTargets())('id cursors and windows on $name', (target) => 
     });
     const [m1, m2, m3, m4] = appended.map((m) => m.id) as [string, string, string, string];
     const byStep = async (order: Order, window: { cursor?: string; until?: string } = {}) =>
-      (await rt.messages.listByStep(actor, { stepId: step.id, order, cursor: window.cursor }, { until: window.until })).items.map(
-        (m) => m.id,
-      );
+      (
+        await rt.messages.listByStep(actor, { stepId: step.id, order, cursor: window.cursor }, { until: window.until })
+      ).items.map((m) => m.id);
     expect(await byStep('asc')).toEqual([m1, m3, m4]);
     expect(await byStep('desc')).toEqual([m4, m3, m1]);
     const from = await rt.messages.cursorFor(actor, { stepId: step.id }, m1, 'asc');

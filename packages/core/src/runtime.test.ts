@@ -46,15 +46,20 @@ describe.each(databaseTargets())('createRuntime failing after $name is open', (t
       // Without the runtime's own ClickHouse (as the CLI opens it), the clickhouse backend opens its own handle: only
       // closing the telemetry backends releases it.
       await expect(
-        createRuntime({ config: loadApiConfig({ ...env, REDIS_URL: await closedRedisUrl() }), logger, pgliteDir, clickhouse: false }),
+        createRuntime({
+          config: loadApiConfig({ ...env, REDIS_URL: await closedRedisUrl() }),
+          logger,
+          pgliteDir,
+          clickhouse: false,
+        }),
       ).rejects.toThrow(/cannot connect to Redis/);
       await noChdbLeftOpen();
 
       // With it (as the api opens it): the runtime's handle, shared with the backend, is released as well.
       env.CLICKHOUSE_URL = chdbUrl();
-      await expect(createRuntime({ config: loadApiConfig({ ...env, REDIS_URL: await closedRedisUrl() }), logger, pgliteDir })).rejects.toThrow(
-        /cannot connect to Redis/,
-      );
+      await expect(
+        createRuntime({ config: loadApiConfig({ ...env, REDIS_URL: await closedRedisUrl() }), logger, pgliteDir }),
+      ).rejects.toThrow(/cannot connect to Redis/);
       await noChdbLeftOpen();
 
       if (scratch.url) {
@@ -97,7 +102,8 @@ async function sessionsOn(url: string): Promise<number> {
   try {
     let count = Number.NaN;
     for (let attempt = 0; attempt < 20; attempt++) {
-      const [row] = await sql`select count(*)::int as n from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`;
+      const [row] =
+        await sql`select count(*)::int as n from pg_stat_activity where datname = ${name} and pid <> pg_backend_pid()`;
       count = row?.n as number;
       if (count === 0) break;
       await new Promise((r) => setTimeout(r, 100));

@@ -97,9 +97,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   try {
     return await openRuntime(options, opened);
   } catch (err) {
-    await opened.close().catch((closeErr: unknown) =>
-      options.logger.warn({ err: closeErr }, 'closing what was opened before start-up failed also failed'),
-    );
+    await opened
+      .close()
+      .catch((closeErr: unknown) =>
+        options.logger.warn({ err: closeErr }, 'closing what was opened before start-up failed also failed'),
+      );
     throw err;
   }
 }
@@ -152,7 +154,8 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
   const traces = new OtelTraces({ clickhouse, db: database.db });
   opened.add(() => traces.close());
   // Tools without ClickHouse (the CLI) serve no requests to trace.
-  const selfTracer = (options.clickhouse ?? true) ? createSelfTracer(config.selfTrace, { traces, logger, apiKey: config.apiKey }) : null;
+  const selfTracer =
+    (options.clickhouse ?? true) ? createSelfTracer(config.selfTrace, { traces, logger, apiKey: config.apiKey }) : null;
   opened.add(() => selfTracer?.close());
   const backends = await createBackends(config.telemetryBackends, { db: database.db, logger, config, clickhouse });
   const telemetry = new TelemetryManager({ backends, logger });

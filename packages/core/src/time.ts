@@ -74,7 +74,14 @@ export function toIso(value: string | Date): string {
   const text = value instanceof Date ? (Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()) : value;
   // What the drivers hand us, `2026-11-27 07:00:00[.ffffff]+00`, by slicing (a list of 100 runs converts 400).
   const n = text.length;
-  if (n >= 22 && n <= 29 && n !== 23 && text.charCodeAt(10) === 32 && text.endsWith('+00') && (n === 22 || text[19] === '.')) {
+  if (
+    n >= 22 &&
+    n <= 29 &&
+    n !== 23 &&
+    text.charCodeAt(10) === 32 &&
+    text.endsWith('+00') &&
+    (n === 22 || text[19] === '.')
+  ) {
     const fraction = n === 22 ? '' : text.slice(20, n - 3);
     return `${text.slice(0, 10)}T${text.slice(11, 19)}.${fraction.padEnd(6, '0')}Z`;
   }
@@ -83,7 +90,8 @@ export function toIso(value: string | Date): string {
   // Another offset, or a Date: once through Date, whose ISO form the pattern reads unless the year is beyond 0001–9999.
   const date = value instanceof Date ? value : new Date(text);
   const utc = Number.isNaN(date.getTime()) ? null : UTC_ISO.exec(date.toISOString());
-  if (!utc) throw new Error(`Timestamp ${JSON.stringify(text)} cannot be written as an ISO-8601 timestamp of years 0001–9999`);
+  if (!utc)
+    throw new Error(`Timestamp ${JSON.stringify(text)} cannot be written as an ISO-8601 timestamp of years 0001–9999`);
   return `${utc[1]}T${utc[2]}.${(utc[3] ?? '').padEnd(6, '0')}Z`;
 }
 

@@ -7,9 +7,34 @@ import { type IdKind, newId } from '@runtrace/core';
 import fc from 'fast-check';
 
 /** Numbers at the bounds every integer column and JSON parser has. */
-export const edgeNumbers = [0, -1, 1, 1.5, -0.5, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53, -(2 ** 53), 1e30, -1e30, 1e308];
+export const edgeNumbers = [
+  0,
+  -1,
+  1,
+  1.5,
+  -0.5,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 32,
+  2 ** 53,
+  -(2 ** 53),
+  1e30,
+  -1e30,
+  1e308,
+];
 /** Numbers as strings: what a query string or a sloppy client sends. */
-export const edgeNumberStrings = ['NaN', 'Infinity', '-1', '1.5', '1e30', '0x10', ' 1', '', '9223372036854775807', '9223372036854775808'];
+export const edgeNumberStrings = [
+  'NaN',
+  'Infinity',
+  '-1',
+  '1.5',
+  '1e30',
+  '0x10',
+  ' 1',
+  '',
+  '9223372036854775807',
+  '9223372036854775808',
+];
 
 /** Years, times and offsets at the edges of what zod, JavaScript and the stores can hold. */
 const years = ['0000', '0001', '1969', '1970', '2000', '2038', '9999'];
@@ -62,7 +87,20 @@ export const safeString = fc.oneof(
 /** Object keys, including ones the stores and JavaScript treat specially. */
 export const anyKey = fc.oneof(
   { weight: 3, arbitrary: fc.string({ maxLength: 8 }) },
-  { weight: 1, arbitrary: fc.constantFrom('', '\u0000', 'k\u0000', '\ud800', 'a.b', '__proto__', 'constructor', 'toString', '$where') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '',
+      '\u0000',
+      'k\u0000',
+      '\ud800',
+      'a.b',
+      '__proto__',
+      'constructor',
+      'toString',
+      '$where',
+    ),
+  },
 );
 
 const idKinds: IdKind[] = ['run', 'step', 'message', 'agent', 'providerTrace'];
@@ -123,7 +161,11 @@ export class IdRef {
 }
 
 /** An id of `kind`: mostly the caller's own, sometimes another organization's or unknown, rarely malformed. */
-export function idOf(kind: IdKind, weights: Partial<Record<IdHow, number>> = {}, pool: string = kind): fc.Arbitrary<IdRef> {
+export function idOf(
+  kind: IdKind,
+  weights: Partial<Record<IdHow, number>> = {},
+  pool: string = kind,
+): fc.Arbitrary<IdRef> {
   const w = { own: 20, other: 2, unknown: 2, wrongKind: 1, malformed: 1, ...weights };
   return fc
     .tuple(
@@ -155,7 +197,9 @@ export function resolveId(ref: IdRef, pools: IdPools): string {
     case 'unknown':
       return newId(ref.kind);
     case 'wrongKind':
-      return newId(idKinds[(idKinds.indexOf(ref.kind) + 1 + (ref.n % (idKinds.length - 1))) % idKinds.length] as IdKind);
+      return newId(
+        idKinds[(idKinds.indexOf(ref.kind) + 1 + (ref.n % (idKinds.length - 1))) % idKinds.length] as IdKind,
+      );
     case 'malformed':
       return malformedIds[ref.n % malformedIds.length] as string;
   }
@@ -170,7 +214,12 @@ export function mapLeaves(value: unknown, leaf: (v: unknown) => unknown): unknow
   if (value && typeof value === 'object' && !(value instanceof IdRef)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      Object.defineProperty(out, k, { value: mapLeaves(v, leaf), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: mapLeaves(v, leaf),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -30,7 +30,11 @@ const withId = (value: unknown, from: string, to: string) => mapLeaves(value, (v
 
 const ID = /\b(run|step|message|agent|provider_trace)-[0-9a-f-]{36}\b/g;
 /** An answer with its ids masked: what must not differ between another organization's id and an unknown one. */
-const masked = (a: Answer) => JSON.stringify({ status: a.status, code: a.code, message: a.message, body: a.code ? undefined : a.text }).replace(ID, '<$1 id>');
+const masked = (a: Answer) =>
+  JSON.stringify({ status: a.status, code: a.code, message: a.message, body: a.code ? undefined : a.text }).replace(
+    ID,
+    '<$1 id>',
+  );
 
 const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 /** Letta's fixed wordings of a 400 that name the value instead of the parameter. */
@@ -43,7 +47,10 @@ export function unnamedRejection(target: Target, generated: Generated, sent: unk
     const input = sent;
     const isObject = input !== null && typeof input === 'object' && !Array.isArray(input);
     // An input that is not an object has no field to name; in an object, '' names only a key that is itself empty.
-    if (isObject && (typeof answer.field !== 'string' || (answer.field === '' && !Object.hasOwn(input as object, '')))) {
+    if (
+      isObject &&
+      (typeof answer.field !== 'string' || (answer.field === '' && !Object.hasOwn(input as object, '')))
+    ) {
       return `BAD_REQUEST names no field (field: ${JSON.stringify(answer.field)}): ${answer.message}`;
     }
     return null;
@@ -60,11 +67,15 @@ export function unnamedRejection(target: Target, generated: Generated, sent: unk
   }
   if (answer.status === 400) {
     // OTLP answers a google.rpc.Status about the export as a whole.
-    if (typeof detail !== 'string') return (answer.json as { message?: string } | undefined)?.message ? null : `400 without a detail: ${answer.text.slice(0, 200)}`;
+    if (typeof detail !== 'string')
+      return (answer.json as { message?: string } | undefined)?.message
+        ? null
+        : `400 without a detail: ${answer.text.slice(0, 200)}`;
     const names = Object.values((sent ?? {}) as Record<string, unknown>).flatMap((part) =>
       part && typeof part === 'object' ? Object.keys(part) : [],
     );
-    if (LETTA_400.test(detail) || names.some((n) => n && (detail.includes(n) || detail.includes(camel(n))))) return null;
+    if (LETTA_400.test(detail) || names.some((n) => n && (detail.includes(n) || detail.includes(camel(n)))))
+      return null;
     if (generated.how === 'valid') return null; // a request valid in form refused for what it asks (not background, …)
     return `400 whose detail names no field: ${detail}`;
   }
@@ -95,7 +106,9 @@ export async function checkCase(s: FuzzState, target: Target, generated: Generat
       // before the api sees it — a huge cursor beside an unknown id is refused for its size, never looked up.
       const refusedForSize = answer.status === 431 && JSON.stringify(sent).length > 8192;
       if (answer.status !== 404 && answer.status !== 400 && answer.status !== 422 && !refusedForSize) {
-        return result(`${ref.how === 'other' ? "another organization's" : 'an unknown'} ${path} answered ${answer.status}, not 404`);
+        return result(
+          `${ref.how === 'other' ? "another organization's" : 'an unknown'} ${path} answered ${answer.status}, not 404`,
+        );
       }
       if (ref.how === 'other') {
         const id = at(sent, path) as string;

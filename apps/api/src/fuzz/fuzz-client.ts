@@ -22,7 +22,17 @@ export interface Answer {
 export interface FuzzClient {
   url: string;
   trpc(type: 'query' | 'mutation' | 'subscription', path: string, input: unknown, key?: string): Promise<Answer>;
-  rest(method: string, path: string, options?: { query?: Record<string, unknown>; body?: unknown; rawBody?: BodyInit; headers?: Record<string, string>; key?: string }): Promise<Answer>;
+  rest(
+    method: string,
+    path: string,
+    options?: {
+      query?: Record<string, unknown>;
+      body?: unknown;
+      rawBody?: BodyInit;
+      headers?: Record<string, string>;
+      key?: string;
+    },
+  ): Promise<Answer>;
 }
 
 const parse = (text: string): unknown => {
@@ -33,12 +43,22 @@ const parse = (text: string): unknown => {
   }
 };
 
-type TrpcBody = { result?: { data: unknown }; error?: { message: string; data?: { code?: string; field?: string | null; httpStatus?: number } } };
+type TrpcBody = {
+  result?: { data: unknown };
+  error?: { message: string; data?: { code?: string; field?: string | null; httpStatus?: number } };
+};
 
 function fromTrpc(status: number, text: string, json: unknown): Answer {
   const body = json as TrpcBody | undefined;
   if (body?.error) {
-    return { status, json, text, code: body.error.data?.code, field: body.error.data?.field ?? null, message: body.error.message };
+    return {
+      status,
+      json,
+      text,
+      code: body.error.data?.code,
+      field: body.error.data?.field ?? null,
+      message: body.error.message,
+    };
   }
   return { status, json, text, data: body?.result?.data };
 }
@@ -47,7 +67,11 @@ function fromTrpc(status: number, text: string, json: unknown): Answer {
  * Reads Server-Sent Events until the stream ends, an error frame arrives, `quietMs` pass without a frame, or a
  * second has passed (keepalive pings never let a followed stream go quiet).
  */
-export async function readSse(res: Response, abort: AbortController, quietMs: number): Promise<{ event: string; data: string }[]> {
+export async function readSse(
+  res: Response,
+  abort: AbortController,
+  quietMs: number,
+): Promise<{ event: string; data: string }[]> {
   const frames: { event: string; data: string }[] = [];
   if (!res.body) return frames;
   const reader = res.body.getReader();
@@ -93,7 +117,9 @@ export function encodeLoose(text: string): string {
   for (const ch of text) {
     const cp = ch.codePointAt(0) as number;
     if (cp >= 0xd800 && cp <= 0xdfff) {
-      out += [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+      out += [0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 0x3f), 0x80 | (cp & 0x3f)]
+        .map((b) => `%${b.toString(16).toUpperCase()}`)
+        .join('');
     } else out += encodeURIComponent(ch);
   }
   return out;
@@ -132,7 +158,10 @@ export function fuzzClient(url: string): FuzzClient {
       }
       // A subscription answers 200 and then its frames: an error is a `serialized-error` frame with its HTTP status.
       const abort = new AbortController();
-      const res = await fetch(`${url}/trpc/${path}${qs}`, { headers: { accept: 'text/event-stream', ...auth(key) }, signal: abort.signal });
+      const res = await fetch(`${url}/trpc/${path}${qs}`, {
+        headers: { accept: 'text/event-stream', ...auth(key) },
+        signal: abort.signal,
+      });
       if (!(res.headers.get('content-type') ?? '').includes('text/event-stream')) {
         const text = await res.text();
         return fromTrpc(res.status, text, parse(text));
@@ -140,7 +169,10 @@ export function fuzzClient(url: string): FuzzClient {
       const frames = await readSse(res, abort, 150);
       const error = frames.find((f) => f.event === 'serialized-error');
       if (!error) return { status: res.status, json: frames, text: JSON.stringify(frames), data: frames };
-      const shape = parse(error.data) as { message: string; data?: { code?: string; field?: string | null; httpStatus?: number } };
+      const shape = parse(error.data) as {
+        message: string;
+        data?: { code?: string; field?: string | null; httpStatus?: number };
+      };
       return {
         status: shape?.data?.httpStatus ?? 500,
         json: shape,
@@ -158,7 +190,13 @@ export function fuzzClient(url: string): FuzzClient {
         body = JSON.stringify(options.body);
       }
       const abort = new AbortController();
-      const res = await fetch(`${url}${path}${queryString(options.query ?? {})}`, { method, headers, body, redirect: 'manual', signal: abort.signal });
+      const res = await fetch(`${url}${path}${queryString(options.query ?? {})}`, {
+        method,
+        headers,
+        body,
+        redirect: 'manual',
+        signal: abort.signal,
+      });
       if ((res.headers.get('content-type') ?? '').includes('text/event-stream')) {
         const frames = await readSse(res, abort, 300);
         return { status: res.status, json: frames, text: JSON.stringify(frames) };

@@ -33,7 +33,8 @@ function v1Routes(api: RestApi): string[] {
     stack.push(m[2] ?? '');
     const url = stack.join('');
     if (!url.startsWith('/v1')) continue;
-    for (const method of (m[3] ?? '').split(', ')) if (method !== 'HEAD' && method !== 'OPTIONS') routes.push(`${method} ${url}`);
+    for (const method of (m[3] ?? '').split(', '))
+      if (method !== 'HEAD' && method !== 'OPTIONS') routes.push(`${method} ${url}`);
   }
   return [...new Set(routes)].sort();
 }
@@ -47,17 +48,34 @@ async function seedState(api: RestApi): Promise<FuzzState> {
     const a = await (key ? fuzzClient(api.url) : client).trpc('mutation', path, input, key);
     return ok(a, `seeding ${path}`) as Record<string, unknown> & { id: string };
   };
-  const fixtureTraceId = newId('run').replace(/^run-|-/g, '').slice(0, 32);
+  const fixtureTraceId = newId('run')
+    .replace(/^run-|-/g, '')
+    .slice(0, 32);
   const orgFixtures = async (key?: string) => {
     const agentId = newId('agent');
     const run = await call('runs.create', { agentId }, key);
     const background = await call('runs.create', { agentId, background: true }, key);
-    const step = await call('steps.create', { runId: run.id, traceId: fixtureTraceId, model: 'gpt-4o-mini', tags: ['fixture'] }, key);
-    const messages = (await (key ? fuzzClient(api.url) : client).trpc('mutation', 'messages.create', {
-      runId: run.id,
-      messages: [{ messageType: 'assistant_message', content: 'hello', stepId: step.id }],
-    }, key)).data as { id: string }[];
-    const trace = await call('providerTraces.create', { runId: run.id, stepId: step.id, requestJson: { a: 1 }, responseJson: { b: 2 } }, key);
+    const step = await call(
+      'steps.create',
+      { runId: run.id, traceId: fixtureTraceId, model: 'gpt-4o-mini', tags: ['fixture'] },
+      key,
+    );
+    const messages = (
+      await (key ? fuzzClient(api.url) : client).trpc(
+        'mutation',
+        'messages.create',
+        {
+          runId: run.id,
+          messages: [{ messageType: 'assistant_message', content: 'hello', stepId: step.id }],
+        },
+        key,
+      )
+    ).data as { id: string }[];
+    const trace = await call(
+      'providerTraces.create',
+      { runId: run.id, stepId: step.id, requestJson: { a: 1 }, responseJson: { b: 2 } },
+      key,
+    );
     return { agentId, run, background, step, messages, trace };
   };
   const a = await orgFixtures();
@@ -76,7 +94,10 @@ async function seedState(api: RestApi): Promise<FuzzState> {
     keyB,
     pools: { own: pools(a), other: pools(b) },
     stepRun: new Map([[a.step.id, a.run.id]]),
-    runAgent: new Map([[a.run.id, a.agentId], [a.background.id, a.agentId]]),
+    runAgent: new Map([
+      [a.run.id, a.agentId],
+      [a.background.id, a.agentId],
+    ]),
     fixtureTraceId,
     fixtureRunId: a.run.id,
     flushTraces: () => api.rt.traces.flush(),
@@ -99,57 +120,73 @@ describe.each(databaseTargets())('fuzz on $name', (database) => {
 
   it('has a generator for every tRPC procedure and every /v1 route (and none for a route that is gone)', () => {
     const procedures = Object.keys(appRouter._def.procedures).sort();
-    expect(procedures.filter((p) => !trpc.has(p)), 'tRPC procedures without a fuzz generator').toEqual([]);
-    expect([...trpc.keys()].filter((p) => !procedures.includes(p)), 'generators of procedures that do not exist').toEqual([]);
+    expect(
+      procedures.filter((p) => !trpc.has(p)),
+      'tRPC procedures without a fuzz generator',
+    ).toEqual([]);
+    expect(
+      [...trpc.keys()].filter((p) => !procedures.includes(p)),
+      'generators of procedures that do not exist',
+    ).toEqual([]);
     const routes = v1Routes(api);
     expect(routes.length).toBeGreaterThan(15);
-    expect(routes.filter((r) => !rest.has(r)), '/v1 routes without a fuzz generator').toEqual([]);
-    expect([...rest.keys()].filter((r) => !routes.includes(r)), 'generators of routes that do not exist').toEqual([]);
+    expect(
+      routes.filter((r) => !rest.has(r)),
+      '/v1 routes without a fuzz generator',
+    ).toEqual([]);
+    expect(
+      [...rest.keys()].filter((r) => !routes.includes(r)),
+      'generators of routes that do not exist',
+    ).toEqual([]);
   });
 
-  it('answers every generated input without a 5xx, names the field of every rejection, and reads back every accepted write', async () => {
-    const targets = new Map<string, Target>([...trpc, ...rest]);
-    // Writes get more of the budget: they are what can break later reads.
-    const cases = fc.oneof(
-      ...[...targets].map(([key, target]) => ({
-        weight: target.after ? 3 : 1,
-        arbitrary: target.gen.map((generated): { key: string; generated: Generated } => ({ key, generated })),
-      })),
-    );
-    const counts = { tried: 0, accepted: 0, rejected: 0, '5xx': 0 };
-    const failures: { path: string; key: string; generated: Generated; result: CaseResult }[] = [];
-    let index = 0;
-    console.log(`fuzz ${database.name}: seed ${seed}, at most ${budget.runs} inputs in ${budget.seconds} s`);
-    const property = fc.asyncProperty(cases, async ({ key, generated }) => {
-      const path = budget.path ?? String(index++);
-      const target = targets.get(key) as Target;
-      const result = await checkCase(state, target, generated);
-      counts.tried++;
-      counts[result.outcome]++;
-      if (!result.problem) return;
-      failures.push({ path, key, generated, result });
-      if (replay) throw new Error(`${key}: ${result.problem}`);
-    });
-    const started = Date.now();
-    await fc.assert(property, {
-      seed,
-      numRuns: replay ? 1 : budget.runs,
-      endOnFailure: true,
-      ...(replay ? { path: budget.path } : {}),
-      plugins: [fc.interruptAfterTimeLimit(budget.seconds * 1000)],
-    });
-    console.log(
-      `fuzz ${database.name}: tried ${counts.tried}, accepted ${counts.accepted}, rejected ${counts.rejected}, 5xx ${counts['5xx']} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
-    );
-    const report = failures.map(
-      (f) =>
-        `  ${f.key} [${f.generated.how}${f.generated.field ? ` ${JSON.stringify(f.generated.field)}` : ''}] ${f.result.problem}\n` +
-        `    generated ${JSON.stringify(f.generated.input)?.slice(0, 400)}\n` +
-        `    sent ${JSON.stringify(f.result.sent)?.slice(0, 400)}\n` +
-        `    replay: RUNTRACE_FUZZ_SEED=${seed} RUNTRACE_FUZZ_PATH=${f.path}`,
-    );
-    if (report.length) console.log(`fuzz ${database.name}: ${failures.length} failing inputs\n${report.join('\n')}`);
-    expect(failures.map((f) => `${f.key}: ${f.result.problem?.slice(0, 200)}`)).toEqual([]);
-    // The budget, plus a predicate still running at the interrupt and the report.
-  }, budget.seconds * 1000 + 30_000);
+  it(
+    'answers every generated input without a 5xx, names the field of every rejection, and reads back every accepted write',
+    async () => {
+      const targets = new Map<string, Target>([...trpc, ...rest]);
+      // Writes get more of the budget: they are what can break later reads.
+      const cases = fc.oneof(
+        ...[...targets].map(([key, target]) => ({
+          weight: target.after ? 3 : 1,
+          arbitrary: target.gen.map((generated): { key: string; generated: Generated } => ({ key, generated })),
+        })),
+      );
+      const counts = { tried: 0, accepted: 0, rejected: 0, '5xx': 0 };
+      const failures: { path: string; key: string; generated: Generated; result: CaseResult }[] = [];
+      let index = 0;
+      console.log(`fuzz ${database.name}: seed ${seed}, at most ${budget.runs} inputs in ${budget.seconds} s`);
+      const property = fc.asyncProperty(cases, async ({ key, generated }) => {
+        const path = budget.path ?? String(index++);
+        const target = targets.get(key) as Target;
+        const result = await checkCase(state, target, generated);
+        counts.tried++;
+        counts[result.outcome]++;
+        if (!result.problem) return;
+        failures.push({ path, key, generated, result });
+        if (replay) throw new Error(`${key}: ${result.problem}`);
+      });
+      const started = Date.now();
+      await fc.assert(property, {
+        seed,
+        numRuns: replay ? 1 : budget.runs,
+        endOnFailure: true,
+        ...(replay ? { path: budget.path } : {}),
+        plugins: [fc.interruptAfterTimeLimit(budget.seconds * 1000)],
+      });
+      console.log(
+        `fuzz ${database.name}: tried ${counts.tried}, accepted ${counts.accepted}, rejected ${counts.rejected}, 5xx ${counts['5xx']} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+      );
+      const report = failures.map(
+        (f) =>
+          `  ${f.key} [${f.generated.how}${f.generated.field ? ` ${JSON.stringify(f.generated.field)}` : ''}] ${f.result.problem}\n` +
+          `    generated ${JSON.stringify(f.generated.input)?.slice(0, 400)}\n` +
+          `    sent ${JSON.stringify(f.result.sent)?.slice(0, 400)}\n` +
+          `    replay: RUNTRACE_FUZZ_SEED=${seed} RUNTRACE_FUZZ_PATH=${f.path}`,
+      );
+      if (report.length) console.log(`fuzz ${database.name}: ${failures.length} failing inputs\n${report.join('\n')}`);
+      expect(failures.map((f) => `${f.key}: ${f.result.problem?.slice(0, 200)}`)).toEqual([]);
+      // The budget, plus a predicate still running at the interrupt and the report.
+    },
+    budget.seconds * 1000 + 30_000,
+  );
 });

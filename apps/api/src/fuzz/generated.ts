@@ -31,7 +31,10 @@ export function objectOf(shape: Shape): fc.Arbitrary<Record<string, unknown>> {
 
 /** Valid objects of `shape`, now and then with one field turned into junk: for items nested in a list. */
 export function mostlyValid(shape: Shape): fc.Arbitrary<Record<string, unknown>> {
-  return fc.oneof({ weight: 6, arbitrary: objectOf(shape) }, { weight: 1, arbitrary: mutated(shape).map((g) => g.input) });
+  return fc.oneof(
+    { weight: 6, arbitrary: objectOf(shape) },
+    { weight: 1, arbitrary: mutated(shape).map((g) => g.input) },
+  );
 }
 
 function mutated(shape: Shape): fc.Arbitrary<Generated<Record<string, unknown>>> {

@@ -18,8 +18,14 @@ const messageCommon = {
 const message = fc.oneof(
   mostlyValid({ required: { messageType: fc.constant('assistant_message'), content }, optional: messageCommon }),
   mostlyValid({ required: { messageType: fc.constant('user_message'), content }, optional: messageCommon }),
-  mostlyValid({ required: { messageType: fc.constant('system_message'), content: safeString }, optional: messageCommon }),
-  mostlyValid({ required: { messageType: fc.constant('reasoning_message'), reasoning: safeString }, optional: messageCommon }),
+  mostlyValid({
+    required: { messageType: fc.constant('system_message'), content: safeString },
+    optional: messageCommon,
+  }),
+  mostlyValid({
+    required: { messageType: fc.constant('reasoning_message'), reasoning: safeString },
+    optional: messageCommon,
+  }),
   mostlyValid({ required: { messageType: fc.constant('tool_call_message'), toolCall }, optional: messageCommon }),
   mostlyValid({
     required: {
@@ -44,10 +50,12 @@ export function messageTargets(): [string, Target][] {
         valid: 9,
         async after(s, input, answer) {
           const created = answer.data as Record<string, unknown>[];
-          for (const m of created) if (!s.pools.own.message?.includes(m.id as string)) s.pools.own.message?.push(m.id as string);
+          for (const m of created)
+            if (!s.pools.own.message?.includes(m.id as string)) s.pools.own.message?.push(m.id as string);
           const read = await readRun(s, field(input, 'runId') as string);
           // A run's requestConfig may narrow its message lists to some types.
-          const only = (read.run.requestConfig as { includeReturnMessageTypes?: string[] | null } | null)?.includeReturnMessageTypes;
+          const only = (read.run.requestConfig as { includeReturnMessageTypes?: string[] | null } | null)
+            ?.includeReturnMessageTypes;
           for (const m of created) {
             if (only && !only.includes(m.messageType as string)) continue;
             const listed = read.messages.items.find((item) => item.id === m.id);

@@ -28,7 +28,8 @@ export function providerTraceTargets(): [string, Target][] {
         valid: 9,
         async after(s, input, answer) {
           const created = answer.data as Record<string, unknown>;
-          if (!s.pools.own.providerTrace?.includes(created.id as string)) s.pools.own.providerTrace?.push(created.id as string);
+          if (!s.pools.own.providerTrace?.includes(created.id as string))
+            s.pools.own.providerTrace?.push(created.id as string);
           const traceRun = field(input, 'runId');
           if (typeof traceRun === 'string' && s.pools.own.run?.includes(traceRun)) {
             const read = await readRun(s, traceRun);
@@ -43,9 +44,13 @@ export function providerTraceTargets(): [string, Target][] {
       },
     ),
     trpc('query', 'providerTraces.list', { required: { runId }, optional: { limit } }, { lookups: ['runId'] }),
-    trpc('query', 'providerTraces.health', fc.oneof(
-      fc.constant<Generated>({ input: undefined, how: 'valid' }),
-      junk.map((input): Generated => ({ input, how: 'junk' })),
-    )),
+    trpc(
+      'query',
+      'providerTraces.health',
+      fc.oneof(
+        fc.constant<Generated>({ input: undefined, how: 'valid' }),
+        junk.map((input): Generated => ({ input, how: 'junk' })),
+      ),
+    ),
   ];
 }

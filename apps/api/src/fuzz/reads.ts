@@ -35,13 +35,16 @@ export function ok(answer: Answer, what: string): unknown {
 
 export function same(actual: unknown, expected: unknown, what: string): void {
   if (!isDeepStrictEqual(actual, expected)) {
-    throw new ReadBackError(`${what}: read ${JSON.stringify(actual)?.slice(0, 300)}, wrote ${JSON.stringify(expected)?.slice(0, 300)}`);
+    throw new ReadBackError(
+      `${what}: read ${JSON.stringify(actual)?.slice(0, 300)}, wrote ${JSON.stringify(expected)?.slice(0, 300)}`,
+    );
   }
 }
 
 export function contains(list: unknown, id: string, what: string): void {
   const items = Array.isArray(list) ? list : ((list as { items?: unknown[] })?.items ?? []);
-  if (!items.some((item) => (item as { id?: string }).id === id)) throw new ReadBackError(`${what} does not list ${id}`);
+  if (!items.some((item) => (item as { id?: string }).id === id))
+    throw new ReadBackError(`${what} does not list ${id}`);
 }
 
 const q = (s: FuzzState, path: string, input: unknown) => s.client.trpc('query', path, input);
@@ -49,21 +52,22 @@ const get = (s: FuzzState, path: string, query?: Record<string, unknown>) => s.c
 
 /** Every read of a run, tRPC and REST; returns tRPC's run, usage and page of messages. */
 export async function readRun(s: FuzzState, runId: string) {
-  const [run, usage, metrics, steps, messages, trace, traces, rRun, rUsage, rMetrics, rSteps, rMessages, rTrace] = await Promise.all([
-    q(s, 'runs.retrieve', { runId }),
-    q(s, 'runs.usage', { runId }),
-    q(s, 'runs.metrics', { runId }),
-    q(s, 'runs.steps', { runId, limit: 1000 }),
-    q(s, 'runs.messages', { runId, limit: 1000 }),
-    q(s, 'runs.trace', { runId }),
-    q(s, 'providerTraces.list', { runId, limit: 1000 }),
-    get(s, `/v1/runs/${runId}`),
-    get(s, `/v1/runs/${runId}/usage`),
-    get(s, `/v1/runs/${runId}/metrics`),
-    get(s, `/v1/runs/${runId}/steps`, { limit: 1000 }),
-    get(s, `/v1/runs/${runId}/messages`, { limit: 1000 }),
-    get(s, `/v1/runs/${runId}/trace`),
-  ]);
+  const [run, usage, metrics, steps, messages, trace, traces, rRun, rUsage, rMetrics, rSteps, rMessages, rTrace] =
+    await Promise.all([
+      q(s, 'runs.retrieve', { runId }),
+      q(s, 'runs.usage', { runId }),
+      q(s, 'runs.metrics', { runId }),
+      q(s, 'runs.steps', { runId, limit: 1000 }),
+      q(s, 'runs.messages', { runId, limit: 1000 }),
+      q(s, 'runs.trace', { runId }),
+      q(s, 'providerTraces.list', { runId, limit: 1000 }),
+      get(s, `/v1/runs/${runId}`),
+      get(s, `/v1/runs/${runId}/usage`),
+      get(s, `/v1/runs/${runId}/metrics`),
+      get(s, `/v1/runs/${runId}/steps`, { limit: 1000 }),
+      get(s, `/v1/runs/${runId}/messages`, { limit: 1000 }),
+      get(s, `/v1/runs/${runId}/trace`),
+    ]);
   const out = {
     run: ok(run, 'runs.retrieve') as Record<string, unknown>,
     usage: ok(usage, 'runs.usage') as Record<string, unknown>,

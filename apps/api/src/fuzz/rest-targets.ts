@@ -5,9 +5,25 @@ import { otlpTarget } from './otlp-target.ts';
 import { contains, forgetRun, ok, ReadBackError, readStep, same } from './reads.ts';
 import { rest, type RestInput } from './rest-target.ts';
 import type { Target } from './target.ts';
-import { agentId, backgroundRunId, bool, deletableRunId, hex, limit, order, runId, stepId } from './target-arbitraries.ts';
+import {
+  agentId,
+  backgroundRunId,
+  bool,
+  deletableRunId,
+  hex,
+  limit,
+  order,
+  runId,
+  stepId,
+} from './target-arbitraries.ts';
 
-const restPage = { before: idOf('run'), after: idOf('run'), limit, order, order_by: fc.constantFrom('created_at', 'id') };
+const restPage = {
+  before: idOf('run'),
+  after: idOf('run'),
+  limit,
+  order,
+  order_by: fc.constantFrom('created_at', 'id'),
+};
 const pageOf = (kind: 'step' | 'message') => ({ ...restPage, before: idOf(kind), after: idOf(kind) });
 const boolText = fc.constantFrom('true', 'false', '1', '0', 'yes', 'maybe', '');
 const runParams = { required: { run_id: runId } };
@@ -33,14 +49,19 @@ export function restTargets(): Map<string, Target> {
     }),
     rest('GET', '/v1/runs/active', { query: { optional: { agent_id: agentId, background: boolText } } }),
     rest('GET', '/v1/runs/:run_id', { params: runParams }),
-    rest('DELETE', '/v1/runs/:run_id', { params: { required: { run_id: deletableRunId } } }, {
-      async after(s, input) {
-        const id = (input as RestInput).params.run_id as string;
-        forgetRun(s, id);
-        const gone = await s.client.rest('GET', `/v1/runs/${id}`);
-        if (gone.status !== 404) throw new ReadBackError(`GET /v1/runs/R of a deleted run answered ${gone.status}`);
+    rest(
+      'DELETE',
+      '/v1/runs/:run_id',
+      { params: { required: { run_id: deletableRunId } } },
+      {
+        async after(s, input) {
+          const id = (input as RestInput).params.run_id as string;
+          forgetRun(s, id);
+          const gone = await s.client.rest('GET', `/v1/runs/${id}`);
+          if (gone.status !== 404) throw new ReadBackError(`GET /v1/runs/R of a deleted run answered ${gone.status}`);
+        },
       },
-    }),
+    ),
     rest('GET', '/v1/runs/:run_id/messages', { params: runParams, query: { optional: pageOf('message') } }),
     rest('GET', '/v1/runs/:run_id/usage', { params: runParams }),
     rest('GET', '/v1/runs/:run_id/metrics', { params: runParams }),
@@ -48,7 +69,15 @@ export function restTargets(): Map<string, Target> {
     rest('GET', '/v1/runs/:run_id/trace', { params: runParams, query: { optional: { limit } } }),
     rest('POST', '/v1/runs/:run_id/stream', {
       params: { required: { run_id: backgroundRunId } },
-      body: { optional: { starting_after: fc.nat(), include_pings: bool, poll_interval: fc.double(), batch_size: limit, conversation_id: safeString } },
+      body: {
+        optional: {
+          starting_after: fc.nat(),
+          include_pings: bool,
+          poll_interval: fc.double(),
+          batch_size: limit,
+          conversation_id: safeString,
+        },
+      },
     }),
     rest('GET', '/v1/steps/', {
       query: {
@@ -75,7 +104,12 @@ export function restTargets(): Map<string, Target> {
       '/v1/steps/:step_id/feedback',
       {
         params: stepParams,
-        body: { optional: { feedback: fc.constantFrom(...FEEDBACK_VALUES, null), tags: fc.array(safeString, { maxLength: 3 }) } },
+        body: {
+          optional: {
+            feedback: fc.constantFrom(...FEEDBACK_VALUES, null),
+            tags: fc.array(safeString, { maxLength: 3 }),
+          },
+        },
       },
       {
         valid: 60,

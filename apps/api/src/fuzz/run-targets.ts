@@ -33,14 +33,26 @@ const requestConfig = objectOf({
 const eventCommon = { id: safeString, date: anyDate, otid: safeString, stepId: safeString, name: safeString };
 const event = fc.oneof(
   mostlyValid({ required: { messageType: fc.constant('assistant_message'), content }, optional: eventCommon }),
-  mostlyValid({ required: { messageType: fc.constant('reasoning_message'), reasoning: safeString }, optional: eventCommon }),
+  mostlyValid({
+    required: { messageType: fc.constant('reasoning_message'), reasoning: safeString },
+    optional: eventCommon,
+  }),
   mostlyValid({ required: { messageType: fc.constant('tool_call_message'), toolCall }, optional: eventCommon }),
   mostlyValid({ required: { messageType: fc.constant('stop_reason'), stopReason: fc.constantFrom(...STOP_REASONS) } }),
   mostlyValid({
     required: { messageType: fc.constant('usage_statistics') },
-    optional: { promptTokens: tokens, completionTokens: tokens, totalTokens: tokens, stepCount: fc.nat(10), cachedInputTokens: tokens },
+    optional: {
+      promptTokens: tokens,
+      completionTokens: tokens,
+      totalTokens: tokens,
+      stepCount: fc.nat(10),
+      cachedInputTokens: tokens,
+    },
   }),
-  mostlyValid({ required: { messageType: fc.constant('error_message'), errorType: safeString, message: safeString }, optional: eventCommon }),
+  mostlyValid({
+    required: { messageType: fc.constant('error_message'), errorType: safeString, message: safeString },
+    optional: eventCommon,
+  }),
 );
 
 /** The generators of the `runs.*` procedures. */
@@ -63,7 +75,12 @@ export function runTargets(): [string, Target][] {
     trpc('query', 'runs.usage', { required: { runId } }, { lookups: ['runId'] }),
     trpc('query', 'runs.metrics', { required: { runId } }, { lookups: ['runId'] }),
     trpc('query', 'runs.steps', { required: { runId }, optional: page }, { lookups: ['runId'] }),
-    trpc('query', 'runs.trace', { required: { runId }, optional: { limit: fc.integer({ min: 1, max: 5000 }) } }, { lookups: ['runId'] }),
+    trpc(
+      'query',
+      'runs.trace',
+      { required: { runId }, optional: { limit: fc.integer({ min: 1, max: 5000 }) } },
+      { lookups: ['runId'] },
+    ),
     trpc(
       'mutation',
       'runs.create',
@@ -76,7 +93,10 @@ export function runTargets(): [string, Target][] {
           baseTemplateId: safeString,
           metadata: fc.oneof({ weight: 4, arbitrary: safeObject }, { weight: 1, arbitrary: junk }),
           requestConfig,
-          callbackUrl: fc.oneof({ weight: 4, arbitrary: fc.constant('http://127.0.0.1:9/callback') }, { weight: 1, arbitrary: fc.constantFrom('ftp://x', 'not a url') }),
+          callbackUrl: fc.oneof(
+            { weight: 4, arbitrary: fc.constant('http://127.0.0.1:9/callback') },
+            { weight: 1, arbitrary: fc.constantFrom('ftp://x', 'not a url') },
+          ),
           projectId: safeString,
           templateId: safeString,
         },
@@ -92,7 +112,8 @@ export function runTargets(): [string, Target][] {
             if (created.background) s.pools.own.backgroundRun?.push(id);
           }
           s.runAgent.set(id, created.agentId as string);
-          if (!s.pools.own.agent?.includes(created.agentId as string)) s.pools.own.agent?.push(created.agentId as string);
+          if (!s.pools.own.agent?.includes(created.agentId as string))
+            s.pools.own.agent?.push(created.agentId as string);
           const read = await readRun(s, id);
           same(read.run.metadata, created.metadata, 'runs.retrieve metadata');
           same(read.run.conversationId, created.conversationId, 'runs.retrieve conversationId');
@@ -126,25 +147,39 @@ export function runTargets(): [string, Target][] {
         },
       },
     ),
-    trpc('mutation', 'runs.cancel', { required: { runId } }, {
-      lookups: ['runId'],
-      async after(s, input) {
-        await readRun(s, field(input, 'runId') as string);
+    trpc(
+      'mutation',
+      'runs.cancel',
+      { required: { runId } },
+      {
+        lookups: ['runId'],
+        async after(s, input) {
+          await readRun(s, field(input, 'runId') as string);
+        },
       },
-    }),
-    trpc('mutation', 'runs.delete', { required: { runId: deletableRunId } }, {
-      lookups: ['runId'],
-      async after(s, input) {
-        const id = field(input, 'runId') as string;
-        forgetRun(s, id);
-        const gone = await s.client.trpc('query', 'runs.retrieve', { runId: id });
-        if (gone.code !== 'NOT_FOUND') throw new ReadBackError(`runs.retrieve of a deleted run answered ${gone.status}`);
+    ),
+    trpc(
+      'mutation',
+      'runs.delete',
+      { required: { runId: deletableRunId } },
+      {
+        lookups: ['runId'],
+        async after(s, input) {
+          const id = field(input, 'runId') as string;
+          forgetRun(s, id);
+          const gone = await s.client.trpc('query', 'runs.retrieve', { runId: id });
+          if (gone.code !== 'NOT_FOUND')
+            throw new ReadBackError(`runs.retrieve of a deleted run answered ${gone.status}`);
+        },
       },
-    }),
+    ),
     trpc(
       'mutation',
       'runs.appendEvents',
-      { required: { runId: backgroundRunId, events: fc.array(event, { minLength: 1, maxLength: 4 }) }, optional: { end: bool } },
+      {
+        required: { runId: backgroundRunId, events: fc.array(event, { minLength: 1, maxLength: 4 }) },
+        optional: { end: bool },
+      },
       {
         lookups: ['runId'],
         valid: 9,
@@ -161,13 +196,22 @@ export function runTargets(): [string, Target][] {
       'runs.stream',
       {
         required: { runId: backgroundRunId },
-        optional: { lastEventId: fc.oneof(safeString, fc.constantFrom('0:0', '1:1')), startingAfter: fc.nat(), batchSize: limit, includePings: bool },
+        optional: {
+          lastEventId: fc.oneof(safeString, fc.constantFrom('0:0', '1:1')),
+          startingAfter: fc.nat(),
+          batchSize: limit,
+          includePings: bool,
+        },
       },
       { lookups: ['runId'] },
     ),
-    trpc('subscription', 'runs.changes', fc.oneof(
-      inputsOf({ optional: { agentId, lastEventId: safeString } }),
-      fc.constant<Generated>({ input: undefined, how: 'valid' }),
-    )),
+    trpc(
+      'subscription',
+      'runs.changes',
+      fc.oneof(
+        inputsOf({ optional: { agentId, lastEventId: safeString } }),
+        fc.constant<Generated>({ input: undefined, how: 'valid' }),
+      ),
+    ),
   ];
 }

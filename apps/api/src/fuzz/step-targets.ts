@@ -9,7 +9,10 @@ import { trpc } from './trpc-target.ts';
 /** Token details as providers send them, including the values that broke `runs.usage`. */
 const tokenDetails = fc.dictionary(
   fc.constantFrom('cached_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'reasoning_tokens', 'audio_tokens'),
-  fc.oneof({ weight: 6, arbitrary: fc.nat(10_000) }, { weight: 1, arbitrary: fc.constantFrom(1.5, 'abc', 1e30, [1], true, null, -1, 2 ** 31) }),
+  fc.oneof(
+    { weight: 6, arbitrary: fc.nat(10_000) },
+    { weight: 1, arbitrary: fc.constantFrom(1.5, 'abc', 1e30, [1], true, null, -1, 2 ** 31) },
+  ),
   { maxKeys: 3 },
 );
 

@@ -5,7 +5,10 @@ import { objectOf } from './generated.ts';
 
 export const bool = fc.boolean();
 export const order = fc.constantFrom('asc', 'desc');
-export const limit = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 1, max: 1000 }) }, { weight: 1, arbitrary: fc.constantFrom(...edgeNumbers) });
+export const limit = fc.oneof(
+  { weight: 8, arbitrary: fc.integer({ min: 1, max: 1000 }) },
+  { weight: 1, arbitrary: fc.constantFrom(...edgeNumbers) },
+);
 export const cursor = fc.oneof(
   fc.constantFrom('garbage', Buffer.from('{"v":1}').toString('base64url'), Buffer.from('null').toString('base64url')),
   anyString,
@@ -22,10 +25,17 @@ export const nanos = fc.oneof(
   { weight: 4, arbitrary: fc.bigInt({ min: 0n, max: 9_223_372_036_854_775_807n }).map(String) },
   { weight: 1, arbitrary: fc.constantFrom('9223372036854775807', '9223372036854775808', '1.5', '-1', '0') },
 );
-export const tokens = fc.oneof({ weight: 9, arbitrary: fc.nat(100_000) }, { weight: 1, arbitrary: fc.constantFrom(0, 2 ** 31 - 1, 2 ** 31) });
-export const hex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
+export const tokens = fc.oneof(
+  { weight: 9, arbitrary: fc.nat(100_000) },
+  { weight: 1, arbitrary: fc.constantFrom(0, 2 ** 31 - 1, 2 ** 31) },
+);
+export const hex = (bytes: number) =>
+  fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => Buffer.from(b).toString('hex'));
 export const page = { order, limit, cursor };
 
 /** A message's or event's tool call, and its content (text, or text parts). */
 export const toolCall = objectOf({ optional: { name: safeString, arguments: safeString, toolCallId: safeString } });
-export const content = fc.oneof(safeString, fc.array(fc.record({ type: fc.constant('text'), text: safeString }), { maxLength: 2 }));
+export const content = fc.oneof(
+  safeString,
+  fc.array(fc.record({ type: fc.constant('text'), text: safeString }), { maxLength: 2 }),
+);

@@ -51,7 +51,11 @@ describe.each(databaseTargets())('Letta REST bad input on $name', (target) => {
 
   /** A PATCH of the step's feedback with `body` as the raw JSON text (so it can hold lone surrogates). */
   const patchFeedback = (body: string) =>
-    api.rest(`/v1/steps/${step.id}/feedback`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body });
+    api.rest(`/v1/steps/${step.id}/feedback`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
 
   describe('text the database cannot store, at every entrance (query, path, body)', () => {
     const NUL = /NUL/;
@@ -88,7 +92,10 @@ describe.each(databaseTargets())('Letta REST bad input on $name', (target) => {
       expect(issue?.loc).toEqual(loc);
       expect(issue?.msg).toMatch(why);
       const after = await api.rest(`/v1/steps/${step.id}`);
-      expect((after.json as { tags: string[]; feedback: string | null })).toMatchObject({ tags: ['kept'], feedback: null });
+      expect(after.json as { tags: string[]; feedback: string | null }).toMatchObject({
+        tags: ['kept'],
+        feedback: null,
+      });
     });
 
     it('a stream body with a bad key names it', async () => {

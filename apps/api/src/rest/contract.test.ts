@@ -27,7 +27,8 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
     await api?.close();
   });
 
-  const createRun = (input: Json = {}, key?: string) => api.mutate<Run>('runs.create', { agentId: newId('agent'), ...input }, key);
+  const createRun = (input: Json = {}, key?: string) =>
+    api.mutate<Run>('runs.create', { agentId: newId('agent'), ...input }, key);
 
   describe('paths', () => {
     it('redirects the collections without their trailing slash (307, query kept), and routes /active before /{run_id}', async () => {
@@ -56,7 +57,9 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
       expect((await api.rest('/v1/runs/job-123', { method: 'DELETE' })).status).toBe(400);
       expect((await api.rest('/v1/runs/run-123/stream', { method: 'POST' })).status).toBe(400);
       const step = await api.rest('/v1/steps/step-1');
-      expect(step.json).toEqual({ detail: "INVALID_ARGUMENT: Invalid step ID format: step-1. Expected format: 'step-<uuid4>'" });
+      expect(step.json).toEqual({
+        detail: "INVALID_ARGUMENT: Invalid step ID format: step-1. Expected format: 'step-<uuid4>'",
+      });
       expect((await api.rest('/v1/runs/?agent_id=agent-1')).status).toBe(400);
       expect((await api.rest('/v1/runs/?after=run-1')).status).toBe(400);
     });
@@ -64,7 +67,9 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
     it("an invalid status is Letta's ValueError: \"'x' is not a valid RunStatus\" (case-sensitive)", async () => {
       const res = await api.rest('/v1/runs/?statuses=completed&statuses=x');
       expect([res.status, res.json]).toEqual([400, { detail: "'x' is not a valid RunStatus" }]);
-      expect((await api.rest('/v1/runs/?statuses=COMPLETED')).json).toEqual({ detail: "'COMPLETED' is not a valid RunStatus" });
+      expect((await api.rest('/v1/runs/?statuses=COMPLETED')).json).toEqual({
+        detail: "'COMPLETED' is not a valid RunStatus",
+      });
       expect((await api.rest('/v1/runs/?statuses=completed&statuses=failed')).status).toBe(200);
     });
 
@@ -81,7 +86,7 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
   });
 
   describe('404', () => {
-    it('an unknown id and another organization\'s id answer the same', async () => {
+    it("an unknown id and another organization's id answer the same", async () => {
       const mine = await createRun({ background: true });
       const step = await api.mutate<Step>('steps.create', { runId: mine.id });
       for (const key of [undefined, orgB.key]) {
@@ -135,7 +140,7 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
   });
 
   describe('422', () => {
-    it('schema validation of query parameters, with FastAPI\'s issue list', async () => {
+    it("schema validation of query parameters, with FastAPI's issue list", async () => {
       const cases = [
         '/v1/runs/?limit=0',
         '/v1/runs/?limit=1001',
@@ -165,8 +170,18 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
     it('the stream body: explicit null, a negative cursor, not JSON; the step trace path pattern', async () => {
       const run = await createRun({ background: true });
       const post = (body: string) =>
-        api.rest(`/v1/runs/${run.id}/stream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      for (const body of ['{"starting_after":null}', '{"starting_after":-1}', '{"starting_after":"x"}', '{"include_pings":"yes"}', '[1]']) {
+        api.rest(`/v1/runs/${run.id}/stream`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+      for (const body of [
+        '{"starting_after":null}',
+        '{"starting_after":-1}',
+        '{"starting_after":"x"}',
+        '{"include_pings":"yes"}',
+        '[1]',
+      ]) {
         expect((await post(body)).status, body).toBe(422);
       }
       expect((await post('{not json')).status).toBe(422);
@@ -183,7 +198,10 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
       const old = await createRun({ background: true });
       await api.sql(`update runs set created_at = now() - interval '3 hours 1 minute' where id = '${old.id}'`);
       const res = await api.rest(`/v1/runs/${old.id}/stream`, { method: 'POST' });
-      expect([res.status, res.json]).toEqual([410, { detail: 'EXPIRED: Run was created more than 3 hours ago, and is now expired.' }]);
+      expect([res.status, res.json]).toEqual([
+        410,
+        { detail: 'EXPIRED: Run was created more than 3 hours ago, and is now expired.' },
+      ]);
       // just under 3 hours still streams: the headers come at once, before any event
       const young = await createRun({ background: true });
       await api.sql(`update runs set created_at = now() - interval '2 hours 59 minutes' where id = '${young.id}'`);
@@ -247,7 +265,12 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
     it("GET /v1/runs/{run_id}/metrics: Letta's RunMetrics with nanoseconds as integers", async () => {
       const run = await createRun();
       await api.mutate('steps.create', { runId: run.id });
-      await api.mutate('runs.update', { runId: run.id, status: 'completed', stopReason: 'end_turn', totalDurationNs: '9007199254740993' });
+      await api.mutate('runs.update', {
+        runId: run.id,
+        status: 'completed',
+        stopReason: 'end_turn',
+        totalDurationNs: '9007199254740993',
+      });
       const res = await api.rest(`/v1/runs/${run.id}/metrics`);
       expect(res.json).toMatchObject({
         id: run.id,
@@ -352,7 +375,10 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
       const strict = await startRestApi(target, { RUNTRACE_AUTH: 'required' });
       try {
         const none = await strict.rest('/v1/runs/');
-        expect([none.status, none.json]).toEqual([401, { detail: 'An API key is required: Authorization: Bearer <key>' }]);
+        expect([none.status, none.json]).toEqual([
+          401,
+          { detail: 'An API key is required: Authorization: Bearer <key>' },
+        ]);
         const basic = await strict.rest('/v1/steps/', { headers: { authorization: 'Basic abc' } });
         expect(basic.status).toBe(401);
         const org = await strict.rt.auth.createOrganization('c');
@@ -380,12 +406,28 @@ describe.each(databaseTargets())('Letta REST contract on $name', (target) => {
       expect(Object.keys(doc.paths).sort()).toEqual([...new Set(routes.map((r) => openApiPath(r.url)))].sort());
       type Operation = { responses: Record<string, { content: Record<string, { schema: Json }> }> };
       const retrieve = doc.paths['/v1/runs/{run_id}']?.get as Operation;
-      const run = retrieve.responses['200']?.content['application/json']?.schema as { properties: Record<string, Json> };
+      const run = retrieve.responses['200']?.content['application/json']?.schema as {
+        properties: Record<string, Json>;
+      };
       expect(Object.keys(run.properties)).toContain('ttft_ns');
       expect(JSON.stringify(run.properties.ttft_ns)).toContain('"integer"');
       const list = doc.paths['/v1/runs/']?.get as { parameters: { name: string; deprecated?: boolean }[] };
       expect(list.parameters.map((p) => p.name)).toEqual(
-        expect.arrayContaining(['agent_id', 'agent_ids', 'statuses', 'background', 'stop_reason', 'conversation_id', 'before', 'after', 'limit', 'order', 'order_by', 'active', 'ascending']),
+        expect.arrayContaining([
+          'agent_id',
+          'agent_ids',
+          'statuses',
+          'background',
+          'stop_reason',
+          'conversation_id',
+          'before',
+          'after',
+          'limit',
+          'order',
+          'order_by',
+          'active',
+          'ascending',
+        ]),
       );
       expect(list.parameters.find((p) => p.name === 'agent_ids')?.deprecated).toBe(true);
     });

@@ -30,7 +30,11 @@ export function lettaRoutes(options: LettaRestOptions): LettaRoute[] {
 const VERSION = '0.1.0';
 
 /** Registers the Letta endpoints under `/v1` in a scope of their own (JSON parser, error and 404 answers). */
-export async function registerLettaRest(app: FastifyInstance, runtime: Runtime, options: LettaRestOptions): Promise<void> {
+export async function registerLettaRest(
+  app: FastifyInstance,
+  runtime: Runtime,
+  options: LettaRestOptions,
+): Promise<void> {
   const routes = lettaRoutes(options);
   await app.register(
     async (scope) => {

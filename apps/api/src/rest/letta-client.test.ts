@@ -96,8 +96,18 @@ describe.each(databaseTargets())("Letta's client against the REST layer on $name
       messages: [
         { messageType: 'user_message', content: 'hi', stepId: step1.id },
         { messageType: 'reasoning_message', reasoning: 'thinking', stepId: step1.id },
-        { messageType: 'tool_call_message', toolCall: { name: 'search', arguments: '{}', toolCallId: 'call-1' }, stepId: step1.id },
-        { messageType: 'tool_return_message', toolReturn: 'ok', status: 'success', toolCallId: 'call-1', stepId: step2.id },
+        {
+          messageType: 'tool_call_message',
+          toolCall: { name: 'search', arguments: '{}', toolCallId: 'call-1' },
+          stepId: step1.id,
+        },
+        {
+          messageType: 'tool_return_message',
+          toolReturn: 'ok',
+          status: 'success',
+          toolCallId: 'call-1',
+          stepId: step2.id,
+        },
         { messageType: 'assistant_message', content: 'done', stepId: step2.id },
       ],
     });
@@ -126,7 +136,7 @@ describe.each(databaseTargets())("Letta's client against the REST layer on $name
     await api?.close();
   });
 
-  it('runs.list and runs.retrieve: Letta\'s Run, nanoseconds as exact JSON integers', async () => {
+  it("runs.list and runs.retrieve: Letta's Run, nanoseconds as exact JSON integers", async () => {
     const letta = api.letta();
     const listed = await letta.runs.list({ agent_id: agentId });
     expect(listed.items.map((r) => r.id)).toEqual([run.id]);
@@ -148,9 +158,23 @@ describe.each(databaseTargets())("Letta's client against the REST layer on $name
     });
     expect(Object.keys(got).sort()).toEqual(
       [
-        'id', 'status', 'created_at', 'completed_at', 'agent_id', 'conversation_id', 'base_template_id', 'background',
-        'metadata', 'request_config', 'stop_reason', 'callback_url', 'callback_sent_at', 'callback_status_code',
-        'callback_error', 'ttft_ns', 'total_duration_ns',
+        'id',
+        'status',
+        'created_at',
+        'completed_at',
+        'agent_id',
+        'conversation_id',
+        'base_template_id',
+        'background',
+        'metadata',
+        'request_config',
+        'stop_reason',
+        'callback_url',
+        'callback_sent_at',
+        'callback_status_code',
+        'callback_error',
+        'ttft_ns',
+        'total_duration_ns',
       ].sort(),
     );
     expect(got.created_at).toBe(run.createdAt);
@@ -162,7 +186,9 @@ describe.each(databaseTargets())("Letta's client against the REST layer on $name
     // filters Letta's client sends: statuses (repeated), background, stop_reason, conversation_id, active
     expect((await letta.runs.list({ statuses: ['completed', 'failed'], agent_id: agentId })).items).toHaveLength(1);
     expect((await letta.runs.list({ statuses: ['running'], agent_id: agentId })).items).toHaveLength(0);
-    expect((await letta.runs.list({ agent_ids: [agentId], background: true, stop_reason: 'end_turn' })).items).toHaveLength(1);
+    expect(
+      (await letta.runs.list({ agent_ids: [agentId], background: true, stop_reason: 'end_turn' })).items,
+    ).toHaveLength(1);
     expect((await letta.runs.list({ conversation_id: 'conv-2' })).items).toHaveLength(0);
     expect((await letta.runs.list({ active: true, agent_id: agentId })).items).toHaveLength(0);
     expect((await letta.runs.list({ ascending: true, agent_id: agentId })).items).toHaveLength(1);
@@ -191,7 +217,10 @@ describe.each(databaseTargets())("Letta's client against the REST layer on $name
     expect(messages[4]).toMatchObject({ content: 'done', date: expect.any(String) });
     expect(messages[0]).not.toHaveProperty('agent_id');
     const desc = await api.letta().runs.messages.list(run.id, { order: 'desc', limit: 2 });
-    expect(desc.items.map((m) => (m as { message_type: string }).message_type)).toEqual(['assistant_message', 'tool_return_message']);
+    expect(desc.items.map((m) => (m as { message_type: string }).message_type)).toEqual([
+      'assistant_message',
+      'tool_return_message',
+    ]);
   });
 
   it('runs.usage.retrieve: sums every step, keeps step_count and the cache/reasoning totals', async () => {
@@ -236,7 +265,7 @@ describe.each(databaseTargets())("Letta's client against the REST layer on $name
     expect(asc.items.map((s) => s.id)).toEqual([step1.id]);
   });
 
-  it('runs.trace.retrieve: the OTel spans of the run with Letta\'s UI filter, as otel_traces rows', async () => {
+  it("runs.trace.retrieve: the OTel spans of the run with Letta's UI filter, as otel_traces rows", async () => {
     const spans = await api.letta().runs.trace.retrieve(run.id);
     expect(spans.map((s) => s.SpanName)).toEqual([
       'POST /v1/agents/{agent_id}/messages',
@@ -248,11 +277,16 @@ describe.each(databaseTargets())("Letta's client against the REST layer on $name
     expect((await api.letta().runs.trace.retrieve(run.id, { limit: 1 })).length).toBe(1);
   });
 
-  it('runs.messages.stream: replays the background run in Letta\'s SSE format and resumes from starting_after', async () => {
+  it("runs.messages.stream: replays the background run in Letta's SSE format and resumes from starting_after", async () => {
     const stream = await api.letta().runs.messages.stream(run.id, { starting_after: 0 });
     const events: Record<string, unknown>[] = [];
     for await (const event of stream) events.push(event as unknown as Record<string, unknown>);
-    expect(events.map((e) => e.message_type)).toEqual(['reasoning_message', 'assistant_message', 'stop_reason', 'usage_statistics']);
+    expect(events.map((e) => e.message_type)).toEqual([
+      'reasoning_message',
+      'assistant_message',
+      'stop_reason',
+      'usage_statistics',
+    ]);
     expect(events.map((e) => e.seq_id)).toEqual([1, 2, 3, 4]);
     expect(events.every((e) => e.run_id === run.id)).toBe(true);
     expect(events[2]).toMatchObject({ stop_reason: 'end_turn' });
@@ -262,15 +296,20 @@ describe.each(databaseTargets())("Letta's client against the REST layer on $name
     expect(rest.map((e) => e.seq_id)).toEqual([2, 3, 4]);
   });
 
-  it('steps.list with Letta\'s filters, steps.retrieve, steps.metrics.retrieve', async () => {
+  it("steps.list with Letta's filters, steps.retrieve, steps.metrics.retrieve", async () => {
     const letta = api.letta();
     expect((await letta.steps.list({ agent_id: agentId })).items.map((s) => s.id)).toEqual([step2.id, step1.id]);
     expect((await letta.steps.list({ agent_id: agentId, model: 'gpt-4o' })).items.map((s) => s.id)).toEqual([step1.id]);
     expect((await letta.steps.list({ trace_ids: [TRACE_ID, 'other'] })).items.map((s) => s.id)).toEqual([step1.id]);
     expect((await letta.steps.list({ agent_id: agentId, tags: ['alpha'] })).items.map((s) => s.id)).toEqual([step1.id]);
-    expect((await letta.steps.list({ agent_id: agentId, start_date: '2000-01-01', end_date: '2999-01-01T00:00:00+02:00' })).items).toHaveLength(2);
+    expect(
+      (await letta.steps.list({ agent_id: agentId, start_date: '2000-01-01', end_date: '2999-01-01T00:00:00+02:00' }))
+        .items,
+    ).toHaveLength(2);
     expect((await letta.steps.list({ agent_id: agentId, start_date: '2999-01-01' })).items).toHaveLength(0);
-    expect((await letta.steps.list({ agent_id: agentId, order: 'asc', limit: 1 })).items.map((s) => s.id)).toEqual([step1.id]);
+    expect((await letta.steps.list({ agent_id: agentId, order: 'asc', limit: 1 })).items.map((s) => s.id)).toEqual([
+      step1.id,
+    ]);
     const got = await letta.steps.retrieve(step1.id);
     expect(got).toMatchObject({ id: step1.id, run_id: run.id, model: 'gpt-4o', messages: [] });
     const metrics = await letta.steps.metrics.retrieve(step1.id);
@@ -310,8 +349,12 @@ describe.each(databaseTargets())("Letta's client against the REST layer on $name
     const letta = api.letta();
     const updated = await letta.steps.feedback.create(step2.id, { feedback: 'positive', tags: ['good'] });
     expect(updated).toMatchObject({ id: step2.id, feedback: 'positive', tags: ['good'] });
-    expect((await letta.steps.list({ agent_id: agentId, feedback: 'positive' })).items.map((s) => s.id)).toEqual([step2.id]);
-    expect((await letta.steps.list({ agent_id: agentId, has_feedback: false })).items.map((s) => s.id)).toEqual([step1.id]);
+    expect((await letta.steps.list({ agent_id: agentId, feedback: 'positive' })).items.map((s) => s.id)).toEqual([
+      step2.id,
+    ]);
+    expect((await letta.steps.list({ agent_id: agentId, has_feedback: false })).items.map((s) => s.id)).toEqual([
+      step1.id,
+    ]);
     const cleared = await letta.steps.feedback.create(step2.id, { feedback: null });
     expect(cleared).toMatchObject({ feedback: null, tags: ['good'] });
   });

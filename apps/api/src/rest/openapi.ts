@@ -5,7 +5,11 @@ import type { LettaRoute } from './shared.ts';
 type JsonSchema = Record<string, unknown>;
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+  }) as JsonSchema;
   return rest;
 }
 
@@ -97,7 +101,9 @@ export function openApiDocument(routes: readonly LettaRoute[], version: string):
         "Letta's `/v1/runs` and `/v1/steps` endpoints with Letta's JSON. Nanosecond fields are JSON integers (int64).",
     },
     servers: [{ url: '/' }],
-    components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'a Runtrace API key' } } },
+    components: {
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'a Runtrace API key' } },
+    },
     security: [{ bearerAuth: [] }, {}],
     paths,
   };

@@ -179,7 +179,8 @@ export function runRoutes(stream: StreamSettings): LettaRoute[] {
           after: str(q.after),
           before: str(q.before),
           cursorFor: (id, o) => runtime.steps.cursorFor(actor, id, o, runId),
-          list: (o, limit, cursor, until) => runtime.steps.listByRun(actor, { runId, order: o, limit, cursor }, { until }),
+          list: (o, limit, cursor, until) =>
+            runtime.steps.listByRun(actor, { runId, order: o, limit, cursor }, { until }),
         });
         return steps.map((s) => toLettaStep(s, actor));
       },

@@ -39,7 +39,9 @@ const STEP_TIMINGS = {
 export const StepShape = lettaShape(
   stepSchema.omit(STEP_TIMINGS).extend({
     organizationId: z.string(),
-    messages: z.array(z.never()).describe('Deprecated: always empty; list a step\'s messages with GET /v1/steps/{step_id}/messages'),
+    messages: z
+      .array(z.never())
+      .describe("Deprecated: always empty; list a step's messages with GET /v1/steps/{step_id}/messages"),
     cachedInputTokens: z.int().nullable(),
     cacheWriteTokens: z.int().nullable(),
     reasoningTokens: z.int().nullable(),
@@ -62,7 +64,11 @@ export const RunMetricsShape = lettaShape(runMetricsSchema);
 export const UsageShape = lettaShape(
   runUsageSchema.extend({
     promptTokensDetails: z
-      .object({ cachedTokens: z.int().nullable(), cacheReadTokens: z.int().nullable(), cacheCreationTokens: z.int().nullable() })
+      .object({
+        cachedTokens: z.int().nullable(),
+        cacheReadTokens: z.int().nullable(),
+        cacheCreationTokens: z.int().nullable(),
+      })
       .nullable(),
     completionTokensDetails: z.object({ reasoningTokens: z.int().nullable() }).nullable(),
   }),
@@ -91,9 +97,9 @@ export const MessageShape = lettaShape(
 export const StreamEventShape = lettaShape(
   z.discriminatedUnion(
     'messageType',
-    (runEventSchema.options as readonly z.ZodObject[]).map((o) => o.extend({ runId: z.string(), seqId: z.int() })) as unknown as [
-      (typeof runEventSchema.options)[number],
-    ],
+    (runEventSchema.options as readonly z.ZodObject[]).map((o) =>
+      o.extend({ runId: z.string(), seqId: z.int() }),
+    ) as unknown as [(typeof runEventSchema.options)[number]],
   ),
 );
 
@@ -115,7 +121,9 @@ export const PingShape = lettaShape(
 
 /** One `otel_traces` row as Letta's `/trace` answers it: the collector's column names, times as ISO strings. */
 export const SpanShape = {
-  schema: z.record(z.string(), z.unknown()).describe('an otel_traces row: column name → value (Letta returns SELECT *)'),
+  schema: z
+    .record(z.string(), z.unknown())
+    .describe('an otel_traces row: column name → value (Letta returns SELECT *)'),
 };
 
 export const toLettaRun = (run: Run) => RunShape.convert(run);
@@ -142,7 +150,12 @@ export function toLettaStep(step: Step, actor: Actor): unknown {
 }
 
 export function toLettaStepMetrics(step: Step, actor: Actor): unknown {
-  return StepMetricsShape.convert({ ...step, organizationId: actor.organizationId, templateId: null, baseTemplateId: null });
+  return StepMetricsShape.convert({
+    ...step,
+    organizationId: actor.organizationId,
+    templateId: null,
+    baseTemplateId: null,
+  });
 }
 
 export function toLettaUsage(usage: RunUsage): unknown {

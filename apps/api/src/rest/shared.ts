@@ -63,7 +63,9 @@ export function assertStorableRequest(request: FastifyRequest, spec: QuerySpec =
   for (const [where, input] of inputs) {
     const issue = unstorableInputIssue(input);
     if (issue) {
-      throw new RequestValidationError([{ type: 'value_error', loc: [where, ...issue.path], msg: `Value error, ${issue.message}` }]);
+      throw new RequestValidationError([
+        { type: 'value_error', loc: [where, ...issue.path], msg: `Value error, ${issue.message}` },
+      ]);
     }
   }
 }
@@ -72,10 +74,16 @@ export function assertStorableRequest(request: FastifyRequest, spec: QuerySpec =
  * A schema error of a route's input (core's managers name inputs in camelCase) at its wire location and with its
  * wire name: a query parameter or path parameter the route has by that name, else the body.
  */
-export function wireValidationError(error: z.ZodError, route: { query?: QuerySpec }, params: Record<string, string>): RequestValidationError {
+export function wireValidationError(
+  error: z.ZodError,
+  route: { query?: QuerySpec },
+  params: Record<string, string>,
+): RequestValidationError {
   return new RequestValidationError(
     error.issues.map((issue) => {
-      const path = issue.path.map((p) => (typeof p === 'string' ? snakeCase(p) : typeof p === 'number' ? p : String(p)));
+      const path = issue.path.map((p) =>
+        typeof p === 'string' ? snakeCase(p) : typeof p === 'number' ? p : String(p),
+      );
       const name = String(path[0] ?? '');
       const where: WireLocation = route.query && name in route.query ? 'query' : name in params ? 'path' : 'body';
       return { type: issue.code, loc: [where, ...path], msg: issue.message };
@@ -87,10 +95,15 @@ export function wireValidationError(error: z.ZodError, route: { query?: QuerySpe
 export class ValueError extends Error {}
 
 /** The error reply of anything a route throws; never a stack trace. */
-export function errorReply(error: unknown, runtime: Runtime, request: FastifyRequest): { status: number; body: unknown } {
+export function errorReply(
+  error: unknown,
+  runtime: Runtime,
+  request: FastifyRequest,
+): { status: number; body: unknown } {
   const domain = domainErrorOf(error);
   if (domain) {
-    if (domain.code === 'UNAVAILABLE') logUnavailable(runtime.logger, domain, { method: request.method, url: request.url });
+    if (domain.code === 'UNAVAILABLE')
+      logUnavailable(runtime.logger, domain, { method: request.method, url: request.url });
     return { status: ERROR_TABLE[domain.code].http, body: { detail: lettaDetailOf(domain) } };
   }
   if (error instanceof RequestValidationError) return { status: 422, body: { detail: error.issues } };
@@ -143,8 +156,9 @@ export const param = {
 };
 
 function baseType(schema: z.core.$ZodType): string {
-  const d = (schema as unknown as { _zod: { def: { type: string; innerType?: z.core.$ZodType; element?: z.core.$ZodType } } })._zod
-    .def;
+  const d = (
+    schema as unknown as { _zod: { def: { type: string; innerType?: z.core.$ZodType; element?: z.core.$ZodType } } }
+  )._zod.def;
   if (d.innerType) return baseType(d.innerType);
   if (d.type === 'array' && d.element) return baseType(d.element);
   return d.type;
@@ -180,7 +194,12 @@ export function parseQuery<S extends QuerySpec>(spec: S, query: unknown): { [K i
     if (result.success) out[name] = result.data;
     else {
       for (const issue of result.error.issues) {
-        issues.push({ type: issue.code, loc: ['query', name, ...issue.path.map(String)], msg: issue.message, input: given });
+        issues.push({
+          type: issue.code,
+          loc: ['query', name, ...issue.path.map(String)],
+          msg: issue.message,
+          input: given,
+        });
       }
     }
   }
@@ -192,7 +211,8 @@ export const orderParam = (defaultOrder: Order) => param.one(z.enum(['asc', 'des
 /** Letta accepts only `created_at` (and ignores it). */
 export const orderByParam = param.one(z.literal('created_at').default('created_at'));
 export const cursorParam = param.one(z.string().optional());
-export const limitParam = (defaultLimit: number, max = 1000) => param.one(z.int().min(1).max(max).default(defaultLimit));
+export const limitParam = (defaultLimit: number, max = 1000) =>
+  param.one(z.int().min(1).max(max).default(defaultLimit));
 /** Letta's paging parameters of a list: id cursors, limit, order. */
 export const pageQuery = (defaultOrder: Order, defaultLimit = 100): QuerySpec => ({
   before: cursorParam,

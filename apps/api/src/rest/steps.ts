@@ -97,7 +97,8 @@ export function stepRoutes(): LettaRoute[] {
           after: str(q.after),
           before: str(q.before),
           cursorFor: (id, o) => runtime.steps.cursorFor(actor, id, o),
-          list: (o, limit, cursor, until) => runtime.steps.list(actor, { ...filters, order: o, limit, cursor }, { until }),
+          list: (o, limit, cursor, until) =>
+            runtime.steps.list(actor, { ...filters, order: o, limit, cursor }, { until }),
         });
         return steps.map((s) => toLettaStep(s, actor));
       },
@@ -110,7 +111,10 @@ export function stepRoutes(): LettaRoute[] {
       tag: 'steps',
       response: StepShape.schema,
       async handler({ runtime, actor, params }) {
-        return toLettaStep(await runtime.steps.retrieve(actor, { stepId: pathId('step', params.step_id as string) }), actor);
+        return toLettaStep(
+          await runtime.steps.retrieve(actor, { stepId: pathId('step', params.step_id as string) }),
+          actor,
+        );
       },
     },
     {
@@ -137,7 +141,12 @@ export function stepRoutes(): LettaRoute[] {
         // Letta validates this path id with a pattern: 422.
         if (!isId('step', stepId)) {
           throw new RequestValidationError([
-            { type: 'string_pattern_mismatch', loc: ['path', 'step_id'], msg: "String should match 'step-<uuid4>'", input: stepId },
+            {
+              type: 'string_pattern_mismatch',
+              loc: ['path', 'step_id'],
+              msg: "String should match 'step-<uuid4>'",
+              input: stepId,
+            },
           ]);
         }
         return toLettaProviderTrace(await runtime.providerTraces.forStep(actor, { stepId }));
@@ -154,7 +163,10 @@ export function stepRoutes(): LettaRoute[] {
       async handler({ runtime, actor, params, request }) {
         const stepId = pathId('step', params.step_id as string);
         const body = modifyFeedbackRequest.parse(request.body ?? {});
-        return toLettaStep(await runtime.steps.setFeedback(actor, { stepId, feedback: body.feedback, tags: body.tags }), actor);
+        return toLettaStep(
+          await runtime.steps.setFeedback(actor, { stepId, feedback: body.feedback, tags: body.tags }),
+          actor,
+        );
       },
     },
     messageListRoute('step'),

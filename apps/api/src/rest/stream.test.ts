@@ -40,9 +40,12 @@ async function* chunks(res: Response): AsyncGenerator<Chunk> {
   expect(buffer).toBe('');
 }
 
-const PING = /^\{"id":"ping-[0-9a-f-]{36}","date":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00","name":null,"message_type":"ping","otid":null,"sender_id":null,"step_id":null,"is_err":null,"seq_id":(null|\d+),"run_id":"run-[0-9a-f-]{36}"\}$/;
+const PING =
+  /^\{"id":"ping-[0-9a-f-]{36}","date":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00","name":null,"message_type":"ping","otid":null,"sender_id":null,"step_id":null,"is_err":null,"seq_id":(null|\d+),"run_id":"run-[0-9a-f-]{36}"\}$/;
 
-const combos = databaseTargets().flatMap((db) => streamTargets().map((stream) => ({ db, stream, name: `${db.name} + ${stream.name}` })));
+const combos = databaseTargets().flatMap((db) =>
+  streamTargets().map((stream) => ({ db, stream, name: `${db.name} + ${stream.name}` })),
+);
 
 describe.each(combos)('Letta stream replay on $name', ({ db, stream }) => {
   const until = async (check: () => boolean, ms = 5000) => {
@@ -62,7 +65,11 @@ describe.each(combos)('Letta stream replay on $name', ({ db, stream }) => {
     await api?.close();
   });
 
-  const open = (runId: string, body?: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  const open = (
+    runId: string,
+    body?: string,
+    headers: Record<string, string> = { 'content-type': 'application/json' },
+  ) =>
     fetch(`${api.url}/v1/runs/${runId}/stream`, { method: 'POST', headers: body === undefined ? {} : headers, body });
 
   async function finishedRun(): Promise<Run> {
@@ -74,7 +81,11 @@ describe.each(combos)('Letta stream replay on $name', ({ db, stream }) => {
         { messageType: 'reasoning_message', id: newId('message'), reasoning: 'Let me think: "quotes", unicode é' },
         { messageType: 'assistant_message', id: messageId, content: 'Hel' },
         { messageType: 'assistant_message', id: messageId, content: 'lo' },
-        { messageType: 'tool_call_message', id: newId('message'), toolCall: { name: 'f', arguments: '{"a":1}', toolCallId: 'c1' } },
+        {
+          messageType: 'tool_call_message',
+          id: newId('message'),
+          toolCall: { name: 'f', arguments: '{"a":1}', toolCallId: 'c1' },
+        },
       ],
     });
     await api.mutate('runs.appendEvents', {
@@ -88,7 +99,7 @@ describe.each(combos)('Letta stream replay on $name', ({ db, stream }) => {
     return run;
   }
 
-  it("replays every event as `data: <compact JSON>` with seq_id and run_id, then `data: [DONE]` once", async () => {
+  it('replays every event as `data: <compact JSON>` with seq_id and run_id, then `data: [DONE]` once', async () => {
     const run = await finishedRun();
     const res = await open(run.id, '{}');
     expect(res.status).toBe(200);
@@ -109,7 +120,12 @@ describe.each(combos)('Letta stream replay on $name', ({ db, stream }) => {
       ['stop_reason', 5, run.id],
       ['usage_statistics', 6, run.id],
     ]);
-    expect(events[0]).toMatchObject({ reasoning: 'Let me think: "quotes", unicode é', otid: null, step_id: null, is_err: null });
+    expect(events[0]).toMatchObject({
+      reasoning: 'Let me think: "quotes", unicode é',
+      otid: null,
+      step_id: null,
+      is_err: null,
+    });
     expect(events[2]).toMatchObject({ content: 'lo', id: events[1]?.id });
     expect(events[3]).toMatchObject({ tool_call: { name: 'f', arguments: '{"a":1}', tool_call_id: 'c1' } });
     expect(events[4]).toMatchObject({ stop_reason: 'end_turn' });
@@ -163,7 +179,12 @@ describe.each(combos)('Letta stream replay on $name', ({ db, stream }) => {
     await api.mutate('runs.cancel', { runId: run.id });
     chunk = await next();
     while (PING.test(chunk.data)) chunk = await next();
-    expect(JSON.parse(chunk.data)).toEqual({ message_type: 'stop_reason', stop_reason: 'cancelled', run_id: run.id, seq_id: 2 });
+    expect(JSON.parse(chunk.data)).toEqual({
+      message_type: 'stop_reason',
+      stop_reason: 'cancelled',
+      run_id: run.id,
+      seq_id: 2,
+    });
     expect((await next()).data).toBe('[DONE]');
     expect((await it.next()).done).toBe(true);
     // replaying the cancelled run gives the whole stream, not a truncated one
@@ -182,10 +203,16 @@ describe.each(combos)('Letta stream replay on $name', ({ db, stream }) => {
     expect(res.status).toBe(200);
     const it = chunks(res);
     const pending = it.next();
-    const early = await Promise.race([pending.then(() => 'chunk'), new Promise((r) => setTimeout(() => r('quiet'), 700))]);
+    const early = await Promise.race([
+      pending.then(() => 'chunk'),
+      new Promise((r) => setTimeout(() => r('quiet'), 700)),
+    ]);
     expect(early).toBe('quiet');
     await api.mutate('runs.update', { runId: run.id, status: 'completed', stopReason: 'end_turn' });
-    expect(JSON.parse(((await pending).value as Chunk).data)).toMatchObject({ message_type: 'stop_reason', stop_reason: 'end_turn' });
+    expect(JSON.parse(((await pending).value as Chunk).data)).toMatchObject({
+      message_type: 'stop_reason',
+      stop_reason: 'end_turn',
+    });
     expect(((await it.next()).value as Chunk).data).toBe('[DONE]');
   });
 

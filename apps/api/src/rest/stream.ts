@@ -98,7 +98,9 @@ export function streamRoute(settings: StreamSettings): LettaRoute {
       const body = retrieveStreamRequest.parse(request.body ?? {});
       const run = await runtime.runs.retrieve(actor, { runId });
       if (!run.background) {
-        throw new InvalidArgument('Run was not created in background mode, so it cannot be retrieved.', { field: 'run_id' });
+        throw new InvalidArgument('Run was not created in background mode, so it cannot be retrieved.', {
+          field: 'run_id',
+        });
       }
       if (Date.now() - new Date(run.createdAt).getTime() > STREAM_EXPIRY_MS) {
         throw new Expired('Run was created more than 3 hours ago, and is now expired.', { field: 'run_id' });
@@ -155,7 +157,9 @@ export function streamRoute(settings: StreamSettings): LettaRoute {
           const known = domainErrorOf(err);
           if (!known) runtime.logger.error({ err, runId }, 'Letta run stream failed');
           const error = known ? known.message : 'An unknown error occurred';
-          res.write(`event: error\ndata: ${writeJson({ error, code: known ? known.code : 'INTERNAL_SERVER_ERROR' })}\n\n`);
+          res.write(
+            `event: error\ndata: ${writeJson({ error, code: known ? known.code : 'INTERNAL_SERVER_ERROR' })}\n\n`,
+          );
         }
       } finally {
         subscription.release();

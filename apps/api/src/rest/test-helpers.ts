@@ -59,7 +59,11 @@ export async function startRestApi(
     },
     async rest(path: string, init: RequestInit & { key?: string } = {}): Promise<RestResponse> {
       const { key, headers, ...rest } = init;
-      const res = await fetch(`${url}${path}`, { redirect: 'manual', ...rest, headers: { ...auth(key), ...(headers as object) } });
+      const res = await fetch(`${url}${path}`, {
+        redirect: 'manual',
+        ...rest,
+        headers: { ...auth(key), ...(headers as object) },
+      });
       const text = await res.text();
       let json: unknown;
       try {

@@ -60,7 +60,12 @@ function build(schema: AnySchema): LettaShape {
     case 'readonly':
     case 'catch': {
       const inner = lettaShape(d.innerType as AnySchema);
-      const wrapped = d.type === 'optional' ? inner.schema.optional() : d.type === 'nullable' ? inner.schema.nullable() : inner.schema;
+      const wrapped =
+        d.type === 'optional'
+          ? inner.schema.optional()
+          : d.type === 'nullable'
+            ? inner.schema.nullable()
+            : inner.schema;
       return { schema: wrapped, convert: (value) => (value == null ? null : inner.convert(value)) };
     }
     case 'pipe':
@@ -103,7 +108,8 @@ function build(schema: AnySchema): LettaShape {
         }
         return {
           schema: z.discriminatedUnion(snakeKey, options.map((o) => o.shape.schema) as never),
-          convert: (value) => (isPlainObject(value) ? (byValue.get(value[discriminator])?.convert(value) ?? value) : value),
+          convert: (value) =>
+            isPlainObject(value) ? (byValue.get(value[discriminator])?.convert(value) ?? value) : value,
         };
       }
       // Without a discriminator (e.g. content: a string or a list of parts): by the value's kind.
@@ -118,7 +124,9 @@ function build(schema: AnySchema): LettaShape {
       };
       function unwrapType(s: AnySchema): string {
         const t = kindOf(s);
-        return ['optional', 'nullable', 'default', 'readonly'].includes(t) ? unwrapType(def(s).innerType as AnySchema) : t;
+        return ['optional', 'nullable', 'default', 'readonly'].includes(t)
+          ? unwrapType(def(s).innerType as AnySchema)
+          : t;
       }
     }
     default:

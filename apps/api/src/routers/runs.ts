@@ -52,7 +52,9 @@ export interface RunChangeEvent {
 }
 
 export const runsRouter = {
-  list: publicProcedure.input(listRunsInput.prefault({})).query(({ ctx, input }) => ctx.runtime.runs.list(ctx.actor, input)),
+  list: publicProcedure
+    .input(listRunsInput.prefault({}))
+    .query(({ ctx, input }) => ctx.runtime.runs.list(ctx.actor, input)),
   listActive: publicProcedure
     .input(listActiveRunsInput.prefault({}))
     .query(({ ctx, input }) => ctx.runtime.runs.listActive(ctx.actor, input)),
@@ -114,7 +116,11 @@ export const runsRouter = {
           if (change.previousStatus === change.run.status) continue;
           yield { type: 'status_changed', run: change.run, previousStatus: change.previousStatus };
         } else {
-          yield { type: change.type, run: change.run, previousStatus: change.type === 'created' ? null : change.previousStatus };
+          yield {
+            type: change.type,
+            run: change.run,
+            previousStatus: change.type === 'created' ? null : change.previousStatus,
+          };
         }
       }
     })();

@@ -8,5 +8,7 @@ export const stepsRouter = {
   trace: publicProcedure
     .input(stepTraceInput)
     .query(({ ctx, input }) => ctx.runtime.providerTraces.forStep(ctx.actor, input)),
-  create: publicProcedure.input(createStepInput).mutation(({ ctx, input }) => ctx.runtime.steps.create(ctx.actor, input)),
+  create: publicProcedure
+    .input(createStepInput)
+    .mutation(({ ctx, input }) => ctx.runtime.steps.create(ctx.actor, input)),
 };

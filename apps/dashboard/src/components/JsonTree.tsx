@@ -18,7 +18,17 @@ export function JsonTree({ value, name, openDepth = 1 }: { value: unknown; name?
   );
 }
 
-function JsonNode({ value, name, depth, openDepth }: { value: Json; name?: string | undefined; depth: number; openDepth: number }) {
+function JsonNode({
+  value,
+  name,
+  depth,
+  openDepth,
+}: {
+  value: Json;
+  name?: string | undefined;
+  depth: number;
+  openDepth: number;
+}) {
   const [open, setOpen] = useState(depth < openDepth);
   const [shown, setShown] = useState(PAGE);
   const label = name === undefined ? null : <span className="json-key">{name}: </span>;

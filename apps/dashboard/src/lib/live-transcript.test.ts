@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { LiveTranscript, type StreamedEvent } from './live-transcript.ts';
 
 let seq = 0;
-const ev = (event: Record<string, unknown>, seqId = ++seq) => ({ runId: 'run-1', seqId, ...event }) as unknown as StreamedEvent;
+const ev = (event: Record<string, unknown>, seqId = ++seq) =>
+  ({ runId: 'run-1', seqId, ...event }) as unknown as StreamedEvent;
 
 describe('the live transcript', () => {
   it('concatenates the chunks of one message and keeps messages in stream order', () => {
@@ -16,7 +17,9 @@ describe('the live transcript', () => {
     t.apply(ev({ messageType: 'tool_call_message', id: 'm3', toolCall: { arguments: '"x"}' } }));
     t.apply(ev({ messageType: 'tool_return_message', id: 'm3', toolReturn: 'ok', status: 'success', toolCallId: 'c' }));
     t.apply(ev({ messageType: 'stop_reason', stopReason: 'end_turn' }));
-    t.apply(ev({ messageType: 'usage_statistics', promptTokens: 3, completionTokens: 2, totalTokens: 5, stepCount: 1 }));
+    t.apply(
+      ev({ messageType: 'usage_statistics', promptTokens: 3, completionTokens: 2, totalTokens: 5, stepCount: 1 }),
+    );
     expect(t.messages.map((m) => [m.kind, m.text, m.chunks])).toEqual([
       ['reasoning_message', 'The user asks.', 2],
       ['assistant_message', 'Hello', 2],

@@ -25,11 +25,18 @@ const change = (type: RunChangeEvent['type'], r: Run): RunChangeEvent => ({ type
 
 describe('runs list filters', () => {
   it('leave empty filters out of the input', () => {
-    expect(listInput({ agentId: null, statuses: [], background: null, stopReason: null, conversationId: '' }, 100)).toEqual({
+    expect(
+      listInput({ agentId: null, statuses: [], background: null, stopReason: null, conversationId: '' }, 100),
+    ).toEqual({
       limit: 100,
       order: 'desc',
     });
-    expect(listInput({ agentId: 'agent-a', statuses: ['failed'], background: false, stopReason: 'error', conversationId: 'c' }, 5)).toEqual({
+    expect(
+      listInput(
+        { agentId: 'agent-a', statuses: ['failed'], background: false, stopReason: 'error', conversationId: 'c' },
+        5,
+      ),
+    ).toEqual({
       limit: 5,
       order: 'desc',
       agentId: 'agent-a',
@@ -41,7 +48,11 @@ describe('runs list filters', () => {
   });
 
   it('match a run as the server would filter it', () => {
-    const r = run('run-1', '2026-01-01T00:00:00.000001Z', { background: null, stopReason: 'end_turn', status: 'completed' });
+    const r = run('run-1', '2026-01-01T00:00:00.000001Z', {
+      background: null,
+      stopReason: 'end_turn',
+      status: 'completed',
+    });
     expect(matchesFilters(r, {})).toBe(true);
     expect(matchesFilters(r, { background: false })).toBe(true);
     expect(matchesFilters(r, { background: true })).toBe(false);
@@ -70,7 +81,10 @@ describe('live changes applied to the loaded pages', () => {
     const data = pages([[a, b], 'c1'], [[c], null]);
     const updated = applyRunChange(data, change('status_changed', done), {});
     expect(updated?.pages[0]?.items[1]).toBe(done);
-    expect(ids(applyRunChange(data, change('status_changed', done), { statuses: ['running'] }))).toEqual([['run-a'], ['run-c']]);
+    expect(ids(applyRunChange(data, change('status_changed', done), { statuses: ['running'] }))).toEqual([
+      ['run-a'],
+      ['run-c'],
+    ]);
     expect(ids(applyRunChange(data, change('deleted', b), {}))).toEqual([['run-a'], ['run-c']]);
   });
 
@@ -80,13 +94,19 @@ describe('live changes applied to the loaded pages', () => {
     // Older than everything loaded while more pages exist: the next page brings it, so it is not inserted twice.
     const old = run('run-old', '2025-01-01T00:00:00.000000Z');
     expect(ids(applyRunChange(data, change('status_changed', old), {}))).toEqual([['run-a', 'run-c']]);
-    expect(ids(applyRunChange(pages([[a, c], null]), change('status_changed', old), {}))).toEqual([['run-a', 'run-c', 'run-old']]);
+    expect(ids(applyRunChange(pages([[a, c], null]), change('status_changed', old), {}))).toEqual([
+      ['run-a', 'run-c', 'run-old'],
+    ]);
   });
 
   it('order runs of the same timestamp by id, as the server does, and ignore runs of other filters', () => {
     const twin = run('run-b2', b.createdAt);
-    expect(ids(applyRunChange(pages([[a, b, c], null]), change('created', twin), {}))).toEqual([['run-a', 'run-b2', 'run-b', 'run-c']]);
-    expect(ids(applyRunChange(pages([[a], null]), change('created', twin), { agentId: 'agent-z' }))).toEqual([['run-a']]);
+    expect(ids(applyRunChange(pages([[a, b, c], null]), change('created', twin), {}))).toEqual([
+      ['run-a', 'run-b2', 'run-b', 'run-c'],
+    ]);
+    expect(ids(applyRunChange(pages([[a], null]), change('created', twin), { agentId: 'agent-z' }))).toEqual([
+      ['run-a'],
+    ]);
     expect(applyRunChange(undefined, change('created', twin), {})).toBeUndefined();
   });
 });

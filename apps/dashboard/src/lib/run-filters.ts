@@ -30,7 +30,11 @@ export function listInput(filters: RunFilters, limit: number): RunListInput {
 export function matchesFilters(run: Run, filters: RunFilters): boolean {
   if (filters.agentId && run.agentId !== filters.agentId) return false;
   if (filters.statuses?.length && !filters.statuses.includes(run.status)) return false;
-  if (filters.background !== undefined && filters.background !== null && Boolean(run.background) !== filters.background) {
+  if (
+    filters.background !== undefined &&
+    filters.background !== null &&
+    Boolean(run.background) !== filters.background
+  ) {
     return false;
   }
   if (filters.stopReason && run.stopReason !== filters.stopReason) return false;
@@ -49,7 +53,11 @@ function newerThan(a: Run, b: Run): boolean {
  * inserted where the server would list it (only within the loaded range: later pages bring the rest); one that no
  * longer matches, or was deleted, is removed. Pages keep their cursors, so scrolling on neither skips nor repeats.
  */
-export function applyRunChange(data: RunsPages | undefined, change: RunChangeEvent, filters: RunFilters): RunsPages | undefined {
+export function applyRunChange(
+  data: RunsPages | undefined,
+  change: RunChangeEvent,
+  filters: RunFilters,
+): RunsPages | undefined {
   if (!data) return data;
   const { run } = change;
   const keep = change.type !== 'deleted' && matchesFilters(run, filters);

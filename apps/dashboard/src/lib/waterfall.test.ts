@@ -5,7 +5,13 @@ import { layoutWaterfall } from './waterfall.ts';
 /** Nanoseconds since the epoch, well past 2^53, as the api sends them. */
 const T0 = 1_790_000_000_000_000_000n;
 
-const span = (spanId: string, parentSpanId: string, startUs: number, durationUs: number, extra: Partial<TraceSpan> = {}): TraceSpan =>
+const span = (
+  spanId: string,
+  parentSpanId: string,
+  startUs: number,
+  durationUs: number,
+  extra: Partial<TraceSpan> = {},
+): TraceSpan =>
   ({
     timestamp: String(T0 + BigInt(startUs) * 1000n),
     duration: String(durationUs * 1000),

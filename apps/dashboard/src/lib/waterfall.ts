@@ -26,7 +26,10 @@ const nsBetween = (from: bigint, to: string) => Number(BigInt(to) - from) / 1e6;
  */
 export function layoutWaterfall(spans: readonly TraceSpan[]): Waterfall {
   if (spans.length === 0) return { rows: [], totalMs: 0, firstTokenMs: [] };
-  const origin = spans.reduce((min, s) => (BigInt(s.timestamp) < min ? BigInt(s.timestamp) : min), BigInt(spans[0]!.timestamp));
+  const origin = spans.reduce(
+    (min, s) => (BigInt(s.timestamp) < min ? BigInt(s.timestamp) : min),
+    BigInt(spans[0]!.timestamp),
+  );
   const ids = new Set(spans.map((s) => s.spanId));
   const children = new Map<string, TraceSpan[]>();
   const roots: TraceSpan[] = [];
@@ -39,7 +42,8 @@ export function layoutWaterfall(spans: readonly TraceSpan[]): Waterfall {
       roots.push(span);
     }
   }
-  const byStart = (a: TraceSpan, b: TraceSpan) => (BigInt(a.timestamp) < BigInt(b.timestamp) ? -1 : BigInt(a.timestamp) > BigInt(b.timestamp) ? 1 : 0);
+  const byStart = (a: TraceSpan, b: TraceSpan) =>
+    BigInt(a.timestamp) < BigInt(b.timestamp) ? -1 : BigInt(a.timestamp) > BigInt(b.timestamp) ? 1 : 0;
   const rows: WaterfallRow[] = [];
   const visited = new Set<string>();
   const visit = (span: TraceSpan, depth: number) => {

@@ -34,7 +34,9 @@ export function HealthPage() {
               <th>queue depth</th>
               <th>queue bytes</th>
               <th>dropped</th>
-              <th title="written to the sidecar without acknowledgement before it crashed: an upper bound">possibly lost</th>
+              <th title="written to the sidecar without acknowledgement before it crashed: an upper bound">
+                possibly lost
+              </th>
               <th>reconnects</th>
             </tr>
           </thead>

@@ -70,7 +70,9 @@ function Steps({ runId }: { runId: string }) {
   const client = useTRPCClient();
   const input = { runId, limit: PAGE_SIZE };
   const steps = useInfiniteQuery(
-    cursorPages(trpc.runs.steps.infiniteQueryKey(input), (cursor, signal) => client.runs.steps.query({ ...input, cursor }, { signal })),
+    cursorPages(trpc.runs.steps.infiniteQueryKey(input), (cursor, signal) =>
+      client.runs.steps.query({ ...input, cursor }, { signal }),
+    ),
   );
   const [open, setOpen] = useState<string | null>(null);
   const rows = steps.data?.pages.flatMap((p) => p.items) ?? [];
@@ -101,7 +103,11 @@ function Steps({ runId }: { runId: string }) {
           <tbody>
             {rows.map((step) => (
               <Fragment key={step.id}>
-                <StepRow step={step} open={open === step.id} onToggle={() => setOpen(open === step.id ? null : step.id)} />
+                <StepRow
+                  step={step}
+                  open={open === step.id}
+                  onToggle={() => setOpen(open === step.id ? null : step.id)}
+                />
                 {open === step.id && (
                   <tr className="step-trace-row">
                     <td colSpan={9}>

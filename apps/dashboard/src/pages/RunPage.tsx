@@ -41,7 +41,9 @@ export function RunPage({ runId, tab }: { runId: string; tab: RunTab }) {
           <Fact label="created">{formatTime(r.createdAt)}</Fact>
           <Fact label="completed">{formatTime(r.completedAt)}</Fact>
           <Fact label="time to first token">{formatNs(r.ttftNs)}</Fact>
-          <Fact label="total duration">{r.totalDurationNs ? formatNs(r.totalDurationNs) : wallMs === null ? '—' : formatMs(wallMs)}</Fact>
+          <Fact label="total duration">
+            {r.totalDurationNs ? formatNs(r.totalDurationNs) : wallMs === null ? '—' : formatMs(wallMs)}
+          </Fact>
           {r.conversationId && (
             <Fact label="conversation">
               <span className="mono">{r.conversationId}</span>

@@ -27,7 +27,15 @@ export function RunsPage() {
   );
 }
 
-function Filters({ filters, onChange, loadAgents }: { filters: RunFilters; onChange(filters: RunFilters): void; loadAgents: boolean }) {
+function Filters({
+  filters,
+  onChange,
+  loadAgents,
+}: {
+  filters: RunFilters;
+  onChange(filters: RunFilters): void;
+  loadAgents: boolean;
+}) {
   const trpc = useTRPC();
   // Asked for once the first runs are drawn: batched with runs.list, it would hold back the rows people came for.
   const agents = useQuery({ ...trpc.agents.list.queryOptions({ limit: 1000 }), enabled: loadAgents });
@@ -64,7 +72,11 @@ function Filters({ filters, onChange, loadAgents }: { filters: RunFilters; onCha
         <legend>Status</legend>
         {RUN_STATUSES.map((status) => (
           <label key={status} className="check">
-            <input type="checkbox" checked={filters.statuses?.includes(status) ?? false} onChange={() => toggleStatus(status)} />
+            <input
+              type="checkbox"
+              checked={filters.statuses?.includes(status) ?? false}
+              onChange={() => toggleStatus(status)}
+            />
             {status}
           </label>
         ))}
@@ -87,7 +99,9 @@ function Filters({ filters, onChange, loadAgents }: { filters: RunFilters; onCha
         <select
           name="background"
           value={filters.background === true ? 'yes' : filters.background === false ? 'no' : ''}
-          onChange={(e) => onChange({ ...filters, background: e.target.value === '' ? null : e.target.value === 'yes' })}
+          onChange={(e) =>
+            onChange({ ...filters, background: e.target.value === '' ? null : e.target.value === 'yes' })
+          }
         >
           <option value="">any</option>
           <option value="yes">background</option>

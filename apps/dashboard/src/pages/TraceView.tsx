@@ -15,7 +15,9 @@ export function TraceView({ run }: { run: Run }) {
   if (trace.isPending) return <Loading what="the trace" />;
   if (trace.error) return <ErrorState error={trace.error} what="the trace" />;
   if (waterfall.rows.length === 0) {
-    return <Empty>No spans for this run: its steps carry no trace id, or nothing was exported to /v1/traces yet.</Empty>;
+    return (
+      <Empty>No spans for this run: its steps carry no trace id, or nothing was exported to /v1/traces yet.</Empty>
+    );
   }
   const total = waterfall.totalMs || 1;
   const pct = (ms: number) => `${(ms / total) * 100}%`;
@@ -28,7 +30,13 @@ export function TraceView({ run }: { run: Run }) {
       </div>
       <div className="waterfall-body">
         {waterfall.firstTokenMs.map((ms) => (
-          <div key={ms} className="ttft-marker" style={{ left: `calc(var(--label-width) + (100% - var(--label-width)) * ${ms / total})` }} data-testid="ttft-marker" title={`first token at ${formatMs(ms)}`}>
+          <div
+            key={ms}
+            className="ttft-marker"
+            style={{ left: `calc(var(--label-width) + (100% - var(--label-width)) * ${ms / total})` }}
+            data-testid="ttft-marker"
+            title={`first token at ${formatMs(ms)}`}
+          >
             <span>first token {formatMs(ms)}</span>
           </div>
         ))}
@@ -67,8 +75,8 @@ function SpanDetails({ row }: { row: WaterfallRow }) {
   const attributes = Object.entries(span.spanAttributes);
   return (
     <div className="span-details" data-testid="span-details">
-      <strong>{span.spanName}</strong> · {formatMs(row.durationMs)} · starts at {formatMs(row.startMs)} · {span.serviceName} ·{' '}
-      {span.statusCode}
+      <strong>{span.spanName}</strong> · {formatMs(row.durationMs)} · starts at {formatMs(row.startMs)} ·{' '}
+      {span.serviceName} · {span.statusCode}
       {span.statusMessage ? `: ${span.statusMessage}` : ''}
       <div className="mono muted">
         trace {span.traceId} · span {span.spanId}

@@ -21,18 +21,27 @@ function chunksOf(text: string, rnd: Random): string[] {
  * A step's stream: reasoning and assistant text as chunks sharing their message's id (each chunk carries its delta,
  * as Letta streams tokens), tool calls and returns whole, and an error_message when the provider call failed.
  */
-export function eventsForStep(messages: MessageInput[], o: { failsLlm: boolean; sample: SampleCall; rnd: Random }): EventInput[][] {
+export function eventsForStep(
+  messages: MessageInput[],
+  o: { failsLlm: boolean; sample: SampleCall; rnd: Random },
+): EventInput[][] {
   const groups: EventInput[][] = [];
   for (const m of messages) {
     const common = { id: m.id, stepId: m.stepId, otid: m.otid };
     switch (m.messageType) {
       case 'reasoning_message':
         groups.push(
-          chunksOf(m.reasoning, o.rnd).map((reasoning) => ({ messageType: 'reasoning_message', ...common, reasoning, source: m.source })),
+          chunksOf(m.reasoning, o.rnd).map((reasoning) => ({
+            messageType: 'reasoning_message',
+            ...common,
+            reasoning,
+            source: m.source,
+          })),
         );
         break;
       case 'assistant_message': {
-        const text = typeof m.content === 'string' ? m.content : m.content.map((p) => ('text' in p ? p.text : '')).join('');
+        const text =
+          typeof m.content === 'string' ? m.content : m.content.map((p) => ('text' in p ? p.text : '')).join('');
         groups.push(chunksOf(text, o.rnd).map((content) => ({ messageType: 'assistant_message', ...common, content })));
         break;
       }

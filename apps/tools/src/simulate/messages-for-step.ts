@@ -28,7 +28,8 @@ export function messagesForStep(o: StepMessagesOptions): MessageInput[] {
   // (ids are unique, and a replayed simulation must not collide with the first).
   const common = () => ({ id: `message-${randomUUID()}`, stepId: o.stepId, otid: `otid-${rnd.hex(16)}` });
   const out: MessageInput[] = [];
-  if (o.step === 0) out.push({ messageType: 'user_message', content: sample.userText, senderId: 'user-simulated', ...common() });
+  if (o.step === 0)
+    out.push({ messageType: 'user_message', content: sample.userText, senderId: 'user-simulated', ...common() });
   if (o.failsLlm) return out;
   if (sample.thinking) {
     out.push({

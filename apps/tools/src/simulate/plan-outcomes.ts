@@ -26,5 +26,11 @@ export function planOutcomes(runs: number, rnd: Random): Outcome[] {
 
 /** How many steps a run with this outcome takes. */
 export function stepCountFor(outcome: Outcome, rnd: Random): number {
-  return outcome === 'max_steps' ? MAX_STEPS : outcome === 'cancelled' ? rnd.int(1, 2) : outcome === 'end_turn' ? rnd.int(1, 4) : rnd.int(1, 3);
+  return outcome === 'max_steps'
+    ? MAX_STEPS
+    : outcome === 'cancelled'
+      ? rnd.int(1, 2)
+      : outcome === 'end_turn'
+        ? rnd.int(1, 4)
+        : rnd.int(1, 3);
 }

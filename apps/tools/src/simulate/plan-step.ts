@@ -70,7 +70,8 @@ export function planStep(o: StepPlanOptions): StepPlan {
   const toolExecutionNs = callsTool ? ms(rnd.int(15, 900)) : null;
   const stepNs = llmRequestStartNs - stepStartNs + llmRequestNs + (toolExecutionNs ?? 0n) + ms(rnd.int(1, 6));
   clock.nowNs = stepStartNs + stepNs;
-  if (clock.ttftNs === null && !failsLlm) clock.ttftNs = llmRequestStartNs - clock.startNs + (llmRequestNs * 35n) / 100n;
+  if (clock.ttftNs === null && !failsLlm)
+    clock.ttftNs = llmRequestStartNs - clock.startNs + (llmRequestNs * 35n) / 100n;
 
   const input: StepInput = {
     runId: o.runId,
@@ -90,7 +91,11 @@ export function planStep(o: StepPlanOptions): StepPlan {
     requestId: sample.responseId,
     status: failsLlm || failsTool ? 'failed' : 'success',
     errorType: failsLlm ? (sample.error?.type ?? 'provider_error') : failsTool ? 'tool_execution_error' : null,
-    errorData: failsLlm ? (sample.error?.data ?? null) : failsTool ? { message: 'tool raised TimeoutError after 30 s' } : null,
+    errorData: failsLlm
+      ? (sample.error?.data ?? null)
+      : failsTool
+        ? { message: 'tool raised TimeoutError after 30 s' }
+        : null,
     stepStartNs: stepStartNs.toString(),
     llmRequestStartNs: llmRequestStartNs.toString(),
     llmRequestNs: llmRequestNs.toString(),

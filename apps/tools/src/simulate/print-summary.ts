@@ -7,7 +7,10 @@ export function progressLine(r: RunResult, done: number, total: number): string 
   const width = String(total).length;
   const head = `[${String(done).padStart(width)}/${total}] ${r.agent.name.padEnd(18)} ${r.runId ?? '(not created)'}`;
   if (r.error) return `${head}  FAILED after ${r.steps} steps: ${r.error}`;
-  const end = r.outcome === 'running' ? 'running (left open)' : `${r.status} (${r.outcome === 'cancelled' ? 'cancelled' : r.outcome})`;
+  const end =
+    r.outcome === 'running'
+      ? 'running (left open)'
+      : `${r.status} (${r.outcome === 'cancelled' ? 'cancelled' : r.outcome})`;
   const streamed = r.background ? `  streamed ${r.events} events` : '';
   return `${head}  ${r.steps} step${r.steps === 1 ? ' ' : 's'} ${String(r.messages).padStart(2)} msgs ${fmt(
     r.promptTokens + r.completionTokens,
@@ -46,7 +49,9 @@ export async function printSummary(client: RuntraceClient, results: RunResult[],
   }
 
   console.log('\nSummary');
-  console.log(`  runs recorded   ${recorded.length} of ${results.length}${failed.length ? `, ${failed.length} failed` : ''}`);
+  console.log(
+    `  runs recorded   ${recorded.length} of ${results.length}${failed.length ? `, ${failed.length} failed` : ''}`,
+  );
   for (const [key, n] of [...byEnd.entries()].sort((a, b) => b[1] - a[1])) console.log(`    ${key.padEnd(28)} ${n}`);
   console.log(`  agents          ${new Set(results.map((r) => r.agent.id)).size}`);
   console.log(`  steps           ${fmt(sum((r) => r.steps))}`);
@@ -57,7 +62,9 @@ export async function printSummary(client: RuntraceClient, results: RunResult[],
     `  tokens          ${fmt(sum((r) => r.promptTokens))} prompt (${fmt(sum((r) => r.cachedTokens))} cached), ` +
       `${fmt(sum((r) => r.completionTokens))} completion (${fmt(sum((r) => r.reasoningTokens))} reasoning)`,
   );
-  console.log(`  requests        ${fmt(requests)} in ${seconds.toFixed(2)} s (${fmt(Math.round(requests / seconds))}/s)`);
+  console.log(
+    `  requests        ${fmt(requests)} in ${seconds.toFixed(2)} s (${fmt(Math.round(requests / seconds))}/s)`,
+  );
   const check = !recorded.length
     ? 'not checked: no run was recorded'
     : mismatches
@@ -69,6 +76,9 @@ export async function printSummary(client: RuntraceClient, results: RunResult[],
     console.log(`\n  try: client.runs.list.query({ agentId: '${recorded[0]?.agent.id}', limit: 10 })`);
   }
   const replay = streamed.find((r) => r.runId && !r.error);
-  if (replay) console.log(`       pnpm watch-run ${replay.runId}    (replays its stream${replay.outcome === 'running' ? '; it is still open' : ''})`);
+  if (replay)
+    console.log(
+      `       pnpm watch-run ${replay.runId}    (replays its stream${replay.outcome === 'running' ? '; it is still open' : ''})`,
+    );
   return failed.length === 0 && mismatches === 0;
 }

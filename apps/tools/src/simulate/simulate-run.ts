@@ -118,11 +118,24 @@ async function recordStep(
   result.steps++;
   result.promptTokens += sample.promptTokens;
   result.completionTokens += sample.completionTokens;
-  result.cachedTokens += Number(sample.promptTokensDetails?.cached_tokens ?? sample.promptTokensDetails?.cache_read_tokens ?? 0);
+  result.cachedTokens += Number(
+    sample.promptTokensDetails?.cached_tokens ?? sample.promptTokensDetails?.cache_read_tokens ?? 0,
+  );
   result.reasoningTokens += Number(sample.completionTokensDetails?.reasoning_tokens ?? 0);
 
   const { failsLlm, failsTool, callsTool } = plan;
-  const messages = messagesForStep({ step, stepId: created.id, sample, agent, outcome, last, failsLlm, failsTool, callsTool, rnd });
+  const messages = messagesForStep({
+    step,
+    stepId: created.id,
+    sample,
+    agent,
+    outcome,
+    last,
+    failsLlm,
+    failsTool,
+    callsTool,
+    rnd,
+  });
   if (result.background) {
     // Live first, as an agent streams its step; the messages are recorded when the step is done.
     const events = eventsForStep(messages, { failsLlm, sample, rnd });

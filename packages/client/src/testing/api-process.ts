@@ -42,7 +42,11 @@ export async function freePort(): Promise<number> {
  */
 export async function spawnApi(
   env: Record<string, string>,
-  options: { startTimeoutMs?: number; port?: number; /** Extra node flags, e.g. `--cpu-prof`. */ nodeArgs?: string[] } = {},
+  options: {
+    startTimeoutMs?: number;
+    port?: number /** Extra node flags, e.g. `--cpu-prof`. */;
+    nodeArgs?: string[];
+  } = {},
 ): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
   let output = '';

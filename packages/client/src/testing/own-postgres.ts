@@ -40,7 +40,10 @@ export async function startOwnPostgres(bin: string): Promise<OwnPostgres> {
   }
   const run = (tool: string, args: string[]) =>
     asRoot
-      ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args], { stdio: 'pipe', timeout: 120_000 })
+      ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, tool), ...args], {
+          stdio: 'pipe',
+          timeout: 120_000,
+        })
       : execFileSync(path.join(bin, tool), args, { stdio: 'pipe', timeout: 120_000 });
   const data = path.join(dir, 'data');
   const port = await freePort();

@@ -27,7 +27,11 @@ export interface SubscriberProcess {
 
 export function spawnSubscribers(): SubscriberProcess {
   // `node --import tsx` from apps/api, where tsx resolves (as spawnApi does).
-  const child: ChildProcess = fork(SELF, [], { cwd: API_DIR, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child: ChildProcess = fork(SELF, [], {
+    cwd: API_DIR,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let pending: { resolve: () => void; reject: (err: Error) => void } | null = null;
   child.on('message', (reply: Reply) => {
     const p = pending;
@@ -79,7 +83,8 @@ async function serve() {
               { runId: command.runId },
               {
                 onData(message) {
-                  if (isRunStreamEvent(message) && ++received === command.backlog && ++ready === command.count) resolve();
+                  if (isRunStreamEvent(message) && ++received === command.backlog && ++ready === command.count)
+                    resolve();
                 },
                 onError(err) {
                   failure ??= err.message;
@@ -89,7 +94,10 @@ async function serve() {
             ),
           );
         }
-        setTimeout(() => reject(new Error(`only ${ready} of ${command.count} subscribers got the backlog in 60 s`)), 60_000).unref();
+        setTimeout(
+          () => reject(new Error(`only ${ready} of ${command.count} subscribers got the backlog in 60 s`)),
+          60_000,
+        ).unref();
       });
       reply({ type: 'ok', open: open.length });
     } catch (err) {

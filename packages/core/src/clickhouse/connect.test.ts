@@ -18,7 +18,10 @@ const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function count(ch: ClickHouse, table: string): Promise<number> {
-  const result = await ch.client.query({ query: `SELECT count() AS n FROM ${qualified(ch, table)}`, format: 'JSONEachRow' });
+  const result = await ch.client.query({
+    query: `SELECT count() AS n FROM ${qualified(ch, table)}`,
+    format: 'JSONEachRow',
+  });
   const [row] = await result.json<{ n: string | number }>();
   return Number(row?.n);
 }
@@ -47,7 +50,11 @@ describe('chdb on a data directory', () => {
   it('refuses a second directory in the same process, naming the variable; another opens once the first is closed', async () => {
     const first = await connectClickHouse({ url: `chdb:${path.join(root, 'first')}`, dataDir: root });
     await expect(
-      connectClickHouse({ url: `chdb:${path.join(root, 'second')}`, dataDir: root, variable: 'SIDECAR_CLICKHOUSE_URL' }),
+      connectClickHouse({
+        url: `chdb:${path.join(root, 'second')}`,
+        dataDir: root,
+        variable: 'SIDECAR_CLICKHOUSE_URL',
+      }),
     ).rejects.toThrow(/^SIDECAR_CLICKHOUSE_URL: .*one data directory per process/);
     await expect(connectClickHouse({ url: 'chdb:memory', dataDir: root })).rejects.toThrow(/^CLICKHOUSE_URL: /);
     await first.close();
@@ -91,7 +98,9 @@ describe('chdb on a data directory', () => {
 describe('a ClickHouse server that cannot be reached', () => {
   it('is Unavailable naming the kind of failure and "retry later" (not the location: for chdb a directory of the server), the driver error kept as the cause (for the log)', async () => {
     const port = await freeTcpPort();
-    const failure = await connectClickHouse({ url: `http://127.0.0.1:${port}/runtrace`, dataDir: root }).catch((err: unknown) => err);
+    const failure = await connectClickHouse({ url: `http://127.0.0.1:${port}/runtrace`, dataDir: root }).catch(
+      (err: unknown) => err,
+    );
     expect(failure).toBeInstanceOf(Unavailable);
     expect((failure as Error).message).toBe('ClickHouse is unavailable (ECONNREFUSED); retry later');
     expect(String(((failure as Error).cause as Error | undefined)?.message)).toMatch(/ECONNREFUSED|connect/i);

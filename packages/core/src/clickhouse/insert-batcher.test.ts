@@ -25,7 +25,12 @@ const lines = (n: number, tag = 'r') => Array.from({ length: n }, (_, i) => `{"$
 describe('InsertBatcher', () => {
   it('never splits an item: a batch is full by rows, an item larger than a batch goes alone', async () => {
     const { batcher, inserts } = fake({ maxBatchRows: 1000, maxConcurrentInserts: 1 });
-    const adds = [batcher.add(lines(512), 512), batcher.add(lines(512), 512), batcher.add(lines(2000), 2000), batcher.add(lines(3), 3)];
+    const adds = [
+      batcher.add(lines(512), 512),
+      batcher.add(lines(512), 512),
+      batcher.add(lines(2000), 2000),
+      batcher.add(lines(3), 3),
+    ];
     // two items of 512 exceed a batch: the first goes at once, alone
     await adds[0];
     expect(inserts).toEqual([512]);
@@ -107,7 +112,9 @@ describe.each(clickhouseTargets())('InsertBatcher on $name: a row ClickHouse ref
   beforeAll(async () => {
     scratch = await createScratchClickHouse(target, { migrate: false });
     table = qualified(scratch.ch, 'rows');
-    await scratch.ch.client.command({ query: `CREATE TABLE ${table} (k String, n UInt32) ENGINE = MergeTree ORDER BY k` });
+    await scratch.ch.client.command({
+      query: `CREATE TABLE ${table} (k String, n UInt32) ENGINE = MergeTree ORDER BY k`,
+    });
   });
   afterAll(() => scratch?.drop());
 
@@ -138,7 +145,9 @@ describe.each(clickhouseTargets())('InsertBatcher on $name: a row ClickHouse ref
   it('one bad row among 32 items: the other 31 are written, only its own caller fails', async () => {
     const { batcher, inserts } = real();
     // `\ud800` as JSON text: ClickHouse refuses the whole INSERT over it (CANNOT_PARSE_ESCAPE_SEQUENCE)
-    const lines = Array.from({ length: 32 }, (_, i) => (i === 13 ? '{"k":"a13 \\ud800","n":1}' : row(`a${String(i).padStart(2, '0')}`)));
+    const lines = Array.from({ length: 32 }, (_, i) =>
+      i === 13 ? '{"k":"a13 \\ud800","n":1}' : row(`a${String(i).padStart(2, '0')}`),
+    );
     const settled = Promise.allSettled(lines.map((l) => batcher.add(l, 1)));
     await batcher.flush();
     const results = await settled;
@@ -156,7 +165,11 @@ describe.each(clickhouseTargets())('InsertBatcher on $name: a row ClickHouse ref
   it("an item's refused rows fail alone too: its good rows and its neighbours are written", async () => {
     const { batcher } = real();
     const mixed = [row('b1'), row('b2', 'not a number'), row('b3'), '{"k":"b4 \\ud83d","n":1}', row('b5')].join('\n');
-    const settled = Promise.allSettled([batcher.add(row('b0'), 1), batcher.add(mixed, 5), batcher.add([row('b6'), row('b7')].join('\n'), 2)]);
+    const settled = Promise.allSettled([
+      batcher.add(row('b0'), 1),
+      batcher.add(mixed, 5),
+      batcher.add([row('b6'), row('b7')].join('\n'), 2),
+    ]);
     await batcher.flush();
     const results = await settled;
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
@@ -175,7 +188,10 @@ describe.each(clickhouseTargets())('InsertBatcher on $name: a row ClickHouse ref
     await batcher.flush();
     const results = await settled;
     for (const r of results) {
-      expect(r).toMatchObject({ status: 'rejected', reason: { code: 'UNAVAILABLE', message: expect.stringContaining('UNKNOWN_TABLE') } });
+      expect(r).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'UNAVAILABLE', message: expect.stringContaining('UNKNOWN_TABLE') },
+      });
     }
     expect(inserts()).toBe(1);
     await batcher.close();

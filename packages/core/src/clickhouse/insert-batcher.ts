@@ -17,9 +17,12 @@ export class RowsRefused extends Error {
 
   constructor(written: number, refused: number, rowsName: string, cause: unknown) {
     const type = (cause as { type?: unknown } | null)?.type;
-    super(`ClickHouse refused ${refused} of ${written + refused} ${rowsName} for their data${typeof type === 'string' ? ` (${type})` : ''}`, {
-      cause,
-    });
+    super(
+      `ClickHouse refused ${refused} of ${written + refused} ${rowsName} for their data${typeof type === 'string' ? ` (${type})` : ''}`,
+      {
+        cause,
+      },
+    );
     this.written = written;
     this.refused = refused;
   }
@@ -158,7 +161,9 @@ export class InsertBatcher {
     const waitingBytes = this.#queuedBytes + this.#inFlightBytes;
     if ((depth > 0 && depth + rows > this.#maxQueueRows) || waitingBytes + bytes > this.#maxQueueBytes) {
       return Promise.reject(
-        new Unavailable(`ClickHouse at ${this.#location} is not keeping up: ${depth} ${this.#rowsName} are waiting to be written`),
+        new Unavailable(
+          `ClickHouse at ${this.#location} is not keeping up: ${depth} ${this.#rowsName} are waiting to be written`,
+        ),
       );
     }
     return new Promise((resolve, reject) => {

@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ClickHouse, type ConnectClickHouseOptions, clickhouseFailure, connectClickHouse, qualified } from './connect.ts';
+import {
+  type ClickHouse,
+  type ConnectClickHouseOptions,
+  clickhouseFailure,
+  connectClickHouse,
+  qualified,
+} from './connect.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
@@ -142,7 +148,10 @@ async function applyTtl(ch: ClickHouse, name: string, from: string, ttlDays: num
   if (ttlDays === 0 ? current === null : current?.days === ttlDays && current.from === from) return;
   const table = qualified(ch, name);
   await ch.client.command({
-    query: ttlDays === 0 ? `ALTER TABLE ${table} REMOVE TTL` : `ALTER TABLE ${table} MODIFY TTL ${from} + INTERVAL ${ttlDays} DAY`,
+    query:
+      ttlDays === 0
+        ? `ALTER TABLE ${table} REMOVE TTL`
+        : `ALTER TABLE ${table} MODIFY TTL ${from} + INTERVAL ${ttlDays} DAY`,
   });
 }
 

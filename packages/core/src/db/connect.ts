@@ -85,12 +85,15 @@ function boundedSql(client: postgres.Sql, ms: number): postgres.Sql {
             const body = args.pop() as (tx: postgres.TransactionSql) => unknown;
             let abandoned = false;
             let started = false;
-            const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(...args, (tx: postgres.TransactionSql) => {
-              started = true;
-              // Too late: the caller has been answered; roll back rather than write behind its back.
-              if (abandoned) throw deadlineError(ms);
-              return body(bound(tx as unknown as postgres.Sql) as unknown as postgres.TransactionSql);
-            });
+            const transaction = (target.begin as (...a: unknown[]) => Promise<unknown>)(
+              ...args,
+              (tx: postgres.TransactionSql) => {
+                started = true;
+                // Too late: the caller has been answered; roll back rather than write behind its back.
+                if (abandoned) throw deadlineError(ms);
+                return body(bound(tx as unknown as postgres.Sql) as unknown as postgres.TransactionSql);
+              },
+            );
             let timer: NodeJS.Timeout | undefined;
             const acquiring = new Promise<never>((_, reject) => {
               timer = setTimeout(() => {

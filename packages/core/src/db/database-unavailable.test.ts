@@ -20,7 +20,12 @@ async function timed(promise: Promise<unknown>): Promise<{ ms: number; error: un
 describe.skipIf(!hasServer)('Postgres calls are bounded in time and fail as Unavailable (postgres)', () => {
   it('a query waiting for a pooled connection gives up after the acquire timeout plus the statement timeout', async () => {
     const scratch = await createScratchDatabase(testConfig.databaseUrl as string);
-    const db = await connectDatabase({ url: scratch.url, maxConnections: 1, statementTimeoutMs: 400, acquireTimeoutMs: 300 });
+    const db = await connectDatabase({
+      url: scratch.url,
+      maxConnections: 1,
+      statementTimeoutMs: 400,
+      acquireTimeoutMs: 300,
+    });
     try {
       // The pool's only connection is busy for a few seconds (the unbounded handle has no deadline).
       const hold = (seconds: number) =>

@@ -47,6 +47,8 @@ export async function pendingMigrations(db: Db): Promise<number> {
     await db.execute(sql`select to_regclass('runtrace_migrations') is not null as exists`),
   )[0]?.exists;
   if (!exists) return migrations.length;
-  const done = new Set(rowsOf<{ hash: string }>(await db.execute(sql`select hash from runtrace_migrations`)).map((r) => r.hash));
+  const done = new Set(
+    rowsOf<{ hash: string }>(await db.execute(sql`select hash from runtrace_migrations`)).map((r) => r.hash),
+  );
   return migrations.filter((m) => !done.has(m.hash)).length;
 }

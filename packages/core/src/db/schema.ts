@@ -64,7 +64,10 @@ export const agents = pgTable(
     lastStopReason: text('last_stop_reason'),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.id] }), index('agents_org_created_idx').on(t.organizationId, t.createdAt, t.id)],
+  (t) => [
+    primaryKey({ columns: [t.organizationId, t.id] }),
+    index('agents_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+  ],
 );
 
 export const runs = pgTable(
@@ -108,9 +111,7 @@ export const runs = pgTable(
     index('runs_org_conversation_created_idx')
       .on(t.organizationId, t.conversationId, t.createdAt, t.id)
       .where(sql`${t.conversationId} is not null`),
-    index('runs_org_background_created_idx')
-      .on(t.organizationId, t.createdAt, t.id)
-      .where(sql`${t.background}`),
+    index('runs_org_background_created_idx').on(t.organizationId, t.createdAt, t.id).where(sql`${t.background}`),
   ],
 );
 
@@ -229,13 +230,17 @@ export const providerTraces = pgTable(
  * decides retry (same organization, same content) or CONFLICT, whichever backends are configured (ClickHouse and the
  * socket cannot refuse a duplicate id). Generated ids are never claimed: they cannot collide.
  */
-export const providerTraceIds = pgTable('provider_trace_ids', {
-  id: text('id').primaryKey(),
-  organizationId: text('organization_id').notNull(),
-  /** The trace's run: deleting the run frees its traces' ids along with the traces. */
-  runId: text('run_id'),
-  /** SHA-256 of the trace's content (everything but the id; the time only when the caller gave it). */
-  fingerprint: text('fingerprint').notNull(),
-  /** The trace's createdAt as the first create settled it, so that a retry answers the same trace. */
-  traceCreatedAt: text('trace_created_at').notNull(),
-}, (t) => [index('provider_trace_ids_org_run_idx').on(t.organizationId, t.runId).where(sql`${t.runId} is not null`)]);
+export const providerTraceIds = pgTable(
+  'provider_trace_ids',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id').notNull(),
+    /** The trace's run: deleting the run frees its traces' ids along with the traces. */
+    runId: text('run_id'),
+    /** SHA-256 of the trace's content (everything but the id; the time only when the caller gave it). */
+    fingerprint: text('fingerprint').notNull(),
+    /** The trace's createdAt as the first create settled it, so that a retry answers the same trace. */
+    traceCreatedAt: text('trace_created_at').notNull(),
+  },
+  (t) => [index('provider_trace_ids_org_run_idx').on(t.organizationId, t.runId).where(sql`${t.runId} is not null`)],
+);

@@ -56,9 +56,16 @@ export function applyRunUpdate(
       if (why) throw new Conflict(`Cannot update run ${runId}: ${why}`, { field: 'status' });
     }
     const firstTerminal = patch.status !== undefined && isTerminal(patch.status) && current.completedAt === null;
-    const [updated] = await tx.update(runs).set(runSet(runId, patch, firstTerminal)).where(eq(runs.id, runId)).returning();
+    const [updated] = await tx
+      .update(runs)
+      .set(runSet(runId, patch, firstTerminal))
+      .where(eq(runs.id, runId))
+      .returning();
     if (!updated) throw runNotFound(runId);
-    await tx.update(runMetrics).set(metricsSet(runId, updated.runNs, firstTerminal)).where(eq(runMetrics.id, runId));
+    await tx
+      .update(runMetrics)
+      .set(metricsSet(runId, updated.runNs, firstTerminal))
+      .where(eq(runMetrics.id, runId));
     if (firstTerminal && patch.stopReason) {
       await tx
         .update(agents)
@@ -92,7 +99,11 @@ function runSet(runId: string, patch: RunPatch, firstTerminal: boolean): Record<
 }
 
 /** The `run_metrics` columns an update refreshes: the step count always, duration and tools used when it ends. */
-function metricsSet(runId: string, runNs: (typeof runs.$inferSelect)['runNs'], firstTerminal: boolean): Record<string, unknown> {
+function metricsSet(
+  runId: string,
+  runNs: (typeof runs.$inferSelect)['runNs'],
+  firstTerminal: boolean,
+): Record<string, unknown> {
   const set: Record<string, unknown> = {
     numSteps: sql`(select count(*)::int from ${steps} where ${steps.runId} = ${runId})`,
   };

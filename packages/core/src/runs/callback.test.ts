@@ -98,7 +98,10 @@ describe('run callbacks', () => {
     const url = new URL(`http://${address.includes(':') ? `[${address}]` : address}:${port}/x`);
     const result = await postCallback(url.href, { a: 1 });
     const literal = url.hostname.replace(/^\[|\]$/g, '');
-    expect(result).toMatchObject({ statusCode: null, error: `refused: ${literal} is in a special-purpose range (${range})` });
+    expect(result).toMatchObject({
+      statusCode: null,
+      error: `refused: ${literal} is in a special-purpose range (${range})`,
+    });
   });
 
   it.each(delivered)('%s is global unicast: allowed', (address) => {
@@ -129,7 +132,11 @@ describe('run callbacks', () => {
     expect(seen.length).toBe(before);
     // allowed: the request goes to the address the check saw (the name is not resolved a second time)
     lookups.length = 0;
-    const ok = await postCallback(`http://hooks.example:${port}/ok`, { b: 2 }, { allowPrivate: true, resolve: resolve('127.0.0.1') });
+    const ok = await postCallback(
+      `http://hooks.example:${port}/ok`,
+      { b: 2 },
+      { allowPrivate: true, resolve: resolve('127.0.0.1') },
+    );
     expect(ok).toMatchObject({ statusCode: 204, error: null });
     expect(lookups).toEqual(['hooks.example']);
     expect(seen.at(-1)?.headers.host).toBe(`hooks.example:${port}`);
@@ -159,7 +166,11 @@ describe('run callbacks', () => {
   });
 
   it('signs the body with HMAC-SHA256 over "t.body" when a secret is set', async () => {
-    const result = await postCallback(`http://127.0.0.1:${port}/ok`, { run_id: 'r' }, { allowPrivate: true, secret: 's3cret' });
+    const result = await postCallback(
+      `http://127.0.0.1:${port}/ok`,
+      { run_id: 'r' },
+      { allowPrivate: true, secret: 's3cret' },
+    );
     expect(result).toMatchObject({ statusCode: 204, error: null });
     const last = seen.at(-1);
     const header = String(last?.headers['x-runtrace-signature']);

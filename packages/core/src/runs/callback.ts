@@ -23,7 +23,8 @@ export function blockedRange(address: string): string | null {
   if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
   const range = ip.range();
   if (range !== 'unicast') return range;
-  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0)) return 'ipv4Compatible';
+  if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0))
+    return 'ipv4Compatible';
   return null;
 }
 
@@ -89,13 +90,17 @@ export function postCallback(url: string, body: unknown, options: CallbackOption
       done(null, `refused: ${literal} is in a special-purpose range (${literalRange})`);
       return;
     }
-    const resolve = options.resolve ?? ((hostname: string) => dns.promises.lookup(hostname, { all: true, verbatim: true }));
+    const resolve =
+      options.resolve ?? ((hostname: string) => dns.promises.lookup(hostname, { all: true, verbatim: true }));
     const lookup: net.LookupFunction = (hostname, lookupOptions, callback) => {
       const fail = (err: Error) => callback(err as NodeJS.ErrnoException, '', 0);
       resolve(hostname).then((list) => {
         for (const { address } of options.allowPrivate ? [] : list) {
           const range = blockedRange(address);
-          if (range) return fail(new Error(`refused: ${hostname} resolves to ${address}, in a special-purpose range (${range})`));
+          if (range)
+            return fail(
+              new Error(`refused: ${hostname} resolves to ${address}, in a special-purpose range (${range})`),
+            );
         }
         if (lookupOptions.all) return (callback as unknown as (e: null, a: dns.LookupAddress[]) => void)(null, list);
         const first = list.find((a) => !lookupOptions.family || a.family === lookupOptions.family);

@@ -19,7 +19,12 @@ export interface RunListOptions extends PageWindow {
 }
 
 /** One keyset page of the actor's runs that pass `input`'s filters, by creation time. `input` is parsed already. */
-export function listRuns(db: Db, actor: Actor, input: z.output<typeof listRunsInput>, options: RunListOptions): Promise<Page<Run>> {
+export function listRuns(
+  db: Db,
+  actor: Actor,
+  input: z.output<typeof listRunsInput>,
+  options: RunListOptions,
+): Promise<Page<Run>> {
   const statuses = input.statuses ?? (input.active ? ACTIVE_STATUSES : null);
   const where: SQL[] = [eq(runs.organizationId, actor.organizationId)];
   if (input.agentId != null) where.push(eq(runs.agentId, input.agentId));
@@ -42,7 +47,9 @@ export function listRuns(db: Db, actor: Actor, input: z.output<typeof listRunsIn
     where,
     fetch: async (condition, orderBy, rowLimit) =>
       rowsOf<RunRecord>(
-        await db.execute(sql`${selectRunRecords} where ${condition} order by ${sql.join(orderBy, sql`, `)} limit ${rowLimit}`),
+        await db.execute(
+          sql`${selectRunRecords} where ${condition} order by ${sql.join(orderBy, sql`, `)} limit ${rowLimit}`,
+        ),
       ),
     keyOf: (r) => r,
     map: toRun,

@@ -56,8 +56,12 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
       const first = await rt.runs.create(actor, { id, agentId: agent, metadata: { k: 'v' } });
       const again = await rt.runs.create(actor, { id, agentId: agent, metadata: { k: 'v' } });
       expect(again).toEqual(first);
-      await expect(rt.runs.create(actor, { id, agentId: agent, metadata: { k: 'w' } })).rejects.toBeInstanceOf(Conflict);
-      await expect(rt.runs.create(other, { id, agentId: agent, metadata: { k: 'v' } })).rejects.toBeInstanceOf(Conflict);
+      await expect(rt.runs.create(actor, { id, agentId: agent, metadata: { k: 'w' } })).rejects.toBeInstanceOf(
+        Conflict,
+      );
+      await expect(rt.runs.create(other, { id, agentId: agent, metadata: { k: 'v' } })).rejects.toBeInstanceOf(
+        Conflict,
+      );
       const runs = await rt.runs.list(actor, { agentId: agent });
       expect(runs.items).toHaveLength(1);
     });
@@ -139,7 +143,12 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
         expect(walked).toEqual(all);
       }
       const desc = (await rt.runs.list(actor, { agentId: agent })).items;
-      expect(desc.map((r) => r.createdAt)).toEqual(desc.map((r) => r.createdAt).sort().reverse());
+      expect(desc.map((r) => r.createdAt)).toEqual(
+        desc
+          .map((r) => r.createdAt)
+          .sort()
+          .reverse(),
+      );
     });
 
     it('refuses a cursor of another order or list', async () => {
@@ -148,9 +157,9 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
       await expect(rt.runs.list(actor, { order: 'asc', cursor: page.nextCursor })).rejects.toBeInstanceOf(
         InvalidArgument,
       );
-      await expect(rt.steps.listByRun(actor, { runId: ids.created as string, cursor: page.nextCursor })).rejects.toThrow(
-        /another list/,
-      );
+      await expect(
+        rt.steps.listByRun(actor, { runId: ids.created as string, cursor: page.nextCursor }),
+      ).rejects.toThrow(/another list/);
       await expect(rt.runs.list(actor, { cursor: 'not-a-cursor' })).rejects.toBeInstanceOf(InvalidArgument);
     });
   });
@@ -254,18 +263,33 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
 
   describe('client-chosen ids taken elsewhere (CONTRACTS §3)', () => {
     it('concurrent creates of one id from two organizations: one wins, every other gets the one idTaken answer', async () => {
-      const errorOf = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err);
+      const errorOf = (p: Promise<unknown>) =>
+        p.then(
+          () => null,
+          (err: unknown) => err,
+        );
       const own = await rt.runs.create(other, { agentId: agentId() });
       const mine = await rt.runs.create(actor, { agentId: agentId() });
       for (const [kind, create] of [
-        ['run', (who: Actor, id: string, n: number) => rt.runs.create(who, { id, agentId: 'agent-00000000-0000-4000-8000-000000000000', metadata: { n } })],
-        ['step', (who: Actor, id: string, n: number) => rt.steps.create(who, { id, runId: who === other ? own.id : mine.id, promptTokens: n })],
+        [
+          'run',
+          (who: Actor, id: string, n: number) =>
+            rt.runs.create(who, { id, agentId: 'agent-00000000-0000-4000-8000-000000000000', metadata: { n } }),
+        ],
+        [
+          'step',
+          (who: Actor, id: string, n: number) =>
+            rt.steps.create(who, { id, runId: who === other ? own.id : mine.id, promptTokens: n }),
+        ],
         [
           'message',
           (who: Actor, id: string, n: number) =>
             rt.messages.append(who, {
               runId: who === other ? own.id : mine.id,
-              messages: [{ messageType: 'assistant_message', content: `${n}` }, { id, messageType: 'assistant_message', content: `${n}` }],
+              messages: [
+                { messageType: 'assistant_message', content: `${n}` },
+                { id, messageType: 'assistant_message', content: `${n}` },
+              ],
             }),
         ],
       ] as const) {
@@ -324,7 +348,12 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
       await rt.runs.settleCallbacks();
       const mine = received.filter((r) => r.body.run_id === run.id);
       expect(mine).toHaveLength(1);
-      expect(mine[0]?.body).toEqual({ run_id: run.id, status: 'completed', completed_at: done.completedAt, metadata: { m: 1 } });
+      expect(mine[0]?.body).toEqual({
+        run_id: run.id,
+        status: 'completed',
+        completed_at: done.completedAt,
+        metadata: { m: 1 },
+      });
       const stored = await rt.runs.retrieve(actor, { runId: run.id });
       expect(stored.callbackStatusCode).toBe(202);
       expect(stored.callbackSentAt).not.toBeNull();
@@ -359,8 +388,28 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
         llmRequestNs: '123456789',
         status: 'success',
       });
-      expect(step).toMatchObject({ id, runId: run.id, agentId: run.agentId, totalTokens: 150, llmRequestNs: '123456789' });
-      expect(await rt.steps.create(actor, { id, runId: run.id, providerName: 'openai', model: 'gpt-4.1', promptTokens: 100, completionTokens: 50, promptTokensDetails: { cached_tokens: 30, cache_creation_tokens: 7 }, completionTokensDetails: { reasoning_tokens: 12 }, traceId: 'abc', llmRequestNs: '123456789', status: 'success' })).toEqual(step);
+      expect(step).toMatchObject({
+        id,
+        runId: run.id,
+        agentId: run.agentId,
+        totalTokens: 150,
+        llmRequestNs: '123456789',
+      });
+      expect(
+        await rt.steps.create(actor, {
+          id,
+          runId: run.id,
+          providerName: 'openai',
+          model: 'gpt-4.1',
+          promptTokens: 100,
+          completionTokens: 50,
+          promptTokensDetails: { cached_tokens: 30, cache_creation_tokens: 7 },
+          completionTokensDetails: { reasoning_tokens: 12 },
+          traceId: 'abc',
+          llmRequestNs: '123456789',
+          status: 'success',
+        }),
+      ).toEqual(step);
       await expect(rt.steps.create(actor, { id, runId: run.id, model: 'other' })).rejects.toBeInstanceOf(Conflict);
       const second = await rt.steps.create(actor, {
         runId: run.id,
@@ -400,7 +449,12 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
         { messageType: 'user_message' as const, content: 'What is the weather?' },
         { messageType: 'reasoning_message' as const, reasoning: 'Look it up.' },
         { messageType: 'tool_call_message' as const, toolCall: { name: 'weather', arguments: '{}', toolCallId: 'c1' } },
-        { messageType: 'tool_return_message' as const, toolReturn: 'sunny', status: 'success' as const, toolCallId: 'c1' },
+        {
+          messageType: 'tool_return_message' as const,
+          toolReturn: 'sunny',
+          status: 'success' as const,
+          toolCallId: 'c1',
+        },
         { messageType: 'assistant_message' as const, content: 'Sunny.' },
       ];
       for (const r of [run, plain]) {
@@ -413,7 +467,12 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
       expect(all.items[3]).toMatchObject({ toolReturn: 'sunny', status: 'success', toolCallId: 'c1' });
       const desc = await rt.messages.listByRun(actor, { runId: plain.id, order: 'desc', limit: 2 });
       expect(desc.items.map((m) => m.seqId)).toEqual([5, 4]);
-      const next = await rt.messages.listByRun(actor, { runId: plain.id, order: 'desc', limit: 2, cursor: desc.nextCursor });
+      const next = await rt.messages.listByRun(actor, {
+        runId: plain.id,
+        order: 'desc',
+        limit: 2,
+        cursor: desc.nextCursor,
+      });
       expect(next.items.map((m) => m.seqId)).toEqual([3, 2]);
       const filtered = await rt.messages.listByRun(actor, { runId: run.id });
       expect(filtered.items.map((m) => m.messageType)).toEqual(['tool_call_message', 'assistant_message']);
@@ -449,7 +508,10 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
     it('refuses duplicate message ids without writing anything', async () => {
       const run = await rt.runs.create(actor, { agentId: agentId() });
       const id = newId('message');
-      await rt.messages.append(actor, { runId: run.id, messages: [{ id, messageType: 'assistant_message', content: 'a' }] });
+      await rt.messages.append(actor, {
+        runId: run.id,
+        messages: [{ id, messageType: 'assistant_message', content: 'a' }],
+      });
       await expect(
         rt.messages.append(actor, {
           runId: run.id,
@@ -468,7 +530,10 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
       const run = await rt.runs.create(actor, { agentId: agentId() });
       await rt.runs.update(actor, { runId: run.id, status: 'running' });
       const step = await rt.steps.create(actor, { runId: run.id });
-      await rt.messages.append(actor, { runId: run.id, messages: [{ messageType: 'assistant_message', content: 'x' }] });
+      await rt.messages.append(actor, {
+        runId: run.id,
+        messages: [{ messageType: 'assistant_message', content: 'x' }],
+      });
       const deleted = await rt.runs.delete(actor, { runId: run.id });
       expect(deleted.status).toBe('cancelled');
       await expect(rt.runs.retrieve(actor, { runId: run.id })).rejects.toBeInstanceOf(NotFound);

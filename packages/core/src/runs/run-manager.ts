@@ -123,8 +123,7 @@ export class RunManager {
   /** `final`: the stream's last events, ending it with this update (see {@link TerminalEnd}); the update needs a terminal status. */
   async update(actor: Actor, raw: UpdateRunInput, final?: TerminalEnd): Promise<Run> {
     const input = updateRunInput.parse(raw);
-    const target =
-      input.status ?? (input.stopReason !== undefined ? statusForStopReason(input.stopReason) : undefined);
+    const target = input.status ?? (input.stopReason !== undefined ? statusForStopReason(input.stopReason) : undefined);
     if (input.status && input.stopReason && statusForStopReason(input.stopReason) !== input.status) {
       throw new InvalidArgument(
         `stopReason '${input.stopReason}' means status '${statusForStopReason(input.stopReason)}', not '${input.status}'`,
@@ -145,7 +144,13 @@ export class RunManager {
     return this.#applyUpdate(actor, runId, { status: 'cancelled', stopReason: 'cancelled' }, true);
   }
 
-  async #applyUpdate(actor: Actor, runId: string, patch: RunPatch, isCancel: boolean, final?: TerminalEnd): Promise<Run> {
+  async #applyUpdate(
+    actor: Actor,
+    runId: string,
+    patch: RunPatch,
+    isCancel: boolean,
+    final?: TerminalEnd,
+  ): Promise<Run> {
     const onTerminal = this.#onTerminal;
     const outcome = await applyRunUpdate(this.#db, actor, runId, patch, {
       isCancel,
@@ -153,7 +158,12 @@ export class RunManager {
     });
     if (!outcome.changed) return outcome.run;
     if (outcome.firstTerminal && outcome.run.callbackUrl) this.#callbacks.send(actor, outcome.run);
-    this.#emit({ type: 'updated', organizationId: actor.organizationId, run: outcome.run, previousStatus: outcome.from });
+    this.#emit({
+      type: 'updated',
+      organizationId: actor.organizationId,
+      run: outcome.run,
+      previousStatus: outcome.from,
+    });
     return outcome.run;
   }
 

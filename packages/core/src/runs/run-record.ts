@@ -14,7 +14,10 @@ type RunRow = typeof runs.$inferSelect;
 type Nanos = bigint | string | null;
 
 /** What a {@link Run} is made of: a row returned by a write, or one of the read query. */
-export type RunRecord = Omit<RunRow, 'organizationId' | 'createdById' | 'createFingerprint' | 'ttftNs' | 'totalDurationNs' | 'runNs'> & {
+export type RunRecord = Omit<
+  RunRow,
+  'organizationId' | 'createdById' | 'createFingerprint' | 'ttftNs' | 'totalDurationNs' | 'runNs'
+> & {
   ttftNs: Nanos;
   totalDurationNs: Nanos;
   runNs: Nanos;
@@ -81,7 +84,9 @@ export function toRun(row: RunRecord): Run {
 /** The actor's run `runId` as the api answers it; NotFound for an unknown run or another organization's. */
 export async function retrieveRun(db: Db, actor: Actor, runId: string): Promise<Run> {
   const [row] = rowsOf<RunRecord>(
-    await db.execute(sql`${selectRunRecords} where ${runs.id} = ${runId} and ${runs.organizationId} = ${actor.organizationId}`),
+    await db.execute(
+      sql`${selectRunRecords} where ${runs.id} = ${runId} and ${runs.organizationId} = ${actor.organizationId}`,
+    ),
   );
   if (!row) throw runNotFound(runId);
   return toRun(row);

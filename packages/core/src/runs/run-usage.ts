@@ -23,7 +23,9 @@ export async function runUsage(db: Db, actor: Actor, runId: string): Promise<Run
       completionTokens: sql<string>`coalesce(sum(${steps.completionTokens}), 0)`,
       totalTokens: sql<string>`coalesce(sum(${steps.totalTokens}), 0)`,
       stepCount: sql<string>`count(*)`,
-      cachedInputTokens: sql<string | null>`sum(coalesce(${detail(steps.promptTokensDetails, 'cached_tokens')}, ${detail(
+      cachedInputTokens: sql<
+        string | null
+      >`sum(coalesce(${detail(steps.promptTokensDetails, 'cached_tokens')}, ${detail(
         steps.promptTokensDetails,
         'cache_read_tokens',
       )}))`,

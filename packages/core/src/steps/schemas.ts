@@ -20,51 +20,58 @@ const details = z.record(z.string(), z.unknown());
  * counts like the step's own: integers within 0…{@link INT4_MAX}, or null.
  */
 const tokenDetails = <K extends string>(keys: readonly K[]) =>
-  z.looseObject(Object.fromEntries(keys.map((key) => [key, tokens.nullish()])) as Record<K, z.ZodOptional<z.ZodNullable<typeof tokens>>>);
+  z.looseObject(
+    Object.fromEntries(keys.map((key) => [key, tokens.nullish()])) as Record<
+      K,
+      z.ZodOptional<z.ZodNullable<typeof tokens>>
+    >,
+  );
 /** The prompt-token detail keys the usage read sums. */
 export const PROMPT_TOKEN_DETAIL_KEYS = ['cached_tokens', 'cache_read_tokens', 'cache_creation_tokens'] as const;
 /** The completion-token detail keys the usage read sums. */
 export const COMPLETION_TOKEN_DETAIL_KEYS = ['reasoning_tokens'] as const;
 
-export const createStepInput = z.strictObject({
-  /** Optional client-chosen id for idempotent retries. */
-  id: idSchema('step').optional(),
-  runId: idSchema('run'),
-  origin: z.string().nullish(),
-  providerId: z.string().nullish(),
-  providerName: z.string().nullish(),
-  providerCategory: z.string().nullish(),
-  model: z.string().nullish(),
-  modelEndpoint: z.string().nullish(),
-  contextWindowLimit: z.number().int().min(0).max(INT4_MAX).nullish(),
-  promptTokens: tokens.default(0),
-  completionTokens: tokens.default(0),
-  /** Defaults to promptTokens + completionTokens. */
-  totalTokens: tokens.optional(),
-  /** e.g. `{ cached_tokens, cache_read_tokens, cache_creation_tokens }` as the provider reports them. */
-  promptTokensDetails: tokenDetails(PROMPT_TOKEN_DETAIL_KEYS).nullish(),
-  /** e.g. `{ reasoning_tokens }`. */
-  completionTokensDetails: tokenDetails(COMPLETION_TOKEN_DETAIL_KEYS).nullish(),
-  stopReason: stopReasonSchema.nullish(),
-  tags: z.array(z.string()).default([]),
-  tid: z.string().nullish(),
-  /** The OpenTelemetry trace id of the step, for `runs.trace`. */
-  traceId: z.string().max(MAX_TRACE_ID_LENGTH).nullish(),
-  requestId: z.string().nullish(),
-  feedback: z.enum(FEEDBACK_VALUES).nullish(),
-  projectId: z.string().nullish(),
-  errorType: z.string().nullish(),
-  errorData: details.nullish(),
-  status: z.enum(STEP_STATUSES).default('pending'),
-  stepStartNs: nanosecondsSchema.nullish(),
-  llmRequestStartNs: nanosecondsSchema.nullish(),
-  llmRequestNs: nanosecondsSchema.nullish(),
-  toolExecutionNs: nanosecondsSchema.nullish(),
-  stepNs: nanosecondsSchema.nullish(),
-}).refine((s) => s.totalTokens !== undefined || s.promptTokens + s.completionTokens <= INT4_MAX, {
-  error: `promptTokens + completionTokens exceeds ${INT4_MAX}; give totalTokens explicitly or smaller counts`,
-  path: ['totalTokens'],
-});
+export const createStepInput = z
+  .strictObject({
+    /** Optional client-chosen id for idempotent retries. */
+    id: idSchema('step').optional(),
+    runId: idSchema('run'),
+    origin: z.string().nullish(),
+    providerId: z.string().nullish(),
+    providerName: z.string().nullish(),
+    providerCategory: z.string().nullish(),
+    model: z.string().nullish(),
+    modelEndpoint: z.string().nullish(),
+    contextWindowLimit: z.number().int().min(0).max(INT4_MAX).nullish(),
+    promptTokens: tokens.default(0),
+    completionTokens: tokens.default(0),
+    /** Defaults to promptTokens + completionTokens. */
+    totalTokens: tokens.optional(),
+    /** e.g. `{ cached_tokens, cache_read_tokens, cache_creation_tokens }` as the provider reports them. */
+    promptTokensDetails: tokenDetails(PROMPT_TOKEN_DETAIL_KEYS).nullish(),
+    /** e.g. `{ reasoning_tokens }`. */
+    completionTokensDetails: tokenDetails(COMPLETION_TOKEN_DETAIL_KEYS).nullish(),
+    stopReason: stopReasonSchema.nullish(),
+    tags: z.array(z.string()).default([]),
+    tid: z.string().nullish(),
+    /** The OpenTelemetry trace id of the step, for `runs.trace`. */
+    traceId: z.string().max(MAX_TRACE_ID_LENGTH).nullish(),
+    requestId: z.string().nullish(),
+    feedback: z.enum(FEEDBACK_VALUES).nullish(),
+    projectId: z.string().nullish(),
+    errorType: z.string().nullish(),
+    errorData: details.nullish(),
+    status: z.enum(STEP_STATUSES).default('pending'),
+    stepStartNs: nanosecondsSchema.nullish(),
+    llmRequestStartNs: nanosecondsSchema.nullish(),
+    llmRequestNs: nanosecondsSchema.nullish(),
+    toolExecutionNs: nanosecondsSchema.nullish(),
+    stepNs: nanosecondsSchema.nullish(),
+  })
+  .refine((s) => s.totalTokens !== undefined || s.promptTokens + s.completionTokens <= INT4_MAX, {
+    error: `promptTokens + completionTokens exceeds ${INT4_MAX}; give totalTokens explicitly or smaller counts`,
+    path: ['totalTokens'],
+  });
 export type CreateStepInput = z.input<typeof createStepInput>;
 
 export const stepIdInput = z.strictObject({ stepId: idSchema('step') });

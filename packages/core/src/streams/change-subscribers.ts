@@ -19,7 +19,11 @@ export class ChangeSubscribers {
    * A new subscriber of `key`: the changes to hand to the caller and the `release` that ends the subscription
    * (idempotent). `onLast` runs when the key's last subscriber leaves (Redis: unsubscribe its channel).
    */
-  add(key: string, signal: AbortSignal, onLast?: () => void): { changes: AsyncIterable<RunChange>; release: () => void } {
+  add(
+    key: string,
+    signal: AbortSignal,
+    onLast?: () => void,
+  ): { changes: AsyncIterable<RunChange>; release: () => void } {
     const queue = new ChangeQueue();
     let set = this.#byKey.get(key);
     if (!set) {

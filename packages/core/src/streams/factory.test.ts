@@ -39,7 +39,9 @@ describe('stream stores', () => {
 
   it('with a REDIS_URL nobody answers on: a startup error naming REDIS_URL', async () => {
     const { logger, said } = listeningLogger();
-    await expect(createStreamStores({ ...settings, redisUrl: 'redis://127.0.0.1:1' }, logger)).rejects.toThrow(/REDIS_URL/);
+    await expect(createStreamStores({ ...settings, redisUrl: 'redis://127.0.0.1:1' }, logger)).rejects.toThrow(
+      /REDIS_URL/,
+    );
     expect(said).toEqual([]);
   });
 

@@ -11,7 +11,13 @@ export {
   type StreamStoreSettings,
 } from './factory.ts';
 export type { RunChangeFeed } from './run-changes.ts';
-export { RUN_EVENT_TYPES, type RunEvent, type RunEventInput, runEventSchema, type StreamedRunEvent } from './run-event.ts';
+export {
+  RUN_EVENT_TYPES,
+  type RunEvent,
+  type RunEventInput,
+  runEventSchema,
+  type StreamedRunEvent,
+} from './run-event.ts';
 export type { RunStream, RunStreamOptions, StreamItem } from './run-stream.ts';
 export {
   type AppendEventsInput,

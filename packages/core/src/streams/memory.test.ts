@@ -16,7 +16,9 @@ describe('memory run stream', () => {
     s.drop(runId);
     const b = await s.append(runId, [say('1')]);
     expect(b.positions[0]?.epoch).not.toBe(a.positions[0]?.epoch);
-    expect(Number.parseInt(b.positions[0]?.epoch ?? '', 36)).toBeGreaterThan(Number.parseInt(a.positions[0]?.epoch ?? '', 36));
+    expect(Number.parseInt(b.positions[0]?.epoch ?? '', 36)).toBeGreaterThan(
+      Number.parseInt(a.positions[0]?.epoch ?? '', 36),
+    );
     await s.close();
   });
 });

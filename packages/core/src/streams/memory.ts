@@ -97,7 +97,12 @@ export class MemoryRunStream implements RunStream {
     this.#assertOpen();
     const s = this.#stream(runId);
     if (!s) return null;
-    return { head: { epoch: s.epoch, seq: s.seq }, ended: s.ended, stopReason: s.stopReason, lastWriteAt: s.lastWriteAt };
+    return {
+      head: { epoch: s.epoch, seq: s.seq },
+      ended: s.ended,
+      stopReason: s.stopReason,
+      lastWriteAt: s.lastWriteAt,
+    };
   }
 
   /** Loses a stream as a Redis restart would (tests of the lost-stream error). */
@@ -148,7 +153,11 @@ export class MemoryRunStream implements RunStream {
         const entry = stream.entries[Math.max(0, cursor + 1 - first)];
         if (entry) {
           cursor = entry.seq;
-          entry.item ??= { kind: 'event', id: formatEventId({ epoch, seq: entry.seq }), event: { ...entry.event, runId, seqId: entry.seq } };
+          entry.item ??= {
+            kind: 'event',
+            id: formatEventId({ epoch, seq: entry.seq }),
+            event: { ...entry.event, runId, seqId: entry.seq },
+          };
           yield entry.item;
           continue;
         }

@@ -90,7 +90,8 @@ export class Hub {
    * Rejects (Unavailable) when Redis cannot be reached: the reader leaves.
    */
   join(runId: string, key: string, listener: Listener): Promise<void> {
-    if (this.#closed) return Promise.reject(new Unavailable('The run stream store is closed (the process is shutting down)'));
+    if (this.#closed)
+      return Promise.reject(new Unavailable('The run stream store is closed (the process is shutting down)'));
     let run = this.#runs.get(key);
     if (!run) {
       const subscribed = this.#sub.subscribe(key).then(
@@ -100,7 +101,16 @@ export class Hub {
         },
       );
       subscribed.catch(() => {}); // each reader awaits it
-      run = { runId, key, listeners: new Set(), subscribed, last: null, lastEntryAt: Date.now(), queue: [], draining: false };
+      run = {
+        runId,
+        key,
+        listeners: new Set(),
+        subscribed,
+        last: null,
+        lastEntryAt: Date.now(),
+        queue: [],
+        draining: false,
+      };
       this.#runs.set(key, run);
     }
     run.listeners.add(listener);
@@ -112,7 +122,8 @@ export class Hub {
     const run = this.#runs.get(key);
     if (!run || epoch === undefined) return;
     const last = run.last;
-    if (!last || last.epoch !== epoch || seq > last.seq || (seq === last.seq && sub > last.sub)) run.last = { epoch, seq, sub };
+    if (!last || last.epoch !== epoch || seq > last.seq || (seq === last.seq && sub > last.sub))
+      run.last = { epoch, seq, sub };
     run.lastEntryAt = Date.now();
   }
 

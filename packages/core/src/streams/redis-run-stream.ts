@@ -94,7 +94,10 @@ export class RedisRunStream implements RunStream {
     return { positions: positions(epoch, first, count), ended: ended === 1 };
   }
 
-  async #write(runId: string, ...args: [string, string, string, string, string[]]): Promise<[string, number, number, number]> {
+  async #write(
+    runId: string,
+    ...args: [string, string, string, string, string[]]
+  ): Promise<[string, number, number, number]> {
     const [mode, a4, a5, a6, pairs] = args;
     try {
       const [epoch, first, count, ended] = await this.#cmd.runtraceStreamWrite(

@@ -24,10 +24,14 @@ describe('redis errors', () => {
     expect(redisError(reply('RUNTRACE_ENDED the stream has ended'), 'run-x')).toBeInstanceOf(Conflict);
     expect(redisError(reply('LOADING Redis is loading the dataset in memory'))).toBeInstanceOf(Unavailable);
     expect(redisError(reply('OOM command not allowed'))).toBeInstanceOf(Unavailable);
-    expect(redisError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBeInstanceOf(Unavailable);
-    expect(redisError(Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }))).toBeInstanceOf(
+    expect(redisError(new Error("Stream isn't writeable and enableOfflineQueue options is false"))).toBeInstanceOf(
       Unavailable,
     );
+    expect(
+      redisError(
+        Object.assign(new Error('Reached the max retries per request limit'), { name: 'MaxRetriesPerRequestError' }),
+      ),
+    ).toBeInstanceOf(Unavailable);
     const wrongType = reply('WRONGTYPE Operation against a key holding the wrong kind of value');
     expect(redisError(wrongType)).toBe(wrongType);
   });
@@ -108,7 +112,7 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
           const mine: number[] = [];
           for (let n = 0; n < 100; n++) {
             const { positions } = await w.append(runId, [say(`${i}.${n}`), say(`${i}.${n}b`)]);
-            expect(positions.map((p) => p.seq)).toEqual([(positions[0]?.seq ?? 0), (positions[0]?.seq ?? 0) + 1]);
+            expect(positions.map((p) => p.seq)).toEqual([positions[0]?.seq ?? 0, (positions[0]?.seq ?? 0) + 1]);
             mine.push(...positions.map((p) => p.seq));
           }
           return mine;
@@ -119,7 +123,10 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
       expect(epochs.size).toBe(1);
       await writers[0]?.end(runId, { stopReason: 'end_turn', fallback: 'end_turn' });
       await expect(writers[1]?.append(runId, [say('late')])).rejects.toBeInstanceOf(Conflict);
-      expect(await writers[2]?.end(runId, { stopReason: 'cancelled', fallback: 'cancelled' })).toEqual({ positions: [], ended: false });
+      expect(await writers[2]?.end(runId, { stopReason: 'cancelled', fallback: 'cancelled' })).toEqual({
+        positions: [],
+        ended: false,
+      });
     } finally {
       await Promise.all(writers.map((w) => w.close()));
     }
@@ -216,7 +223,15 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
       await s.end(runId, { stopReason: 'end_turn', fallback: 'end_turn' });
       const items = await reading;
       expect(items.map((i) => label(i).slice(0, 8))).toEqual([
-        'say:smal', 'say:0:xx', 'say:1:xx', 'say:2:xx', 'say:3:xx', 'say:4:xx', 'say:afte', 'stop:end', 'END',
+        'say:smal',
+        'say:0:xx',
+        'say:1:xx',
+        'say:2:xx',
+        'say:3:xx',
+        'say:4:xx',
+        'say:afte',
+        'stop:end',
+        'END',
       ]);
       expect(items.flatMap((i) => (i.kind === 'event' ? [i.event.seqId] : []))).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
       // the raw subscriber is another connection: its copies of the last messages may still be in flight
@@ -246,7 +261,16 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
         }
       })();
       while (seen.length < 1) await sleep(5);
-      const fields = (seq: number) => ['epoch', first?.epoch as string, 'seq', String(seq), 't', String(Date.now()), 'sr', ''];
+      const fields = (seq: number) => [
+        'epoch',
+        first?.epoch as string,
+        'seq',
+        String(seq),
+        't',
+        String(Date.now()),
+        'sr',
+        '',
+      ];
       await s.client.xadd(streamKey(runId), '2-0', ...fields(2), 'data', JSON.stringify(say('2')));
       await s.client.xadd(streamKey(runId), '2-1', ...fields(2), 'end', '1');
       const t0 = Date.now();

@@ -34,7 +34,9 @@ function summary(items: StreamItem[]): string[] {
   );
 }
 
-const combos = databaseTargets().flatMap((db) => streamTargets().map((stream) => ({ db, stream, name: `${db.name} + ${stream.name}` })));
+const combos = databaseTargets().flatMap((db) =>
+  streamTargets().map((stream) => ({ db, stream, name: `${db.name} + ${stream.name}` })),
+);
 
 describe.each(combos)('run streams through the runtime on $name', ({ db, stream }) => {
   let rt: TestRuntime;
@@ -64,25 +66,42 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     expect(first.ended).toBe(false);
     const last = await rt.streams.appendEvents(actor, {
       runId: run.id,
-      events: [say('c'), { messageType: 'stop_reason', stopReason: 'max_tokens_exceeded' }, { messageType: 'usage_statistics', promptTokens: 1, completionTokens: 2, totalTokens: 3, stepCount: 1 }],
+      events: [
+        say('c'),
+        { messageType: 'stop_reason', stopReason: 'max_tokens_exceeded' },
+        { messageType: 'usage_statistics', promptTokens: 1, completionTokens: 2, totalTokens: 3, stepCount: 1 },
+      ],
       end: true,
     });
     expect(last).toMatchObject({ ended: true });
     expect(last.ids).toHaveLength(3);
-    expect(await rt.runs.retrieve(actor, { runId: run.id })).toMatchObject({ status: 'failed', stopReason: 'max_tokens_exceeded' });
-    const items = await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }));
+    expect(await rt.runs.retrieve(actor, { runId: run.id })).toMatchObject({
+      status: 'failed',
+      stopReason: 'max_tokens_exceeded',
+    });
+    const items = await collect(
+      await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }),
+    );
     expect(summary(items)).toEqual(['say:a', 'say:b', 'say:c', 'stop:max_tokens_exceeded', 'usage_statistics', 'END']);
     const ids = items.flatMap((i) => (i.kind === 'event' ? [i.id] : []));
     expect(ids).toEqual([...first.ids, ...last.ids]);
     const event = items[0];
     expect(event?.kind === 'event' && event.event).toMatchObject({ runId: run.id, seqId: 1 });
-    await expect(rt.streams.appendEvents(actor, { runId: run.id, events: [say('late')] })).rejects.toBeInstanceOf(Conflict);
+    await expect(rt.streams.appendEvents(actor, { runId: run.id, events: [say('late')] })).rejects.toBeInstanceOf(
+      Conflict,
+    );
     await expect(
-      rt.streams.appendEvents(actor, { runId: run.id, events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }], end: true }),
+      rt.streams.appendEvents(actor, {
+        runId: run.id,
+        events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }],
+        end: true,
+      }),
     ).rejects.toBeInstanceOf(Conflict);
     // a repeated terminal update leaves the ended stream alone
     await rt.runs.update(actor, { runId: run.id, status: 'failed' });
-    const again = await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }));
+    const again = await collect(
+      await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }),
+    );
     expect(summary(again)).toEqual(summary(items));
   });
 
@@ -91,7 +110,11 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
    * stores): exactly one stop_reason, then the end marker, matching the run's final status; the loser gets CONFLICT
    * with nothing written, or (cancel of a run already completed) its idempotent answer.
    */
-  async function raceEndAgainstCancel(peer: TestRuntime, stopReason: 'end_turn' | 'requires_approval', runsToRace: number) {
+  async function raceEndAgainstCancel(
+    peer: TestRuntime,
+    stopReason: 'end_turn' | 'requires_approval',
+    runsToRace: number,
+  ) {
     const outcomes = { completed: 0, cancelled: 0 };
     await Promise.all(
       Array.from({ length: runsToRace }, async (_, i) => {
@@ -109,10 +132,18 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
           pause((i >> 2) % 3).then(() => peer.runs.cancel(actor, { runId: run.id })),
         ]);
         const final = await rt.runs.retrieve(actor, { runId: run.id });
-        const items = summary(await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal })));
+        const items = summary(
+          await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal })),
+        );
         const context = `run ${i}: ${items.join(' ')}; final ${final.status}; append ${appended.status}; cancel ${cancelled.status}`;
-        expect(items.filter((x) => x.startsWith('stop:')), context).toHaveLength(1);
-        expect(items.filter((x) => x === 'END'), context).toHaveLength(1);
+        expect(
+          items.filter((x) => x.startsWith('stop:')),
+          context,
+        ).toHaveLength(1);
+        expect(
+          items.filter((x) => x === 'END'),
+          context,
+        ).toHaveLength(1);
         expect(items.at(-1), context).toBe('END');
         expect(cancelled.status, context).toBe('fulfilled');
         if (appended.status === 'fulfilled') {
@@ -152,7 +183,10 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     async () => {
       const url = rt.config.databaseUrl;
       if (!url) throw new Error('no database url');
-      const peer = await createTestRuntime({ name: 'postgres', create: async () => ({ url, pgliteDir: 'memory', drop: async () => {} }) }, stream.env);
+      const peer = await createTestRuntime(
+        { name: 'postgres', create: async () => ({ url, pgliteDir: 'memory', drop: async () => {} }) },
+        stream.env,
+      );
       try {
         const outcomes = await raceEndAgainstCancel(peer, 'end_turn', 48);
         expect(outcomes.completed + outcomes.cancelled).toBe(48);
@@ -165,14 +199,20 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
   it('refuses: another organization (NotFound), a non-background run (BAD_REQUEST), end without stop_reason (BAD_REQUEST naming events), a bad cursor', async () => {
     const run = await background();
     const signal = new AbortController().signal;
-    await expect(rt.streams.appendEvents(other, { runId: run.id, events: [say('x')] })).rejects.toBeInstanceOf(NotFound);
+    await expect(rt.streams.appendEvents(other, { runId: run.id, events: [say('x')] })).rejects.toBeInstanceOf(
+      NotFound,
+    );
     await expect(rt.streams.subscribe(other, { runId: run.id, signal })).rejects.toBeInstanceOf(NotFound);
-    await expect(rt.streams.appendEvents(actor, { runId: newId('run'), events: [say('x')] })).rejects.toBeInstanceOf(NotFound);
+    await expect(rt.streams.appendEvents(actor, { runId: newId('run'), events: [say('x')] })).rejects.toBeInstanceOf(
+      NotFound,
+    );
     const plain = await rt.runs.create(actor, { agentId });
     const notBackground = rt.streams.appendEvents(actor, { runId: plain.id, events: [say('x')] });
     await expect(notBackground).rejects.toBeInstanceOf(InvalidArgument);
     await expect(notBackground).rejects.toThrow(/Run was not created in background mode/);
-    await expect(rt.streams.subscribe(actor, { runId: plain.id, signal })).rejects.toThrow(/Run was not created in background mode/);
+    await expect(rt.streams.subscribe(actor, { runId: plain.id, signal })).rejects.toThrow(
+      /Run was not created in background mode/,
+    );
     const noStop = rt.streams.appendEvents(actor, { runId: run.id, events: [say('x')], end: true });
     await expect(noStop).rejects.toBeInstanceOf(InvalidArgument);
     await expect(noStop).rejects.toMatchObject({ field: 'events' });
@@ -193,35 +233,48 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     const cancelled = await background();
     await rt.streams.appendEvents(actor, { runId: cancelled.id, events: [say('working')] });
     await rt.runs.cancel(actor, { runId: cancelled.id });
-    const a = await collect(await rt.streams.subscribe(actor, { runId: cancelled.id, signal: new AbortController().signal }));
+    const a = await collect(
+      await rt.streams.subscribe(actor, { runId: cancelled.id, signal: new AbortController().signal }),
+    );
     expect(summary(a)).toEqual(['say:working', 'stop:cancelled', 'END']);
     await rt.runs.cancel(actor, { runId: cancelled.id });
-    expect(summary(await collect(await rt.streams.subscribe(actor, { runId: cancelled.id, signal: new AbortController().signal })))).toEqual(summary(a));
+    expect(
+      summary(
+        await collect(await rt.streams.subscribe(actor, { runId: cancelled.id, signal: new AbortController().signal })),
+      ),
+    ).toEqual(summary(a));
 
     const already = await background();
-    await rt.streams.appendEvents(actor, { runId: already.id, events: [say('x'), { messageType: 'stop_reason', stopReason: 'end_turn' }] });
+    await rt.streams.appendEvents(actor, {
+      runId: already.id,
+      events: [say('x'), { messageType: 'stop_reason', stopReason: 'end_turn' }],
+    });
     await rt.runs.update(actor, { runId: already.id, status: 'completed' });
-    expect(summary(await collect(await rt.streams.subscribe(actor, { runId: already.id, signal: new AbortController().signal })))).toEqual([
-      'say:x',
-      'stop:end_turn',
-      'END',
-    ]);
+    expect(
+      summary(
+        await collect(await rt.streams.subscribe(actor, { runId: already.id, signal: new AbortController().signal })),
+      ),
+    ).toEqual(['say:x', 'stop:end_turn', 'END']);
 
     const differs = await background();
-    await rt.streams.appendEvents(actor, { runId: differs.id, events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }] });
+    await rt.streams.appendEvents(actor, {
+      runId: differs.id,
+      events: [{ messageType: 'stop_reason', stopReason: 'end_turn' }],
+    });
     await rt.runs.update(actor, { runId: differs.id, stopReason: 'llm_api_error' });
-    expect(summary(await collect(await rt.streams.subscribe(actor, { runId: differs.id, signal: new AbortController().signal })))).toEqual([
-      'stop:end_turn',
-      'stop:llm_api_error',
-      'END',
-    ]);
+    expect(
+      summary(
+        await collect(await rt.streams.subscribe(actor, { runId: differs.id, signal: new AbortController().signal })),
+      ),
+    ).toEqual(['stop:end_turn', 'stop:llm_api_error', 'END']);
 
     const silent = await background();
     await rt.runs.update(actor, { runId: silent.id, status: 'completed' });
-    expect(summary(await collect(await rt.streams.subscribe(actor, { runId: silent.id, signal: new AbortController().signal })))).toEqual([
-      'stop:end_turn',
-      'END',
-    ]);
+    expect(
+      summary(
+        await collect(await rt.streams.subscribe(actor, { runId: silent.id, signal: new AbortController().signal })),
+      ),
+    ).toEqual(['stop:end_turn', 'END']);
 
     // a non-background run has no stream; its terminal update does not make one
     const plain = await rt.runs.create(actor, { agentId });
@@ -234,7 +287,9 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     await rt.streams.appendEvents(actor, { runId: run.id, events: [say('x')] });
     // the status changed without the hook (as when Redis was down during runs.update)
     await rt.database.db.update(runs).set({ status: 'completed', stopReason: 'end_turn' }).where(eq(runs.id, run.id));
-    const items = await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }));
+    const items = await collect(
+      await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }),
+    );
     expect(summary(items)).toEqual(['say:x', 'stop:end_turn', 'END']);
   });
 
@@ -244,13 +299,19 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     // another process ends the run: the row and the stream (its onTerminal hook), not this process's lookup
     await rt.database.db.update(runs).set({ status: 'cancelled', stopReason: 'cancelled' }).where(eq(runs.id, run.id));
     await rt.streams.stream.end(run.id, { stopReason: 'cancelled', fallback: 'cancelled' });
-    await expect(rt.streams.appendEvents(actor, { runId: run.id, events: [say('2')] })).rejects.toBeInstanceOf(Conflict);
+    await expect(rt.streams.appendEvents(actor, { runId: run.id, events: [say('2')] })).rejects.toBeInstanceOf(
+      Conflict,
+    );
     // the lookup was dropped: the run's status answers now
-    await expect(rt.streams.appendEvents(actor, { runId: run.id, events: [say('3')] })).rejects.toThrow(/already cancelled/);
+    await expect(rt.streams.appendEvents(actor, { runId: run.id, events: [say('3')] })).rejects.toThrow(
+      /already cancelled/,
+    );
     // another organization never gets another's lookup
     const mine = await background();
     await rt.streams.appendEvents(actor, { runId: mine.id, events: [say('x')] });
-    await expect(rt.streams.appendEvents(other, { runId: mine.id, events: [say('y')] })).rejects.toBeInstanceOf(NotFound);
+    await expect(rt.streams.appendEvents(other, { runId: mine.id, events: [say('y')] })).rejects.toBeInstanceOf(
+      NotFound,
+    );
   });
 
   it('a live reader sees the end written by runs.cancel', async () => {
@@ -266,14 +327,27 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
 
   it('resumes from lastEventId (wins over startingAfter) and from startingAfter', async () => {
     const run = await background();
-    const { ids } = await rt.streams.appendEvents(actor, { runId: run.id, events: [say('1'), say('2'), say('3'), say('4')] });
+    const { ids } = await rt.streams.appendEvents(actor, {
+      runId: run.id,
+      events: [say('1'), say('2'), say('3'), say('4')],
+    });
     await rt.runs.update(actor, { runId: run.id, stopReason: 'end_turn' });
     const fromCursor = await collect(
-      await rt.streams.subscribe(actor, { runId: run.id, lastEventId: ids[1], startingAfter: 0, signal: new AbortController().signal }),
+      await rt.streams.subscribe(actor, {
+        runId: run.id,
+        lastEventId: ids[1],
+        startingAfter: 0,
+        signal: new AbortController().signal,
+      }),
     );
     expect(summary(fromCursor)).toEqual(['say:3', 'say:4', 'stop:end_turn', 'END']);
     const fromSeq = await collect(
-      await rt.streams.subscribe(actor, { runId: run.id, startingAfter: 3, batchSize: 1, signal: new AbortController().signal }),
+      await rt.streams.subscribe(actor, {
+        runId: run.id,
+        startingAfter: 3,
+        batchSize: 1,
+        signal: new AbortController().signal,
+      }),
     );
     expect(summary(fromSeq)).toEqual(['say:4', 'stop:end_turn', 'END']);
   });
@@ -283,7 +357,9 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     const { ids } = await rt.streams.appendEvents(actor, { runId: run.id, events: [say('1')] });
     await rt.runs.cancel(actor, { runId: run.id });
     await stream.lose(rt.streams.stream, run.id);
-    await expect(rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal })).rejects.toBeInstanceOf(StreamLost);
+    await expect(
+      rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }),
+    ).rejects.toBeInstanceOf(StreamLost);
     await expect(
       rt.streams.subscribe(actor, { runId: run.id, lastEventId: ids[0], signal: new AbortController().signal }),
     ).rejects.toThrow(/was lost/);
@@ -294,7 +370,11 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     const { ids } = await rt.streams.appendEvents(actor, { runId: run.id, events: [say('1'), say('2')] });
     await stream.lose(rt.streams.stream, run.id);
     await rt.streams.appendEvents(actor, { runId: run.id, events: [say('3')] });
-    const read = rt.streams.subscribe(actor, { runId: run.id, lastEventId: ids[1], signal: new AbortController().signal });
+    const read = rt.streams.subscribe(actor, {
+      runId: run.id,
+      lastEventId: ids[1],
+      signal: new AbortController().signal,
+    });
     await expect(read.then((items) => collect(items))).rejects.toBeInstanceOf(StreamLost);
     await rt.runs.cancel(actor, { runId: run.id });
   });
@@ -321,7 +401,9 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
     });
     // a second sweep (another process) changes nothing
     await rt.streams.sweepStale();
-    const again = await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }));
+    const again = await collect(
+      await rt.streams.subscribe(actor, { runId: run.id, signal: new AbortController().signal }),
+    );
     expect(summary(again)).toEqual(summary(items));
     await rt.runs.cancel(actor, { runId: fresh.id });
   });
@@ -334,7 +416,9 @@ describe.each(combos)('run streams through the runtime on $name', ({ db, stream 
       const { ids } = await short.streams.appendEvents(a, { runId: run.id, events: [say('1')] });
       await short.runs.cancel(a, { runId: run.id });
       await new Promise((r) => setTimeout(r, 500));
-      await expect(short.streams.subscribe(a, { runId: run.id, signal: new AbortController().signal })).rejects.toBeInstanceOf(Expired);
+      await expect(
+        short.streams.subscribe(a, { runId: run.id, signal: new AbortController().signal }),
+      ).rejects.toBeInstanceOf(Expired);
       await expect(
         short.streams.subscribe(a, { runId: run.id, lastEventId: ids[0], signal: new AbortController().signal }),
       ).rejects.toBeInstanceOf(Expired);

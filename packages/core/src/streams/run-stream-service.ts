@@ -273,7 +273,8 @@ export class RunStreamService {
       events: final?.events as RunEvent[] | undefined,
     });
     if (!final) return;
-    if (!result.ended) throw new Conflict(`Run ${run.id} was ended by another call: its stream has ended`, { field: 'events' });
+    if (!result.ended)
+      throw new Conflict(`Run ${run.id} was ended by another call: its stream has ended`, { field: 'events' });
     final.ids = result.positions.slice(0, final.events.length).map(formatEventId);
   }
 
@@ -303,7 +304,12 @@ export class RunStreamService {
       : {
           events: [
             { messageType: 'stop_reason', stopReason: 'error' },
-            { messageType: 'error_message', errorType: 'stream_incomplete', message: STREAM_INCOMPLETE_MESSAGE, detail: null },
+            {
+              messageType: 'error_message',
+              errorType: 'stream_incomplete',
+              message: STREAM_INCOMPLETE_MESSAGE,
+              detail: null,
+            },
           ],
         };
     try {

@@ -101,10 +101,21 @@ export function runStreamContract(name: string, options: RunStreamContractOption
     it('reads from a cursor (lastEventId) and from startingAfter; lastEventId wins; a read from the last event gets only the end', async () => {
       const s = await open();
       const runId = newId('run');
-      const { positions } = await s.append(runId, [say('1'), say('2'), say('3'), say('4'), stop('end_turn')], { end: true });
+      const { positions } = await s.append(runId, [say('1'), say('2'), say('3'), say('4'), stop('end_turn')], {
+        end: true,
+      });
       const after = positions[1] as StreamPosition;
-      expect((await collect(s.read(runId, { after, signal: never() }))).map(label)).toEqual(['say:3', 'say:4', 'stop:end_turn', 'END']);
-      expect((await collect(s.read(runId, { startingAfter: 3, signal: never() }))).map(label)).toEqual(['say:4', 'stop:end_turn', 'END']);
+      expect((await collect(s.read(runId, { after, signal: never() }))).map(label)).toEqual([
+        'say:3',
+        'say:4',
+        'stop:end_turn',
+        'END',
+      ]);
+      expect((await collect(s.read(runId, { startingAfter: 3, signal: never() }))).map(label)).toEqual([
+        'say:4',
+        'stop:end_turn',
+        'END',
+      ]);
       expect((await collect(s.read(runId, { after, startingAfter: 4, signal: never() }))).map(label)).toEqual([
         'say:3',
         'say:4',
@@ -136,7 +147,8 @@ export function runStreamContract(name: string, options: RunStreamContractOption
       for (let n = 1; n <= total; n += 4) {
         await s.append(runId, [say(String(n)), say(String(n + 1)), say(String(n + 2)), say(String(n + 3))]);
         if (n % 16 === 1 && readers.length < 50) {
-          for (let i = 0; i < 4 && readers.length < 50; i++) readers.push(collect(s.read(runId, { signal: never(), batchSize: 7 })));
+          for (let i = 0; i < 4 && readers.length < 50; i++)
+            readers.push(collect(s.read(runId, { signal: never(), batchSize: 7 })));
         }
         if (n % 20 === 1) await sleep(1);
       }
@@ -162,11 +174,16 @@ export function runStreamContract(name: string, options: RunStreamContractOption
       const ended = await s.end(runId, { stopReason: null, fallback: 'cancelled' });
       expect(ended.ended).toBe(true);
       expect(ended.positions.map((p) => p.seq)).toEqual([2]);
-      for (const items of await Promise.all(readers)) expect(items.map(label)).toEqual(['say:a', 'stop:cancelled', 'END']);
+      for (const items of await Promise.all(readers))
+        expect(items.map(label)).toEqual(['say:a', 'stop:cancelled', 'END']);
       await expect(s.append(runId, [say('late')])).rejects.toBeInstanceOf(Conflict);
       await expect(s.append(runId, [stop('end_turn')], { end: true })).rejects.toBeInstanceOf(Conflict);
       expect(await s.end(runId, { stopReason: 'error', fallback: 'error' })).toEqual({ positions: [], ended: false });
-      expect((await collect(s.read(runId, { signal: never() }))).map(label)).toEqual(['say:a', 'stop:cancelled', 'END']);
+      expect((await collect(s.read(runId, { signal: never() }))).map(label)).toEqual([
+        'say:a',
+        'stop:cancelled',
+        'END',
+      ]);
       expect(await s.info(runId)).toMatchObject({ head: { seq: 2 }, ended: true, stopReason: 'cancelled' });
     });
 
@@ -175,7 +192,11 @@ export function runStreamContract(name: string, options: RunStreamContractOption
       const same = newId('run');
       await s.append(same, [stop('end_turn'), say('usage')]);
       expect((await s.end(same, { stopReason: 'end_turn', fallback: 'end_turn' })).positions).toEqual([]);
-      expect((await collect(s.read(same, { signal: never() }))).map(label)).toEqual(['stop:end_turn', 'say:usage', 'END']);
+      expect((await collect(s.read(same, { signal: never() }))).map(label)).toEqual([
+        'stop:end_turn',
+        'say:usage',
+        'END',
+      ]);
 
       const anyReason = newId('run');
       await s.append(anyReason, [stop('end_turn')]);
@@ -185,12 +206,25 @@ export function runStreamContract(name: string, options: RunStreamContractOption
       const differs = newId('run');
       await s.append(differs, [stop('end_turn')]);
       await s.end(differs, { stopReason: 'cancelled', fallback: 'cancelled' });
-      expect((await collect(s.read(differs, { signal: never() }))).map(label)).toEqual(['stop:end_turn', 'stop:cancelled', 'END']);
+      expect((await collect(s.read(differs, { signal: never() }))).map(label)).toEqual([
+        'stop:end_turn',
+        'stop:cancelled',
+        'END',
+      ]);
 
       const fresh = newId('run');
-      const r = await s.end(fresh, { stopReason: 'error', fallback: 'error', events: [say('x'), stop('error'), say('y')] });
+      const r = await s.end(fresh, {
+        stopReason: 'error',
+        fallback: 'error',
+        events: [say('x'), stop('error'), say('y')],
+      });
       expect(r.positions.map((p) => p.seq)).toEqual([1, 2, 3]);
-      expect((await collect(s.read(fresh, { signal: never() }))).map(label)).toEqual(['say:x', 'stop:error', 'say:y', 'END']);
+      expect((await collect(s.read(fresh, { signal: never() }))).map(label)).toEqual([
+        'say:x',
+        'stop:error',
+        'say:y',
+        'END',
+      ]);
     });
 
     it('concurrent writers (10 × 100 events) get unique, gapless seqs, and readers see each writer in its order', async () => {
@@ -209,7 +243,9 @@ export function runStreamContract(name: string, options: RunStreamContractOption
       const all = got.flat().sort((x, y) => x - y);
       expect(all).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
       await s.end(runId, { stopReason: 'end_turn', fallback: 'end_turn' });
-      const items = (await collect(s.read(runId, { batchSize: 333, signal: never() }))).flatMap((i) => (i.kind === 'event' ? [i] : []));
+      const items = (await collect(s.read(runId, { batchSize: 333, signal: never() }))).flatMap((i) =>
+        i.kind === 'event' ? [i] : [],
+      );
       expect(items.map((i) => i.event.seqId)).toEqual(Array.from({ length: 1001 }, (_, i) => i + 1));
       for (let w = 0; w < 10; w++) {
         const mine = items.map(label).filter((l) => l.startsWith(`say:${w}.`));
@@ -230,7 +266,9 @@ export function runStreamContract(name: string, options: RunStreamContractOption
       expect(again.positions[0]?.epoch).not.toBe(old.epoch);
       expect(again.positions.map((p) => p.seq)).toEqual([1, 2, 3]);
       await expect(collect(s.read(runId, { after: old, signal: never() }))).rejects.toBeInstanceOf(StreamLost);
-      await expect(collect(s.read(runId, { after: { epoch: old.epoch, seq: 0 }, signal: never() }))).rejects.toBeInstanceOf(StreamLost);
+      await expect(
+        collect(s.read(runId, { after: { epoch: old.epoch, seq: 0 }, signal: never() })),
+      ).rejects.toBeInstanceOf(StreamLost);
       await s.end(runId, { stopReason: 'end_turn', fallback: 'end_turn' });
       const fresh = await collect(s.read(runId, { signal: never() }));
       expect(fresh.map(label)).toEqual(['say:x', 'say:y', 'say:z', 'stop:end_turn', 'END']);
@@ -324,7 +362,11 @@ export function runStreamContract(name: string, options: RunStreamContractOption
     it('trims to maxLen, keeping the newest entries (a contiguous suffix ending at the head)', async () => {
       const s = await open({ maxLen: 50 });
       const runId = newId('run');
-      for (let i = 0; i < 50; i++) await s.append(runId, Array.from({ length: 10 }, (_, j) => say(String(i * 10 + j + 1))));
+      for (let i = 0; i < 50; i++)
+        await s.append(
+          runId,
+          Array.from({ length: 10 }, (_, j) => say(String(i * 10 + j + 1))),
+        );
       await s.end(runId, { stopReason: 'end_turn', fallback: 'end_turn' });
       const items = await collect(s.read(runId, { signal: never() }));
       const seqs = items.flatMap((i) => (i.kind === 'event' ? [i.event.seqId] : []));

@@ -105,11 +105,21 @@ export function providerTraceBackendContract<
       const t = trace({ requestJson: { unicode: 'héllo — 你好 🎉', nested: { deep: [1, 2, { x: null }] } } });
       await h.backend.create(a, t);
       await h.backend.close();
-      const got = await eventually(() => h.stored(a, t.id), (v) => v !== null, settle);
+      const got = await eventually(
+        () => h.stored(a, t.id),
+        (v) => v !== null,
+        settle,
+      );
       expect(got).not.toBeNull();
       expect(got?.requestJson).toEqual(t.requestJson);
       expect(got?.responseJson).toEqual(t.responseJson);
-      expect(got).toMatchObject({ id: t.id, stepId: t.stepId, runId: t.runId, agentId: t.agentId, callType: t.callType });
+      expect(got).toMatchObject({
+        id: t.id,
+        stepId: t.stepId,
+        runId: t.runId,
+        agentId: t.agentId,
+        callType: t.callType,
+      });
     });
 
     it('stores every one of 300 concurrent creates exactly once', async () => {
@@ -119,7 +129,13 @@ export function providerTraceBackendContract<
       await Promise.all(traces.map((t) => h.backend.create(a, t)));
       await h.backend.close();
       const ids = traces.map((t) => t.id);
-      expect(await eventually(() => h.count(ids), (n) => n >= ids.length, settle)).toBe(ids.length);
+      expect(
+        await eventually(
+          () => h.count(ids),
+          (n) => n >= ids.length,
+          settle,
+        ),
+      ).toBe(ids.length);
     });
 
     it('enqueue returns at once, never throws, and close() drains what it accepted', async () => {
@@ -132,7 +148,13 @@ export function providerTraceBackendContract<
       await h.backend.close();
       expect(() => h.backend.enqueue(a, trace())).not.toThrow();
       const ids = traces.map((t) => t.id);
-      expect(await eventually(() => h.count(ids), (n) => n >= ids.length, settle)).toBe(ids.length);
+      expect(
+        await eventually(
+          () => h.count(ids),
+          (n) => n >= ids.length,
+          settle,
+        ),
+      ).toBe(ids.length);
       expect(h.backend.stats().queueDepth).toBe(0);
     });
 
@@ -176,7 +198,10 @@ export function providerTraceBackendContract<
         reconnects: expect.any(Number),
       });
       expect(possiblyLost === undefined || typeof possiblyLost === 'number').toBe(true);
-      expect(h.backend.statsFor(options.actors().a.organizationId)).toEqual({ dropped: expect.any(Number), possiblyLost: expect.any(Number) });
+      expect(h.backend.statsFor(options.actors().a.organizationId)).toEqual({
+        dropped: expect.any(Number),
+        possiblyLost: expect.any(Number),
+      });
     });
   });
 }

@@ -42,14 +42,17 @@ describe('TELEMETRY_PROVIDER_TRACE_BACKEND', () => {
     const database = await connectDatabase({ pgliteDir: 'memory' });
     const logger = createLogger('silent');
     try {
-      const config = loadApiConfig({ TELEMETRY_SOCKET: '/nonexistent/dir/telemetry.sock', CLICKHOUSE_URL: 'chdb:memory' });
+      const config = loadApiConfig({
+        TELEMETRY_SOCKET: '/nonexistent/dir/telemetry.sock',
+        CLICKHOUSE_URL: 'chdb:memory',
+      });
       const backends = await createBackends(['socket', 'postgres', 'clickhouse'], { db: database.db, logger, config });
       expect(backends.map((b) => b.name)).toEqual(['socket', 'postgres', 'clickhouse']);
       await Promise.all(backends.map((b) => b.close()));
       const off = loadApiConfig({ CLICKHOUSE_URL: 'off' });
-      await expect(createBackends(['postgres', 'clickhouse'], { db: database.db, logger, config: off })).rejects.toThrow(
-        /CLICKHOUSE_URL/,
-      );
+      await expect(
+        createBackends(['postgres', 'clickhouse'], { db: database.db, logger, config: off }),
+      ).rejects.toThrow(/CLICKHOUSE_URL/);
     } finally {
       await database.close();
     }

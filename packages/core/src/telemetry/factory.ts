@@ -29,13 +29,15 @@ export function parseBackendNames<R extends BackendRegistry = typeof providerTra
  * What createBackends needs to open the backends `N` of `R` (all of them when the names are only known at run
  * time, as from configuration): a logger, and what each of those backends declared in its factory.
  */
-export type BackendDependencies<
-  R extends BackendRegistry = typeof providerTraceBackends,
-  N extends string = string,
-> = { logger: Logger } & RegistryDependencies<string extends N ? R : Pick<R, N & keyof R>>;
+export type BackendDependencies<R extends BackendRegistry = typeof providerTraceBackends, N extends string = string> = {
+  logger: Logger;
+} & RegistryDependencies<string extends N ? R : Pick<R, N & keyof R>>;
 
 /** Names from config → backend instances, in configuration order; what was opened is closed again on failure. */
-export async function createBackends<R extends BackendRegistry = typeof providerTraceBackends, N extends string = string>(
+export async function createBackends<
+  R extends BackendRegistry = typeof providerTraceBackends,
+  N extends string = string,
+>(
   names: readonly N[],
   deps: BackendDependencies<R, N>,
   registry: R = providerTraceBackends as BackendRegistry as R,

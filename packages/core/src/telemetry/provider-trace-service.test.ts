@@ -18,7 +18,11 @@ const answer = (err: unknown, id: string) => {
   const e = err as Conflict;
   return { code: e.code, field: e.field, message: e.message.replaceAll(id, '<id>') };
 };
-const errorOf = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err);
+const errorOf = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (err: unknown) => err,
+  );
 
 /**
  * Caller-chosen provider-trace ids (CONTRACTS §2/§3): same organization and content → the trace as first created,
@@ -80,14 +84,16 @@ describe.each(databaseTargets())('provider-trace ids on $name', (target) => {
       const own = answer(await errorOf(rt.providerTraces.create(a, { ...trace, requestJson: { q: 'other' } })), id);
       expect(own).toEqual({ code: 'CONFLICT', field: 'id', message: 'id <id> is already taken; choose another id' });
       // another organization: with other content, with the same content: the same answer
-      expect(answer(await errorOf(rt.providerTraces.create(b, { id, requestJson: { q: 'b' }, responseJson: {} })), id)).toEqual(own);
+      expect(
+        answer(await errorOf(rt.providerTraces.create(b, { id, requestJson: { q: 'b' }, responseJson: {} })), id),
+      ).toEqual(own);
       expect(answer(await errorOf(rt.providerTraces.create(b, { ...trace, runId: null })), id)).toEqual(own);
       // an own id of b's with other content: the same answer again
       const bId = newId('providerTrace');
       await rt.providerTraces.create(b, { id: bId, requestJson: {}, responseJson: {} });
-      expect(answer(await errorOf(rt.providerTraces.create(b, { id: bId, requestJson: { x: 1 }, responseJson: {} })), bId)).toEqual(
-        own,
-      );
+      expect(
+        answer(await errorOf(rt.providerTraces.create(b, { id: bId, requestJson: { x: 1 }, responseJson: {} })), bId),
+      ).toEqual(own);
 
       // stored once, the first content, in a's organization, in every backend; readable as created
       const held = await storedEverywhere(id);
@@ -116,7 +122,9 @@ describe.each(databaseTargets())('provider-trace ids on $name', (target) => {
       const first = await rt.providerTraces.create(a, trace);
       expect(first.createdAt).toMatch(/^2024-05-01T10:00:00(\.0+)?Z$/);
       expect(await rt.providerTraces.create(a, { ...trace, createdAt: '2024-05-01T10:00:00Z' })).toEqual(first);
-      await expect(rt.providerTraces.create(a, { ...trace, createdAt: '2024-05-01T10:00:01Z' })).rejects.toBeInstanceOf(Conflict);
+      await expect(rt.providerTraces.create(a, { ...trace, createdAt: '2024-05-01T10:00:01Z' })).rejects.toBeInstanceOf(
+        Conflict,
+      );
     });
 
     it('concurrent duplicates from two organizations: one trace stored, its own retries succeed, every other caller CONFLICT', async () => {
@@ -126,13 +134,19 @@ describe.each(databaseTargets())('provider-trace ids on $name', (target) => {
         input: { id, requestJson: { n: i % 2 }, responseJson: {} },
       }));
       const results = await Promise.all(
-        callers.map((c) => rt.providerTraces.create(c.actor, c.input).then((t) => ({ t }), (err: unknown) => ({ err }))),
+        callers.map((c) =>
+          rt.providerTraces.create(c.actor, c.input).then(
+            (t) => ({ t }),
+            (err: unknown) => ({ err }),
+          ),
+        ),
       );
       const won = results.flatMap((r, i) => ('t' in r ? [i] : []));
       expect(won.length).toBeGreaterThan(0);
       const winner = callers[won[0] as number]!;
       results.forEach((r, i) => {
-        const same = callers[i]!.actor === winner.actor && callers[i]!.input.requestJson.n === winner.input.requestJson.n;
+        const same =
+          callers[i]!.actor === winner.actor && callers[i]!.input.requestJson.n === winner.input.requestJson.n;
         if (same) expect('t' in r && r.t.requestJson).toEqual(winner.input.requestJson);
         else expect(answer('err' in r ? r.err : null, id).message).toBe('id <id> is already taken; choose another id');
       });
@@ -143,24 +157,42 @@ describe.each(databaseTargets())('provider-trace ids on $name', (target) => {
 
     it('an id the server generated is taken: reusing it, from either organization, never loses a trace', async () => {
       const run = await rt.runs.create(a, { agentId: newId('agent') });
-      const generated = await rt.providerTraces.create(a, { runId: run.id, requestJson: { first: true }, responseJson: {} });
+      const generated = await rt.providerTraces.create(a, {
+        runId: run.id,
+        requestJson: { first: true },
+        responseJson: {},
+      });
       for (const [i, who] of [a, b].entries()) {
-        const reuse = rt.providerTraces.create(who, { id: generated.id, requestJson: { second: true }, responseJson: {} });
+        const reuse = rt.providerTraces.create(who, {
+          id: generated.id,
+          requestJson: { second: true },
+          responseJson: {},
+        });
         if (backends.includes('postgres') || i > 0) {
           // the ledger holds the generated trace (or the first reuse claimed the id): the one answer for a taken id
-          expect(answer(await errorOf(reuse), generated.id).message).toBe('id <id> is already taken; choose another id');
+          expect(answer(await errorOf(reuse), generated.id).message).toBe(
+            'id <id> is already taken; choose another id',
+          );
         } else {
           // ClickHouse alone keeps both traces (its sort key holds the organization and the time): nothing is lost
           expect((await reuse).requestJson).toEqual({ second: true });
         }
       }
-      expect((await rt.providerTraces.listByRun(a, { runId: run.id })).items.map((t) => t.requestJson)).toEqual([{ first: true }]);
+      expect((await rt.providerTraces.listByRun(a, { runId: run.id })).items.map((t) => t.requestJson)).toEqual([
+        { first: true },
+      ]);
     });
 
     it('generated ids are not claimed: no registry row, no extra statement on the hot path', async () => {
-      const before = rowsOf<{ n: number }>(await rt.database.db.execute(sql`select count(*)::int as n from provider_trace_ids`));
-      await Promise.all(Array.from({ length: 5 }, () => rt.providerTraces.create(a, { requestJson: {}, responseJson: {} })));
-      const after = rowsOf<{ n: number }>(await rt.database.db.execute(sql`select count(*)::int as n from provider_trace_ids`));
+      const before = rowsOf<{ n: number }>(
+        await rt.database.db.execute(sql`select count(*)::int as n from provider_trace_ids`),
+      );
+      await Promise.all(
+        Array.from({ length: 5 }, () => rt.providerTraces.create(a, { requestJson: {}, responseJson: {} })),
+      );
+      const after = rowsOf<{ n: number }>(
+        await rt.database.db.execute(sql`select count(*)::int as n from provider_trace_ids`),
+      );
       expect(Number(after[0]?.n)).toBe(Number(before[0]?.n));
     });
   });

@@ -51,7 +51,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * response is dropped only when that error is truthy. So `{"error":{"message":""}}` gives error `""` with the
  * response kept, `{"error":"boom"}` and `{"error":{"type":"x"}}` give error null with the response kept.
  */
-export function extractError(response: Record<string, unknown>): { error: unknown; response: Record<string, unknown> | null } {
+export function extractError(response: Record<string, unknown>): {
+  error: unknown;
+  response: Record<string, unknown> | null;
+} {
   const inner = response.error;
   const error = isPlainObject(inner) && Object.hasOwn(inner, 'message') ? (inner.message ?? null) : null;
   return { error, response: pyTruthy(error) ? null : response };
@@ -143,7 +146,8 @@ export function decodeLine(line: string | Uint8Array): DecodeResult {
     return { kind: 'malformed', reason: `invalid JSON: ${(err as Error).message}` };
   }
   if (!isPlainObject(value)) return { kind: 'malformed', reason: 'not a JSON object' };
-  if (value.protocol_version !== PROTOCOL_VERSION) return { kind: 'unsupported_version', version: value.protocol_version };
+  if (value.protocol_version !== PROTOCOL_VERSION)
+    return { kind: 'unsupported_version', version: value.protocol_version };
   const r = value;
   if (typeof r.provider_trace_id !== 'string' || r.provider_trace_id === '') return bad('provider_trace_id');
   if (!nullableString(r.agent_id)) return bad('agent_id');

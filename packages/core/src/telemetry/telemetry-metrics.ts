@@ -83,9 +83,19 @@ export class TelemetryMetrics {
         },
       });
     };
-    stat('runtrace_provider_trace_queue_depth', 'Records accepted but not yet written, per backend.', 'queueDepth', 'gauge');
+    stat(
+      'runtrace_provider_trace_queue_depth',
+      'Records accepted but not yet written, per backend.',
+      'queueDepth',
+      'gauge',
+    );
     stat('runtrace_provider_trace_queue_bytes', 'Bytes of those records, per backend.', 'queueBytes', 'gauge');
-    stat('runtrace_provider_trace_dropped_total', 'Records a backend dropped (overflow, failure).', 'dropped', 'counter');
+    stat(
+      'runtrace_provider_trace_dropped_total',
+      'Records a backend dropped (overflow, failure).',
+      'dropped',
+      'counter',
+    );
     stat(
       'runtrace_provider_trace_possibly_lost_total',
       'Records written without acknowledgement that may be lost (the socket backend: a sidecar crash); an upper bound.',
@@ -98,7 +108,8 @@ export class TelemetryMetrics {
   /** The backends whose stats are reported. */
   watch(backends: readonly ProviderTraceBackend[]): void {
     this.#backends = backends;
-    for (const b of backends) for (const r of ['ok', 'failed', 'timeout'] as const) this.#writes.inc({ backend: b.name, result: r }, 0);
+    for (const b of backends)
+      for (const r of ['ok', 'failed', 'timeout'] as const) this.#writes.inc({ backend: b.name, result: r }, 0);
   }
 
   /** Counts one write of an organization's trace (its latency when `ok`). */
@@ -128,7 +139,10 @@ export class TelemetryMetrics {
   totals(): BackendHealth[] {
     return this.#backends.map((b) => {
       const stats = b.stats();
-      return this.#row(b, stats, (tally) => tally.total, { dropped: stats.dropped, possiblyLost: stats.possiblyLost ?? 0 });
+      return this.#row(b, stats, (tally) => tally.total, {
+        dropped: stats.dropped,
+        possiblyLost: stats.possiblyLost ?? 0,
+      });
     });
   }
 
@@ -141,7 +155,12 @@ export class TelemetryMetrics {
     return child;
   }
 
-  #row(b: ProviderTraceBackend, stats: BackendStats, writes: (tally: Tally) => number, counts: OrganizationStats): BackendHealth {
+  #row(
+    b: ProviderTraceBackend,
+    stats: BackendStats,
+    writes: (tally: Tally) => number,
+    counts: OrganizationStats,
+  ): BackendHealth {
     const count = (result: WriteResult) => writes(this.#child(b.name, result).tally);
     return {
       backend: b.name,

@@ -40,7 +40,9 @@ export function encodeExportResponse(format: OtlpFormat, rejected: number, error
   const response = partial ? { partialSuccess: { rejectedSpans: rejected, errorMessage } } : {};
   if (format === 'json') {
     // The protobuf JSON mapping writes int64 as a decimal string, and leaves out fields at their default.
-    const json = partial ? { partialSuccess: { ...(rejected > 0 ? { rejectedSpans: String(rejected) } : {}), errorMessage } } : {};
+    const json = partial
+      ? { partialSuccess: { ...(rejected > 0 ? { rejectedSpans: String(rejected) } : {}), errorMessage } }
+      : {};
     return Buffer.from(JSON.stringify(json));
   }
   const { ExportTraceServiceResponse } = otlpProtoTypes();

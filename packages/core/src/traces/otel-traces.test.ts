@@ -48,11 +48,17 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
     it('follows RUNTRACE_OTEL_TTL_DAYS on both span tables, and leaves them alone when not given', async () => {
       const { ch } = scratch;
       await migrateClickHouse(ch, { ttlDays: 30, otelTtlDays: 7 });
-      expect([await currentTraceTtlDays(ch, 'otel_traces'), await currentTraceTtlDays(ch, 'otel_traces_trace_id_ts')]).toEqual([7, 7]);
+      expect([
+        await currentTraceTtlDays(ch, 'otel_traces'),
+        await currentTraceTtlDays(ch, 'otel_traces_trace_id_ts'),
+      ]).toEqual([7, 7]);
       await migrateClickHouse(ch, { ttlDays: 30 });
       expect(await currentTraceTtlDays(ch, 'otel_traces')).toBe(7);
       await migrateClickHouse(ch, { ttlDays: 30, otelTtlDays: 0 });
-      expect([await currentTraceTtlDays(ch, 'otel_traces'), await currentTraceTtlDays(ch, 'otel_traces_trace_id_ts')]).toEqual([null, null]);
+      expect([
+        await currentTraceTtlDays(ch, 'otel_traces'),
+        await currentTraceTtlDays(ch, 'otel_traces_trace_id_ts'),
+      ]).toEqual([null, null]);
       await expect(migrateClickHouse(ch, { ttlDays: 30, otelTtlDays: -1 })).rejects.toThrow(/otelTtlDays/);
       expect(await currentTraceTtlDays(ch)).toBe(30);
     });
@@ -62,12 +68,14 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
       await migrateClickHouse(ch, { ttlDays: 30, otelTtlDays: 7 });
       const engines = await (
         await ch.client.query({
-          query: 'SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND engine_full LIKE {ttl:String}',
+          query:
+            'SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND engine_full LIKE {ttl:String}',
           query_params: { db: ch.database, ttl: '%TTL%' },
           format: 'JSONEachRow',
         })
       ).json<{ name: string; engine_full: string }>();
-      const ttlOf = (name: string) => /\bTTL\s+(.*?)\s+SETTINGS/.exec(engines.find((e) => e.name === name)?.engine_full ?? '')?.[1];
+      const ttlOf = (name: string) =>
+        /\bTTL\s+(.*?)\s+SETTINGS/.exec(engines.find((e) => e.name === name)?.engine_full ?? '')?.[1];
       // as ClickHouse renders them: what applyTtl compares with, so a restart alters nothing
       expect(ttlOf('otel_traces_trace_id_ts')).toBe('End + toIntervalDay(7)');
       expect(ttlOf('otel_traces')).toBe('toDateTime(Timestamp) + toIntervalDay(7)');
@@ -89,7 +97,11 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
           ('2026-01-02 03:04:06', '${hex(1, 16)}', '${hex(2, 8)}', '', '', 'agent_step', 'Server', 'collector',
             {'service.name': 'collector'}, '', '', {}, 1, 'Unset', '', [], [], [], [], [], [], [])`,
       });
-      const spans = await readTraceSpans(ch, { organizationId: DEFAULT_ACTOR.organizationId, traceIds: [hex(1, 16)], limit: 10 });
+      const spans = await readTraceSpans(ch, {
+        organizationId: DEFAULT_ACTOR.organizationId,
+        traceIds: [hex(1, 16)],
+        limit: 10,
+      });
       // the span without the organization attribute belongs to nobody
       expect(spans).toEqual([
         expect.objectContaining({
@@ -138,14 +150,27 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
       await rt.traces.flush();
       const ch = rt.clickhouse!;
       const read = (useLookup: boolean, viewFilter = true) =>
-        readTraceSpans(ch, { organizationId: DEFAULT_ACTOR.organizationId, traceIds: [hex(7, 16)], limit: 100, useLookup, viewFilter });
+        readTraceSpans(ch, {
+          organizationId: DEFAULT_ACTOR.organizationId,
+          traceIds: [hex(7, 16)],
+          limit: 100,
+          useLookup,
+          viewFilter,
+        });
       const withLookup = await read(true);
-      expect(withLookup.map((s) => s.spanName)).toEqual(['root', 'agent_step', 'Agent._execute_tool', 'time_to_first_token']);
+      expect(withLookup.map((s) => s.spanName)).toEqual([
+        'root',
+        'agent_step',
+        'Agent._execute_tool',
+        'time_to_first_token',
+      ]);
       expect(withLookup.map((s) => s.timestamp)).toEqual([t0, t0 + day + 5n, t0 + day + 7n, t0 + day + 9n].map(String));
       expect(await read(false)).toEqual(withLookup);
       expect((await read(true, false)).map((s) => s.spanId)).toEqual([1, 3, 4, 5, 6, 7].map((n) => hex(n, 8)));
       // an unknown trace id has no window, hence no spans
-      expect(await readTraceSpans(ch, { organizationId: DEFAULT_ACTOR.organizationId, traceIds: [hex(99, 16)], limit: 5 })).toEqual([]);
+      expect(
+        await readTraceSpans(ch, { organizationId: DEFAULT_ACTOR.organizationId, traceIds: [hex(99, 16)], limit: 5 }),
+      ).toEqual([]);
     });
 
     it('forRun reads the trace ids of the run steps in the caller organization only', async () => {
@@ -159,7 +184,9 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
       ]);
       expect(await rt.traces.forRun(DEFAULT_ACTOR, { runId: run.id, limit: 1 })).toHaveLength(1);
       const org = await rt.auth.createOrganization('other');
-      await expect(rt.traces.forRun({ organizationId: org.id, userId: org.userId }, { runId: run.id })).rejects.toMatchObject({
+      await expect(
+        rt.traces.forRun({ organizationId: org.id, userId: org.userId }, { runId: run.id }),
+      ).rejects.toMatchObject({
         code: 'NOT_FOUND',
       });
     });

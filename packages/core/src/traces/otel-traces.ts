@@ -25,7 +25,11 @@ export const SPAN_BATCHING = {
 
 /** One INSERT of `otel_traces` rows as JSONEachRow lines (what {@link otlpToRows} makes). */
 export function insertSpanRows(ch: ClickHouse, body: string): Promise<void> {
-  return insertBody(ch, `INSERT INTO ${qualified(ch, 'otel_traces')} SETTINGS input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`, body);
+  return insertBody(
+    ch,
+    `INSERT INTO ${qualified(ch, 'otel_traces')} SETTINGS input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`,
+    body,
+  );
 }
 
 export interface OtelTracesOptions {
@@ -109,7 +113,11 @@ export class OtelTraces {
       this.#counts.written += err.written;
       this.#counts.rejected += err.refused;
       const rejected = decoded.rejected + err.refused;
-      return { accepted: err.written, rejected, errorMessage: [decoded.errorMessage, err.message].filter(Boolean).join('; ') };
+      return {
+        accepted: err.written,
+        rejected,
+        errorMessage: [decoded.errorMessage, err.message].filter(Boolean).join('; '),
+      };
     }
     this.#counts.written += decoded.rows;
     return { accepted: decoded.rows, rejected: decoded.rejected, errorMessage: decoded.errorMessage };
@@ -128,7 +136,9 @@ export class OtelTraces {
     const rows = await this.#db
       .selectDistinct({ traceId: steps.traceId })
       .from(steps)
-      .where(and(eq(steps.runId, input.runId), eq(steps.organizationId, actor.organizationId), isNotNull(steps.traceId)));
+      .where(
+        and(eq(steps.runId, input.runId), eq(steps.organizationId, actor.organizationId), isNotNull(steps.traceId)),
+      );
     const traceIds = [...new Set(rows.map((r) => (r.traceId ?? '').trim().toLowerCase()).filter(Boolean))];
     return readTraceSpans(this.#ch, { organizationId: actor.organizationId, traceIds, limit: input.limit });
   }

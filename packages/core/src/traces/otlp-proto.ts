@@ -18,7 +18,8 @@ export function otlpProtoTypes(): OtlpProtoTypes {
   if (types) return types;
   const root = new protobuf.Root();
   // Our files import each other by file name; google/protobuf/* are protobufjs's bundled common types.
-  root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : path.join(PROTO_DIR, target));
+  root.resolvePath = (_origin, target) =>
+    target.startsWith('google/protobuf/') ? target : path.join(PROTO_DIR, target);
   root.loadSync(['otlp-trace-service.proto', 'google-rpc-status.proto'], { keepCase: false });
   root.resolveAll();
   types = {

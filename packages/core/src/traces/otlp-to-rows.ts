@@ -70,7 +70,9 @@ export function otlpToRows(body: Uint8Array, format: OtlpFormat, organizationId:
     try {
       request = otlpProtoTypes().ExportTraceServiceRequest.decode(body);
     } catch (err) {
-      throw new InvalidArgument(`the body is not an OTLP protobuf ExportTraceServiceRequest: ${(err as Error).message}`);
+      throw new InvalidArgument(
+        `the body is not an OTLP protobuf ExportTraceServiceRequest: ${(err as Error).message}`,
+      );
     }
   }
   return new RowBuilder(format === 'protobuf', organizationId).build(request);

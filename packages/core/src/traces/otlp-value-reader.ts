@@ -27,7 +27,15 @@ interface LongLike {
 }
 
 /** AnyValue's fields, the most frequent first. */
-const ANY_VALUE_FIELDS = ['stringValue', 'intValue', 'boolValue', 'doubleValue', 'arrayValue', 'kvlistValue', 'bytesValue'];
+const ANY_VALUE_FIELDS = [
+  'stringValue',
+  'intValue',
+  'boolValue',
+  'doubleValue',
+  'arrayValue',
+  'kvlistValue',
+  'bytesValue',
+];
 
 function hasValue(value: Obj, field: string): boolean {
   return value[field] !== undefined;
@@ -109,7 +117,8 @@ export abstract class OtlpValueReader {
       const kv = this.object(kvs[i], null);
       const key = this.str(kv.key, 'key');
       const text = this.#asString(kv.value);
-      if (key === '__proto__') Object.defineProperty(map, key, { value: text, enumerable: true, writable: true, configurable: true });
+      if (key === '__proto__')
+        Object.defineProperty(map, key, { value: text, enumerable: true, writable: true, configurable: true });
       else map[key] = text;
       this.path.pop();
     }
@@ -134,7 +143,8 @@ export abstract class OtlpValueReader {
     if (value === undefined || value === null) return '';
     // the common case first: a string value
     const text = (value as Obj).stringValue;
-    if (typeof text === 'string' && (!this.#proto || Object.hasOwn(value as Obj, 'stringValue'))) return this.#storable(text);
+    if (typeof text === 'string' && (!this.#proto || Object.hasOwn(value as Obj, 'stringValue')))
+      return this.#storable(text);
     return this.#asStringSlow(value);
   }
 
@@ -202,7 +212,10 @@ export abstract class OtlpValueReader {
           } else {
             const key = JSON.stringify(this.str(item.key, 'key'));
             this.path.push('value');
-            const value = item.value === undefined || item.value === null ? 'null' : this.#raw(this.object(item.value, null), depth + 1);
+            const value =
+              item.value === undefined || item.value === null
+                ? 'null'
+                : this.#raw(this.object(item.value, null), depth + 1);
             this.path.pop();
             parts.push(`${key}:${value}`);
           }
@@ -251,7 +264,8 @@ export abstract class OtlpValueReader {
   }
 
   protected object(value: unknown, field: string | null): Obj {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.#malformed(field, 'must be an object');
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw this.#malformed(field, 'must be an object');
     return value as Obj;
   }
 
@@ -289,7 +303,9 @@ export abstract class OtlpValueReader {
     for (const segment of field === null ? this.path : [...this.path, field]) {
       path += typeof segment === 'number' ? `[${segment}]` : path ? `.${segment}` : segment;
     }
-    return new InvalidArgument(`malformed OTLP export request: ${path || 'the request'} ${what}`, { field: path || undefined });
+    return new InvalidArgument(`malformed OTLP export request: ${path || 'the request'} ${what}`, {
+      field: path || undefined,
+    });
   }
 }
 

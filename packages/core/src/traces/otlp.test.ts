@@ -53,7 +53,11 @@ async function sdkSpans() {
     attributes: { s: 'x', i: 42, d: 0.5, b: false, list: ['a', 'b'], nums: [1, 2.5] },
   });
   const ctx = trace.setSpan(ROOT_CONTEXT, root);
-  const step = tracer.startSpan('agent_step', { startTime: [1_700_000_000, 1_000], links: [{ context: root.spanContext() }] }, ctx);
+  const step = tracer.startSpan(
+    'agent_step',
+    { startTime: [1_700_000_000, 1_000], links: [{ context: root.spanContext() }] },
+    ctx,
+  );
   step.addEvent('first_token', { n: 1 }, [1_700_000_000, 2_000]);
   step.setStatus({ code: SpanStatusCode.ERROR, message: 'boom' });
   step.end([1_700_000_001, 0]);
@@ -148,7 +152,10 @@ describe('OTLP export requests → otel_traces rows', () => {
 
   it('takes enum names as the protobuf JSON mapping allows, and leaves unknown kinds empty', () => {
     const row = (span: Record<string, unknown>) => rows(otlpToRows(json(request(span)), 'json', ORG).lines)[0];
-    expect(row({ kind: 'SPAN_KIND_CLIENT', status: { code: 'STATUS_CODE_OK' } })).toMatchObject({ SpanKind: 'Client', StatusCode: 'Ok' });
+    expect(row({ kind: 'SPAN_KIND_CLIENT', status: { code: 'STATUS_CODE_OK' } })).toMatchObject({
+      SpanKind: 'Client',
+      StatusCode: 'Ok',
+    });
     expect(row({ kind: 3, status: { code: 2 } })).toMatchObject({ SpanKind: 'Client', StatusCode: 'Error' });
     expect(row({ kind: 9 })).toMatchObject({ SpanKind: '', StatusCode: 'Unset' });
     expect(row({ startTimeUnixNano: 1700000000000, endTimeUnixNano: 1700000000500 })).toMatchObject({ Duration: 500 });
@@ -174,7 +181,9 @@ describe('OTLP export requests → otel_traces rows', () => {
       ['c'.repeat(16), ''],
     ]);
     expect(result).toMatchObject({ rows: 2, rejected: 7 });
-    expect(result.errorMessage).toMatch(/^7 spans rejected: traceId .* \(2\); spanId .* \(1\); parentSpanId .* \(1\); endTimeUnixNano is before startTimeUnixNano \(1\); .*2262.* \(1\); a link .* \(1\)$/);
+    expect(result.errorMessage).toMatch(
+      /^7 spans rejected: traceId .* \(2\); spanId .* \(1\); parentSpanId .* \(1\); endTimeUnixNano is before startTimeUnixNano \(1\); .*2262.* \(1\); a link .* \(1\)$/,
+    );
   });
 
   it('keeps every string storable: unpaired surrogates become U+FFFD and NUL goes, wherever they are, with a warning', () => {
@@ -196,10 +205,16 @@ describe('OTLP export requests → otel_traces rows', () => {
     body.resourceSpans[0]!.resource.attributes.push(kv(bad, bad), kv('service.name', bad));
     (body.resourceSpans[0]!.scopeSpans[0]! as { scope: unknown }).scope = { name: bad, version: bad };
     // a second span, clean itself, shares the altered resource and scope
-    body.resourceSpans[0]!.scopeSpans[0]!.spans.push({ ...body.resourceSpans[0]!.scopeSpans[0]!.spans[0]!, name: 'clean', spanId: 'c'.repeat(16) });
+    body.resourceSpans[0]!.scopeSpans[0]!.spans.push({
+      ...body.resourceSpans[0]!.scopeSpans[0]!.spans[0]!,
+      name: 'clean',
+      spanId: 'c'.repeat(16),
+    });
     const result = otlpToRows(json(body), 'json', ORG);
     expect(result).toMatchObject({ rows: 2, rejected: 0, altered: 2 });
-    expect(result.errorMessage).toBe('2 spans kept with text changed: unpaired surrogates replaced by U+FFFD, NUL characters removed');
+    expect(result.errorMessage).toBe(
+      '2 spans kept with text changed: unpaired surrogates replaced by U+FFFD, NUL characters removed',
+    );
     // nothing in the rows is an escape ClickHouse refuses (`\ud800`) or a NUL
     expect(result.lines).not.toMatch(/\\u(d[89a-f]|0000)/i);
     const [row] = rows(result.lines);
@@ -218,7 +233,10 @@ describe('OTLP export requests → otel_traces rows', () => {
       'Links.Attributes': [{ [fixed]: fixed }],
     });
     // a clean request is untouched and unwarned; protobuf (which cannot carry a lone surrogate) loses NUL the same way
-    expect(otlpToRows(json(request({ name: 'ok \ud83d\ude00' })), 'json', ORG)).toMatchObject({ altered: 0, errorMessage: '' });
+    expect(otlpToRows(json(request({ name: 'ok \ud83d\ude00' })), 'json', ORG)).toMatchObject({
+      altered: 0,
+      errorMessage: '',
+    });
     const fromProto = otlpToRows(proto(request({ name: 'x\u0000y' }, 'bytes')), 'protobuf', ORG);
     expect([rows(fromProto.lines)[0]?.SpanName, fromProto.altered]).toEqual(['xy', 1]);
   });
@@ -232,18 +250,27 @@ describe('OTLP export requests → otel_traces rows', () => {
       }
       throw new Error('expected a failure');
     };
-    expect(fails(Buffer.from('{"resourceSpans":'))).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('not JSON') });
+    expect(fails(Buffer.from('{"resourceSpans":'))).toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('not JSON'),
+    });
     expect(fails(json([]))).toMatchObject({ message: expect.stringContaining('request must be an object') });
     expect(fails(json({ resourceSpans: {} })).message).toContain('resourceSpans must be an array');
     expect(fails(json(request({ attributes: [{ key: 1 }] }))).message).toContain(
       'resourceSpans[0].scopeSpans[0].spans[0].attributes[0].key must be a string',
     );
-    expect(fails(json(request({ startTimeUnixNano: '-5' }))).message).toContain('startTimeUnixNano must not be negative');
-    expect(fails(json(request({ startTimeUnixNano: '1e9' }))).message).toContain('startTimeUnixNano must be an integer');
+    expect(fails(json(request({ startTimeUnixNano: '-5' }))).message).toContain(
+      'startTimeUnixNano must not be negative',
+    );
+    expect(fails(json(request({ startTimeUnixNano: '1e9' }))).message).toContain(
+      'startTimeUnixNano must be an integer',
+    );
     expect(fails(json(request({ traceId: 5 }))).message).toContain('traceId must be a hex string');
     let deep: Record<string, unknown> = { stringValue: 'x' };
     for (let i = 0; i < 40; i++) deep = { arrayValue: { values: [deep] } };
-    expect(fails(json(request({ attributes: [{ key: 'd', value: deep }] }))).message).toContain('nests deeper than 32 levels');
+    expect(fails(json(request({ attributes: [{ key: 'd', value: deep }] }))).message).toContain(
+      'nests deeper than 32 levels',
+    );
     expect(fails(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), 'protobuf')).toMatchObject({
       code: 'INVALID_ARGUMENT',
       message: expect.stringContaining('not an OTLP protobuf ExportTraceServiceRequest'),
@@ -261,7 +288,9 @@ describe('OTLP export requests → otel_traces rows', () => {
       partialSuccess: { rejectedSpans: '2', errorMessage: 'why' },
     });
     // nothing rejected but a warning: the message alone (rejected_spans 0 is left out, as the JSON mapping does)
-    expect(JSON.parse(Buffer.from(encodeExportResponse('json', 0, 'note')).toString())).toEqual({ partialSuccess: { errorMessage: 'note' } });
+    expect(JSON.parse(Buffer.from(encodeExportResponse('json', 0, 'note')).toString())).toEqual({
+      partialSuccess: { errorMessage: 'note' },
+    });
     expect(types.ExportTraceServiceResponse.decode(encodeExportResponse('protobuf', 0, 'note')).toJSON()).toEqual({
       partialSuccess: { errorMessage: 'note' },
     });

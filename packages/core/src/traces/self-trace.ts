@@ -61,7 +61,9 @@ export function createSelfTracer(
 ): SelfTracer | null {
   if (setting.mode === 'off') return null;
   if (setting.mode === 'direct' && !deps.traces.enabled) {
-    throw new ConfigError('RUNTRACE_OTEL_SELF_TRACE=direct writes into ClickHouse, which is off (CLICKHOUSE_URL=off): use otlp:<url> or off');
+    throw new ConfigError(
+      'RUNTRACE_OTEL_SELF_TRACE=direct writes into ClickHouse, which is off (CLICKHOUSE_URL=off): use otlp:<url> or off',
+    );
   }
   const exporter =
     setting.mode === 'direct'
@@ -76,7 +78,9 @@ export function createSelfTracer(
   });
   deps.logger.info(
     { selfTrace: setting.mode === 'otlp' ? setting.url : 'direct' },
-    setting.mode === 'otlp' ? `tracing the api's requests to ${setting.url}` : "tracing the api's requests into its own span table",
+    setting.mode === 'otlp'
+      ? `tracing the api's requests to ${setting.url}`
+      : "tracing the api's requests into its own span table",
   );
   const propagator = new W3CTraceContextPropagator();
   return {

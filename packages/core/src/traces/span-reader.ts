@@ -72,8 +72,16 @@ export async function readTraceSpans(ch: ClickHouse, options: ReadTraceSpansOpti
 }
 
 function toTraceSpan(row: SpanRow): TraceSpan {
-  const { eventTimestamps, eventNames, eventAttributes, linkTraceIds, linkSpanIds, linkTraceStates, linkAttributes, ...span } =
-    row;
+  const {
+    eventTimestamps,
+    eventNames,
+    eventAttributes,
+    linkTraceIds,
+    linkSpanIds,
+    linkTraceStates,
+    linkAttributes,
+    ...span
+  } = row;
   return {
     ...span,
     events: eventTimestamps.map((timestamp, i) => ({

@@ -165,7 +165,10 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
     });
 
     it('a failed INSERT rejects only its own callers; enqueue counts the loss and reports it', async () => {
-      const boom = Object.assign(new Error('Code: 241. Memory limit exceeded'), { code: '241', type: 'MEMORY_LIMIT_EXCEEDED' });
+      const boom = Object.assign(new Error('Code: 241. Memory limit exceeded'), {
+        code: '241',
+        type: 'MEMORY_LIMIT_EXCEEDED',
+      });
       const { backend, inserts } = open({ flushIntervalMs: 60_000, maxBatchRows: 5, maxConcurrentInserts: 1 }, (n) =>
         n === 1 ? boom : undefined,
       );
@@ -180,7 +183,9 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
 
       const reported: unknown[] = [];
       const failing = new ClickHouseProviderTraceBackend({
-        clickhouse: instrumented(scratch.ch, () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })).ch,
+        clickhouse: instrumented(scratch.ch, () =>
+          Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+        ).ch,
         flushIntervalMs: 0,
         onBackgroundError: (err) => reported.push(err),
       });
@@ -210,10 +215,13 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
       await backend.flush();
       const results = await settled;
       for (const [i, t] of all.entries()) {
-        if (bad.includes(t)) expect(results[i]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT' } });
+        if (bad.includes(t))
+          expect(results[i]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT' } });
         else expect(results[i]?.status).toBe('fulfilled');
       }
-      expect(results.map((r) => (r.status === 'rejected' ? (r.reason as { field?: string }).field : null)).filter(Boolean)).toEqual([
+      expect(
+        results.map((r) => (r.status === 'rejected' ? (r.reason as { field?: string }).field : null)).filter(Boolean),
+      ).toEqual([
         'requestJson.messages.0.content',
         'agentTags.1',
         'responseJson.k\ud83d', // a bad key is named by its own path
@@ -231,7 +239,10 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
         backend.create(a, { ...trace(), createdAt: 'not a timestamp' }),
         backend.create(a, good),
       ]);
-      expect(results[0]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT', field: 'createdAt' } });
+      expect(results[0]).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'INVALID_ARGUMENT', field: 'createdAt' },
+      });
       expect(results[1]?.status).toBe('fulfilled');
       expect(inserts).toEqual([1]);
     });
@@ -243,7 +254,10 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
         backend.create(a, { ...trace(), createdAt: '2024-01-01T00:00:00+23:00' }),
         backend.create(a, trace()),
       ]);
-      expect(results[0]).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_ARGUMENT', field: 'createdAt' } });
+      expect(results[0]).toMatchObject({
+        status: 'rejected',
+        reason: { code: 'INVALID_ARGUMENT', field: 'createdAt' },
+      });
       expect(results.slice(1).map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
       expect(inserts).toEqual([2]);
     });
@@ -273,7 +287,12 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
     it('stores a trace intact: JSON text, unicode, control characters, absent fields, microsecond-free timestamps', async () => {
       const { backend } = open({ flushIntervalMs: 0 });
       const full = trace({
-        requestJson: { text: 'a\u0001b — 你好 🎉 "quoted" \\ back \\ud800 \ud83d\ude00', n: 1.5, big: 2 ** 53, list: [null, true, {}] },
+        requestJson: {
+          text: 'a\u0001b — 你好 🎉 "quoted" \\ back \\ud800 \ud83d\ude00',
+          n: 1.5,
+          big: 2 ** 53,
+          list: [null, true, {}],
+        },
         responseJson: { empty: {}, arr: [] },
         agentTags: ['x', 'y'],
         createdAt: '2026-03-04T05:06:07.089000Z',
@@ -424,13 +443,28 @@ describe('CLICKHOUSE_URL', () => {
     ['chdb:/var/lib/ch', { kind: 'chdb', path: '/var/lib/ch' }],
     ['chdb:rel/ch', { kind: 'chdb', path: '/work/here/rel/ch' }],
     ['off', { kind: 'off' }],
-    ['http://ch.internal', { kind: 'server', url: 'http://ch.internal:8123', username: 'default', password: '', database: undefined }],
+    [
+      'http://ch.internal',
+      { kind: 'server', url: 'http://ch.internal:8123', username: 'default', password: '', database: undefined },
+    ],
     [
       'https://alice:p%40ss%3Aword@ch.example.com:9440/traces',
-      { kind: 'server', url: 'https://ch.example.com:9440', username: 'alice', password: 'p@ss:word', database: 'traces' },
+      {
+        kind: 'server',
+        url: 'https://ch.example.com:9440',
+        username: 'alice',
+        password: 'p@ss:word',
+        database: 'traces',
+      },
     ],
-    ['https://bob@ch.example.com/', { kind: 'server', url: 'https://ch.example.com:8443', username: 'bob', password: '', database: undefined }],
-    ['http://[::1]:8123/db', { kind: 'server', url: 'http://[::1]:8123', username: 'default', password: '', database: 'db' }],
+    [
+      'https://bob@ch.example.com/',
+      { kind: 'server', url: 'https://ch.example.com:8443', username: 'bob', password: '', database: undefined },
+    ],
+    [
+      'http://[::1]:8123/db',
+      { kind: 'server', url: 'http://[::1]:8123', username: 'default', password: '', database: 'db' },
+    ],
   ])('%s', (value, expected) => {
     expect(parseClickHouseUrl(value, { dataDir, cwd: '/work/here' })).toEqual(expected);
   });

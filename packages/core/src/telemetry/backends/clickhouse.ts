@@ -45,7 +45,8 @@ const CLICKHOUSE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.(\d{1,6})\
 function toClickHouseTime(iso: string): string {
   const date = CLICKHOUSE_TIME.test(iso) ? null : new Date(iso);
   const exact = CLICKHOUSE_TIME.exec(date && !Number.isNaN(date.getTime()) ? date.toISOString() : iso);
-  if (!exact) throw new InvalidArgument(`createdAt is not a timestamp of years 0001–9999: ${iso}`, { field: 'createdAt' });
+  if (!exact)
+    throw new InvalidArgument(`createdAt is not a timestamp of years 0001–9999: ${iso}`, { field: 'createdAt' });
   return `${exact[1]} ${exact[2]}.${(exact[3] ?? '').padEnd(6, '0')}`;
 }
 

@@ -91,7 +91,9 @@ describe('a backend added to the registry', () => {
   it('is a valid name in TELEMETRY_PROVIDER_TRACE_BACKEND there, and only there', () => {
     expect(parseBackendNames(['postgres', 'memory'], registry)).toEqual(['postgres', 'memory']);
     expect(() => parseBackendNames(['memory'])).toThrow(ConfigError);
-    expect(() => parseBackendNames(['memory'])).toThrow(/unknown backend "memory"; valid names: postgres, clickhouse, socket$/);
+    expect(() => parseBackendNames(['memory'])).toThrow(
+      /unknown backend "memory"; valid names: postgres, clickhouse, socket$/,
+    );
     expect(() => parseBackendNames(['nope'], registry)).toThrow(/valid names: postgres, clickhouse, socket, memory$/);
   });
 

@@ -59,7 +59,9 @@ describe.each(databaseTargets())('postgres provider-trace backend on $name', (ta
 
   it('coalesces concurrent creates into few multi-row INSERTs (group commit)', async () => {
     const { backend, counted } = countingBackend();
-    const traces = Array.from({ length: 400 }, () => toProviderTrace({ requestJson: { q: 1 }, responseJson: { a: 2 } }));
+    const traces = Array.from({ length: 400 }, () =>
+      toProviderTrace({ requestJson: { q: 1 }, responseJson: { a: 2 } }),
+    );
     await Promise.all(traces.map((t) => backend.create(a, t)));
     await backend.close();
     expect(counted.statements).toBeGreaterThan(0);
@@ -106,14 +108,21 @@ describe.each(databaseTargets())('postgres provider-trace backend on $name', (ta
     const [row] = await rt.database.db
       .select({ n: sql<number>`count(*)::int` })
       .from(providerTraces)
-      .where(inArray(providerTraces.id, good.map((t) => t.id)));
+      .where(
+        inArray(
+          providerTraces.id,
+          good.map((t) => t.id),
+        ),
+      );
     expect(Number(row?.n)).toBe(20);
     await backend.close();
   });
 
   it('duplicates of one id within one batch: the batch is written, the first row keeps the id, the other organization alone gets CONFLICT', async () => {
     const backend = new PostgresProviderTraceBackend({ db: rt.database.db, maxConcurrentBatches: 1 });
-    const neighbours = Array.from({ length: 10 }, () => toProviderTrace({ requestJson: { n: true }, responseJson: {} }));
+    const neighbours = Array.from({ length: 10 }, () =>
+      toProviderTrace({ requestJson: { n: true }, responseJson: {} }),
+    );
     const dup = toProviderTrace({ requestJson: { d: 1 }, responseJson: {} });
     // all queued in one turn: one INSERT holds every row
     const callers = [a, b, a, b, a];
@@ -121,10 +130,17 @@ describe.each(databaseTargets())('postgres provider-trace backend on $name', (ta
       ...callers.map((actor) => backend.create(actor, dup)),
       ...neighbours.map((t) => backend.create(a, t)),
     ]);
-    expect(results.map((r) => r.status)).toEqual([...callers.map((x) => (x === a ? 'fulfilled' : 'rejected')), ...neighbours.map(() => 'fulfilled')]);
+    expect(results.map((r) => r.status)).toEqual([
+      ...callers.map((x) => (x === a ? 'fulfilled' : 'rejected')),
+      ...neighbours.map(() => 'fulfilled'),
+    ]);
     for (const r of results.slice(0, callers.length)) {
       if (r.status === 'rejected') {
-        expect(r.reason).toMatchObject({ code: 'CONFLICT', field: 'id', message: `id ${dup.id} is already taken; choose another id` });
+        expect(r.reason).toMatchObject({
+          code: 'CONFLICT',
+          field: 'id',
+          message: `id ${dup.id} is already taken; choose another id`,
+        });
       }
     }
     const rows = await rt.database.db

@@ -233,7 +233,12 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
   }
 
   stats(): BackendStats {
-    return { queueDepth: this.#queue.length, queueBytes: this.#queuedBytes, dropped: this.#dropped.total, reconnects: 0 };
+    return {
+      queueDepth: this.#queue.length,
+      queueBytes: this.#queuedBytes,
+      dropped: this.#dropped.total,
+      reconnects: 0,
+    };
   }
 
   statsFor(organizationId: string): OrganizationStats {

@@ -354,7 +354,10 @@ describe('socket backend delivery', () => {
   });
 
   it('never throws to the caller, and drops what cannot be encoded', async () => {
-    const backend = new SocketProviderTraceBackend({ socketPath: path.join(dir, 'missing', 'x.sock'), closeTimeoutMs: 50 });
+    const backend = new SocketProviderTraceBackend({
+      socketPath: path.join(dir, 'missing', 'x.sock'),
+      closeTimeoutMs: 50,
+    });
     expect(() => backend.enqueue(a, trace({ requestJson: { n: 1n } }))).not.toThrow();
     expect(backend.stats().dropped).toBe(1);
     await expect(backend.create(a, trace())).resolves.toBeNull();

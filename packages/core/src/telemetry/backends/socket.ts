@@ -345,7 +345,9 @@ export const socketBackend = {
       maxRecords: config.socketQueueMaxRecords,
       maxBytes: config.socketQueueMaxBytes,
       onStatus: ({ connected, error }) =>
-        connected ? log.info('telemetry sidecar connected') : log.warn({ error }, 'telemetry sidecar unreachable; queueing'),
+        connected
+          ? log.info('telemetry sidecar connected')
+          : log.warn({ error }, 'telemetry sidecar unreachable; queueing'),
     });
   },
 } satisfies BackendFactory<{ config: SocketBackendSettings }>;

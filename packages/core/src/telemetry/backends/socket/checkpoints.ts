@@ -91,13 +91,20 @@ export class Checkpoints {
     this.#pending = null;
     if (pending) {
       const proves =
-        conn.connected && !hadError && conn.identity === pending.identity && (pending.kind === 'checkpoint' || conn.goodbye);
+        conn.connected &&
+        !hadError &&
+        conn.identity === pending.identity &&
+        (pending.kind === 'checkpoint' || conn.goodbye);
       if (!proves) this.possiblyLost.addAll(pending.records);
     }
     // 2. this connection's own records wait for the next one's proof, or count now
     if (conn.unconfirmed.total > 0) {
       if (conn.connected && !hadError && conn.peerEnded) {
-        this.#pending = { records: conn.unconfirmed, identity: conn.identity, kind: conn.goodbye ? 'goodbye' : 'checkpoint' };
+        this.#pending = {
+          records: conn.unconfirmed,
+          identity: conn.identity,
+          kind: conn.goodbye ? 'goodbye' : 'checkpoint',
+        };
       } else {
         this.possiblyLost.addAll(conn.unconfirmed);
       }

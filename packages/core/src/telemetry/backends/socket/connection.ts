@@ -47,7 +47,12 @@ export function socketIdentity(socketPath: string): string | null {
 }
 
 /** Connects to the sidecar at `socketPath` (whose identity was just read) and reports to `events`. */
-export function openConnection(socketPath: string, identity: string | null, silent: boolean, events: ConnectionEvents): Conn {
+export function openConnection(
+  socketPath: string,
+  identity: string | null,
+  silent: boolean,
+  events: ConnectionEvents,
+): Conn {
   const socket = net.createConnection({ path: socketPath });
   const conn: Conn = {
     socket,
