@@ -1,7 +1,7 @@
 /**
  * CONTRACTS §2: how each domain error is answered, one row per code for every entrance — tRPC (trpc.ts), Letta REST
- * (rest/shared.ts), OTLP/HTTP (otlp.ts), and an OTLP/gRPC receiver when there is one. A new DomainErrorCode does not compile until its
- * row has every column.
+ * (rest/shared.ts), OTLP/HTTP (otlp.ts), and an OTLP/gRPC receiver when there is one. A new DomainErrorCode does not
+ * compile until its row has every column.
  *
  * It lives in the api, not in core: every column is a protocol's vocabulary, and core knows no protocol (it throws
  * DomainErrors; `domainErrorOf` is as far as it goes).

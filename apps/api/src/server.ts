@@ -25,8 +25,8 @@ export interface ServerOptions {
 }
 
 /**
- * The HTTP server: tRPC at /trpc, Letta's REST API at /v1, OTLP, /healthz, CORS for browser frontends, the dashboard at /.
- * It does not listen yet.
+ * The HTTP server: tRPC at /trpc, Letta's REST API at /v1, OTLP, /healthz, CORS for browser frontends, the dashboard
+ * at /. It does not listen yet.
  */
 export async function buildServer(runtime: Runtime, options: ServerOptions = {}): Promise<FastifyInstance> {
   const settings: ServerSettings = { streamKeepaliveMs: options.streamKeepaliveMs ?? runtime.config.streamKeepaliveMs };

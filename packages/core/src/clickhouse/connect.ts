@@ -357,8 +357,8 @@ export function clickhouseFailure(err: unknown): unknown {
     (typeof e.code === 'string' && TRANSPORT_CODES.has(e.code)) ||
     (e.type === undefined && /timeout|socket hang up/i.test(message));
   if (!transient) return err;
-  // ClickHouse's own text (file paths, driver details) stays in the cause, for the log; callers get the kind of failure.
-  // Not the location either: for chdb it is a directory of the server's.
+  // ClickHouse's own text (file paths, driver details) stays in the cause, for the log; callers get the kind of
+  // failure. Not the location either: for chdb it is a directory of the server's.
   const kind = typeof e.type === 'string' ? e.type : typeof e.code === 'string' ? e.code : 'no answer';
   return new Unavailable(`ClickHouse is unavailable (${kind}); retry later`, { cause: err });
 }

@@ -50,8 +50,8 @@ export interface RunStreamStats {
  * Pub/Sub delivers in order on a connection, and a lost connection fails every reader (Unavailable, retryable from
  * its last cursor), so no entry is skipped silently. A large append arrives as a range notice (`~ first last`),
  * read with XRANGE in pages; later messages of the run wait behind it. Every `checkMs`, the runs quiet that long
- * are checked (one pipelined XREVRANGE each) for a stream lost or expired (no write, so no message), and for entries written
- * without a message (a writer of an older version): those are read then.
+ * are checked (one pipelined XREVRANGE each) for a stream lost or expired (no write, so no message), and for entries
+ * written without a message (a writer of an older version): those are read then.
  */
 export class Hub {
   readonly #runs = new Map<string, HubRun>();
