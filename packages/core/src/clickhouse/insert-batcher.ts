@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
 import { drainStream } from '@clickhouse/client';
 import { Unavailable } from '../errors.ts';
-import { type ClickHouse, clickhouseFailure } from './connect.ts';
+import { clickhouseFailure } from './clickhouse-failure.ts';
+import type { ClickHouse } from './connect.ts';
 
 /**
  * Some of an item's rows were refused by ClickHouse for their data (found by splitting the failed INSERT); its other

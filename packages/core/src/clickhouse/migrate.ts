@@ -1,13 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type ClickHouse,
-  type ConnectClickHouseOptions,
-  clickhouseFailure,
-  connectClickHouse,
-  qualified,
-} from './connect.ts';
+import { clickhouseFailure } from './clickhouse-failure.ts';
+import { type ClickHouse, type ConnectClickHouseOptions, connectClickHouse, qualified } from './connect.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;

@@ -1,4 +1,5 @@
-import { type ClickHouse, clickhouseFailure, qualified } from '../clickhouse/connect.ts';
+import { clickhouseFailure } from '../clickhouse/clickhouse-failure.ts';
+import { type ClickHouse, qualified } from '../clickhouse/connect.ts';
 import type { SpanAttributes, TraceSpan } from './schemas.ts';
 
 /**

@@ -1,13 +1,14 @@
 import type { Actor } from '../../actor.ts';
-import { type ClickHouse, clickhouseFailure, clickhouseOff, qualified } from '../../clickhouse/connect.ts';
+import { clickhouseFailure } from '../../clickhouse/clickhouse-failure.ts';
+import { type ClickHouse, clickhouseOff, qualified } from '../../clickhouse/connect.ts';
 import { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } from '../../clickhouse/insert-batcher.ts';
 import { openMigratedClickHouse } from '../../clickhouse/migrate.ts';
 import { InvalidArgument } from '../../errors.ts';
 import { assertStorableInput } from '../../storable-text.ts';
 import { toIso } from '../../time.ts';
 import type { BackendFactory, BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
-import { Tally } from '../tally.ts';
 import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
+import { Tally } from '../tally.ts';
 
 /** Batching: see {@link InsertBatcherOptions} (rows are provider traces). */
 export interface ClickHouseBackendOptions extends Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'> {
