@@ -72,6 +72,15 @@ export function providerTraceBackendContract<
   N extends keyof R & string = keyof R & string,
 >(name: N, options: ContractOptions<R, N>): void {
   const settle = options.settleMs ?? 0;
+  /** Every one of `ids` becomes readable (a batching backend may take until `settle`). */
+  const expectAllStored = async (h: Pick<ContractHarness, 'count'>, ids: string[]) =>
+    expect(
+      await eventually(
+        () => h.count(ids),
+        (n) => n >= ids.length,
+        settle,
+      ),
+    ).toBe(ids.length);
   const registry = options.registry ?? (providerTraceBackends as BackendRegistry as R);
   const logger = createLogger('silent');
   describe(`provider-trace backend contract: ${name}`, () => {
@@ -129,13 +138,7 @@ export function providerTraceBackendContract<
       await Promise.all(traces.map((t) => h.backend.create(a, t)));
       await h.backend.close();
       const ids = traces.map((t) => t.id);
-      expect(
-        await eventually(
-          () => h.count(ids),
-          (n) => n >= ids.length,
-          settle,
-        ),
-      ).toBe(ids.length);
+      await expectAllStored(h, ids);
     });
 
     it('enqueue returns at once, never throws, and close() drains what it accepted', async () => {
@@ -148,13 +151,7 @@ export function providerTraceBackendContract<
       await h.backend.close();
       expect(() => h.backend.enqueue(a, trace())).not.toThrow();
       const ids = traces.map((t) => t.id);
-      expect(
-        await eventually(
-          () => h.count(ids),
-          (n) => n >= ids.length,
-          settle,
-        ),
-      ).toBe(ids.length);
+      await expectAllStored(h, ids);
       expect(h.backend.stats().queueDepth).toBe(0);
     });
 
