@@ -1,4 +1,4 @@
-import type { StreamStoreFactory } from './factory.ts';
+import type { StreamStoreFactory } from './stream-store.ts';
 import { MemoryRunStream } from './memory.ts';
 import { MemoryRunChangeFeed } from './run-changes.ts';
 

@@ -1,4 +1,4 @@
-import type { StreamStoreFactory } from './factory.ts';
+import type { StreamStoreFactory } from './stream-store.ts';
 import { RedisRunChangeFeed } from './redis-changes.ts';
 import { RedisRunStream } from './redis-run-stream.ts';
 

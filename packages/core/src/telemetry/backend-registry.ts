@@ -28,3 +28,6 @@ export type RegistryDependencies<R extends BackendRegistry> = {
 }[keyof R] extends (deps: infer D) => void
   ? D
   : never;
+
+/** A backend's name in TELEMETRY_PROVIDER_TRACE_BACKEND: a key of {@link providerTraceBackends}. */
+export type BackendName = keyof typeof providerTraceBackends;

@@ -1,10 +1,6 @@
 import type { Actor } from '../actor.ts';
 import type { Logger } from '../logger.ts';
-import type { providerTraceBackends } from './backend-registry.ts';
 import type { ProviderTrace } from './provider-trace.ts';
-
-/** A backend's name in TELEMETRY_PROVIDER_TRACE_BACKEND: a key of {@link providerTraceBackends}. */
-export type BackendName = keyof typeof providerTraceBackends;
 
 /** What a backend reports about its own health; exported on /metrics per backend. */
 export interface BackendStats {
@@ -34,7 +30,7 @@ export interface OrganizationStats {
  * Implementations never hold an organization-less trace: the actor travels with every call.
  */
 export interface ProviderTraceBackend {
-  /** Its key in the registry it was opened from (a {@link BackendName} unless a test extended the registry). */
+  /** Its key in the registry it was opened from (a `BackendName` unless a test extended the registry). */
   readonly name: string;
   /**
    * Resolves once this backend holds the trace durably, with the stored trace — or with null when the backend

@@ -1,8 +1,8 @@
 import type { Actor } from '../actor.ts';
 import { NotImplemented } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { BackendName, ProviderTraceBackend } from './backend.ts';
-import { type BackendRegistry, providerTraceBackends } from './backend-registry.ts';
+import type { ProviderTraceBackend } from './backend.ts';
+import { type BackendName, type BackendRegistry, providerTraceBackends } from './backend-registry.ts';
 import { type ProviderTrace, type ProviderTraceInput, toProviderTrace } from './provider-trace.ts';
 import { TelemetryMetrics } from './telemetry-metrics.ts';
 
