@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * Every environment variable Runtrace reads: its schema (validation and default) beside its documentation. The
  * README's configuration table is generated from this (`pnpm docs:config`), so a variable is added in one place.
- * Reading `process.env` stays in config.ts; this module only describes.
+ * Reading the environment stays in config.ts; this module only describes.
  */
 
 /** How a variable appears in the README's table. */

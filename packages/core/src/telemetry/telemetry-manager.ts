@@ -197,15 +197,17 @@ export class TelemetryManager {
   }
 }
 
-/** Each backend's timeout by name: every registered one's (the sweeper runs at a quarter of the shortest). */
+/** Each configured backend's timeout: the option's, else what its registry entry declares, else the default. */
 function timeouts(
   option: TelemetryManagerOptions['timeoutMs'],
   registry: BackendRegistry,
   backends: readonly ProviderTraceBackend[],
 ): Record<string, number> {
-  const all = typeof option === 'number' ? option : undefined;
+  const byName: Readonly<Record<string, number | undefined>> = typeof option === 'object' ? option : {};
   const result: Record<string, number> = {};
-  for (const [name, factory] of Object.entries(registry)) result[name] = all ?? factory.writeTimeoutMs;
-  for (const { name } of backends) result[name] ??= all ?? DEFAULT_TIMEOUT_MS;
-  return typeof option === 'object' ? Object.assign(result, option) : result;
+  for (const { name } of backends) {
+    result[name] =
+      typeof option === 'number' ? option : (byName[name] ?? registry[name]?.writeTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+  return result;
 }
