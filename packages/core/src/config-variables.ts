@@ -88,7 +88,7 @@ export const VARIABLES = {
   REDIS_URL: variable(optionalString(), {
     unset: 'in-process stream broker (one process)',
     description:
-      '`redis://…` → run streams (key `sse:run:<runId>`) and run-change notifications in Redis (required for several api processes)',
+      '`redis://…` → run streams (key `sse:run:{<runId>}`) and run-change notifications in Redis (required for several api processes)',
   }),
   CLICKHOUSE_URL: variable(optionalString(), {
     unset: 'chdb in the data dir',

@@ -35,7 +35,7 @@ export interface RedisRunStreamOptions extends RunStreamOptions, RedisConnection
 }
 
 /**
- * Run streams in Redis (REDIS_URL): key `sse:run:<runId>`, writes through {@link STREAM_WRITE_LUA}, reads as a
+ * Run streams in Redis (REDIS_URL): key `sse:run:{<runId>}`, writes through {@link STREAM_WRITE_LUA}, reads as a
  * backlog (XRANGE from the cursor, exclusive) followed by the {@link Hub}'s live fan-out, deduplicated by id.
  */
 export class RedisRunStream implements RunStream {
