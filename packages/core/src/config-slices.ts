@@ -64,6 +64,8 @@ const SETTINGS = {
   redisUrl: nonEmpty('REDIS_URL'),
   /** CLICKHOUSE_URL; undefined → chdb under `dataDir`, `off` → no ClickHouse. */
   clickhouseUrl: nonEmpty('CLICKHOUSE_URL'),
+  /** RUNTRACE_CLICKHOUSE_CLUSTER; undefined → one ClickHouse node (see clickhouse/render-migration.ts). */
+  clickhouseCluster: nonEmpty('RUNTRACE_CLICKHOUSE_CLUSTER'),
   /** `required`: every call needs a valid API key (RUNTRACE_AUTH). */
   auth: from('RUNTRACE_AUTH'),
   /** Provider-trace backend names as configured, unchecked (TELEMETRY_PROVIDER_TRACE_BACKEND or its Letta alias). */
@@ -232,6 +234,7 @@ export const API = slice('api', [
   'databaseUrl',
   'redisUrl',
   'clickhouseUrl',
+  'clickhouseCluster',
   'auth',
   'telemetryBackends',
   'telemetrySocket',

@@ -95,6 +95,11 @@ export const VARIABLES = {
     description:
       '`chdb:<dir>`, `chdb:memory`, `http(s)://user:password@host:port/database`, or `off` (ClickHouse features answer NOT_IMPLEMENTED naming this variable)',
   }),
+  RUNTRACE_CLICKHOUSE_CLUSTER: variable(optionalString(), {
+    unset: 'one ClickHouse node',
+    description:
+      "a cluster of the servers' `remote_servers`: migrations run `ON CLUSTER` it, data tables become `Replicated*MergeTree` (`<table>_local`, ZooKeeper path `/clickhouse/tables/{shard}/<database>/<table>_local`, the servers define the `{shard}`/`{replica}` macros) under a `Distributed` table of the plain name; needs a server in `CLICKHOUSE_URL`",
+  }),
   RUNTRACE_AUTH: variable(z.enum(['optional', 'required']).default('optional'), {
     description: '`required` → every call needs a valid key',
   }),
