@@ -62,6 +62,8 @@ const SETTINGS = {
   databaseUrl: from('DATABASE_URL'),
   /** REDIS_URL; undefined → the in-process stream broker. */
   redisUrl: nonEmpty('REDIS_URL'),
+  /** REDIS_URL is a node of a Redis Cluster (RUNTRACE_REDIS_CLUSTER). @default false */
+  redisCluster: from('RUNTRACE_REDIS_CLUSTER'),
   /** CLICKHOUSE_URL; undefined → chdb under `dataDir`, `off` → no ClickHouse. */
   clickhouseUrl: nonEmpty('CLICKHOUSE_URL'),
   /** RUNTRACE_CLICKHOUSE_CLUSTER; undefined → one ClickHouse node (see clickhouse/render-migration.ts). */
@@ -233,6 +235,7 @@ export const API = slice('api', [
   'dataDir',
   'databaseUrl',
   'redisUrl',
+  'redisCluster',
   'clickhouseUrl',
   'clickhouseCluster',
   'auth',

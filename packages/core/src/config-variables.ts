@@ -90,6 +90,10 @@ export const VARIABLES = {
     description:
       '`redis://…` → run streams (key `sse:run:{<runId>}`) and run-change notifications in Redis (required for several api processes)',
   }),
+  RUNTRACE_REDIS_CLUSTER: variable(flag, {
+    description:
+      '`1` → `REDIS_URL` names one node of a Redis Cluster: the others are discovered, and every key of a run carries the run id as hash tag (`{<runId>}`), so each lands on one slot',
+  }),
   CLICKHOUSE_URL: variable(optionalString(), {
     unset: 'chdb in the data dir',
     description:

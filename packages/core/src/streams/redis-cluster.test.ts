@@ -4,14 +4,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadApiConfig } from '../config.ts';
 import { newId } from '../ids.ts';
+import { createLogger } from '../logger.ts';
 import { freeTcpPort } from '../testing/free-tcp-port.ts';
 import { hasRedisServer } from '../testing/private-redis.ts';
-import { testConfig } from '../testing/index.ts';
+import { redisStreamTarget, testConfig } from '../testing/index.ts';
+import { createStreamStores } from './factory.ts';
+import { RedisRunChangeFeed } from './redis-changes.ts';
+import { RedisRunStream } from './redis-run-stream.ts';
 import { type ScriptCommands, STREAM_WRITE_LUA, streamKey } from './redis-scripts.ts';
+import { runChangeFeedContract } from './run-change-feed.contract.ts';
+import { runStreamContract, say } from './run-stream.contract.ts';
 
 /**
- * A run's stream on a real 3-master Redis Cluster (private redis-servers on free ports, never the shared one): its key
+ * Run streams and run changes on a real 3-master Redis Cluster (private redis-servers on free ports, never the shared
+ * one), through the stores with RUNTRACE_REDIS_CLUSTER's switch: the same contract suites as on one Redis. A run's key
  * carries the run id as hash tag, so the Lua write — which only touches that key — runs on the key's master, and its
  * PUBLISH reaches a subscriber connected to any node.
  */
@@ -91,21 +99,74 @@ class PrivateRedisCluster {
   }
 }
 
+const cluster = new PrivateRedisCluster();
+/** Any one node: the stores discover the rest. */
+const seed = () => `redis://127.0.0.1:${cluster.ports[1]}`;
+if (hasRedisServer()) {
+  beforeAll(() => cluster.start(), 60_000);
+  afterAll(() => cluster.dispose());
+
+  // created lazily: the cluster's ports are known once beforeAll has started it
+  runStreamContract('redis cluster', {
+    create: (options) => redisStreamTarget(seed(), true).create(options),
+    lose: (stream, runId) => redisStreamTarget(seed(), true).lose(stream, runId),
+    held: (stream) => redisStreamTarget(seed(), true).held(stream),
+  });
+  runChangeFeedContract('redis cluster', {
+    create: () => RedisRunChangeFeed.connect({ url: seed(), cluster: true }),
+    peer: () => RedisRunChangeFeed.connect({ url: seed(), cluster: true }),
+    held: (feed) => {
+      if (!(feed instanceof RedisRunChangeFeed)) throw new Error('not the Redis feed');
+      return feed.stats().subscribers;
+    },
+  });
+}
+
 describe.runIf(hasRedisServer())('run streams on a 3-master Redis Cluster', () => {
-  const cluster = new PrivateRedisCluster();
+  it('RUNTRACE_REDIS_CLUSTER=1 makes the configured stores talk to the cluster through REDIS_URL, any one node', async () => {
+    const config = loadApiConfig({ REDIS_URL: seed(), RUNTRACE_REDIS_CLUSTER: '1' });
+    const { stream, changes } = await createStreamStores(config, createLogger('silent'));
+    try {
+      expect(stream instanceof RedisRunStream && stream.client instanceof Cluster).toBe(true);
+      const runId = newId('run');
+      await stream.append(runId, [say('hi')]);
+      const node = new Redis(cluster.ports[2] as number, '127.0.0.1');
+      try {
+        // the entry is on the master owning the run's slot, whichever node REDIS_URL named
+        const slot = Number(await node.call('CLUSTER', 'KEYSLOT', streamKey(runId)));
+        const owner = ((await node.call('CLUSTER', 'SLOTS')) as [number, number, [string, number]][]).find(
+          ([from, to]) => slot >= from && slot <= to,
+        );
+        const direct = new Redis(owner?.[2][1] as number, '127.0.0.1');
+        expect(await direct.xlen(streamKey(runId))).toBe(1);
+        direct.disconnect();
+      } finally {
+        node.disconnect();
+      }
+    } finally {
+      await stream.close();
+      await changes.close();
+    }
+  });
+
+  it('a seed node that does not answer fails start-up at once, naming REDIS_URL', async () => {
+    const t0 = Date.now();
+    const url = `redis://127.0.0.1:${await freeTcpPort()}`;
+    await expect(RedisRunStream.connect({ url, cluster: true, connectTimeoutMs: 500 })).rejects.toThrow(/REDIS_URL/);
+    expect(Date.now() - t0).toBeLessThan(3000);
+  });
+
   let cmd: Cluster & ScriptCommands;
   let sub: Cluster;
 
   beforeAll(async () => {
-    await cluster.start();
     cmd = cluster.client() as Cluster & ScriptCommands;
     cmd.defineCommand('runtraceStreamWrite', { numberOfKeys: 1, lua: STREAM_WRITE_LUA });
     sub = cluster.client();
-  }, 60_000);
-  afterAll(async () => {
+  });
+  afterAll(() => {
     cmd?.disconnect();
     sub?.disconnect();
-    await cluster.dispose();
   });
 
   it('every key of a run hashes to the slot of its run id (the hash tag), and runs spread over all masters', async () => {
