@@ -10,7 +10,9 @@
 # `docker build .` (no target) builds the api, the last stage.
 # linux/amd64 only: the embedded ClickHouse (chdb) ships its native library for x64 glibc alone
 # (@chdb/lib-linux-x64-gnu), and it is a dependency of @runtrace/core, hence of both folders. Debian (glibc) based
-# images for the same reason: chdb does not load on musl (Alpine); PGlite is WebAssembly and needs nothing.
+# images for the same reason: chdb does not load on musl (Alpine). Its libchdb.so and chdb_node.node link only libc,
+# libm, libpthread, librt and libdl (glibc >= 2.25; bookworm has 2.36), all in the slim image; PGlite is WebAssembly
+# and needs nothing.
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
