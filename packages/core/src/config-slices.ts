@@ -62,8 +62,12 @@ const SETTINGS = {
   databaseUrl: from('DATABASE_URL'),
   /** REDIS_URL; undefined → the in-process stream broker. */
   redisUrl: nonEmpty('REDIS_URL'),
+  /** REDIS_URL is a node of a Redis Cluster (RUNTRACE_REDIS_CLUSTER). @default false */
+  redisCluster: from('RUNTRACE_REDIS_CLUSTER'),
   /** CLICKHOUSE_URL; undefined → chdb under `dataDir`, `off` → no ClickHouse. */
   clickhouseUrl: nonEmpty('CLICKHOUSE_URL'),
+  /** RUNTRACE_CLICKHOUSE_CLUSTER; undefined → one ClickHouse node (see clickhouse/render-migration.ts). */
+  clickhouseCluster: nonEmpty('RUNTRACE_CLICKHOUSE_CLUSTER'),
   /** `required`: every call needs a valid API key (RUNTRACE_AUTH). */
   auth: from('RUNTRACE_AUTH'),
   /** Provider-trace backend names as configured, unchecked (TELEMETRY_PROVIDER_TRACE_BACKEND or its Letta alias). */
@@ -231,7 +235,9 @@ export const API = slice('api', [
   'dataDir',
   'databaseUrl',
   'redisUrl',
+  'redisCluster',
   'clickhouseUrl',
+  'clickhouseCluster',
   'auth',
   'telemetryBackends',
   'telemetrySocket',

@@ -88,12 +88,21 @@ export const VARIABLES = {
   REDIS_URL: variable(optionalString(), {
     unset: 'in-process stream broker (one process)',
     description:
-      '`redis://…` → run streams (key `sse:run:<runId>`) and run-change notifications in Redis (required for several api processes)',
+      '`redis://…` → run streams (key `sse:run:{<runId>}`) and run-change notifications in Redis (required for several api processes)',
+  }),
+  RUNTRACE_REDIS_CLUSTER: variable(flag, {
+    description:
+      '`1` → `REDIS_URL` names one node of a Redis Cluster: the others are discovered, and every key of a run carries the run id as hash tag (`{<runId>}`), so each lands on one slot',
   }),
   CLICKHOUSE_URL: variable(optionalString(), {
     unset: 'chdb in the data dir',
     description:
       '`chdb:<dir>`, `chdb:memory`, `http(s)://user:password@host:port/database`, or `off` (ClickHouse features answer NOT_IMPLEMENTED naming this variable)',
+  }),
+  RUNTRACE_CLICKHOUSE_CLUSTER: variable(optionalString(), {
+    unset: 'one ClickHouse node',
+    description:
+      "a cluster of the servers' `remote_servers`: migrations run `ON CLUSTER` it, data tables become `Replicated*MergeTree` (`<table>_local`, ZooKeeper path `/clickhouse/tables/{shard}/<database>/<table>_local`, the servers define the `{shard}`/`{replica}` macros) under a `Distributed` table of the plain name; needs a server in `CLICKHOUSE_URL`",
   }),
   RUNTRACE_AUTH: variable(z.enum(['optional', 'required']).default('optional'), {
     description: '`required` → every call needs a valid key',

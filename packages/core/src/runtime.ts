@@ -139,6 +139,7 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
         database: options.clickhouseDatabase,
         ttlDays: config.clickhouseTraceTtlDays,
         otelTtlDays: config.otelTtlDays,
+        cluster: config.clickhouseCluster,
       });
       early.clickhouse = migrated.clickhouse;
       if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'ClickHouse migrations applied');

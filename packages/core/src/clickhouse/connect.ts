@@ -4,6 +4,7 @@ import { ConfigError } from '../config.ts';
 import { NotImplemented } from '../errors.ts';
 import { acquireChdb, CHDB_MEMORY, releaseChdb } from './chdb-engines.ts';
 import { clickhouseFailure } from './clickhouse-failure.ts';
+import { CLUSTER_NAME } from './render-migration.ts';
 
 /** Where CLICKHOUSE_URL (or SIDECAR_CLICKHOUSE_URL) points. */
 export type ClickHouseTarget =
@@ -93,6 +94,11 @@ export interface ClickHouse {
   readonly database: string;
   /** A human-readable place, without credentials, for logs and errors. */
   readonly location: string;
+  /**
+   * The cluster the tables are created ON (RUNTRACE_CLICKHOUSE_CLUSTER), servers only; undefined → a single node.
+   * See render-migration.ts for what changes.
+   */
+  readonly cluster?: string;
   /** Releases this handle; the shared chdb engine closes with its last handle. Idempotent. */
   close(): Promise<void>;
 }
@@ -105,6 +111,8 @@ export interface ConnectClickHouseOptions extends ParseClickHouseUrlOptions {
    * process share one engine). @default the URL's database, else 'runtrace'
    */
   database?: string;
+  /** RUNTRACE_CLICKHOUSE_CLUSTER: render the tables for this cluster (servers only). @default a single node */
+  cluster?: string;
 }
 
 /** `db`.`table`, for a database name checked by {@link connectClickHouse}. */
@@ -125,6 +133,13 @@ export async function connectClickHouse(options: ConnectClickHouseOptions): Prom
   const database =
     options.database ?? (target.kind === 'server' ? target.database : undefined) ?? DEFAULT_CLICKHOUSE_DATABASE;
   if (!IDENTIFIER.test(database)) throw new ConfigError(`${variable}: "${database}" is not a plain database name`);
+  const cluster = options.cluster;
+  if (cluster !== undefined && !CLUSTER_NAME.test(cluster)) {
+    throw new ConfigError(`RUNTRACE_CLICKHOUSE_CLUSTER: "${cluster}" is not a plain cluster name`);
+  }
+  if (cluster !== undefined && target.kind !== 'server') {
+    throw new ConfigError(`RUNTRACE_CLICKHOUSE_CLUSTER needs a ClickHouse server in ${variable} (chdb is one node)`);
+  }
 
   if (target.kind === 'server') {
     const client = createClient({
@@ -136,7 +151,7 @@ export async function connectClickHouse(options: ConnectClickHouseOptions): Prom
     });
     const location = `${target.url}/${database}`;
     try {
-      await ensureDatabase(client, database, true);
+      await ensureDatabase(client, database, true, cluster);
     } catch (err) {
       await client.close();
       throw clickhouseFailure(err);
@@ -147,6 +162,7 @@ export async function connectClickHouse(options: ConnectClickHouseOptions): Prom
       kind: 'server',
       database,
       location,
+      ...(cluster === undefined ? {} : { cluster }),
       async close() {
         if (closed) return;
         closed = true;
@@ -177,7 +193,12 @@ export async function connectClickHouse(options: ConnectClickHouseOptions): Prom
   };
 }
 
-async function ensureDatabase(client: ClickHouseClient, database: string, checkFirst: boolean): Promise<void> {
+async function ensureDatabase(
+  client: ClickHouseClient,
+  database: string,
+  checkFirst: boolean,
+  cluster?: string,
+): Promise<void> {
   if (checkFirst) {
     // On a server the database may be provisioned by an operator who did not grant CREATE DATABASE: look first.
     const result = await client.query({
@@ -187,5 +208,6 @@ async function ensureDatabase(client: ClickHouseClient, database: string, checkF
     });
     if ((await result.json()).length > 0) return;
   }
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`` });
+  const onCluster = cluster === undefined ? '' : ` ON CLUSTER \`${cluster}\``;
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${database}\`${onCluster}` });
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clickhouseFailure } from './clickhouse-failure.ts';
 import { type ClickHouse, type ConnectClickHouseOptions, connectClickHouse, qualified } from './connect.ts';
+import { mutationTarget, renderBookkeepingTable, renderMigrations, storageTable } from './render-migration.ts';
 
 const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
 const FILE_NAME = /^(\d{4})_([a-z0-9_]+)\.sql$/;
@@ -75,14 +76,10 @@ export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHou
       throw new Error(`${key} must be a whole number of days >= 0, got ${days}`);
     }
   }
-  const migrations = readClickHouseMigrations(options.migrationsDir);
+  const migrations = renderMigrations(readClickHouseMigrations(options.migrationsDir), ch);
   return withLock(ch.location, async () => {
     try {
-      await ch.client.command({
-        query: `CREATE TABLE IF NOT EXISTS ${qualified(ch, 'runtrace_migrations')}
-          (version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3))
-          ENGINE = ReplacingMergeTree ORDER BY version`,
-      });
+      await ch.client.command({ query: renderBookkeepingTable(ch) });
       const result = await ch.client.query({
         query: `SELECT version FROM ${qualified(ch, 'runtrace_migrations')} FINAL`,
         format: 'JSONEachRow',
@@ -92,7 +89,7 @@ export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHou
       for (const migration of migrations) {
         if (done.has(migration.version)) continue;
         for (const statement of migration.statements) {
-          await ch.client.command({ query: statement.replaceAll('{{database}}', `\`${ch.database}\``) });
+          await ch.client.command({ query: statement });
         }
         await ch.client.insert({
           table: qualified(ch, 'runtrace_migrations'),
@@ -124,7 +121,7 @@ export async function currentTraceTtlDays(ch: ClickHouse, table = 'provider_trac
 async function currentTtl(ch: ClickHouse, table: string): Promise<{ from: string; days: number } | null> {
   const result = await ch.client.query({
     query: 'SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = {table:String}',
-    query_params: { db: ch.database, table },
+    query_params: { db: ch.database, table: storageTable(ch, table) },
     format: 'JSONEachRow',
   });
   const [row] = await result.json<{ engine_full: string }>();
@@ -141,7 +138,7 @@ async function currentTtl(ch: ClickHouse, table: string): Promise<{ from: string
 async function applyTtl(ch: ClickHouse, name: string, from: string, ttlDays: number): Promise<void> {
   const current = await currentTtl(ch, name);
   if (ttlDays === 0 ? current === null : current?.days === ttlDays && current.from === from) return;
-  const table = qualified(ch, name);
+  const table = mutationTarget(ch, name);
   await ch.client.command({
     query:
       ttlDays === 0

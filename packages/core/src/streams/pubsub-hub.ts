@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { redisError } from './redis-connection.ts';
+import { type RedisClient, redisError } from './redis-connection.ts';
 import { type ChannelMessage, type Entry, infoOf, parseEntry, parseMessage, type RawEntry } from './redis-records.ts';
 import type { StreamInfo } from './run-stream.ts';
 
@@ -55,8 +55,8 @@ export interface RunStreamStats {
  */
 export class Hub {
   readonly #runs = new Map<string, HubRun>();
-  readonly #sub: Redis;
-  readonly #cmd: Redis;
+  readonly #sub: RedisClient;
+  readonly #cmd: RedisClient;
   readonly #checkMs: number;
   readonly #count: number;
   readonly #logger: Logger | undefined;
@@ -65,8 +65,8 @@ export class Hub {
   #closed = false;
 
   constructor(options: {
-    sub: Redis;
-    cmd: Redis;
+    sub: RedisClient;
+    cmd: RedisClient;
     checkMs: number;
     count: number;
     logger?: Logger | undefined;
@@ -230,9 +230,7 @@ export class Hub {
     if (quiet.length === 0) return;
     this.#checking = true;
     try {
-      const pipeline = this.#cmd.pipeline();
-      for (const run of quiet) pipeline.call('XREVRANGE', run.key, '+', '-', 'COUNT', 1);
-      const replies = (await pipeline.exec()) ?? [];
+      const replies = await this.#lastEntries(quiet.map((run) => run.key));
       quiet.forEach((run, i) => {
         const [err, raw] = replies[i] ?? [new Error('no reply'), null];
         if (err) {
@@ -255,5 +253,20 @@ export class Hub {
     } finally {
       this.#checking = false;
     }
+  }
+
+  /**
+   * `XREVRANGE key + - COUNT 1` of each key as `[error, reply]` pairs: one pipeline on a single Redis; on a cluster,
+   * where a pipeline may only hold keys of one slot and runs hash apart, one command each, sent together.
+   */
+  async #lastEntries(keys: string[]): Promise<[Error | null, unknown][]> {
+    if (this.#cmd instanceof Cluster) {
+      const cmd = this.#cmd;
+      const settled = await Promise.allSettled(keys.map((key) => cmd.call('XREVRANGE', key, '+', '-', 'COUNT', 1)));
+      return settled.map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason as Error, null]));
+    }
+    const pipeline = this.#cmd.pipeline();
+    for (const key of keys) pipeline.call('XREVRANGE', key, '+', '-', 'COUNT', 1);
+    return ((await pipeline.exec()) ?? []) as [Error | null, unknown][];
   }
 }

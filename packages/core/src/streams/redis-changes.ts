@@ -1,10 +1,23 @@
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { Unavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { RunChange } from '../runs/run-manager.ts';
 import { ChangeSubscribers, feedClosed } from './change-subscribers.ts';
-import { connectPubSub, type RedisConnectionOptions, redisError } from './redis-connection.ts';
+import { connectPubSub, type RedisClient, type RedisConnectionOptions, redisError } from './redis-connection.ts';
 import type { RunChangeFeed } from './run-changes.ts';
+
+/**
+ * Where this process PUBLISHes. A cluster sends a command without a key to any node, so two changes could leave from
+ * two nodes and arrive swapped; from one node (the first master by address) they reach every node's subscribers in
+ * publish order, over that node's cluster-bus links.
+ */
+function publisher(client: RedisClient): Pick<RedisClient, 'publish'> {
+  if (!(client instanceof Cluster)) return client;
+  const [first] = client
+    .nodes('master')
+    .sort((a, b) => `${a.options.host}:${a.options.port}`.localeCompare(`${b.options.host}:${b.options.port}`));
+  return first ?? client;
+}
 
 /** The Pub/Sub channel of an organization's run changes. */
 export function runChangesChannel(organizationId: string): string {
@@ -23,13 +36,13 @@ export interface RedisRunChangeFeedOptions extends RedisConnectionOptions {
  */
 export class RedisRunChangeFeed implements RunChangeFeed {
   readonly kind = 'redis' as const;
-  readonly #pub: Redis;
-  readonly #sub: Redis;
+  readonly #pub: RedisClient;
+  readonly #sub: RedisClient;
   readonly #logger: Logger | undefined;
   readonly #subscribers = new ChangeSubscribers();
   #closed = false;
 
-  private constructor(pub: Redis, sub: Redis, logger: Logger | undefined) {
+  private constructor(pub: RedisClient, sub: RedisClient, logger: Logger | undefined) {
     this.#pub = pub;
     this.#sub = sub;
     this.#logger = logger;
@@ -47,7 +60,7 @@ export class RedisRunChangeFeed implements RunChangeFeed {
 
   async publish(change: RunChange): Promise<void> {
     try {
-      await this.#pub.publish(runChangesChannel(change.organizationId), JSON.stringify(change));
+      await publisher(this.#pub).publish(runChangesChannel(change.organizationId), JSON.stringify(change));
     } catch (err) {
       throw redisError(err);
     }

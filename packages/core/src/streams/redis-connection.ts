@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { Conflict, Unavailable } from '../errors.ts';
 import { streamEndedError } from './stream-ended-error.ts';
 
@@ -22,7 +22,16 @@ export function redisError(err: unknown, runId?: string): Error {
   return new Unavailable(REDIS_UNAVAILABLE, { cause: err });
 }
 
+/** A connection to one Redis server or to a Redis Cluster (RUNTRACE_REDIS_CLUSTER); the stores use what both offer. */
+export type RedisClient = Redis | Cluster;
+
 export interface RedisConnectionOptions {
+  /**
+   * REDIS_URL names one node of a Redis Cluster (RUNTRACE_REDIS_CLUSTER): the client discovers the others and sends
+   * each key to its slot's master. Every key of a run shares the run's hash tag, so each command and script touches
+   * one slot. @default false
+   */
+  cluster?: boolean | undefined;
   /** How long connecting may take before Unavailable. @default 2000 */
   connectTimeoutMs?: number;
   /** How long a command may take before Unavailable (not the blocking reads). @default 5000 */
@@ -47,9 +56,28 @@ export function redisOptions(name: string, options: RedisConnectionOptions = {})
   };
 }
 
+/**
+ * A Cluster client seeded with the node REDIS_URL names, its credentials and TLS applied to every node; the same
+ * fail-fast options as a single connection (no offline queue, no retry of a command).
+ */
+function clusterClient(url: string, options: RedisOptions): Cluster {
+  const u = new URL(url);
+  return new Cluster([{ host: u.hostname, port: Number(u.port || 6379) }], {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: options.retryStrategy,
+    redisOptions: {
+      ...options,
+      username: decodeURIComponent(u.username) || undefined,
+      password: decodeURIComponent(u.password) || undefined,
+      ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  });
+}
+
 /** Connects, or throws a startup error naming REDIS_URL (the client stops reconnecting). */
-export async function connectRedis(url: string, options: RedisOptions): Promise<Redis> {
-  const client = new Redis(url, options);
+export async function connectRedis(url: string, options: RedisOptions, cluster = false): Promise<RedisClient> {
+  const client = cluster ? clusterClient(url, options) : new Redis(url, options);
   client.on('error', () => {}); // reported through the failing commands (Unavailable)
   try {
     await client.connect();
@@ -76,13 +104,16 @@ export async function connectPubSub(
   url: string,
   names: { cmd: string; sub: string },
   options: RedisConnectionOptions,
-): Promise<{ cmd: Redis; sub: Redis }> {
-  const cmd = await connectRedis(url, {
-    ...redisOptions(names.cmd, options),
-    commandTimeout: options.commandTimeoutMs ?? 5000,
-  });
+): Promise<{ cmd: RedisClient; sub: RedisClient }> {
+  const cluster = options.cluster ?? false;
+  const cmd = await connectRedis(
+    url,
+    { ...redisOptions(names.cmd, options), commandTimeout: options.commandTimeoutMs ?? 5000 },
+    cluster,
+  );
   try {
-    return { cmd, sub: await connectRedis(url, { ...redisOptions(names.sub, options), autoResubscribe: false }) };
+    const sub = await connectRedis(url, { ...redisOptions(names.sub, options), autoResubscribe: false }, cluster);
+    return { cmd, sub };
   } catch (err) {
     cmd.disconnect();
     throw err;

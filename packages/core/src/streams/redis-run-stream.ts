@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import type { StopReason } from '../runs/status.ts';
 import { Hub, type RunStreamStats } from './pubsub-hub.ts';
 import { ReaderInbox } from './reader-inbox.ts';
-import { connectPubSub, type RedisConnectionOptions, redisError } from './redis-connection.ts';
+import { connectPubSub, type RedisClient, type RedisConnectionOptions, redisError } from './redis-connection.ts';
 import { afterId, type Entry, infoOf, itemOf, parseEntry, type RawEntry } from './redis-records.ts';
 import { type ScriptCommands, STREAM_WRITE_LUA, streamKey } from './redis-scripts.ts';
 import type { RunEvent } from './run-event.ts';
@@ -35,21 +34,21 @@ export interface RedisRunStreamOptions extends RunStreamOptions, RedisConnection
 }
 
 /**
- * Run streams in Redis (REDIS_URL): key `sse:run:<runId>`, writes through {@link STREAM_WRITE_LUA}, reads as a
+ * Run streams in Redis (REDIS_URL): key `sse:run:{<runId>}`, writes through {@link STREAM_WRITE_LUA}, reads as a
  * backlog (XRANGE from the cursor, exclusive) followed by the {@link Hub}'s live fan-out, deduplicated by id.
  */
 export class RedisRunStream implements RunStream {
   readonly kind = 'redis' as const;
-  readonly #cmd: Redis & ScriptCommands;
+  readonly #cmd: RedisClient & ScriptCommands;
   readonly #hub: Hub;
   readonly #retentionMs: number;
   readonly #maxLen: number;
 
-  private constructor(cmd: Redis, sub: Redis, options: RedisRunStreamOptions) {
+  private constructor(cmd: RedisClient, sub: RedisClient, options: RedisRunStreamOptions) {
     this.#retentionMs = options.retentionMs ?? DEFAULT_STREAM_RETENTION_MS;
     this.#maxLen = options.maxLen ?? DEFAULT_STREAM_MAXLEN;
     cmd.defineCommand('runtraceStreamWrite', { numberOfKeys: 1, lua: STREAM_WRITE_LUA });
-    this.#cmd = cmd as Redis & ScriptCommands;
+    this.#cmd = cmd as RedisClient & ScriptCommands;
     this.#hub = new Hub({
       sub,
       cmd,
@@ -67,7 +66,7 @@ export class RedisRunStream implements RunStream {
   }
 
   /** The command connection (tests: DEL, TTL, XLEN). */
-  get client(): Redis {
+  get client(): RedisClient {
     return this.#cmd;
   }
 

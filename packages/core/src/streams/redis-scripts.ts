@@ -1,6 +1,12 @@
-/** The Redis key of a run's stream (Letta's). All of a run's stream state lives in this one key (Cluster safe). */
+/**
+ * The Redis key of a run's stream: Letta's `sse:run:<runId>` with the run id as a Redis Cluster hash tag, so every key
+ * a run may ever have hashes to one slot (a Lua script may only touch keys of one slot on a cluster). All of a run's
+ * stream state lives in this one key today. The braces came with the cluster support: a stream written by an older
+ * version (`sse:run:<runId>`) is not read after the upgrade; streams live for hours, so only runs streaming across the
+ * upgrade lose their backlog (their readers get the lost-stream error, CONTRACTS §6).
+ */
 export function streamKey(runId: string): string {
-  return `sse:run:${runId}`;
+  return `sse:run:{${runId}}`;
 }
 
 /**

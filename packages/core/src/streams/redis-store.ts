@@ -6,15 +6,19 @@ import { RedisRunStream } from './redis-run-stream.ts';
 export const redisStreamStore: StreamStoreFactory = async (settings, logger) => {
   const url = settings.redisUrl;
   if (!url) throw new Error('the Redis stream store needs REDIS_URL');
+  const cluster = settings.redisCluster ?? false;
   const stream = await RedisRunStream.connect({
     url,
+    cluster,
     logger,
     retentionMs: settings.streamRetentionMs,
     maxLen: settings.streamMaxLen,
   });
   try {
-    const changes = await RedisRunChangeFeed.connect({ url, logger });
-    logger.info('run streams: Redis (REDIS_URL)');
+    const changes = await RedisRunChangeFeed.connect({ url, logger, cluster });
+    logger.info(
+      cluster ? 'run streams: Redis Cluster (REDIS_URL, RUNTRACE_REDIS_CLUSTER)' : 'run streams: Redis (REDIS_URL)',
+    );
     return { stream, changes };
   } catch (err) {
     await stream.close();

@@ -132,7 +132,7 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
     }
   });
 
-  it('stores each entry as Letta-compatible fields under sse:run:<runId>, with id <seq>-0, a TTL, and the end marker <seq>-1', async () => {
+  it('stores each entry as Letta-compatible fields under sse:run:{<runId>}, with id <seq>-0, a TTL, and the end marker <seq>-1', async () => {
     const s = await RedisRunStream.connect({ url: server.url, retentionMs: 60_000 });
     const raw = new Redis(server.url);
     try {

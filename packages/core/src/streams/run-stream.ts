@@ -110,7 +110,7 @@ export class StreamLost extends NotFound {
 
 /**
  * A run's output stream (CONTRACTS §6). Two implementations pass one contract suite (`run-stream.contract.ts`):
- * Redis (REDIS_URL; key `sse:run:<runId>`, many processes) and an in-process broker (embedded default, one process).
+ * Redis (REDIS_URL; key `sse:run:{<runId>}`, many processes) and an in-process broker (embedded default, one process).
  *
  * Errors (core's domain errors): append after the end → Conflict; a cursor whose stream is gone after its retention
  * → Expired; a cursor from another epoch, or whose stream is gone before its retention could have passed →

@@ -11,6 +11,8 @@ export interface StreamStores {
 export interface StreamStoreSettings {
   /** REDIS_URL: run streams and run changes in Redis, shared by several processes; unset, the in-process broker. */
   readonly redisUrl?: string | undefined;
+  /** REDIS_URL is a node of a Redis Cluster (RUNTRACE_REDIS_CLUSTER). @default false */
+  readonly redisCluster?: boolean | undefined;
   /** A run's stream is kept this long after its last event (RUNTRACE_STREAM_RETENTION_MS). */
   readonly streamRetentionMs: number;
   /** Events kept per run stream; older ones are trimmed (RUNTRACE_STREAM_MAXLEN). */

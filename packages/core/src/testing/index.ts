@@ -117,6 +117,23 @@ export interface StreamTarget {
   held(stream: RunStream): number;
 }
 
+/** Redis at `url` as a stream target; `cluster`: `url` is a node of a Redis Cluster (RUNTRACE_REDIS_CLUSTER). */
+export function redisStreamTarget(url: string, cluster = false): StreamTarget {
+  return {
+    name: 'redis',
+    env: cluster ? { REDIS_URL: url, RUNTRACE_REDIS_CLUSTER: '1' } : { REDIS_URL: url },
+    create: (options) => RedisRunStream.connect({ url, cluster, ...options }),
+    lose: async (stream, runId) => {
+      if (!(stream instanceof RedisRunStream)) throw new Error('not a Redis stream');
+      await stream.client.del(streamKey(runId));
+    },
+    held: (stream) => {
+      if (!(stream instanceof RedisRunStream)) throw new Error('not a Redis stream');
+      return stream.stats().hubRuns;
+    },
+  };
+}
+
 /**
  * The stores every stream suite runs on. Without REDIS_URL only memory runs, unless RUNTRACE_REQUIRE_SERVICES=1,
  * which makes the absence an error.
@@ -139,19 +156,7 @@ export function streamTargets(): StreamTarget[] {
   ];
   const url = testConfig.redisUrl;
   if (url) {
-    targets.push({
-      name: 'redis',
-      env: { REDIS_URL: url },
-      create: (options) => RedisRunStream.connect({ url, ...options }),
-      lose: async (stream, runId) => {
-        if (!(stream instanceof RedisRunStream)) throw new Error('not a Redis stream');
-        await stream.client.del(streamKey(runId));
-      },
-      held: (stream) => {
-        if (!(stream instanceof RedisRunStream)) throw new Error('not a Redis stream');
-        return stream.stats().hubRuns;
-      },
-    });
+    targets.push(redisStreamTarget(url));
   } else if (testConfig.requireServices) {
     throw new Error('RUNTRACE_REQUIRE_SERVICES=1 but REDIS_URL is not set: the Redis stream suites cannot run');
   }

@@ -3,6 +3,7 @@ import { clickhouseFailure } from '../../clickhouse/clickhouse-failure.ts';
 import { type ClickHouse, clickhouseOff, qualified } from '../../clickhouse/connect.ts';
 import { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } from '../../clickhouse/insert-batcher.ts';
 import { openMigratedClickHouse } from '../../clickhouse/migrate.ts';
+import { mutationTarget } from '../../clickhouse/render-migration.ts';
 import { InvalidArgument } from '../../errors.ts';
 import { assertStorableInput } from '../../storable-text.ts';
 import { toIso } from '../../time.ts';
@@ -189,7 +190,8 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
     await this.flush();
     try {
       await this.#ch.client.command({
-        query: `DELETE FROM ${this.#table} WHERE organization_id = {org:String} AND run_id = {run:String}`,
+        // On a cluster the rows live in the shards' local tables (a Distributed table takes no DELETE).
+        query: `DELETE FROM ${mutationTarget(this.#ch, 'provider_traces')} WHERE organization_id = {org:String} AND run_id = {run:String}`,
         query_params: { org: actor.organizationId, run: runId },
         // Lightweight DELETE: rows are masked at once; wait for it on every replica before answering.
         clickhouse_settings: { mutations_sync: '2', lightweight_deletes_sync: '2' },
@@ -230,6 +232,8 @@ export interface ClickHouseBackendSettings {
   readonly dataDir: string;
   /** RUNTRACE_CLICKHOUSE_TTL_DAYS. */
   readonly clickhouseTraceTtlDays: number;
+  /** RUNTRACE_CLICKHOUSE_CLUSTER. @default a single node */
+  readonly clickhouseCluster?: string | undefined;
 }
 
 /**
@@ -253,6 +257,7 @@ export async function openClickHouseProviderTraceBackend(
     url: config.clickhouseUrl,
     dataDir: config.dataDir,
     ttlDays: config.clickhouseTraceTtlDays,
+    cluster: config.clickhouseCluster,
   });
   return new ClickHouseProviderTraceBackend({ ...options, clickhouse, ownsConnection: true });
 }
