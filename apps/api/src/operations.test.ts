@@ -21,7 +21,8 @@ afterEach(async () => {
 });
 
 async function serve(env: Record<string, string> = {}): Promise<{ url: string; port: number; rt: TestRuntime }> {
-  const rt = await createTestRuntime(target, { NODE_ENV: 'production', ...env });
+  // No NODE_ENV: the api runs as in production unless development is asked for.
+  const rt = await createTestRuntime(target, env);
   const app = await buildServer(rt);
   opened.push({ rt, app });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -128,6 +129,35 @@ describe("/metrics (every organization's counters)", () => {
     const res = await fetch(`${url}/metrics`);
     expect(res.status).toBe(404);
     expect(await res.text()).toContain('RUNTRACE_METRICS_PORT');
+  });
+});
+
+describe('production by default (NODE_ENV unset)', () => {
+  it('answers an internal error without stack or internal detail; NODE_ENV=development adds the stack', async () => {
+    const internalError = async (url: string, rt: TestRuntime) => {
+      // A bug's stand-in: the query fails in a way no error mapping knows (relation does not exist).
+      await rt.database.db.execute('drop table runs cascade');
+      const trpc = await fetch(`${url}/trpc/runs.list`);
+      const rest = await fetch(`${url}/v1/runs`);
+      return {
+        trpc: { status: trpc.status, body: await trpc.text() },
+        rest: { status: rest.status, body: await rest.text() },
+      };
+    };
+    const production = await serve();
+    expect(production.rt.config.nodeEnv).toBe('production');
+    const { trpc, rest } = await internalError(production.url, production.rt);
+    expect(trpc.status).toBe(500);
+    expect(JSON.parse(trpc.body).error.message).toBe('Internal server error');
+    expect(rest).toEqual({ status: 500, body: JSON.stringify({ detail: 'An unknown error occurred' }) });
+    for (const body of [trpc.body, rest.body]) {
+      expect(body).not.toContain('stack');
+      expect(body).not.toMatch(/\bat \S+ \(|relation|does not exist|select /i);
+    }
+    const development = await serve({ NODE_ENV: 'development' });
+    const dev = await internalError(development.url, development.rt);
+    expect(dev.trpc.status).toBe(500);
+    expect(JSON.parse(dev.trpc.body).error.data.stack).toContain('at ');
   });
 });
 

@@ -50,7 +50,7 @@ const SETTINGS = {
   host: from('HOST'),
   /** PORT. @default 8283 */
   port: from('PORT'),
-  /** `development` adds stack traces to error responses; nothing else changes (NODE_ENV). */
+  /** `development` adds stack traces to error responses; nothing else changes (NODE_ENV). @default 'production' */
   nodeEnv: from('NODE_ENV'),
   /** LOG_LEVEL. */
   logLevel: setting(['LOG_LEVEL'], (env): string => env.LOG_LEVEL),

@@ -57,9 +57,9 @@ const optionalString = () => z.string().optional();
 export const VARIABLES = {
   HOST: variable(z.string().min(1).default('127.0.0.1'), { description: 'address the api listens on' }),
   PORT: variable(port().default(8283), { description: 'port the api listens on' }),
-  NODE_ENV: variable(z.enum(['production', 'development', 'test']).default('development'), {
-    defaultNote: '`production` under `pnpm start`',
-    description: '`development` adds stack traces to error responses; nothing else changes',
+  NODE_ENV: variable(z.enum(['production', 'development', 'test']).default('production'), {
+    description:
+      '`development` (only when asked for: `pnpm --filter @runtrace/api dev` sets it) adds stack traces to error responses; nothing else changes',
   }),
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), {
     description: 'pino level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`',

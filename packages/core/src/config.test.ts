@@ -20,7 +20,7 @@ describe('config slices', () => {
     expect(loadApiConfig({})).toMatchObject({
       host: '127.0.0.1',
       port: 8283,
-      nodeEnv: 'development',
+      nodeEnv: 'production',
       logLevel: 'info',
       dataDir: path.resolve(cwd, '.runtrace'),
       databaseUrl: undefined,
