@@ -187,6 +187,8 @@ const SETTINGS = {
         path: env.RUNTRACE_FUZZ_PATH,
       }),
   ),
+  /** Apply pending migrations at start (RUNTRACE_MIGRATE=on); off leaves it to `pnpm runtrace migrate`. @default true */
+  migrateAtStart: setting(['RUNTRACE_MIGRATE'], (env): boolean => env.RUNTRACE_MIGRATE === 'on'),
 } satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -258,6 +260,7 @@ export const API = slice('api', [
   'metricsPort',
   'metricsHost',
   'apiKey',
+  'migrateAtStart',
 ]);
 
 /** `pnpm sidecar`: the receiver of the socket telemetry protocol. */

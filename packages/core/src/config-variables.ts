@@ -266,6 +266,10 @@ export const VARIABLES = {
       .or(z.literal('').transform(() => undefined)),
     { unset: 'the whole run', description: 'with the seed, the path the suite printed: replays just the failing case' },
   ),
+  RUNTRACE_MIGRATE: variable(emptyAsUnset(z.enum(['on', 'off']).default('on')), {
+    description:
+      '`off` → the api never migrates at start (run `pnpm runtrace migrate` first, e.g. as a Job); with migrations pending it starts, live, but `/readyz` answers 503 until they are applied',
+  }),
 } satisfies Record<string, Variable>;
 
 export type VariableName = keyof typeof VARIABLES;
