@@ -124,6 +124,69 @@ describe("/metrics (every organization's counters)", () => {
     expect(await scrape.text()).toContain('# TYPE');
   });
 
+  it('has request-duration series per tRPC procedure and REST route pattern, bounded; default metrics; subscribers', async () => {
+    const { url } = await serve();
+    const series = async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return text.split('\n').filter((line) => line.startsWith('runtrace_http_request_duration_seconds_count'));
+    };
+    expect((await fetch(`${url}/trpc/runs.list`)).status).toBe(200);
+    const agentId = 'agent-00000000-0000-4000-8000-00000000000a';
+    expect((await fetch(`${url}/v1/runs/run-00000000-0000-4000-8000-000000000001`)).status).toBe(404);
+    expect((await fetch(`${url}/v1/runs/run-00000000-0000-4000-8000-000000000002`)).status).toBe(404);
+    expect(
+      (
+        await fetch(`${url}/trpc/runs.create`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"agentId":1}',
+        })
+      ).status,
+    ).toBe(400);
+    for (const i of [1, 2, 3]) {
+      await fetch(`${url}/no/such/page-${i}-${agentId}`, { method: 'DELETE' });
+      await fetch(`${url}/trpc/no.such.procedure${i}`);
+    }
+    const lines = await series();
+    expect(lines).toContain(
+      'runtrace_http_request_duration_seconds_count{route="/trpc/runs.list",method="GET",status_class="2xx"} 1',
+    );
+    expect(lines).toContain(
+      'runtrace_http_request_duration_seconds_count{route="/v1/runs/:run_id",method="GET",status_class="4xx"} 2',
+    );
+    expect(lines).toContain(
+      'runtrace_http_request_duration_seconds_count{route="/trpc/runs.create",method="POST",status_class="4xx"} 1',
+    );
+    expect(lines).toContain(
+      'runtrace_http_request_duration_seconds_count{route="/trpc/(unknown)",method="GET",status_class="4xx"} 3',
+    );
+    // Neither the unknown URLs nor any id became a label value: one series each for the six requests.
+    const joined = lines.join('\n');
+    expect(joined).not.toMatch(/page-|no\.such|run-0000|agent-0000/);
+    expect(lines.filter((l) => l.includes('method="DELETE"'))).toHaveLength(1);
+    // Node's process and runtime metrics, under prom-client's standard names.
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+
+    const controller = new AbortController();
+    const sse = await fetch(`${url}/trpc/runs.changes?input=${encodeURIComponent('{}')}`, {
+      headers: { accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    await (sse.body as ReadableStream<Uint8Array>).getReader().read(); // connected
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain(
+      'runtrace_stream_subscribers{kind="trpc:runs.changes"} 1',
+    );
+    controller.abort();
+    await expect
+      .poll(async () => (await fetch(`${url}/metrics`)).text())
+      .not.toContain('runtrace_stream_subscribers{kind="trpc:runs.changes"} 1');
+    // The SSE response, however long it lasted, is not a request duration.
+    expect((await series()).join('\n')).not.toContain('runs.changes');
+  });
+
   it('under RUNTRACE_AUTH=required without a metrics port: nowhere, and the 404 names the setting', async () => {
     const { url } = await serve({ RUNTRACE_AUTH: 'required' });
     const res = await fetch(`${url}/metrics`);
