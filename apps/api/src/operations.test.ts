@@ -4,7 +4,13 @@
  */
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { createTestRuntime, type DatabaseTarget, databaseTargets, type TestRuntime } from '@runtrace/core/testing';
+import {
+  createTestRuntime,
+  type DatabaseTarget,
+  databaseTargets,
+  PrivateRedis,
+  type TestRuntime,
+} from '@runtrace/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from './server.ts';
@@ -238,6 +244,35 @@ describe('/readyz and /healthz', () => {
     expect(pending.headers.get('retry-after')).toBeTruthy();
     expect(await pending.json()).toEqual({ status: 'unavailable', checks: { postgres: 'migrations pending' } });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('/readyz covers every configured store', () => {
+  // A redis-server of its own (stopped here), never the shared one: it must be on PATH, as in CI.
+  it('Redis when REDIS_URL is set, ClickHouse (and its migrations) unless off; each failure names its store', {
+    timeout: 60_000,
+  }, async () => {
+    const redis = await PrivateRedis.create();
+    try {
+      const { url, rt } = await serve({ REDIS_URL: redis.url, CLICKHOUSE_URL: 'chdb:memory' });
+      const ready = await fetch(`${url}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([
+        200,
+        { status: 'ready', checks: { postgres: 'ok', redis: 'ok', clickhouse: 'ok' } },
+      ]);
+      const ch = rt.clickhouse!;
+      await ch.client.command({ query: `TRUNCATE TABLE \`${ch.database}\`.runtrace_migrations` });
+      await redis.stop();
+      const down = await fetch(`${url}/readyz`);
+      expect([down.status, await down.json()]).toEqual([
+        503,
+        { status: 'unavailable', checks: { postgres: 'ok', redis: 'unavailable', clickhouse: 'migrations pending' } },
+      ]);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      await redis.start(); // so that the runtime closes its connections at once
+    } finally {
+      await redis.dispose();
+    }
   });
 });
 
