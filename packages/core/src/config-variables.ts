@@ -160,11 +160,11 @@ export const VARIABLES = {
   }),
   RUNTRACE_CLICKHOUSE_TTL_DAYS: variable(days(), {
     description:
-      'days ClickHouse keeps a provider trace after receiving it (`0` keeps them forever); applied to the table at every start',
+      'days ClickHouse keeps a provider trace after receiving it (`0` keeps them forever); applied to the table at every start (by `pnpm runtrace migrate` when `RUNTRACE_MIGRATE=off`)',
   }),
   RUNTRACE_OTEL_TTL_DAYS: variable(days(), {
     description:
-      'days ClickHouse keeps an OpenTelemetry span, counted from its start (`0` keeps them forever); applied to `otel_traces` and its trace-id lookup table at every start',
+      'days ClickHouse keeps an OpenTelemetry span, counted from its start (`0` keeps them forever); applied to `otel_traces` and its trace-id lookup table at every start (by `pnpm runtrace migrate` when `RUNTRACE_MIGRATE=off`)',
   }),
   RUNTRACE_OTEL_SELF_TRACE: variable(
     z
