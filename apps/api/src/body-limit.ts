@@ -87,7 +87,7 @@ function registerBodyBudget(app: FastifyInstance, budget: number): void {
 }
 
 /** The procedures of a (possibly batched, comma-joined) tRPC URL. */
-function proceduresOf(url: string): string[] {
+export function proceduresOf(url: string): string[] {
   const path = url.split('?')[0] ?? '';
   const match = /^\/trpc\/(.+)$/.exec(path);
   return match?.[1] ? decodeURIComponent(match[1]).split(',') : [];

@@ -6,6 +6,7 @@
  *   pnpm --silent runtrace keys create [--org <org-id>] [--name <name>]
  *   pnpm --silent runtrace keys list [--org <org-id>]
  *   pnpm --silent runtrace keys revoke <key-id>
+ *   pnpm --silent runtrace migrate
  *
  * Add --json for machine-readable output. It uses the same database settings as the api (DATABASE_URL, or PGlite
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
@@ -13,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import { createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, DomainError } from '@runtrace/core';
 import { ConfigError, loadApiConfig } from '@runtrace/core/config';
+import { migrateCommand } from './cli-migrate.ts';
 
 const USAGE = `usage:
   pnpm --silent runtrace orgs create <name>
@@ -20,6 +22,7 @@ const USAGE = `usage:
   pnpm --silent runtrace keys create [--org <org-id>] [--name <name>]
   pnpm --silent runtrace keys list [--org <org-id>]
   pnpm --silent runtrace keys revoke <key-id>
+  pnpm --silent runtrace migrate   (Postgres/PGlite and ClickHouse migrations, then exit)
 options: --json  print JSON`;
 
 async function main(argv: string[]): Promise<number> {
@@ -34,6 +37,9 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [resource, action, arg] = positionals;
+  if (resource === 'migrate' && !values.help) {
+    return migrateCommand((value, text) => console.log(values.json ? JSON.stringify(value, null, 2) : text));
+  }
   if (values.help || !resource || !action) {
     console.log(USAGE);
     return values.help ? 0 : 2;

@@ -4,7 +4,13 @@
  */
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { createTestRuntime, type DatabaseTarget, databaseTargets, type TestRuntime } from '@runtrace/core/testing';
+import {
+  createTestRuntime,
+  type DatabaseTarget,
+  databaseTargets,
+  PrivateRedis,
+  type TestRuntime,
+} from '@runtrace/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildServer } from './server.ts';
@@ -21,7 +27,8 @@ afterEach(async () => {
 });
 
 async function serve(env: Record<string, string> = {}): Promise<{ url: string; port: number; rt: TestRuntime }> {
-  const rt = await createTestRuntime(target, { NODE_ENV: 'production', ...env });
+  // No NODE_ENV: the api runs as in production unless development is asked for.
+  const rt = await createTestRuntime(target, env);
   const app = await buildServer(rt);
   opened.push({ rt, app });
   await app.listen({ host: '127.0.0.1', port: 0 });
@@ -123,11 +130,103 @@ describe("/metrics (every organization's counters)", () => {
     expect(await scrape.text()).toContain('# TYPE');
   });
 
+  it('has request-duration series per tRPC procedure and REST route pattern, bounded; default metrics; subscribers', async () => {
+    const { url } = await serve();
+    const series = async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      return text.split('\n').filter((line) => line.startsWith('runtrace_http_request_duration_seconds_count'));
+    };
+    expect((await fetch(`${url}/trpc/runs.list`)).status).toBe(200);
+    const agentId = 'agent-00000000-0000-4000-8000-00000000000a';
+    expect((await fetch(`${url}/v1/runs/run-00000000-0000-4000-8000-000000000001`)).status).toBe(404);
+    expect((await fetch(`${url}/v1/runs/run-00000000-0000-4000-8000-000000000002`)).status).toBe(404);
+    expect(
+      (
+        await fetch(`${url}/trpc/runs.create`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"agentId":1}',
+        })
+      ).status,
+    ).toBe(400);
+    for (const i of [1, 2, 3]) {
+      await fetch(`${url}/no/such/page-${i}-${agentId}`, { method: 'DELETE' });
+      await fetch(`${url}/trpc/no.such.procedure${i}`);
+    }
+    const lines = await series();
+    expect(lines).toContain(
+      'runtrace_http_request_duration_seconds_count{route="/trpc/runs.list",method="GET",status_class="2xx"} 1',
+    );
+    expect(lines).toContain(
+      'runtrace_http_request_duration_seconds_count{route="/v1/runs/:run_id",method="GET",status_class="4xx"} 2',
+    );
+    expect(lines).toContain(
+      'runtrace_http_request_duration_seconds_count{route="/trpc/runs.create",method="POST",status_class="4xx"} 1',
+    );
+    expect(lines).toContain(
+      'runtrace_http_request_duration_seconds_count{route="/trpc/(unknown)",method="GET",status_class="4xx"} 3',
+    );
+    // Neither the unknown URLs nor any id became a label value: one series each for the six requests.
+    const joined = lines.join('\n');
+    expect(joined).not.toMatch(/page-|no\.such|run-0000|agent-0000/);
+    expect(lines.filter((l) => l.includes('method="DELETE"'))).toHaveLength(1);
+    // Node's process and runtime metrics, under prom-client's standard names.
+    const text = await (await fetch(`${url}/metrics`)).text();
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+
+    const controller = new AbortController();
+    const sse = await fetch(`${url}/trpc/runs.changes?input=${encodeURIComponent('{}')}`, {
+      headers: { accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    await (sse.body as ReadableStream<Uint8Array>).getReader().read(); // connected
+    expect(await (await fetch(`${url}/metrics`)).text()).toContain(
+      'runtrace_stream_subscribers{kind="trpc:runs.changes"} 1',
+    );
+    controller.abort();
+    await expect
+      .poll(async () => (await fetch(`${url}/metrics`)).text())
+      .not.toContain('runtrace_stream_subscribers{kind="trpc:runs.changes"} 1');
+    // The SSE response, however long it lasted, is not a request duration.
+    expect((await series()).join('\n')).not.toContain('runs.changes');
+  });
+
   it('under RUNTRACE_AUTH=required without a metrics port: nowhere, and the 404 names the setting', async () => {
     const { url } = await serve({ RUNTRACE_AUTH: 'required' });
     const res = await fetch(`${url}/metrics`);
     expect(res.status).toBe(404);
     expect(await res.text()).toContain('RUNTRACE_METRICS_PORT');
+  });
+});
+
+describe('production by default (NODE_ENV unset)', () => {
+  it('answers an internal error without stack or internal detail; NODE_ENV=development adds the stack', async () => {
+    const internalError = async (url: string, rt: TestRuntime) => {
+      // A bug's stand-in: the query fails in a way no error mapping knows (relation does not exist).
+      await rt.database.db.execute('drop table runs cascade');
+      const trpc = await fetch(`${url}/trpc/runs.list`);
+      const rest = await fetch(`${url}/v1/runs`);
+      return {
+        trpc: { status: trpc.status, body: await trpc.text() },
+        rest: { status: rest.status, body: await rest.text() },
+      };
+    };
+    const production = await serve();
+    expect(production.rt.config.nodeEnv).toBe('production');
+    const { trpc, rest } = await internalError(production.url, production.rt);
+    expect(trpc.status).toBe(500);
+    expect(JSON.parse(trpc.body).error.message).toBe('Internal server error');
+    expect(rest).toEqual({ status: 500, body: JSON.stringify({ detail: 'An unknown error occurred' }) });
+    for (const body of [trpc.body, rest.body]) {
+      expect(body).not.toContain('stack');
+      expect(body).not.toMatch(/\bat \S+ \(|relation|does not exist|select /i);
+    }
+    const development = await serve({ NODE_ENV: 'development' });
+    const dev = await internalError(development.url, development.rt);
+    expect(dev.trpc.status).toBe(500);
+    expect(JSON.parse(dev.trpc.body).error.data.stack).toContain('at ');
   });
 });
 
@@ -145,6 +244,35 @@ describe('/readyz and /healthz', () => {
     expect(pending.headers.get('retry-after')).toBeTruthy();
     expect(await pending.json()).toEqual({ status: 'unavailable', checks: { postgres: 'migrations pending' } });
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('/readyz covers every configured store', () => {
+  // A redis-server of its own (stopped here), never the shared one: it must be on PATH, as in CI.
+  it('Redis when REDIS_URL is set, ClickHouse (and its migrations) unless off; each failure names its store', {
+    timeout: 60_000,
+  }, async () => {
+    const redis = await PrivateRedis.create();
+    try {
+      const { url, rt } = await serve({ REDIS_URL: redis.url, CLICKHOUSE_URL: 'chdb:memory' });
+      const ready = await fetch(`${url}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([
+        200,
+        { status: 'ready', checks: { postgres: 'ok', redis: 'ok', clickhouse: 'ok' } },
+      ]);
+      const ch = rt.clickhouse!;
+      await ch.client.command({ query: `TRUNCATE TABLE \`${ch.database}\`.runtrace_migrations` });
+      await redis.stop();
+      const down = await fetch(`${url}/readyz`);
+      expect([down.status, await down.json()]).toEqual([
+        503,
+        { status: 'unavailable', checks: { postgres: 'ok', redis: 'unavailable', clickhouse: 'migrations pending' } },
+      ]);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      await redis.start(); // so that the runtime closes its connections at once
+    } finally {
+      await redis.dispose();
+    }
   });
 });
 

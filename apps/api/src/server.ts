@@ -10,6 +10,7 @@ import { registerLettaRest } from './rest/index.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { registerSelfTracing } from './self-trace.ts';
 import { registerFastCalls } from './fast-calls.ts';
+import { registerHttpMetrics } from './http-metrics.ts';
 import { registerMetrics } from './metrics.ts';
 import { registerOriginPolicy } from './origin-policy.ts';
 import { registerSubscriptionRoutes } from './sse.ts';
@@ -62,6 +63,12 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
   // Open SSE responses never end by themselves: end them (clients reconnect elsewhere) so that close can drain.
   const subscriptions = new Subscriptions();
   app.addHook('preClose', async () => subscriptions.closeAll());
+  // Request durations per procedure/route, subscribers per kind, Node's runtime metrics: all on /metrics' registry.
+  registerHttpMetrics(app, {
+    registry: runtime.telemetry.metrics.registry,
+    procedures: Object.keys(appRouter._def.procedures),
+    subscriptions,
+  });
   // Liveness: the process answers. Readiness: every configured store answers (CONTRACTS §9); neither needs a key.
   app.get('/healthz', async () => ({ status: 'ok', database: runtime.database.driver }));
   app.get('/readyz', async (_request, reply) => {

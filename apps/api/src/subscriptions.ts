@@ -11,7 +11,8 @@ export interface OpenSubscription {
  * client answers by reconnecting (to another process, or this one restarted) after its last event.
  */
 export class Subscriptions {
-  readonly #open = new Set<AbortController>();
+  /** Each open subscription's kind (`trpc:runs.stream`, `rest:runs.stream`), counted by `/metrics`. */
+  readonly #open = new Map<AbortController, string>();
   #closing = false;
 
   /** True once {@link closeAll} was called: every subscription is being ended. */
@@ -23,8 +24,18 @@ export class Subscriptions {
     return this.#open.size;
   }
 
-  /** A subscription whose signal follows the request's (the client left) and the server's shutdown. */
-  open(request: AbortSignal | undefined): OpenSubscription {
+  /** Open subscriptions per kind, counted when `/metrics` is scraped (not kept up per request). */
+  countsByKind(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const kind of this.#open.values()) counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    return counts;
+  }
+
+  /**
+   * A subscription whose signal follows the request's (the client left) and the server's shutdown.
+   * @param kind what it subscribes to, a bounded name such as `trpc:runs.stream` (a label of `/metrics`)
+   */
+  open(request: AbortSignal | undefined, kind: string): OpenSubscription {
     const controller = new AbortController();
     const abort = () => controller.abort();
     const release = () => {
@@ -34,7 +45,7 @@ export class Subscriptions {
     };
     // Once aborted there is nothing left to end: forget it at once, even if its events were never read.
     controller.signal.addEventListener('abort', release, { once: true });
-    this.#open.add(controller);
+    this.#open.set(controller, kind);
     request?.addEventListener('abort', abort, { once: true });
     if (this.#closing || request?.aborted) abort();
     return { signal: controller.signal, release };
@@ -43,6 +54,6 @@ export class Subscriptions {
   /** Ends every open subscription (and any opened from now on). */
   closeAll(): void {
     this.#closing = true;
-    for (const controller of this.#open) controller.abort();
+    for (const controller of this.#open.keys()) controller.abort();
   }
 }

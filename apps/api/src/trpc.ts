@@ -122,7 +122,7 @@ async function* streaming<T>(
  * procedure `ctx.signal`: for a subscription it aborts when the client leaves or the server shuts down.
  */
 const errorMapping = t.middleware(async ({ next, ctx, path, type, signal }) => {
-  const subscription = type === 'subscription' ? ctx.subscriptions.open(signal) : null;
+  const subscription = type === 'subscription' ? ctx.subscriptions.open(signal, `trpc:${path}`) : null;
   const result = await next({ ctx: { signal: subscription?.signal ?? signal ?? new AbortController().signal } });
   if (result.ok) {
     if (subscription) {

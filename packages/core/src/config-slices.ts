@@ -1,8 +1,10 @@
 import path from 'node:path';
 import { z } from 'zod';
 import {
+  DEFAULT_SELF_TRACE_SERVICE_NAME,
   DEFAULT_TELEMETRY_BACKENDS,
   DEFAULT_TELEMETRY_SOCKET,
+  type TRACES_SAMPLERS,
   VARIABLES,
   type VariableName,
   type VariableValue,
@@ -39,18 +41,68 @@ const nonEmpty = <N extends VariableName>(name: N) =>
 /** Relative paths count from where the command was typed (pnpm's INIT_CWD), not from the package pnpm runs in. */
 const resolveFromInvocation = (initCwd: string | undefined, dir: string) => path.resolve(initCwd ?? process.cwd(), dir);
 
+/** OTEL_TRACES_SAMPLER and its OTEL_TRACES_SAMPLER_ARG ratio. */
+export interface SelfTraceSampler {
+  readonly name: (typeof TRACES_SAMPLERS)[number];
+  /** For the `traceidratio` samplers: the share of traces kept, 0 to 1. */
+  readonly ratio: number;
+}
+
+interface SelfTraceSpans {
+  /** `service.name` of the spans (OTEL_SERVICE_NAME). */
+  readonly serviceName: string;
+  readonly sampler: SelfTraceSampler;
+}
+
 /**
- * RUNTRACE_OTEL_SELF_TRACE: `off`; `direct` (the api's spans into its own span table, in process); or
- * `otlp:<url>` (exported as OTLP/HTTP protobuf to that traces endpoint, e.g. `otlp:http://collector:4318/v1/traces`).
+ * Where the api's own request spans go: `off`; `direct` (into its own span table, in process); or `otlp` (exported as
+ * OTLP/HTTP protobuf to `url`, with `headers`). Precedence: OTEL_SDK_DISABLED=true → off; else RUNTRACE_OTEL_SELF_TRACE
+ * when set; else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as is), else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`; else off.
  */
-export type SelfTraceSetting = { mode: 'off' } | { mode: 'direct' } | { mode: 'otlp'; url: string };
+export type SelfTraceSetting =
+  | { readonly mode: 'off' }
+  | ({ readonly mode: 'direct' } & SelfTraceSpans)
+  | ({
+      readonly mode: 'otlp';
+      readonly url: string;
+      readonly headers: Readonly<Record<string, string>>;
+    } & SelfTraceSpans);
+
+/** OTEL_EXPORTER_OTLP_HEADERS: `key=value` pairs separated by commas, values URL-encoded (the OpenTelemetry format). */
+function otlpHeaders(value: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (value ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim().toLowerCase()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
+
+/** The self-trace destination by the precedence of {@link SelfTraceSetting}. */
+function selfTraceDestination(env: {
+  OTEL_SDK_DISABLED: boolean;
+  RUNTRACE_OTEL_SELF_TRACE: string | undefined;
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: string | undefined;
+  OTEL_EXPORTER_OTLP_ENDPOINT: string | undefined;
+}): { mode: 'off' | 'direct' } | { mode: 'otlp'; url: string } {
+  if (env.OTEL_SDK_DISABLED) return { mode: 'off' };
+  const own = env.RUNTRACE_OTEL_SELF_TRACE;
+  if (own?.startsWith('otlp:')) return { mode: 'otlp', url: own.slice('otlp:'.length) };
+  if (own) return { mode: own as 'off' | 'direct' };
+  if (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) return { mode: 'otlp', url: env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT };
+  if (env.OTEL_EXPORTER_OTLP_ENDPOINT) {
+    return { mode: 'otlp', url: `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces` };
+  }
+  return { mode: 'off' };
+}
 
 const SETTINGS = {
   /** Where the api listens (HOST). @default '127.0.0.1' */
   host: from('HOST'),
   /** PORT. @default 8283 */
   port: from('PORT'),
-  /** `development` adds stack traces to error responses; nothing else changes (NODE_ENV). */
+  /** `development` adds stack traces to error responses; nothing else changes (NODE_ENV). @default 'production' */
   nodeEnv: from('NODE_ENV'),
   /** LOG_LEVEL. */
   logLevel: setting(['LOG_LEVEL'], (env): string => env.LOG_LEVEL),
@@ -118,15 +170,34 @@ const SETTINGS = {
   clickhouseTraceTtlDays: from('RUNTRACE_CLICKHOUSE_TTL_DAYS'),
   /** Days an OpenTelemetry span stays in ClickHouse; 0 keeps them forever (RUNTRACE_OTEL_TTL_DAYS). @default 30 */
   otelTtlDays: from('RUNTRACE_OTEL_TTL_DAYS'),
-  /** Where the api's own request spans go (RUNTRACE_OTEL_SELF_TRACE). @default off */
+  /** Where the api's own request spans go, and how (RUNTRACE_OTEL_SELF_TRACE and the standard OTEL_*). @default off */
   selfTrace: setting(
-    ['RUNTRACE_OTEL_SELF_TRACE'],
-    ({ RUNTRACE_OTEL_SELF_TRACE: value }): SelfTraceSetting =>
-      Object.freeze(
-        value.startsWith('otlp:')
-          ? { mode: 'otlp' as const, url: value.slice('otlp:'.length) }
-          : { mode: value as 'off' | 'direct' },
-      ),
+    [
+      'RUNTRACE_OTEL_SELF_TRACE',
+      'OTEL_SDK_DISABLED',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_HEADERS',
+      'OTEL_SERVICE_NAME',
+      'OTEL_TRACES_SAMPLER',
+      'OTEL_TRACES_SAMPLER_ARG',
+    ],
+    (env): SelfTraceSetting => {
+      const destination = selfTraceDestination(env);
+      if (destination.mode === 'off') return Object.freeze({ mode: 'off' as const });
+      const spans: SelfTraceSpans = {
+        serviceName: env.OTEL_SERVICE_NAME ?? DEFAULT_SELF_TRACE_SERVICE_NAME,
+        sampler: Object.freeze({
+          name: env.OTEL_TRACES_SAMPLER ?? 'parentbased_always_on',
+          ratio: env.OTEL_TRACES_SAMPLER_ARG ?? 1,
+        }),
+      };
+      return Object.freeze(
+        destination.mode === 'otlp'
+          ? { ...destination, ...spans, headers: Object.freeze(otlpHeaders(env.OTEL_EXPORTER_OTLP_HEADERS)) }
+          : { mode: destination.mode, ...spans },
+      );
+    },
   ),
   /** Largest OTLP request body, compressed or not (RUNTRACE_OTLP_MAX_BODY_BYTES); beyond → 413. @default 32 MiB */
   otlpMaxBodyBytes: from('RUNTRACE_OTLP_MAX_BODY_BYTES'),
@@ -191,6 +262,8 @@ const SETTINGS = {
         path: env.RUNTRACE_FUZZ_PATH,
       }),
   ),
+  /** Apply pending migrations at start (RUNTRACE_MIGRATE=on); off leaves it to `pnpm runtrace migrate`. @default true */
+  migrateAtStart: setting(['RUNTRACE_MIGRATE'], (env): boolean => env.RUNTRACE_MIGRATE === 'on'),
 } satisfies Record<string, Setting>;
 
 type SettingName = keyof typeof SETTINGS;
@@ -264,6 +337,7 @@ export const API = slice('api', [
   'metricsPort',
   'metricsHost',
   'apiKey',
+  'migrateAtStart',
 ]);
 
 /** `pnpm sidecar`: the receiver of the socket telemetry protocol. */

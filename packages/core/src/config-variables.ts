@@ -30,6 +30,17 @@ const variable = <S extends z.ZodType>(schema: S, doc: VariableDoc | AliasDoc): 
 
 /** Where the `socket` backend writes and the sidecar listens (Letta's path). */
 export const DEFAULT_TELEMETRY_SOCKET = '/var/run/telemetry/telemetry.sock';
+/** The `service.name` of the api's own spans when OTEL_SERVICE_NAME is unset. */
+export const DEFAULT_SELF_TRACE_SERVICE_NAME = 'runtrace-api';
+/** OTEL_TRACES_SAMPLER's values (the OpenTelemetry SDK's built-in samplers). */
+export const TRACES_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
 /** Provider-trace backends when TELEMETRY_PROVIDER_TRACE_BACKEND (and its alias) are unset. */
 export const DEFAULT_TELEMETRY_BACKENDS = 'postgres';
 
@@ -57,9 +68,9 @@ const optionalString = () => z.string().optional();
 export const VARIABLES = {
   HOST: variable(z.string().min(1).default('127.0.0.1'), { description: 'address the api listens on' }),
   PORT: variable(port().default(8283), { description: 'port the api listens on' }),
-  NODE_ENV: variable(z.enum(['production', 'development', 'test']).default('development'), {
-    defaultNote: '`production` under `pnpm start`',
-    description: '`development` adds stack traces to error responses; nothing else changes',
+  NODE_ENV: variable(z.enum(['production', 'development', 'test']).default('production'), {
+    description:
+      '`development` (only when asked for: `pnpm --filter @runtrace/api dev` sets it) adds stack traces to error responses; nothing else changes',
   }),
   LOG_LEVEL: variable(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), {
     description: 'pino level: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`',
@@ -158,11 +169,11 @@ export const VARIABLES = {
   }),
   RUNTRACE_CLICKHOUSE_TTL_DAYS: variable(days(), {
     description:
-      'days ClickHouse keeps a provider trace after receiving it (`0` keeps them forever); applied to the table at every start',
+      'days ClickHouse keeps a provider trace after receiving it (`0` keeps them forever); applied to the table at every start (by `pnpm runtrace migrate` when `RUNTRACE_MIGRATE=off`)',
   }),
   RUNTRACE_OTEL_TTL_DAYS: variable(days(), {
     description:
-      'days ClickHouse keeps an OpenTelemetry span, counted from its start (`0` keeps them forever); applied to `otel_traces` and its trace-id lookup table at every start',
+      'days ClickHouse keeps an OpenTelemetry span, counted from its start (`0` keeps them forever); applied to `otel_traces` and its trace-id lookup table at every start (by `pnpm runtrace migrate` when `RUNTRACE_MIGRATE=off`)',
   }),
   RUNTRACE_OTEL_SELF_TRACE: variable(
     z
@@ -171,10 +182,13 @@ export const VARIABLES = {
         /^(off|direct|otlp:https?:\/\/\S+)$/,
         'must be off, direct or otlp:<http(s) URL of an OTLP/HTTP traces endpoint>',
       )
-      .default('off'),
+      .optional()
+      .or(z.literal('').transform(() => undefined)),
     {
+      unset:
+        '`off`, unless `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` is set (then `otlp:` to it)',
       description:
-        "the api's own request spans: `direct` → into its own span table (default organization), `otlp:<url>` → exported to that OTLP/HTTP traces endpoint (with `RUNTRACE_API_KEY` as bearer key when set); `/v1/traces` requests are never traced",
+        "the api's own request spans: `off`; `direct` → into its own span table (default organization); `otlp:<url>` → exported to that OTLP/HTTP traces endpoint (with `RUNTRACE_API_KEY` as bearer key when set). Set, it wins over the `OTEL_EXPORTER_OTLP_*ENDPOINT` variables; `OTEL_SDK_DISABLED=true` wins over it. `/v1/traces` requests are never traced",
     },
   ),
   RUNTRACE_OTLP_MAX_BODY_BYTES: variable(positiveInt(32 * 1024 * 1024), {
@@ -247,7 +261,7 @@ export const VARIABLES = {
   RUNTRACE_API_KEY: variable(optionalString(), {
     unset: 'no key: the default organization, unless the api requires keys',
     description:
-      'the API key `pnpm simulate` and `pnpm watch-run` send; the api sends it as bearer key to `RUNTRACE_OTEL_SELF_TRACE=otlp:<url>`',
+      'the API key `pnpm simulate` and `pnpm watch-run` send; the api sends it as bearer key to its self-trace OTLP endpoint (`RUNTRACE_OTEL_SELF_TRACE=otlp:<url>` or `OTEL_EXPORTER_OTLP_*ENDPOINT`)',
   }),
   RUNTRACE_REQUIRE_SERVICES: variable(flag, {
     description: '`1` → tests fail instead of skipping when a server is missing (CI)',
@@ -275,6 +289,60 @@ export const VARIABLES = {
       .or(z.literal('').transform(() => undefined)),
     { unset: 'the whole run', description: 'with the seed, the path the suite printed: replays just the failing case' },
   ),
+  OTEL_SDK_DISABLED: variable(
+    z
+      .string()
+      .optional()
+      .transform((v) => v?.trim().toLowerCase() === 'true'),
+    {
+      description: "`true` → no self-tracing at all, whatever `RUNTRACE_OTEL_SELF_TRACE` says (OpenTelemetry's switch)",
+    },
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable(
+    emptyAsUnset(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()),
+    {
+      unset: 'no export (unless another variable says where)',
+      description:
+        'base URL of an OTLP/HTTP collector: with `RUNTRACE_OTEL_SELF_TRACE` unset, the api exports its own spans to `<url>/v1/traces`',
+    },
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: variable(
+    emptyAsUnset(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional()),
+    {
+      unset: '`OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`',
+      description: 'the full OTLP/HTTP traces URL, as is; wins over `OTEL_EXPORTER_OTLP_ENDPOINT`',
+    },
+  ),
+  OTEL_EXPORTER_OTLP_HEADERS: variable(
+    emptyAsUnset(
+      z
+        .string()
+        .regex(/^\s*[^\s=,]+\s*=[^,]*(,\s*[^\s=,]+\s*=[^,]*)*$/, 'must be key=value pairs separated by commas')
+        .optional(),
+    ),
+    {
+      unset: 'none (a `RUNTRACE_API_KEY` is still sent as bearer key)',
+      description:
+        'headers of the self-trace export, `key=value,key2=value2` (values URL-decoded); an `authorization` here wins over the one from `RUNTRACE_API_KEY`. Often a secret',
+    },
+  ),
+  OTEL_SERVICE_NAME: variable(emptyAsUnset(z.string().optional()), {
+    unset: `\`${DEFAULT_SELF_TRACE_SERVICE_NAME}\``,
+    description: "`service.name` of the api's own spans",
+  }),
+  OTEL_TRACES_SAMPLER: variable(emptyAsUnset(z.enum(TRACES_SAMPLERS).optional()), {
+    unset: '`parentbased_always_on`',
+    description:
+      "which of the api's request spans are kept: `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` (`parentbased_*` follow the caller's `traceparent` sampled flag when there is one)",
+  }),
+  OTEL_TRACES_SAMPLER_ARG: variable(emptyAsUnset(z.coerce.number().min(0).max(1).optional()), {
+    unset: '`1`',
+    description: 'the ratio (0 to 1) of the `traceidratio` samplers',
+  }),
+  RUNTRACE_MIGRATE: variable(emptyAsUnset(z.enum(['on', 'off']).default('on')), {
+    description:
+      '`off` → the api never migrates at start (run `pnpm runtrace migrate` first, e.g. as a Job); with migrations pending it starts, live, but `/readyz` answers 503 until they are applied',
+  }),
 } satisfies Record<string, Variable>;
 
 export type VariableName = keyof typeof VARIABLES;

@@ -20,7 +20,7 @@ describe('config slices', () => {
     expect(loadApiConfig({})).toMatchObject({
       host: '127.0.0.1',
       port: 8283,
-      nodeEnv: 'development',
+      nodeEnv: 'production',
       logLevel: 'info',
       dataDir: path.resolve(cwd, '.runtrace'),
       databaseUrl: undefined,
@@ -121,6 +121,47 @@ describe('config slices', () => {
         LETTA_TELEMETRY_PROVIDER_TRACE_BACKEND: 'clickhouse',
       }).telemetryBackends,
     ).toEqual(['socket', 'postgres']);
+  });
+
+  it('resolve self-tracing: OTEL_SDK_DISABLED, then RUNTRACE_OTEL_SELF_TRACE, then the OTLP endpoints', () => {
+    const selfTrace = (env: Record<string, string>) => loadApiConfig(env).selfTrace;
+    const base = 'http://collector:4318/';
+    expect(selfTrace({ OTEL_EXPORTER_OTLP_ENDPOINT: base })).toEqual({
+      mode: 'otlp',
+      url: 'http://collector:4318/v1/traces',
+      headers: {},
+      serviceName: 'runtrace-api',
+      sampler: { name: 'parentbased_always_on', ratio: 1 },
+    });
+    expect(
+      selfTrace({ OTEL_EXPORTER_OTLP_ENDPOINT: base, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://c/t' }),
+    ).toMatchObject({ mode: 'otlp', url: 'https://c/t' });
+    expect(selfTrace({ OTEL_EXPORTER_OTLP_ENDPOINT: base, RUNTRACE_OTEL_SELF_TRACE: 'off' })).toEqual({ mode: 'off' });
+    expect(
+      selfTrace({ OTEL_EXPORTER_OTLP_ENDPOINT: base, RUNTRACE_OTEL_SELF_TRACE: 'direct', OTEL_SERVICE_NAME: 's' }),
+    ).toEqual({ mode: 'direct', serviceName: 's', sampler: { name: 'parentbased_always_on', ratio: 1 } });
+    expect(selfTrace({ RUNTRACE_OTEL_SELF_TRACE: 'direct', OTEL_SDK_DISABLED: 'TRUE' })).toEqual({ mode: 'off' });
+    expect(selfTrace({ RUNTRACE_OTEL_SELF_TRACE: 'direct', OTEL_SDK_DISABLED: 'false' }).mode).toBe('direct');
+    expect(
+      selfTrace({
+        RUNTRACE_OTEL_SELF_TRACE: 'otlp:http://c/v1/traces',
+        OTEL_EXPORTER_OTLP_HEADERS: 'api-key=a%3Db,x=1',
+        OTEL_TRACES_SAMPLER: 'traceidratio',
+        OTEL_TRACES_SAMPLER_ARG: '0.25',
+      }),
+    ).toMatchObject({ headers: { 'api-key': 'a=b', x: '1' }, sampler: { name: 'traceidratio', ratio: 0.25 } });
+    expect(
+      errorOf(() =>
+        loadApiConfig({
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'grpc://c:4317',
+          OTEL_TRACES_SAMPLER: 'sometimes',
+          OTEL_TRACES_SAMPLER_ARG: '2',
+          OTEL_EXPORTER_OTLP_HEADERS: 'novalue',
+        }),
+      ),
+    ).toMatch(
+      /OTEL_EXPORTER_OTLP_ENDPOINT: must be an http\(s\) URL\n {2}OTEL_EXPORTER_OTLP_HEADERS: .*\n {2}OTEL_TRACES_SAMPLER: .*\n {2}OTEL_TRACES_SAMPLER_ARG: /,
+    );
   });
 
   it('declare every variable once and read each in some process', () => {

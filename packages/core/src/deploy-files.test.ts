@@ -17,11 +17,6 @@ import { VARIABLES } from './config-variables.ts';
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 
-/**
- * Variables the deployment files set that other parts of issue #13 add to the config (RUNTRACE_MIGRATE: the api's
- * start-up migration switch). Each must reach VARIABLES at merge; the test then says to take it out of this list.
- */
-const AWAITED = new Set(['RUNTRACE_MIGRATE']);
 /** Standard variables a process honours without config.ts listing them. */
 const STANDARD = /^(OTEL_[A-Z_]+)$/;
 
@@ -173,7 +168,7 @@ const imageHealth = (target: string) => {
 
 describe('deployment files: variables', () => {
   it('set only variables the config reads (or standard ones), each on a process that reads it', () => {
-    const known = (name: string) => name in VARIABLES || STANDARD.test(name) || AWAITED.has(name);
+    const known = (name: string) => name in VARIABLES || STANDARD.test(name);
     const everywhere = [
       ...Object.keys(stageEnv('api')),
       ...Object.keys(stageEnv('sidecar')),
@@ -183,12 +178,9 @@ describe('deployment files: variables', () => {
       ...[...(pod.initContainers ?? []), ...pod.containers].flatMap((c) => (c.env ?? []).map((e) => e.name)),
     ];
     expect(everywhere.filter((name) => !known(name))).toEqual([]);
-    for (const name of AWAITED) {
-      expect(name in VARIABLES, `${name} is in config-variables.ts now: remove it from AWAITED`).toBe(false);
-    }
     // The images set NODE_ENV for both (a standard variable libraries read); otherwise each reads its own.
     const reads = (slice: { variables: readonly string[] }, env: Env) =>
-      Object.keys(env).filter((n) => n !== 'NODE_ENV' && !AWAITED.has(n) && !slice.variables.includes(n));
+      Object.keys(env).filter((n) => n !== 'NODE_ENV' && !slice.variables.includes(n));
     for (const env of [processEnv.k8sApi, processEnv.composeApi, processEnv.k8sMigrate, processEnv.composeMigrate]) {
       expect(reads(API, env)).toEqual([]);
     }

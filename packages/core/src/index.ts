@@ -8,6 +8,7 @@ export * from './actor.ts';
 export { type ApiKeyInfo, AuthManager, type Organization } from './auth/auth-manager.ts';
 export { type ConnectOptions, connectDatabase, type Database, type Db } from './db/connect.ts';
 export { migrate } from './db/migrate.ts';
+export { migrateStores, type MigrateStoresOptions, type StoreMigrations } from './migrate-stores.ts';
 export { domainErrorOf } from './domain-error-of.ts';
 export * from './errors.ts';
 export { type IdKind, idSchema, invalidIdMessage, isId, newId } from './ids.ts';

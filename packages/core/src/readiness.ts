@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { ClickHouse } from './clickhouse/connect.ts';
+import { pendingClickHouseMigrations } from './clickhouse/migrate.ts';
 import type { Db } from './db/connect.ts';
 import { pendingMigrations } from './db/migrate.ts';
 import { redisOptions } from './streams/redis-connection.ts';
@@ -22,7 +23,10 @@ export interface ReadinessOptions {
   timeoutMs?: number;
 }
 
-/** A probe of every configured store (CONTRACTS §9): one ping each, in parallel, each bounded in time. */
+/**
+ * A probe of every configured store (CONTRACTS §9): one ping each, in parallel, each bounded in time; Postgres (or
+ * PGlite) and ClickHouse are ready only with every migration of this build applied.
+ */
 export class ReadinessProbe {
   readonly #options: ReadinessOptions;
   /** Its own connection, so a probe never queues behind (or disturbs) the streams' commands. */
@@ -51,7 +55,13 @@ export class ReadinessProbe {
       ]);
     }
     if (clickhouse) {
-      checks.push(['clickhouse', async () => ((await clickhouse.client.ping()).success ? 'ok' : 'unavailable')]);
+      checks.push([
+        'clickhouse',
+        async () => {
+          if (!(await clickhouse.client.ping()).success) return 'unavailable';
+          return (await pendingClickHouseMigrations(clickhouse)) > 0 ? 'migrations pending' : 'ok';
+        },
+      ]);
     }
     const timeoutMs = this.#options.timeoutMs ?? 2000;
     const results = await Promise.all(

@@ -1,11 +1,16 @@
-import path from 'node:path';
 import type { ApiConfig } from './config.ts';
 import { AgentManager } from './agents/agent-manager.ts';
 import { AuthManager } from './auth/auth-manager.ts';
-import type { ClickHouse } from './clickhouse/connect.ts';
+import { type ClickHouse, connectClickHouse } from './clickhouse/connect.ts';
 import { openMigratedClickHouse } from './clickhouse/migrate.ts';
 import { connectDatabase, type Database } from './db/connect.ts';
-import { migrate } from './db/migrate.ts';
+import {
+  clickhouseConfigured,
+  clickhouseMigrateOptions,
+  databaseConnectOptions,
+  migrateDatabase,
+} from './migrate-stores.ts';
+import { pendingMigrations } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
 import { type Readiness, ReadinessProbe } from './readiness.ts';
 import { MessageManager } from './messages/message-manager.ts';
@@ -91,7 +96,10 @@ class OpenedResources {
   }
 }
 
-/** Connects, migrates under the advisory lock, creates the default actor, and wires the managers. */
+/**
+ * Connects, migrates under the advisory lock (unless RUNTRACE_MIGRATE=off: then pending migrations leave it live but
+ * not ready), creates the default actor, and wires the managers.
+ */
 export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const opened = new OpenedResources();
   try {
@@ -118,29 +126,27 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
   // nothing is still opening when the closers run.
   const [databaseResult, clickhouseResult] = await Promise.allSettled([
     (async () => {
-      const db = await connectDatabase({
-        url: config.databaseUrl,
-        pgliteDir: options.pgliteDir ?? path.join(config.dataDir, 'pgdata'),
-        connectTimeoutMs: config.dbConnectTimeoutMs,
-        statementTimeoutMs: config.dbStatementTimeoutMs,
-        acquireTimeoutMs: config.dbAcquireTimeoutMs,
-      });
+      const db = await connectDatabase(databaseConnectOptions(config, options.pgliteDir));
       early.database = db;
-      const applied = await migrate(db.unboundedDb);
-      if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
-      await new AuthManager({ db: db.db }).ensureDefaultActor();
+      if (config.migrateAtStart) {
+        const applied = await migrateDatabase(db);
+        if (applied.length) logger.info({ applied: applied.length }, 'database migrations applied');
+      } else if ((await pendingMigrations(db.db)) === 0) {
+        await new AuthManager({ db: db.db }).ensureDefaultActor();
+      } else {
+        // Another step (`pnpm runtrace migrate`) applies them; /readyz says not ready meanwhile.
+        logger.warn('database migrations pending and RUNTRACE_MIGRATE=off: not ready until they are applied');
+      }
       return db;
     })(),
     (async () => {
-      if (!((options.clickhouse ?? true) && config.clickhouseUrl?.trim() !== 'off')) return null;
-      const migrated = await openMigratedClickHouse({
-        url: config.clickhouseUrl,
-        dataDir: config.dataDir,
-        database: options.clickhouseDatabase,
-        ttlDays: config.clickhouseTraceTtlDays,
-        otelTtlDays: config.otelTtlDays,
-        cluster: config.clickhouseCluster,
-      });
+      if (!((options.clickhouse ?? true) && clickhouseConfigured(config))) return null;
+      const chOptions = clickhouseMigrateOptions(config, options.clickhouseDatabase);
+      if (!config.migrateAtStart) {
+        early.clickhouse = await connectClickHouse(chOptions);
+        return early.clickhouse;
+      }
+      const migrated = await openMigratedClickHouse(chOptions);
       early.clickhouse = migrated.clickhouse;
       if (migrated.applied.length) logger.info({ applied: migrated.applied }, 'ClickHouse migrations applied');
       return migrated.clickhouse;

@@ -107,7 +107,7 @@ export function streamRoute(settings: StreamSettings): LettaRoute {
       }
       const left = new AbortController();
       reply.raw.once('close', () => left.abort());
-      const subscription = settings.subscriptions.open(left.signal);
+      const subscription = settings.subscriptions.open(left.signal, 'rest:runs.stream');
       let items: AsyncIterable<StreamItem>;
       try {
         items = await runtime.streams.subscribe(actor, {

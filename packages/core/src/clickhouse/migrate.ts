@@ -112,6 +112,23 @@ export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHou
   });
 }
 
+/** How many of this build's ClickHouse migrations the database has not applied (readiness: `/readyz`). */
+export async function pendingClickHouseMigrations(ch: ClickHouse, migrationsDir?: string): Promise<number> {
+  const migrations = readClickHouseMigrations(migrationsDir);
+  const exists = await ch.client.query({
+    query: "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'runtrace_migrations'",
+    query_params: { db: ch.database },
+    format: 'JSONEachRow',
+  });
+  if (Number((await exists.json<{ n: string | number }>())[0]?.n ?? 0) === 0) return migrations.length;
+  const result = await ch.client.query({
+    query: `SELECT version FROM ${qualified(ch, 'runtrace_migrations')} FINAL`,
+    format: 'JSONEachRow',
+  });
+  const done = new Set((await result.json<{ version: number }>()).map((r) => Number(r.version)));
+  return migrations.filter((m) => !done.has(m.version)).length;
+}
+
 /** The TTL in days a table (provider_traces unless told) has now, or null when it has none. */
 export async function currentTraceTtlDays(ch: ClickHouse, table = 'provider_traces'): Promise<number | null> {
   return (await currentTtl(ch, table))?.days ?? null;

@@ -1,6 +1,7 @@
 /**
  * Runtrace tracing itself: the api's request spans (made with `@opentelemetry/api` in apps/api) through an
- * OpenTelemetry SDK set up here, as RUNTRACE_OTEL_SELF_TRACE says:
+ * OpenTelemetry SDK set up here, as the config's self-trace setting says (RUNTRACE_OTEL_SELF_TRACE and the standard
+ * OTEL_* variables, read in config.ts; precedence in config-slices.ts `SelfTraceSetting`):
  * - `direct`: into this process's own span table, through the same OTLP decoding as `POST /v1/traces` (the SDK's
  *   OTLP/JSON serializer → {@link OtelTraces.ingest}), without HTTP, under the default organization (the operator's);
  * - `otlp:<url>`: exported as OTLP/HTTP protobuf to a collector or another Runtrace (with RUNTRACE_API_KEY as its
@@ -11,14 +12,36 @@ import { type ExportResult, ExportResultCode, W3CTraceContextPropagator } from '
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type ReadableSpan,
+  type Sampler,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+  TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { DEFAULT_ACTOR } from '../actor.ts';
+import type { SelfTraceSampler } from '../config-slices.ts';
+import { DEFAULT_SELF_TRACE_SERVICE_NAME } from '../config-variables.ts';
 import { ConfigError, type SelfTraceSetting } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { OtelTraces } from './otel-traces.ts';
 
-/** The service name Runtrace's own spans carry. */
-export const SELF_TRACE_SERVICE_NAME = 'runtrace-api';
+/** The service name Runtrace's own spans carry unless OTEL_SERVICE_NAME says another. */
+export const SELF_TRACE_SERVICE_NAME = DEFAULT_SELF_TRACE_SERVICE_NAME;
+
+/** OTEL_TRACES_SAMPLER (+ _ARG) as the SDK's sampler; `parentbased_*` decide roots only and follow a caller's flag. */
+export function samplerOf({ name, ratio }: SelfTraceSampler): Sampler {
+  const root = name.endsWith('always_on')
+    ? new AlwaysOnSampler()
+    : name.endsWith('always_off')
+      ? new AlwaysOffSampler()
+      : new TraceIdRatioBasedSampler(ratio);
+  return name.startsWith('parentbased_') ? new ParentBasedSampler({ root }) : root;
+}
 
 /** Exports spans into this process's OtelTraces as if they had arrived over OTLP/JSON. */
 export class DirectSpanExporter implements SpanExporter {
@@ -70,14 +93,20 @@ export function createSelfTracer(
       ? new DirectSpanExporter(deps.traces)
       : new OTLPTraceExporter({
           url: setting.url,
-          headers: deps.apiKey ? { authorization: `Bearer ${deps.apiKey}` } : {},
+          // OTEL_EXPORTER_OTLP_HEADERS win: an operator's collector may want its own authorization.
+          headers: { ...(deps.apiKey ? { authorization: `Bearer ${deps.apiKey}` } : {}), ...setting.headers },
         });
   const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': SELF_TRACE_SERVICE_NAME }),
+    resource: resourceFromAttributes({ 'service.name': setting.serviceName }),
+    sampler: samplerOf(setting.sampler),
     spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000 })],
   });
   deps.logger.info(
-    { selfTrace: setting.mode === 'otlp' ? setting.url : 'direct' },
+    {
+      selfTrace: setting.mode === 'otlp' ? setting.url : 'direct',
+      serviceName: setting.serviceName,
+      sampler: setting.sampler,
+    },
     setting.mode === 'otlp'
       ? `tracing the api's requests to ${setting.url}`
       : "tracing the api's requests into its own span table",
