@@ -10,7 +10,9 @@ export type RetentionDays = number | 'off';
 
 /** `retention.set`'s input: the organization's override. Bounded at 100 years so the interval arithmetic stays sane. */
 export const setRetentionInput = z.object({
-  days: z.union([z.literal('off'), z.number().int().positive().max(36_500), z.null()]),
+  days: z.union([z.literal('off'), z.number().int().positive().max(36_500), z.null()], {
+    error: "must be a whole number of days from 1 to 36500, 'off' (keep everything) or null (follow the default)",
+  }),
 });
 export type SetRetentionInput = z.input<typeof setRetentionInput>;
 
