@@ -1,4 +1,5 @@
 import { sql } from 'drizzle-orm';
+import postgres from 'postgres';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../actor.ts';
@@ -33,6 +34,15 @@ const ORPHANS = `
     + (select count(*) from provider_traces where run_id is not null and run_id not in (select id from runs))
     + (select count(*) from provider_trace_ids where run_id is not null and run_id not in (select id from runs))
     as n`;
+
+/** A promise and the function that resolves it: a gate a test opens when it chooses. */
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
 
 describe.each(databaseTargets())('retention on $name', (target) => {
   let rt: TestRuntime;
@@ -216,6 +226,25 @@ describe.each(databaseTargets())('retention on $name', (target) => {
     await clearOld();
   });
 
+  it('once started, passes every interval until closed', async () => {
+    const id = await seedRun(a, 40);
+    let passes = 0;
+    const scheduled = job({
+      intervalMs: 50,
+      onBatch: (org) => {
+        if (org === a.organizationId) passes++;
+      },
+    });
+    scheduled.start();
+    await expect.poll(() => passes, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    expect(await exists(id)).toBe(false);
+    await scheduled.close();
+    const after = passes;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(passes).toBe(after);
+    await clearOld();
+  });
+
   describe('settings', () => {
     it('reads and sets the caller’s organization only; the override wins over the default', async () => {
       expect(await rt.retention.get(a)).toEqual({
@@ -263,14 +292,8 @@ describe.each(databaseTargets().filter((t) => t.name === 'postgres'))(
           await rt.runs.update(actor, { runId: run.id, status: 'completed' });
         }
         await rt.database.db.execute(sql`update runs set created_at = now() - interval '40 days'`);
-        let release!: () => void;
-        const gate = new Promise<void>((resolve) => {
-          release = resolve;
-        });
-        let firstBatch!: () => void;
-        const inside = new Promise<void>((resolve) => {
-          firstBatch = resolve;
-        });
+        const { promise: gate, resolve: release } = deferred();
+        const { promise: inside, resolve: firstBatch } = deferred();
         const options = {
           logger: createLogger('silent'),
           defaultDays: 30,
@@ -298,6 +321,43 @@ describe.each(databaseTargets().filter((t) => t.name === 'postgres'))(
         expect(await two.runOnce()).toMatchObject({ locked: true });
       } finally {
         await second.close();
+        await rt.dispose();
+      }
+    });
+    it('never waits on a run a request holds locked: skips it, and takes it at the next pass', async () => {
+      const rt = await createTestRuntime(target, {
+        RUNTRACE_RETENTION_DAYS: '30',
+        RUNTRACE_RETENTION_INTERVAL_MS: '3600000',
+      });
+      const holder = postgres(rt.config.databaseUrl as string, { max: 1, onnotice: () => {} });
+      try {
+        const actor = await rt.auth.ensureDefaultActor();
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const run = await rt.runs.create(actor, { agentId: newId('agent') });
+          await rt.runs.update(actor, { runId: run.id, status: 'completed' });
+          ids.push(run.id);
+        }
+        await rt.database.db.execute(sql`update runs set created_at = now() - interval '40 days'`);
+        const options = { logger: createLogger('silent'), defaultDays: 30, intervalMs: 3_600_000, batchSize: 10 };
+        const job = new RetentionJob({ ...options, database: rt.database });
+        const { promise: held, resolve: release } = deferred();
+        const { promise: isLocked, resolve: locked } = deferred();
+        const transaction = holder.begin(async (tx) => {
+          await tx`select id from runs where id = ${ids[0] as string} for update`;
+          locked();
+          await held;
+        });
+        await isLocked;
+        const t0 = performance.now();
+        const pass = await job.runOnce();
+        expect(performance.now() - t0).toBeLessThan(5_000);
+        expect(pass.deleted.runs).toBe(2);
+        release();
+        await transaction;
+        expect((await job.runOnce()).deleted.runs).toBe(1);
+      } finally {
+        await holder.end();
         await rt.dispose();
       }
     });
