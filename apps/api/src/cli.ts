@@ -7,12 +7,22 @@
  *   pnpm --silent runtrace keys list [--org <org-id>]
  *   pnpm --silent runtrace keys revoke <key-id>
  *   pnpm --silent runtrace migrate
+ *   pnpm --silent runtrace retention show [--org <org-id>]
+ *   pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
  *
  * Add --json for machine-readable output. It uses the same database settings as the api (DATABASE_URL, or PGlite
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
  */
 import { parseArgs } from 'node:util';
-import { createLogger, createRuntime, DEFAULT_ORGANIZATION_ID, DomainError } from '@runtrace/core';
+import {
+  createLogger,
+  createRuntime,
+  DEFAULT_ORGANIZATION_ID,
+  DomainError,
+  type RetentionSetting,
+  type Runtime,
+  setRetentionInput,
+} from '@runtrace/core';
 import { ConfigError, loadApiConfig } from '@runtrace/core/config';
 import { migrateCommand } from './cli-migrate.ts';
 
@@ -23,6 +33,8 @@ const USAGE = `usage:
   pnpm --silent runtrace keys list [--org <org-id>]
   pnpm --silent runtrace keys revoke <key-id>
   pnpm --silent runtrace migrate   (Postgres/PGlite and ClickHouse migrations, then exit)
+  pnpm --silent runtrace retention show [--org <org-id>]
+  pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
 options: --json  print JSON`;
 
 async function main(argv: string[]): Promise<number> {
@@ -32,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
     options: {
       org: { type: 'string' },
       name: { type: 'string' },
+      days: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -46,11 +59,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadApiConfig();
   // Keys and organizations live in Postgres only; an embedded ClickHouse admits one process, the running api.
-  const runtime = await createRuntime({ config, logger: createLogger('warn', 'runtrace-cli'), clickhouse: false });
+  // The running api purges; a one-shot command must not start a retention pass of its own.
+  const runtime = await createRuntime({
+    config,
+    logger: createLogger('warn', 'runtrace-cli'),
+    clickhouse: false,
+    retentionJob: false,
+  });
   const print = (value: unknown, text: string) => console.log(values.json ? JSON.stringify(value, null, 2) : text);
   try {
     const auth = runtime.auth;
     const org = values.org ?? DEFAULT_ORGANIZATION_ID;
+    if (resource === 'retention') return await retentionCommand(runtime, action, values.org, values.days, print);
     switch (`${resource} ${action}`) {
       case 'orgs create': {
         if (!arg) throw new UsageError('orgs create needs a name');
@@ -98,6 +118,40 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await runtime.close();
   }
+}
+
+/**
+ * `retention show`: every organization's retention (or one's, with --org); `retention set`: an organization's
+ * override, `--days N` (days), `off` (keep everything) or `default` (follow RUNTRACE_RETENTION_DAYS).
+ */
+async function retentionCommand(
+  runtime: Runtime,
+  action: string,
+  org: string | undefined,
+  days: string | undefined,
+  print: (value: unknown, text: string) => void,
+): Promise<number> {
+  const line = (r: RetentionSetting) =>
+    `${r.organizationId}  keeps ${r.effectiveDays === 'off' ? 'everything' : `${r.effectiveDays} days`}  (${
+      r.override === null ? `default: ${r.defaultDays}` : `override: ${r.override}`
+    })`;
+  if (action === 'show') {
+    const ids = org ? [org] : (await runtime.auth.listOrganizations()).map((o) => o.id);
+    const settings = [];
+    for (const id of ids) settings.push(await runtime.retention.getFor(id));
+    print(org ? settings[0] : settings, settings.map(line).join('\n'));
+    return 0;
+  }
+  if (action === 'set') {
+    if (!org || days === undefined) throw new UsageError('retention set needs --org and --days');
+    const value = days === 'off' ? 'off' : days === 'default' ? null : /^\d+$/.test(days) ? Number(days) : days;
+    const input = setRetentionInput.safeParse({ days: value });
+    if (!input.success) throw new UsageError('--days must be a whole number of days from 1 to 36500, off or default');
+    const setting = await runtime.retention.setFor(org, input.data);
+    print(setting, line(setting));
+    return 0;
+  }
+  throw new UsageError(`unknown command: retention ${action}`);
 }
 
 class UsageError extends Error {}

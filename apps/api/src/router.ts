@@ -1,6 +1,7 @@
 import { agentsRouter } from './routers/agents.ts';
 import { messagesRouter } from './routers/messages.ts';
 import { providerTracesRouter } from './routers/provider-traces.ts';
+import { retentionRouter } from './routers/retention.ts';
 import { runsRouter } from './routers/runs.ts';
 import { stepsRouter } from './routers/steps.ts';
 import { router } from './trpc.ts';
@@ -11,6 +12,7 @@ export const appRouter = router({
   messages: messagesRouter,
   agents: agentsRouter,
   providerTraces: providerTracesRouter,
+  retention: retentionRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -138,6 +138,8 @@ export async function openEnvironment(
       clickhouseUrl,
       streamStaleAfterMs: 365 * 24 * 3600 * 1000,
       streamSweepIntervalMs: 24 * 3600 * 1000,
+      // The purge section runs a retention job of its own and times it: the runtime's must not start a pass meanwhile.
+      retentionIntervalMs: 24 * 3600 * 1000,
     },
     logger: createLogger('warn', 'runtrace-bench'),
     clickhouseDatabase,

@@ -13,6 +13,7 @@ import { DEFAULT_ORGANIZATION_ID } from '@runtrace/core';
 import { ConfigError, loadApiConfig, loadToolConfig } from '@runtrace/core/config';
 import { intFlag, parseFlags } from '../src/args.ts';
 import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
+import { purgeSection } from './purge.ts';
 import { runsCreateSection } from './runs-create.ts';
 import { runsListSection } from './runs-list.ts';
 import type { BenchOptions, BenchSection, Check } from './section.ts';
@@ -23,7 +24,14 @@ import { tracesSection } from './traces.ts';
 import { int, seconds } from './stats.ts';
 
 /** Every section, in the order they run. A new benchmark is a new file and one line here. */
-const SECTIONS: BenchSection[] = [runsListSection, runsCreateSection, telemetrySection, streamsSection, tracesSection];
+const SECTIONS: BenchSection[] = [
+  runsListSection,
+  runsCreateSection,
+  telemetrySection,
+  streamsSection,
+  tracesSection,
+  purgeSection,
+];
 
 const USAGE = `pnpm bench [-- options]
 
@@ -43,6 +51,8 @@ const USAGE = `pnpm bench [-- options]
   --otlp-exports <n>        OTLP exports of 512 spans per ingest scenario (default 400)
   --trace-table-spans <n>   spans seeded for runs.trace (default 10,000,000; ~50 s per 10 M on an idle machine)
   --trace-queries <n>       timed runs.trace calls (default 300)
+  --purge-runs <n>          expired runs (with children) the purge section seeds and deletes (default 200,000;
+                            the documented figure is at 1,000,000)
   --only <names>            comma list of sections: ${SECTIONS.map((s) => s.name).join(', ')}
   --check                   exit 1 when a target is missed
   --keep                    keep the scratch database (to study plans); the bench says its name
@@ -90,6 +100,7 @@ async function main(): Promise<number> {
     'otlp-exports': { type: 'string' },
     'trace-table-spans': { type: 'string' },
     'trace-queries': { type: 'string' },
+    'purge-runs': { type: 'string' },
     only: { type: 'string' },
     check: { type: 'boolean' },
     keep: { type: 'boolean' },
@@ -121,6 +132,7 @@ async function main(): Promise<number> {
     otlpExports: intFlag('otlp-exports', flags['otlp-exports'], 400),
     traceTableSpans: intFlag('trace-table-spans', flags['trace-table-spans'], 10_000_000),
     traceQueries: intFlag('trace-queries', flags['trace-queries'], 300),
+    purgeRuns: intFlag('purge-runs', flags['purge-runs'], 200_000),
   };
   if (options.runs < options.agents * 200) {
     console.error(

@@ -41,6 +41,8 @@ export interface BenchOptions {
   traceTableSpans: number;
   /** Timed runs.trace calls. */
   traceQueries: number;
+  /** Expired runs the purge section seeds and deletes (the documented figure is at 1,000,000). */
+  purgeRuns: number;
 }
 
 /** A target a figure must meet; the bench prints PASS/FAIL for each. */

@@ -55,6 +55,16 @@ interface SelfTraceSpans {
 }
 
 /**
+ * A ClickHouse TTL: its own variable when set, else RUNTRACE_RETENTION_DAYS (one setting for every store), else the
+ * 30 days ClickHouse kept before retention existed (retention `off` keeps Postgres forever, not ClickHouse).
+ */
+const ttlDays = (name: 'RUNTRACE_CLICKHOUSE_TTL_DAYS' | 'RUNTRACE_OTEL_TTL_DAYS') =>
+  setting([name, 'RUNTRACE_RETENTION_DAYS'], (env): number => {
+    const retention = env.RUNTRACE_RETENTION_DAYS;
+    return env[name] ?? (retention === 'off' ? 30 : retention);
+  });
+
+/**
  * Where the api's own request spans go: `off`; `direct` (into its own span table, in process); or `otlp` (exported as
  * OTLP/HTTP protobuf to `url`, with `headers`). Precedence: OTEL_SDK_DISABLED=true → off; else RUNTRACE_OTEL_SELF_TRACE
  * when set; else OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (as is), else OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`; else off.
@@ -166,10 +176,16 @@ const SETTINGS = {
   sidecarRotateMs: from('RUNTRACE_SIDECAR_ROTATE_MS'),
   /** Longest line the sidecar accepts (RUNTRACE_SIDECAR_MAX_LINE_BYTES). @default 128 MiB */
   sidecarMaxLineBytes: from('RUNTRACE_SIDECAR_MAX_LINE_BYTES'),
-  /** Days a provider trace stays in ClickHouse; 0 keeps them forever (RUNTRACE_CLICKHOUSE_TTL_DAYS). @default 30 */
-  clickhouseTraceTtlDays: from('RUNTRACE_CLICKHOUSE_TTL_DAYS'),
-  /** Days an OpenTelemetry span stays in ClickHouse; 0 keeps them forever (RUNTRACE_OTEL_TTL_DAYS). @default 30 */
-  otelTtlDays: from('RUNTRACE_OTEL_TTL_DAYS'),
+  /**
+   * Days a provider trace stays in ClickHouse; 0 keeps them forever (RUNTRACE_CLICKHOUSE_TTL_DAYS).
+   * @default RUNTRACE_RETENTION_DAYS when it is a number, else 30
+   */
+  clickhouseTraceTtlDays: ttlDays('RUNTRACE_CLICKHOUSE_TTL_DAYS'),
+  /**
+   * Days an OpenTelemetry span stays in ClickHouse; 0 keeps them forever (RUNTRACE_OTEL_TTL_DAYS).
+   * @default RUNTRACE_RETENTION_DAYS when it is a number, else 30
+   */
+  otelTtlDays: ttlDays('RUNTRACE_OTEL_TTL_DAYS'),
   /** Where the api's own request spans go, and how (RUNTRACE_OTEL_SELF_TRACE and the standard OTEL_*). @default off */
   selfTrace: setting(
     [
@@ -203,6 +219,14 @@ const SETTINGS = {
   otlpMaxBodyBytes: from('RUNTRACE_OTLP_MAX_BODY_BYTES'),
   /** A run's stream is kept this long after its last event (RUNTRACE_STREAM_RETENTION_MS). @default 3 h */
   streamRetentionMs: from('RUNTRACE_STREAM_RETENTION_MS'),
+  /** Days a finished run is kept; null keeps everything (RUNTRACE_RETENTION_DAYS). Organizations may override it. @default off */
+  retentionDays: setting(['RUNTRACE_RETENTION_DAYS'], (env): number | null =>
+    env.RUNTRACE_RETENTION_DAYS === 'off' ? null : env.RUNTRACE_RETENTION_DAYS,
+  ),
+  /** How often the retention job runs (RUNTRACE_RETENTION_INTERVAL_MS). @default 15 min */
+  retentionIntervalMs: from('RUNTRACE_RETENTION_INTERVAL_MS'),
+  /** Runs deleted per statement by the retention job (RUNTRACE_RETENTION_BATCH_SIZE). @default 1000 */
+  retentionBatchSize: from('RUNTRACE_RETENTION_BATCH_SIZE'),
   /** Events kept per run stream; older ones are trimmed (RUNTRACE_STREAM_MAXLEN). @default 10000 */
   streamMaxLen: from('RUNTRACE_STREAM_MAXLEN'),
   /** A background run whose stream is silent this long fails (RUNTRACE_STREAM_STALE_AFTER_MS). @default 30 min */
@@ -321,6 +345,9 @@ export const API = slice('api', [
   'selfTrace',
   'otlpMaxBodyBytes',
   'streamRetentionMs',
+  'retentionDays',
+  'retentionIntervalMs',
+  'retentionBatchSize',
   'streamMaxLen',
   'streamStaleAfterMs',
   'streamSweepIntervalMs',

@@ -61,7 +61,11 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 const emptyAsUnset = <S extends z.ZodType>(schema: S) => z.preprocess((v) => (v === '' ? undefined : v), schema);
 
 const port = () => z.coerce.number().int().min(0).max(65535);
-const days = () => emptyAsUnset(z.coerce.number().int().min(0).default(30));
+/** Unset stays undefined: the ClickHouse TTLs then follow RUNTRACE_RETENTION_DAYS (config-slices.ts). */
+const optionalDays = () => emptyAsUnset(z.coerce.number().int().min(0).optional());
+/** Days, or `off`: retention's setting and its per-organization override share this form. */
+const daysOrOff = () =>
+  emptyAsUnset(z.union([z.literal('off'), z.coerce.number().int().positive().max(36_500)]).default('off'));
 const optionalString = () => z.string().optional();
 
 /** Ordered as the README lists them within each process. */
@@ -167,11 +171,13 @@ export const VARIABLES = {
   RUNTRACE_SIDECAR_MAX_LINE_BYTES: variable(positiveInt(128 * 1024 * 1024), {
     description: 'longer lines are skipped and counted (`too_large`)',
   }),
-  RUNTRACE_CLICKHOUSE_TTL_DAYS: variable(days(), {
+  RUNTRACE_CLICKHOUSE_TTL_DAYS: variable(optionalDays(), {
+    unset: '`RUNTRACE_RETENTION_DAYS` when that is a number, else 30',
     description:
       'days ClickHouse keeps a provider trace after receiving it (`0` keeps them forever); applied to the table at every start (by `pnpm runtrace migrate` when `RUNTRACE_MIGRATE=off`)',
   }),
-  RUNTRACE_OTEL_TTL_DAYS: variable(days(), {
+  RUNTRACE_OTEL_TTL_DAYS: variable(optionalDays(), {
+    unset: '`RUNTRACE_RETENTION_DAYS` when that is a number, else 30',
     description:
       'days ClickHouse keeps an OpenTelemetry span, counted from its start (`0` keeps them forever); applied to `otel_traces` and its trace-id lookup table at every start (by `pnpm runtrace migrate` when `RUNTRACE_MIGRATE=off`)',
   }),
@@ -196,6 +202,16 @@ export const VARIABLES = {
   }),
   RUNTRACE_STREAM_RETENTION_MS: variable(positiveInt(3 * 60 * 60 * 1000), {
     description: "a run's stream is kept this long after its last event; after that, reads answer Expired",
+  }),
+  RUNTRACE_RETENTION_DAYS: variable(daysOrOff(), {
+    description:
+      'runs created more than this many days ago that have ended (completed, failed, cancelled) are deleted with their steps, messages, metrics and provider traces in Postgres, by a background job in one api process at a time; `off` keeps everything. An organization may override it (`retention.set`, `pnpm runtrace retention set`). Runs still created or running are kept',
+  }),
+  RUNTRACE_RETENTION_INTERVAL_MS: variable(positiveInt(15 * 60 * 1000), {
+    description: 'how often the retention job looks for expired runs (one process at a time: a Postgres advisory lock)',
+  }),
+  RUNTRACE_RETENTION_BATCH_SIZE: variable(positiveInt(1_000), {
+    description: 'runs the retention job deletes per statement (with their children); short statements, no long locks',
   }),
   RUNTRACE_STREAM_MAXLEN: variable(positiveInt(10_000), {
     description: 'events kept per run stream; older ones are trimmed (approximately, in Redis)',

@@ -23,3 +23,4 @@ export {
   unstorableInputIssue,
 } from './storable-text.ts';
 export { TIMESTAMP_MAX, TIMESTAMP_MIN, timestampInputSchema } from './time.ts';
+export * from './retention/index.ts';

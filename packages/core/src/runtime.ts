@@ -14,6 +14,8 @@ import { pendingMigrations } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
 import { type Readiness, ReadinessProbe } from './readiness.ts';
 import { MessageManager } from './messages/message-manager.ts';
+import { RetentionJob } from './retention/retention-job.ts';
+import { RetentionSettings } from './retention/retention-settings.ts';
 import { type RunChange, RunManager } from './runs/run-manager.ts';
 import { StepManager } from './steps/step-manager.ts';
 import { createStreamStores } from './streams/factory.ts';
@@ -48,6 +50,10 @@ export interface Runtime {
   readonly traces: OtelTraces;
   /** The SDK behind the api's own request spans (RUNTRACE_OTEL_SELF_TRACE), or null when off. */
   readonly selfTracer: SelfTracer | null;
+  /** Per-organization retention overrides (`retention.get`/`retention.set`, `pnpm runtrace retention`). */
+  readonly retention: RetentionSettings;
+  /** Deletes expired runs and provider traces in Postgres; started unless `retentionJob: false`. */
+  readonly retentionJob: RetentionJob;
   /** Whether every configured store answers and the migrations are applied (`/readyz`). */
   readiness(): Promise<Readiness>;
   /** Drains background work (callbacks, telemetry queues), then closes the database. */
@@ -67,6 +73,8 @@ export interface RuntimeOptions {
   clickhouse?: boolean;
   /** The ClickHouse database (tests give each runtime its own). @default CLICKHOUSE_URL's, else 'runtrace' */
   clickhouseDatabase?: string;
+  /** Schedule the retention job (one-shot tools such as the CLI pass false). @default true */
+  retentionJob?: boolean;
 }
 
 /**
@@ -195,6 +203,16 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
   const streamService = streams;
   opened.add(() => streamService.close());
   streamService.start();
+  const retentionJob = new RetentionJob({
+    database,
+    logger,
+    defaultDays: config.retentionDays,
+    intervalMs: config.retentionIntervalMs,
+    batchSize: config.retentionBatchSize,
+    registry: telemetry.metrics.registry,
+  });
+  opened.add(() => retentionJob.close());
+  if (options.retentionJob ?? true) retentionJob.start();
   const probe = new ReadinessProbe({ db: database.db, redisUrl: config.redisUrl, clickhouse });
   opened.add(() => probe.close());
   return {
@@ -213,6 +231,8 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
     clickhouse,
     traces,
     selfTracer,
+    retention: new RetentionSettings(database.db, config.retentionDays),
+    retentionJob,
     readiness: () => probe.check(),
     close: () => opened.close(),
   };

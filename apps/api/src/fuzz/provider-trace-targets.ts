@@ -1,9 +1,8 @@
 import fc from 'fast-check';
-import { anyDate, idOf, junk, safeObject, safeString } from './arbitraries.ts';
-import type { Generated } from './generated.ts';
+import { anyDate, idOf, safeObject, safeString } from './arbitraries.ts';
 import { contains, ReadBackError, readRun, readStep } from './reads.ts';
 import { field, type Target } from './target.ts';
-import { agentId, limit, runId } from './target-arbitraries.ts';
+import { agentId, limit, noInput, runId } from './target-arbitraries.ts';
 import { trpc } from './trpc-target.ts';
 
 /** The generators of the `providerTraces.*` procedures. */
@@ -44,13 +43,6 @@ export function providerTraceTargets(): [string, Target][] {
       },
     ),
     trpc('query', 'providerTraces.list', { required: { runId }, optional: { limit } }, { lookups: ['runId'] }),
-    trpc(
-      'query',
-      'providerTraces.health',
-      fc.oneof(
-        fc.constant<Generated>({ input: undefined, how: 'valid' }),
-        junk.map((input): Generated => ({ input, how: 'junk' })),
-      ),
-    ),
+    trpc('query', 'providerTraces.health', noInput),
   ];
 }

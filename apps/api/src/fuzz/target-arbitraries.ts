@@ -1,7 +1,7 @@
 /** Field generators that several targets share: pages, ids of the suite's pools, nanoseconds, token counts. */
 import fc from 'fast-check';
-import { anyString, edgeNumbers, idOf, safeString } from './arbitraries.ts';
-import { objectOf } from './generated.ts';
+import { anyString, edgeNumbers, idOf, junk, safeString } from './arbitraries.ts';
+import { type Generated, objectOf } from './generated.ts';
 
 export const bool = fc.boolean();
 export const order = fc.constantFrom('asc', 'desc');
@@ -38,4 +38,10 @@ export const toolCall = objectOf({ optional: { name: safeString, arguments: safe
 export const content = fc.oneof(
   safeString,
   fc.array(fc.record({ type: fc.constant('text'), text: safeString }), { maxLength: 2 }),
+);
+
+/** Inputs of a procedure that takes none: nothing (valid), or junk it must ignore or refuse. */
+export const noInput = fc.oneof(
+  fc.constant<Generated>({ input: undefined, how: 'valid' }),
+  junk.map((input): Generated => ({ input, how: 'junk' })),
 );

@@ -1,5 +1,6 @@
 import { messageTargets } from './message-targets.ts';
 import { providerTraceTargets } from './provider-trace-targets.ts';
+import { retentionTargets } from './retention-targets.ts';
 import { runTargets } from './run-targets.ts';
 import { stepTargets } from './step-targets.ts';
 import type { Target } from './target.ts';
@@ -17,5 +18,6 @@ export function trpcTargets(): Map<string, Target> {
     ...messageTargets(),
     trpc('query', 'agents.list', { optional: page }),
     ...providerTraceTargets(),
+    ...retentionTargets(),
   ]);
 }

@@ -20,6 +20,12 @@ export interface Database {
   readonly driver: 'postgres' | 'pglite';
   /** A human-readable place, without credentials, for start-up logs. */
   readonly location: string;
+  /**
+   * Runs `work` on one connection held for its whole duration: what session-level state needs (an advisory lock
+   * taken by `pg_try_advisory_lock` is released by the same connection only). Queries keep the session's statement
+   * timeout but not the client-side deadline. PGlite has one connection: `work` gets {@link db}.
+   */
+  withSession<T>(work: (db: Db) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -130,6 +136,17 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
       unboundedDb: drizzlePostgres(client, { schema }) as unknown as Db,
       driver: 'postgres',
       location: `postgres://${url.host}${url.pathname}`,
+      withSession: async (work) => {
+        const reserved = await withTimeout(client.reserve(), deadlineMs);
+        // drizzle sets its parsers on `options`, which a reserved connection lacks but shares with its pool (whose
+        // parsers drizzle has set already): the same object, so the session parses exactly as the pool does.
+        Object.assign(reserved, { options: client.options });
+        try {
+          return await work(drizzlePostgres(reserved, { schema }) as unknown as Db);
+        } finally {
+          reserved.release();
+        }
+      },
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -152,6 +169,7 @@ export async function connectDatabase(options: ConnectOptions): Promise<Database
     unboundedDb: db,
     driver: 'pglite',
     location: dir === 'memory' ? 'pglite (in memory)' : `pglite ${path.resolve(dir)}`,
+    withSession: (work) => work(db),
     close: async () => {
       try {
         await client.close();

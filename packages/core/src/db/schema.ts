@@ -21,6 +21,11 @@ export const organizations = pgTable('organizations', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   createdAt: createdAt(),
+  /**
+   * Days this organization keeps runs and provider traces (retention/): null follows RUNTRACE_RETENTION_DAYS, 0 keeps
+   * everything whatever the global setting says.
+   */
+  retentionDays: integer('retention_days'),
 });
 
 export const users = pgTable('users', {
@@ -222,6 +227,8 @@ export const providerTraces = pgTable(
   (t) => [
     index('provider_traces_org_step_idx').on(t.organizationId, t.stepId, t.createdAt),
     index('provider_traces_org_run_idx').on(t.organizationId, t.runId, t.createdAt),
+    // Retention drops an organization's traces by age (retention/purge-batch.ts) without scanning the rest.
+    index('provider_traces_org_created_idx').on(t.organizationId, t.createdAt),
   ],
 );
 

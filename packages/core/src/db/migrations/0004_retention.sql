@@ -1,0 +1,2 @@
+ALTER TABLE "organizations" ADD COLUMN "retention_days" integer;--> statement-breakpoint
+CREATE INDEX "provider_traces_org_created_idx" ON "provider_traces" USING btree ("organization_id","created_at");
