@@ -6,13 +6,14 @@
  */
 export const SOURCE_CONDITION = '@runtrace/source';
 
-/** Vite's own default conditions follow ours: ours only decides between src/ and dist/. */
-const conditions = [SOURCE_CONDITION, 'module', 'node', 'development|production'];
+/**
+ * Vitest's own server conditions follow ours (ours only decides between src/ and dist/); no `module`, as in Vitest's
+ * defaults: externalized packages are loaded by Node, which cannot load bundler-only ESM builds. Vitest also passes
+ * these to its workers as `--conditions`.
+ */
+const conditions = [SOURCE_CONDITION, 'node', 'development|production'];
 
-export const sourceResolution = {
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: [SOURCE_CONDITION] } },
-};
+export const sourceResolution = { ssr: { resolve: { conditions } } };
 
 /** For `test.env`: children started with this process's environment resolve the sources too. */
 export const sourceEnv = { NODE_OPTIONS: `--conditions=${SOURCE_CONDITION}` };
