@@ -1,6 +1,8 @@
-import { loadToolConfig } from '@runtrace/core/config';
+// By path, not by package name: Vite's `--configLoader runner` resolves packages without the `@runtrace/source`
+// condition (it cannot read this file's settings before loading it), so the name would need a built core.
+import { loadToolConfig } from '../../packages/core/src/config.ts';
 import react from '@vitejs/plugin-react';
-import { defineConfig } from 'vite';
+import { defaultClientConditions, defineConfig } from 'vite';
 
 /**
  * `vite build` writes dist/, which the api serves at `/` (same origin: no CORS, no key in any URL).
@@ -11,6 +13,8 @@ export default defineConfig(() => {
   const { apiUrl } = loadToolConfig();
   return {
     plugins: [react()],
+    // The bundle is made from the workspace's TypeScript sources (no built client/core needed first).
+    resolve: { conditions: ['@runtrace/source', ...defaultClientConditions] },
     build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 1000 },
     server: {
       host: '127.0.0.1',

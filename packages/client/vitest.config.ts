@@ -1,10 +1,13 @@
 import { defineConfig } from 'vitest/config';
+import { sourceEnv, sourceResolution } from '../../vitest.shared.ts';
 
 /** The hygiene suite counts Redis connections and heap: it runs alone, after the others, with --expose-gc. */
 const HYGIENE = 'src/**/*.hygiene.test.ts';
 
 export default defineConfig({
+  ...sourceResolution,
   test: {
+    env: sourceEnv,
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -3,8 +3,14 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-/** Where `pnpm install` (the dashboard's prepare script) or `pnpm --filter @runtrace/dashboard build` writes it. */
-export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
+/**
+ * The built dashboard: the copy `pnpm build` puts beside the api's own JavaScript (dist/dashboard/, also in a deploy
+ * folder), else where `pnpm --filter @runtrace/dashboard build` writes it in the workspace (running the sources).
+ */
+export const DASHBOARD_DIST =
+  [new URL('./dashboard/', import.meta.url), new URL('../../dashboard/dist/', import.meta.url)]
+    .map((url) => fileURLToPath(url))
+    .find((dir) => existsSync(`${dir}/index.html`)) ?? fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
 
 export interface DashboardOptions {
   /** The built dashboard (index.html and assets/). @default apps/dashboard/dist */

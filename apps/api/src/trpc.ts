@@ -14,7 +14,8 @@ import type { Context } from './context.ts';
 import { ERROR_TABLE } from './error-table.ts';
 import type { OpenSubscription } from './subscriptions.ts';
 
-interface Issue {
+/** Exported because routers' declarations (the AppRouter type a client is built against) name it. */
+export interface Issue {
   path: string;
   message: string;
 }

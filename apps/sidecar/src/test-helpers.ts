@@ -22,12 +22,21 @@ export interface ChildSidecar {
 }
 
 /**
- * `node --import tsx src/main.ts` (what `pnpm sidecar` runs, without tsx's relaying parent), with the environment
+ * `node --import tsx src/main.ts` on the workspace's sources (`pnpm sidecar` runs the build of the same), with the environment
  * given on top of a clean one. Resolves when it logs "sidecar listening"; rejects with its output if it exits first.
  */
-export function spawnSidecar(env: Record<string, string>): Promise<ChildSidecar> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: appDir,
+export function spawnSidecar(
+  env: Record<string, string>,
+  options: {
+    /** Run the build instead: `node dist/main.js` in this directory (apps/sidecar after `pnpm build`, a deploy folder). */
+    builtDir?: string;
+  } = {},
+): Promise<ChildSidecar> {
+  const entry = options.builtDir
+    ? ['dist/main.js']
+    : ['--conditions=@runtrace/source', '--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, entry, {
+    cwd: options.builtDir ?? appDir,
     env: { PATH: inheritedEnvironment().PATH ?? '', LOG_LEVEL: 'info', RUNTRACE_SIDECAR_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -71,7 +80,7 @@ export function spawnSidecar(env: Record<string, string>): Promise<ChildSidecar>
 
 /** Runs the sidecar expecting it to fail at start: its exit code and output. */
 export async function failingSidecar(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, ['--conditions=@runtrace/source', '--import', 'tsx', 'src/main.ts'], {
     cwd: appDir,
     env: { PATH: inheritedEnvironment().PATH ?? '', RUNTRACE_SIDECAR_METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,7 +14,7 @@ const TOOLS_DIR = fileURLToPath(new URL('../', import.meta.url));
 function forkSubscriber() {
   const child: ChildProcess = fork(SUBSCRIBERS_SCRIPT, [], {
     cwd: TOOLS_DIR,
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--conditions=@runtrace/source', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const replies: SubscriberReply[] = [];

@@ -1,10 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createScratchDatabase, newId, testConfig } from '@runtrace/core/testing';
+import { createScratchDatabase, newId } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntraceClient, type RuntraceClient } from './create-runtrace-client.ts';
 import { type ApiProcess, spawnApi } from './testing/api-process.ts';
+import { sharedServers } from './testing/shared-servers.ts';
 import { codeOf, until, watchChanges, watchStream } from './testing/streams.ts';
 import type { RunEventInput } from './types.ts';
 
@@ -51,15 +52,8 @@ describe('an api process of its own (PGlite, in-process broker)', () => {
 });
 
 /** Both servers' URLs, or nothing: the suite needs a Postgres and a Redis that several processes share. */
-const shared =
-  testConfig.databaseUrl && testConfig.redisUrl
-    ? [{ databaseUrl: testConfig.databaseUrl, redisUrl: testConfig.redisUrl }]
-    : [];
-if (!shared.length && testConfig.requireServices) {
-  throw new Error(
-    'RUNTRACE_REQUIRE_SERVICES=1 but DATABASE_URL or REDIS_URL is not set: the two-process suite cannot run',
-  );
-}
+const servers = sharedServers('the two-process suite');
+const shared = servers ? [servers] : [];
 
 describe.each(shared)('two api processes sharing one Redis and one Postgres', ({ databaseUrl, redisUrl }) => {
   let scratch: Awaited<ReturnType<typeof createScratchDatabase>>;

@@ -36,7 +36,7 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts `apps/api/src/main.ts` as a child process (`node --import tsx`, as `pnpm start` runs it) on 127.0.0.1 and a
+ * Starts `apps/api/src/main.ts` as a child process (`node --import tsx` on the workspace's TypeScript sources) on 127.0.0.1 and a
  * free port, with `env` added to this process's environment (e.g. DATABASE_URL, REDIS_URL: those of this process
  * are not passed on; CLICKHOUSE_URL is `off` unless given), and waits until `GET /healthz` answers.
  */
@@ -46,16 +46,25 @@ export async function spawnApi(
     startTimeoutMs?: number;
     port?: number /** Extra node flags, e.g. `--cpu-prof`. */;
     nodeArgs?: string[];
+    /**
+     * Run the build instead of the sources: `node dist/main.js` in this directory (apps/api after `pnpm build`, or
+     * a deploy folder), with no loader and without this process's NODE_OPTIONS (which may select the sources).
+     */
+    builtDir?: string;
   } = {},
 ): Promise<ApiProcess> {
   const port = options.port ?? (await freePort());
   let output = '';
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/main.ts'], {
-    cwd: API_DIR,
+  const { NODE_OPTIONS: _sourceCondition, ...builtEnvironment } = inheritedEnvironment();
+  const entry = options.builtDir
+    ? ['dist/main.js']
+    : ['--conditions=@runtrace/source', '--import', 'tsx', 'src/main.ts'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...entry], {
+    cwd: options.builtDir ?? API_DIR,
     // The servers are only those given (not this process's DATABASE_URL/REDIS_URL); ClickHouse off unless asked
     // for (an embedded chdb directory serves one process only).
     env: {
-      ...inheritedEnvironment(),
+      ...(options.builtDir ? builtEnvironment : inheritedEnvironment()),
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       DATABASE_URL: '',

@@ -29,7 +29,7 @@ export function spawnSubscribers(): SubscriberProcess {
   // `node --import tsx` from apps/api, where tsx resolves (as spawnApi does).
   const child: ChildProcess = fork(SELF, [], {
     cwd: API_DIR,
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--conditions=@runtrace/source', '--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let pending: { resolve: () => void; reject: (err: Error) => void } | null = null;

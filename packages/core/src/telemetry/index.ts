@@ -25,4 +25,5 @@ export {
   type SocketRecordV1,
   toSocketRecord,
 } from './socket-protocol.ts';
+export type { BackendHealth, WriteResult } from './telemetry-metrics.ts';
 export { TelemetryManager, type TelemetryManagerOptions } from './telemetry-manager.ts';
