@@ -67,11 +67,14 @@ export const agents = pgTable(
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
     lastStopReason: text('last_stop_reason'),
+    /** A person's name for the agent: from runs.create (agentName or metadata), or agents.update. */
+    name: text('name'),
     createdAt: createdAt(),
   },
   (t) => [
     primaryKey({ columns: [t.organizationId, t.id] }),
     index('agents_org_created_idx').on(t.organizationId, t.createdAt, t.id),
+    index('agents_org_name_idx').on(t.organizationId, t.name).where(sql`${t.name} is not null`),
   ],
 );
 
@@ -101,6 +104,21 @@ export const runs = pgTable(
      * total_duration_ns with it), kept here so that reads of runs need no join (pnpm bench, runs.list).
      */
     runNs: nanoseconds('run_ns'),
+    /** Model and provider of the run's first step: what analytics attribute the run's own figures to. */
+    model: text('model'),
+    provider: text('provider'),
+    /**
+     * Totals over the run's steps, kept by steps.create and prices.recompute in the step's transaction so that
+     * runs.list can show and sort by them without reading steps. Token types as in pricing/usage-types.ts.
+     */
+    stepCount: integer('step_count').notNull().default(0),
+    stepErrors: integer('step_errors').notNull().default(0),
+    totalTokens: bigint('total_tokens', { mode: 'number' }).notNull().default(0),
+    /** Cost of the run's priced tokens in pico-USD (1e-12 USD); null until a step matched a price. */
+    costPusd: bigint('cost_pusd', { mode: 'bigint' }),
+    /** Tokens of the run's steps that matched no price: never silently zero. */
+    unpricedTokens: bigint('unpriced_tokens', { mode: 'number' }).notNull().default(0),
+    llmNs: nanoseconds('llm_ns'),
     createdById: text('created_by_id'),
     /** SHA-256 of the create input, to tell an idempotent retry from a conflicting reuse of a client id. */
     createFingerprint: text('create_fingerprint').notNull(),
@@ -117,6 +135,11 @@ export const runs = pgTable(
       .on(t.organizationId, t.conversationId, t.createdAt, t.id)
       .where(sql`${t.conversationId} is not null`),
     index('runs_org_background_created_idx').on(t.organizationId, t.createdAt, t.id).where(sql`${t.background}`),
+    // runs.list sorts (list-runs.ts) and its id-prefix search.
+    index('runs_org_cost_idx').on(t.organizationId, t.costPusd, t.id),
+    index('runs_org_tokens_idx').on(t.organizationId, t.totalTokens, t.id),
+    index('runs_org_duration_idx').on(t.organizationId, sql`coalesce(${t.runNs}, ${t.totalDurationNs})`, t.id),
+    index('runs_org_id_prefix_idx').on(t.organizationId, sql`${t.id} text_pattern_ops`),
   ],
 );
 
@@ -171,6 +194,22 @@ export const steps = pgTable(
     llmRequestNs: nanoseconds('llm_request_ns'),
     toolExecutionNs: nanoseconds('tool_execution_ns'),
     stepNs: nanoseconds('step_ns'),
+    /**
+     * Tokens by usage type (pricing/usage-types.ts), derived from the counts and details when the step is priced,
+     * each token in exactly one type: input is prompt minus cache reads and writes, output is completion minus
+     * reasoning. Null on steps recorded before pricing existed until prices.recompute reaches them.
+     */
+    inputTokens: integer('input_tokens'),
+    cachedInputTokens: integer('cached_input_tokens'),
+    cacheWriteTokens: integer('cache_write_tokens'),
+    outputTokens: integer('output_tokens'),
+    reasoningTokens: integer('reasoning_tokens'),
+    /** Cost of the priced tokens in pico-USD (1e-12 USD): exact integers, no float anywhere. Null: no price matched. */
+    costPusd: bigint('cost_pusd', { mode: 'bigint' }),
+    /** Tokens no price covered; null on a step never priced (all of its tokens count as unpriced). */
+    unpricedTokens: integer('unpriced_tokens'),
+    /** The price version used: a model_prices id, or a shipped default's id (pricing/default-prices.json). */
+    priceId: text('price_id'),
     createFingerprint: text('create_fingerprint').notNull(),
     createdAt: createdAt(),
   },
@@ -181,6 +220,63 @@ export const steps = pgTable(
     index('steps_org_trace_idx').on(t.organizationId, t.traceId).where(sql`${t.traceId} is not null`),
   ],
 );
+
+/**
+ * An organization's own prices, over the shipped defaults (pricing/default-prices.json). Prices are USD per million
+ * tokens, kept as integer micro-USD per million tokens (= pico-USD per token), so cost is an exact integer product.
+ * A new price for the same match takes effect from `effective_from`: steps before it keep the price they had.
+ */
+export const modelPrices = pgTable(
+  'model_prices',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Provider name as steps report it (lower case); null matches any provider. */
+    provider: text('provider'),
+    /** Exactly one of model (exact name) and modelPattern (a regular expression matching the whole name). */
+    model: text('model'),
+    modelPattern: text('model_pattern'),
+    effectiveFrom: timestamptz('effective_from').notNull(),
+    inputPpt: bigint('input_ppt', { mode: 'bigint' }).notNull(),
+    cachedInputPpt: bigint('cached_input_ppt', { mode: 'bigint' }),
+    cacheWritePpt: bigint('cache_write_ppt', { mode: 'bigint' }),
+    outputPpt: bigint('output_ppt', { mode: 'bigint' }).notNull(),
+    reasoningPpt: bigint('reasoning_ppt', { mode: 'bigint' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('model_prices_match_idx').on(
+      t.organizationId,
+      sql`coalesce(${t.provider}, '')`,
+      sql`coalesce(${t.model}, '')`,
+      sql`coalesce(${t.modelPattern}, '')`,
+      t.effectiveFrom,
+    ),
+  ],
+);
+
+/**
+ * Where a prices.recompute stands, so that a recompute interrupted (restart, timeout) resumes from its last batch.
+ */
+export const priceRecomputes = pgTable('price_recomputes', {
+  id: text('id').primaryKey(),
+  organizationId: text('organization_id')
+    .notNull()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  /** The range and model asked for: steps created in [from, to), of `model` when set. */
+  fromTime: timestamptz('from_time').notNull(),
+  toTime: timestamptz('to_time').notNull(),
+  model: text('model'),
+  /** Keyset position of the last batch done: (created_at, id) of its last step. */
+  afterCreatedAt: timestamptz('after_created_at'),
+  afterId: text('after_id'),
+  stepsDone: bigint('steps_done', { mode: 'number' }).notNull().default(0),
+  status: text('status').notNull().default('running'),
+  createdAt: createdAt(),
+  updatedAt: timestamptz('updated_at').notNull().default(sql`clock_timestamp()`),
+});
 
 export const messages = pgTable(
   'messages',
