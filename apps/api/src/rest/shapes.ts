@@ -21,8 +21,23 @@ import type { TraceSpan } from '@runtrace/core/traces';
 import { z } from 'zod';
 import { lettaShape } from './wire.ts';
 
-/** Letta's Run: tRPC's run without `updatedAt` (Letta's Run has none). */
-export const RunShape = lettaShape(runSchema.omit({ updatedAt: true }));
+/**
+ * Letta's Run: tRPC's run without `updatedAt` and without Runtrace's totals and cost (Letta's Run has no place for
+ * them, and its client would reject unknown fields).
+ */
+export const RunShape = lettaShape(
+  runSchema.omit({
+    updatedAt: true,
+    model: true,
+    provider: true,
+    stepCount: true,
+    stepErrors: true,
+    totalTokens: true,
+    costUsd: true,
+    unpricedTokens: true,
+    llmNs: true,
+  }),
+);
 
 const STEP_TIMINGS = {
   stepStartNs: true,

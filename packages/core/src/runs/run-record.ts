@@ -3,6 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Actor } from '../actor.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
 import { runs } from '../db/schema.ts';
+import { formatUsd } from '../pricing/money.ts';
 import { nsToString, toIso, toIsoOrNull } from '../time.ts';
 import { runNotFound } from './require-run.ts';
 import type { Run } from './schemas.ts';
@@ -16,11 +17,14 @@ type Nanos = bigint | string | null;
 /** What a {@link Run} is made of: a row returned by a write, or one of the read query. */
 export type RunRecord = Omit<
   RunRow,
-  'organizationId' | 'createdById' | 'createFingerprint' | 'ttftNs' | 'totalDurationNs' | 'runNs'
+  'organizationId' | 'createdById' | 'createFingerprint' | 'ttftNs' | 'totalDurationNs' | 'runNs' | 'costPusd' | 'llmNs'
 > & {
   ttftNs: Nanos;
   totalDurationNs: Nanos;
   runNs: Nanos;
+  llmNs: Nanos;
+  /** Pico-USD as the read query returns it (text) or a write (bigint). */
+  costPusd: bigint | string | null;
 };
 
 const runRecordColumns: { [K in keyof RunRecord]-?: AnyPgColumn } = {
@@ -40,11 +44,20 @@ const runRecordColumns: { [K in keyof RunRecord]-?: AnyPgColumn } = {
   ttftNs: runs.ttftNs,
   totalDurationNs: runs.totalDurationNs,
   runNs: runs.runNs,
+  model: runs.model,
+  provider: runs.provider,
+  stepCount: runs.stepCount,
+  stepErrors: runs.stepErrors,
+  totalTokens: runs.totalTokens,
+  costPusd: runs.costPusd,
+  unpricedTokens: runs.unpricedTokens,
+  llmNs: runs.llmNs,
   createdAt: runs.createdAt,
   updatedAt: runs.updatedAt,
   completedAt: runs.completedAt,
 };
-const nanosColumns = new Set<AnyPgColumn>([runs.ttftNs, runs.totalDurationNs, runs.runNs]);
+/** Bigint columns read as text: JSON numbers and JS numbers lose digits past 2^53. */
+const nanosColumns = new Set<AnyPgColumn>([runs.ttftNs, runs.totalDurationNs, runs.runNs, runs.llmNs, runs.costPusd]);
 
 /**
  * The RunRecord columns as a select list over rows of `runs` (the table, or a CTE returning its rows), rendered to
@@ -75,6 +88,14 @@ export function toRun(row: RunRecord): Run {
     ttftNs: nsToString(row.ttftNs),
     // Letta reports run_metrics.run_ns, once a terminal update has set it, in place of total_duration_ns.
     totalDurationNs: nsToString(row.runNs ?? row.totalDurationNs),
+    model: row.model,
+    provider: row.provider,
+    stepCount: row.stepCount,
+    stepErrors: row.stepErrors,
+    totalTokens: Number(row.totalTokens),
+    costUsd: row.costPusd == null ? null : formatUsd(BigInt(row.costPusd)),
+    unpricedTokens: Number(row.unpricedTokens),
+    llmNs: nsToString(row.llmNs),
     createdAt: toIso(row.createdAt),
     updatedAt: toIso(row.updatedAt),
     completedAt: toIsoOrNull(row.completedAt),

@@ -112,6 +112,19 @@ export const runSchema = z.object({
   ttftNs: nanosecondsOutputSchema.nullable(),
   /** The run's measured duration once it has ended (run_metrics.run_ns), else what the producer reported. */
   totalDurationNs: nanosecondsOutputSchema.nullable(),
+  /** Model and provider of the run's first step. */
+  model: z.string().nullable(),
+  provider: z.string().nullable(),
+  stepCount: z.number().int(),
+  /** Steps with status failed or an error type. */
+  stepErrors: z.number().int(),
+  totalTokens: z.number().int(),
+  /** USD of the run's priced tokens, an exact decimal string; null until one of its steps matched a price. */
+  costUsd: z.string().nullable(),
+  /** Tokens of the run's steps that matched no price. */
+  unpricedTokens: z.number().int(),
+  /** Sum of the steps' LLM request time. */
+  llmNs: nanosecondsOutputSchema.nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   completedAt: z.string().nullable(),
