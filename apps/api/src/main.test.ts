@@ -5,8 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
 import { inheritedEnvironment } from '@runtrace/core/config';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const apiDir = fileURLToPath(new URL('..', import.meta.url));
 const tsx = path.join(apiDir, 'node_modules', '.bin', 'tsx');

@@ -18,9 +18,9 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
 import { type Actor, DEFAULT_ACTOR, DEFAULT_ORGANIZATION_ID, newId } from '@runtrace/core';
-import { readTraceSpans, type TraceSpan } from '@runtrace/core/traces';
 import { otlpProtoTypes, qualified } from '@runtrace/core/internal';
 import { clickhouseTargets, createTestRuntime, databaseTargets, type TestRuntime } from '@runtrace/core/testing';
+import { readTraceSpans, type TraceSpan } from '@runtrace/core/traces';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from './server.ts';

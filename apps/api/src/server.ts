@@ -5,14 +5,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT, registerBodyLimits } from './body-limit.ts';
 import { contextFactory, type ServerSettings } from './context.ts';
 import { registerDashboard } from './dashboard.ts';
-import { registerOtlpRoutes } from './otlp.ts';
-import { registerLettaRest } from './rest/index.ts';
-import { type AppRouter, appRouter } from './router.ts';
-import { registerSelfTracing } from './self-trace.ts';
 import { registerFastCalls } from './fast-calls.ts';
 import { registerHttpMetrics } from './http-metrics.ts';
 import { registerMetrics } from './metrics.ts';
 import { registerOriginPolicy } from './origin-policy.ts';
+import { registerOtlpRoutes } from './otlp.ts';
+import { registerLettaRest } from './rest/index.ts';
+import { type AppRouter, appRouter } from './router.ts';
+import { registerSelfTracing } from './self-trace.ts';
 import { registerSubscriptionRoutes } from './sse.ts';
 import { Subscriptions } from './subscriptions.ts';
 import { SSE_OPTIONS } from './trpc.ts';

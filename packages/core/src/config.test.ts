@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ConfigError, loadApiConfig, loadSidecarConfig, loadToolConfig } from './config.ts';
 import { API, SIDECAR, TOOL } from './config-slices.ts';
 import { VARIABLES, type VariableName } from './config-variables.ts';
-import { ConfigError, loadApiConfig, loadSidecarConfig, loadToolConfig } from './config.ts';
 
 function errorOf(load: () => unknown): string {
   try {

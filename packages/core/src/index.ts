@@ -8,13 +8,14 @@ export * from './actor.ts';
 export { type ApiKeyInfo, AuthManager, type Organization } from './auth/auth-manager.ts';
 export { type ConnectOptions, connectDatabase, type Database, type Db } from './db/connect.ts';
 export { migrate } from './db/migrate.ts';
-export { migrateStores, type MigrateStoresOptions, type StoreMigrations } from './migrate-stores.ts';
 export { domainErrorOf } from './domain-error-of.ts';
 export * from './errors.ts';
 export { type IdKind, idSchema, invalidIdMessage, isId, newId } from './ids.ts';
 export { createLogger, type Logger, stdoutSink } from './logger.ts';
+export { type MigrateStoresOptions, migrateStores, type StoreMigrations } from './migrate-stores.ts';
 export type { Order, Page } from './pagination.ts';
 export type { CheckResult, Readiness } from './readiness.ts';
+export * from './retention/index.ts';
 export { createRuntime, type Runtime, type RuntimeOptions } from './runtime.ts';
 export {
   assertStorableInput,
@@ -23,4 +24,3 @@ export {
   unstorableInputIssue,
 } from './storable-text.ts';
 export { TIMESTAMP_MAX, TIMESTAMP_MIN, timestampInputSchema } from './time.ts';
-export * from './retention/index.ts';

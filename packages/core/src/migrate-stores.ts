@@ -3,7 +3,7 @@ import { AuthManager } from './auth/auth-manager.ts';
 import type { ConnectClickHouseOptions } from './clickhouse/connect.ts';
 import { type MigrateClickHouseOptions, openMigratedClickHouse } from './clickhouse/migrate.ts';
 import type { ApiConfig } from './config.ts';
-import { connectDatabase, type ConnectOptions, type Database } from './db/connect.ts';
+import { type ConnectOptions, connectDatabase, type Database } from './db/connect.ts';
 import { migrate } from './db/migrate.ts';
 
 /**

@@ -1,19 +1,19 @@
-import type { ApiConfig } from './config.ts';
 import { AgentManager } from './agents/agent-manager.ts';
 import { AuthManager } from './auth/auth-manager.ts';
 import { type ClickHouse, connectClickHouse } from './clickhouse/connect.ts';
 import { openMigratedClickHouse } from './clickhouse/migrate.ts';
+import type { ApiConfig } from './config.ts';
 import { connectDatabase, type Database } from './db/connect.ts';
+import { pendingMigrations } from './db/migrate.ts';
+import type { Logger } from './logger.ts';
+import { MessageManager } from './messages/message-manager.ts';
 import {
   clickhouseConfigured,
   clickhouseMigrateOptions,
   databaseConnectOptions,
   migrateDatabase,
 } from './migrate-stores.ts';
-import { pendingMigrations } from './db/migrate.ts';
-import type { Logger } from './logger.ts';
 import { type Readiness, ReadinessProbe } from './readiness.ts';
-import { MessageManager } from './messages/message-manager.ts';
 import { RetentionJob } from './retention/retention-job.ts';
 import { RetentionSettings } from './retention/retention-settings.ts';
 import { type RunChange, RunManager } from './runs/run-manager.ts';

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { anyDate, anyString, idOf, safeString } from './arbitraries.ts';
 import { otlpTarget } from './otlp-target.ts';
 import { contains, forgetRun, ok, ReadBackError, readStep, same } from './reads.ts';
-import { rest, type RestInput } from './rest-target.ts';
+import { type RestInput, rest } from './rest-target.ts';
 import type { Target } from './target.ts';
 import {
   agentId,

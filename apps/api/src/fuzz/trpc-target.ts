@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { inputsOf, type Generated, type Shape } from './generated.ts';
+import { type Generated, inputsOf, type Shape } from './generated.ts';
 import type { Target } from './target.ts';
 
 type TrpcType = 'query' | 'mutation' | 'subscription';

@@ -4,10 +4,10 @@
  */
 import type { Runtime } from '@runtrace/core';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { DEFAULT_BODY_LIMIT } from '../body-limit.ts';
 import { openApiDocument } from './openapi.ts';
 import { runRoutes } from './runs.ts';
-import { z } from 'zod';
 import {
   actorOf,
   assertStorableRequest,

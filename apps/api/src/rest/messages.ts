@@ -1,7 +1,7 @@
 /** The message lists of a run and of a step: one route shape over the MessageManager, Letta's LettaMessage union. */
 import { z } from 'zod';
-import { idWindow, type LettaRoute, pageQuery, pathId } from './shared.ts';
 import { MessageShape, toLettaMessage } from './shapes.ts';
+import { idWindow, type LettaRoute, pageQuery, pathId } from './shared.ts';
 
 /** `GET /v1/runs/{run_id}/messages` or `GET /v1/steps/{step_id}/messages`: chronological by default. */
 export function messageListRoute(of: 'run' | 'step'): LettaRoute {

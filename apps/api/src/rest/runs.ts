@@ -1,20 +1,10 @@
 /** Letta's `/v1/runs` endpoints (letta-behavior §11) over the same managers as the tRPC `runs` procedures. */
+
+import { clickhouseOff } from '@runtrace/core/clickhouse';
 import { RUN_STATUSES, type RunStatus, STOP_REASONS } from '@runtrace/core/runs';
 import { MAX_RUN_TRACE_SPANS } from '@runtrace/core/traces';
-import { clickhouseOff } from '@runtrace/core/clickhouse';
 import { z } from 'zod';
-import {
-  cursorParam,
-  idWindow,
-  type LettaRoute,
-  limitParam,
-  orderByParam,
-  orderParam,
-  pageQuery,
-  param,
-  pathId,
-  ValueError,
-} from './shared.ts';
+import { messageListRoute } from './messages.ts';
 import {
   RunMetricsShape,
   RunShape,
@@ -27,8 +17,19 @@ import {
   toLettaUsage,
   UsageShape,
 } from './shapes.ts';
-import { messageListRoute } from './messages.ts';
-import { streamRoute, type StreamSettings } from './stream.ts';
+import {
+  cursorParam,
+  idWindow,
+  type LettaRoute,
+  limitParam,
+  orderByParam,
+  orderParam,
+  pageQuery,
+  param,
+  pathId,
+  ValueError,
+} from './shared.ts';
+import { type StreamSettings, streamRoute } from './stream.ts';
 
 /** Letta converts each status with `RunStatus(s)`: a ValueError (400) names the first invalid one. */
 function runStatuses(values: string[] | undefined): RunStatus[] | undefined {

@@ -15,8 +15,8 @@ import {
   type Step,
   stepSchema,
 } from '@runtrace/core/runs';
-import { type ProviderTrace, providerTraceSchema } from '@runtrace/core/telemetry';
 import { runEventSchema, type StreamedRunEvent } from '@runtrace/core/streams';
+import { type ProviderTrace, providerTraceSchema } from '@runtrace/core/telemetry';
 import type { TraceSpan } from '@runtrace/core/traces';
 import { z } from 'zod';
 import { lettaShape } from './wire.ts';

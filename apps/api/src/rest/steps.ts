@@ -2,6 +2,15 @@
 import { isId, TIMESTAMP_MAX, TIMESTAMP_MIN, timestampInputSchema } from '@runtrace/core';
 import { FEEDBACK_VALUES } from '@runtrace/core/runs';
 import { z } from 'zod';
+import { messageListRoute } from './messages.ts';
+import {
+  ProviderTraceShape,
+  StepMetricsShape,
+  StepShape,
+  toLettaProviderTrace,
+  toLettaStep,
+  toLettaStepMetrics,
+} from './shapes.ts';
 import {
   cursorParam,
   idWindow,
@@ -14,15 +23,6 @@ import {
   RequestValidationError,
   ValueError,
 } from './shared.ts';
-import {
-  ProviderTraceShape,
-  StepMetricsShape,
-  StepShape,
-  toLettaProviderTrace,
-  toLettaStep,
-  toLettaStepMetrics,
-} from './shapes.ts';
-import { messageListRoute } from './messages.ts';
 
 const ISO_DATE = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)(Z|[+-]\d{2}:?\d{2})?)?$/i;
 

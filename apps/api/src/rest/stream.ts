@@ -12,8 +12,8 @@ import type { StreamedRunEvent, StreamItem } from '@runtrace/core/streams';
 import { z } from 'zod';
 import { withKeepalive } from '../keepalive.ts';
 import type { Subscriptions } from '../subscriptions.ts';
-import { type LettaRoute, pathId } from './shared.ts';
 import { PingShape, toLettaStreamEvent } from './shapes.ts';
+import { type LettaRoute, pathId } from './shared.ts';
 import { writeJson } from './wire.ts';
 
 export interface StreamSettings {

@@ -1,7 +1,7 @@
 /** Shared by the Letta REST suites: a real api on a free port, tRPC calls to seed it, raw REST calls to check it. */
 import type { AddressInfo } from 'node:net';
-import { createTestRuntime, type DatabaseTarget, type TestRuntime } from '@runtrace/core/testing';
 import Letta from '@letta-ai/letta-client';
+import { createTestRuntime, type DatabaseTarget, type TestRuntime } from '@runtrace/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../server.ts';
 

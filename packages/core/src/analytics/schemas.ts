@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { idSchema } from '../ids.ts';
 import type { Actor } from '../actor.ts';
+import { idSchema } from '../ids.ts';
 import { runStatusSchema } from '../runs/status.ts';
 import { timestampInputSchema } from '../time.ts';
 
@@ -39,7 +39,11 @@ function checkRange(v: { from: string; to: string }, ctx: z.RefinementCtx) {
   const span = Date.parse(v.to) - Date.parse(v.from);
   if (!(span > 0)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be later than from' });
   else if (span > MAX_ANALYTICS_RANGE_DAYS * 86_400_000) {
-    ctx.addIssue({ code: 'custom', path: ['to'], message: `the range may span at most ${MAX_ANALYTICS_RANGE_DAYS} days` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['to'],
+      message: `the range may span at most ${MAX_ANALYTICS_RANGE_DAYS} days`,
+    });
   }
 }
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { and, asc, eq, isNull } from 'drizzle-orm';
 import { z } from 'zod';
-import { DEFAULT_ACTOR, type Actor } from '../actor.ts';
+import { type Actor, DEFAULT_ACTOR } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { apiKeys, organizations, users } from '../db/schema.ts';
 import { NotFound, Unauthorized } from '../errors.ts';

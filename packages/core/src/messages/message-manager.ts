@@ -3,8 +3,6 @@ import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { messages, steps } from '../db/schema.ts';
-import { requireRun } from '../runs/require-run.ts';
-import { requireStep } from '../steps/require-step.ts';
 import { InvalidArgument, NotFound } from '../errors.ts';
 import { assertId, idSchema, idTaken, invalidIdMessage, isId, newId } from '../ids.ts';
 import {
@@ -18,6 +16,8 @@ import {
   type PageWindow,
   toPage,
 } from '../pagination.ts';
+import { requireRun } from '../runs/require-run.ts';
+import { requireStep } from '../steps/require-step.ts';
 import { toIso } from '../time.ts';
 import { BODY_KEYS, type Message, type MessageType, messageInputSchema } from './letta-message.ts';
 

@@ -4,7 +4,7 @@
  * instead: this module pulls in the database side.
  */
 export { type Agent, AgentManager, type ListAgentsInput, listAgentsInput } from '../agents/agent-manager.ts';
-export { type Message, MESSAGE_TYPES, type MessageType, messageSchema } from '../messages/letta-message.ts';
+export { MESSAGE_TYPES, type Message, type MessageType, messageSchema } from '../messages/letta-message.ts';
 export {
   type AppendMessagesInput,
   appendMessagesInput,
@@ -31,17 +31,17 @@ export {
   type CreateRunInput,
   createRunInput,
   type ListActiveRunsInput,
-  listActiveRunsInput,
   type ListRunsInput,
+  listActiveRunsInput,
   listRunsInput,
   nanosecondsOutputSchema,
   type Run,
   type RunIdInput,
-  runIdInput,
   type RunMetrics,
+  type RunUsage,
+  runIdInput,
   runMetricsSchema,
   runSchema,
-  type RunUsage,
   runUsageSchema,
   type UpdateRunInput,
   updateRunInput,

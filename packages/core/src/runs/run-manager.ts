@@ -19,14 +19,14 @@ import {
   createRunInput,
   type ListActiveRunsInput,
   type ListRunsInput,
-  type RunIdInput,
-  type UpdateRunInput,
   listActiveRunsInput,
   listRunsInput,
   type Run,
+  type RunIdInput,
   type RunMetrics,
   type RunUsage,
   runIdInput,
+  type UpdateRunInput,
   updateRunInput,
 } from './schemas.ts';
 import { ACTIVE_STATUSES, isTerminal, type RunStatus, statusForStopReason } from './status.ts';

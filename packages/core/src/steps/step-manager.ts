@@ -2,13 +2,13 @@ import { and, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from 'driz
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { runMetrics, steps } from '../db/schema.ts';
-import { requireRun } from '../runs/require-run.ts';
-import { requireStep } from './require-step.ts';
 import { NotFound } from '../errors.ts';
 import { assertId, idTaken, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
 import { type Order, type Page, type PageWindow, timestampCursor, timestampPage } from '../pagination.ts';
+import { requireRun } from '../runs/require-run.ts';
 import { nsToString, toIso } from '../time.ts';
+import { requireStep } from './require-step.ts';
 import {
   type CreateStepInput,
   createStepInput,

@@ -5,10 +5,10 @@
 export {
   createStreamStores,
   type StreamStoreFactory,
-  streamStoreFactories,
   type StreamStoreName,
-  type StreamStores,
   type StreamStoreSettings,
+  type StreamStores,
+  streamStoreFactories,
 } from './factory.ts';
 export type { RunChangeFeed } from './run-changes.ts';
 export {

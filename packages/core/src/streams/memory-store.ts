@@ -1,6 +1,6 @@
-import type { StreamStoreFactory } from './stream-store.ts';
 import { MemoryRunStream } from './memory.ts';
 import { MemoryRunChangeFeed } from './run-changes.ts';
+import type { StreamStoreFactory } from './stream-store.ts';
 
 /** The in-process broker and feed: streams and run changes reach this process only (no REDIS_URL). */
 export const memoryStreamStore: StreamStoreFactory = async (settings, logger) => {

@@ -1,6 +1,6 @@
-import type { StreamStoreFactory } from './stream-store.ts';
 import { RedisRunChangeFeed } from './redis-changes.ts';
 import { RedisRunStream } from './redis-run-stream.ts';
+import type { StreamStoreFactory } from './stream-store.ts';
 
 /** Run streams and run changes in Redis (REDIS_URL), shared by every process using it. */
 export const redisStreamStore: StreamStoreFactory = async (settings, logger) => {

@@ -5,12 +5,12 @@ import { newId } from '../ids.ts';
 import type { RunChange } from '../runs/run-manager.ts';
 import { createTestRuntime, databaseTargets, streamTargets, testConfig } from '../testing/index.ts';
 import { hasRedisServer, PrivateRedis } from '../testing/private-redis.ts';
+import { RedisRunChangeFeed } from './redis-changes.ts';
 import { redisError } from './redis-connection.ts';
 import { RedisRunStream } from './redis-run-stream.ts';
 import { streamKey } from './redis-scripts.ts';
-import { RedisRunChangeFeed } from './redis-changes.ts';
 import { collect, guard, label, runStreamContract, say } from './run-stream.contract.ts';
-import { type StreamPosition, StreamLost } from './run-stream.ts';
+import { StreamLost, type StreamPosition } from './run-stream.ts';
 
 const redisTarget = streamTargets().find((t) => t.name === 'redis');
 if (redisTarget) runStreamContract('redis', redisTarget);

@@ -1,5 +1,5 @@
-import { MemoryRunChangeFeed } from './run-changes.ts';
 import { runChangeFeedContract } from './run-change-feed.contract.ts';
+import { MemoryRunChangeFeed } from './run-changes.ts';
 
 runChangeFeedContract('memory', {
   create: async () => new MemoryRunChangeFeed(),

@@ -1,10 +1,10 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runs } from '../db/schema.ts';
 import type { Actor } from '../actor.ts';
+import { runs } from '../db/schema.ts';
 import { Conflict, Expired, InvalidArgument, NotFound } from '../errors.ts';
-import { createTestRuntime, databaseTargets, newId, streamTargets, type TestRuntime } from '../testing/index.ts';
 import type { RunChange } from '../runs/run-manager.ts';
+import { createTestRuntime, databaseTargets, newId, streamTargets, type TestRuntime } from '../testing/index.ts';
 import type { RunEvent } from './run-event.ts';
 import type { StreamItem } from './run-stream.ts';
 import { StreamLost } from './run-stream.ts';

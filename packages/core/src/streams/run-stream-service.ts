@@ -7,10 +7,9 @@ import type { Logger } from '../logger.ts';
 import { requireRun } from '../runs/require-run.ts';
 import type { RunManager, TerminalEnd } from '../runs/run-manager.ts';
 import type { Run } from '../runs/schemas.ts';
-import { toIso } from '../time.ts';
 import { isTerminal, type RunStatus, type StopReason, statusForStopReason } from '../runs/status.ts';
+import { toIso } from '../time.ts';
 import { type RunEvent, runEventSchema } from './run-event.ts';
-import { type StaleCandidate, staleRunCandidates } from './stale-run-candidates.ts';
 import {
   formatDuration,
   formatEventId,
@@ -18,10 +17,11 @@ import {
   parseEventId,
   type RunStream,
   type StreamItem,
-  type StreamPosition,
   StreamLost,
+  type StreamPosition,
   streamLost,
 } from './run-stream.ts';
+import { type StaleCandidate, staleRunCandidates } from './stale-run-candidates.ts';
 
 /** Most events one `appendEvents` call carries. */
 export const MAX_EVENTS_PER_APPEND = 10_000;

@@ -7,13 +7,13 @@ import { Conflict, Expired, NotFound } from '../errors.ts';
 import { newId } from '../ids.ts';
 import type { RunEvent } from './run-event.ts';
 import {
+  formatEventId,
+  parseEventId,
   type RunStream,
   type RunStreamOptions,
   type StreamItem,
-  type StreamPosition,
-  formatEventId,
-  parseEventId,
   StreamLost,
+  type StreamPosition,
 } from './run-stream.ts';
 
 export interface RunStreamContractOptions {

@@ -2,8 +2,9 @@
  * `@runtrace/core/telemetry`: provider traces — the backend contract and its registry, the three backends, the
  * manager that fans writes out to them, the read/write service, and the socket protocol the sidecar speaks.
  */
-export { type BackendName, type BackendRegistry, providerTraceBackends } from './backend-registry.ts';
+
 export type { BackendContext, BackendFactory, BackendStats, ProviderTraceBackend } from './backend.ts';
+export { type BackendName, type BackendRegistry, providerTraceBackends } from './backend-registry.ts';
 export { ClickHouseProviderTraceBackend, clickhouseBackend } from './backends/clickhouse.ts';
 export { PostgresProviderTraceBackend, postgresBackend } from './backends/postgres.ts';
 export { SocketProviderTraceBackend, socketBackend } from './backends/socket.ts';
@@ -25,5 +26,5 @@ export {
   type SocketRecordV1,
   toSocketRecord,
 } from './socket-protocol.ts';
-export type { BackendHealth, WriteResult } from './telemetry-metrics.ts';
 export { TelemetryManager, type TelemetryManagerOptions } from './telemetry-manager.ts';
+export type { BackendHealth, WriteResult } from './telemetry-metrics.ts';

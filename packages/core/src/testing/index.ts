@@ -163,9 +163,9 @@ export function streamTargets(): StreamTarget[] {
   return targets;
 }
 
+export * from '../clickhouse/testing.ts';
 /** Well-formed ids for tests. */
 export { newId } from '../ids.ts';
-export * from './sample-traces.ts';
-export * from '../clickhouse/testing.ts';
 export * from './free-tcp-port.ts';
 export * from './private-redis.ts';
+export * from './sample-traces.ts';

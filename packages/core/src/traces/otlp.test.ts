@@ -4,8 +4,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
 import { encodeExportResponse, encodeStatus } from './encode-export-response.ts';
-import { ORGANIZATION_ATTRIBUTE, otlpToRows } from './otlp-to-rows.ts';
 import { otlpProtoTypes } from './otlp-proto.ts';
+import { ORGANIZATION_ATTRIBUTE, otlpToRows } from './otlp-to-rows.ts';
 
 const ORG = 'org-00000000-0000-4000-8000-0000000000aa';
 const rows = (lines: string) => (lines ? lines.split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) : []);

@@ -24,9 +24,9 @@ import {
   TracerProvider,
 } from '@opentelemetry/sdk-trace';
 import { DEFAULT_ACTOR } from '../actor.ts';
+import { ConfigError, type SelfTraceSetting } from '../config.ts';
 import type { SelfTraceSampler } from '../config-slices.ts';
 import { DEFAULT_SELF_TRACE_SERVICE_NAME } from '../config-variables.ts';
-import { ConfigError, type SelfTraceSetting } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { OtelTraces } from './otel-traces.ts';
 

@@ -6,8 +6,8 @@ import { idTaken } from '../../ids.ts';
 import { toIso } from '../../time.ts';
 import { afterThisTurn } from '../after-this-turn.ts';
 import type { BackendFactory, BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
-import { Tally } from '../tally.ts';
 import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
+import { Tally } from '../tally.ts';
 
 export interface PostgresBackendOptions {
   db: Db;

@@ -7,6 +7,7 @@ import type { Actor } from '../../actor.ts';
 import { newId } from '../../ids.ts';
 import { providerTraceBackendContract } from '../backend.contract.ts';
 import { type ProviderTrace, toProviderTrace } from '../provider-trace.ts';
+import { SocketDrain } from '../socket-drain.ts';
 import {
   decodeLine,
   encodeRecord,
@@ -17,7 +18,6 @@ import {
   type SocketRecordV1,
   toSocketRecord,
 } from '../socket-protocol.ts';
-import { SocketDrain } from '../socket-drain.ts';
 import { SocketProviderTraceBackend } from './socket.ts';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'runtrace-socket-'));
