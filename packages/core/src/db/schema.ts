@@ -135,10 +135,9 @@ export const runs = pgTable(
       .on(t.organizationId, t.conversationId, t.createdAt, t.id)
       .where(sql`${t.conversationId} is not null`),
     index('runs_org_background_created_idx').on(t.organizationId, t.createdAt, t.id).where(sql`${t.background}`),
-    // runs.list sorts (list-runs.ts) and its id-prefix search.
-    index('runs_org_cost_idx').on(t.organizationId, t.costPusd, t.id),
-    index('runs_org_tokens_idx').on(t.organizationId, t.totalTokens, t.id),
-    index('runs_org_duration_idx').on(t.organizationId, sql`coalesce(${t.runNs}, ${t.totalDurationNs})`, t.id),
+    // runs.list's id-prefix search. The totals steps.create keeps (cost, tokens) are deliberately not indexed: an
+    // index on them would make every step's update of its run write a new entry in every index of runs (no HOT
+    // update); sorting by them reads the runs in the list's filter and time range instead.
     index('runs_org_id_prefix_idx').on(t.organizationId, sql`${t.id} text_pattern_ops`),
   ],
 );

@@ -48,10 +48,8 @@ ALTER TABLE "model_prices" ADD CONSTRAINT "model_prices_organization_id_organiza
 ALTER TABLE "price_recomputes" ADD CONSTRAINT "price_recomputes_organization_id_organizations_id_fk" FOREIGN KEY ("organization_id") REFERENCES "public"."organizations"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "model_prices_match_idx" ON "model_prices" USING btree ("organization_id",coalesce("provider", ''),coalesce("model", ''),coalesce("model_pattern", ''),"effective_from");--> statement-breakpoint
 CREATE INDEX "agents_org_name_idx" ON "agents" USING btree ("organization_id","name") WHERE "agents"."name" is not null;--> statement-breakpoint
-CREATE INDEX "runs_org_cost_idx" ON "runs" USING btree ("organization_id","cost_pusd","id");--> statement-breakpoint
-CREATE INDEX "runs_org_tokens_idx" ON "runs" USING btree ("organization_id","total_tokens","id");--> statement-breakpoint
-CREATE INDEX "runs_org_duration_idx" ON "runs" USING btree ("organization_id",coalesce("run_ns", "total_duration_ns"),"id");--> statement-breakpoint
-CREATE INDEX "runs_org_id_prefix_idx" ON "runs" USING btree ("organization_id","id" text_pattern_ops);--> statement-breakpoint
+CREATE INDEX "runs_org_id_prefix_idx" ON "runs" USING btree ("organization_id","id" text_pattern_ops);
+--> statement-breakpoint
 -- Runs recorded before these totals existed: count their steps once here. Their tokens stay unpriced until
 -- prices.recompute prices their steps (README, Cost and analytics).
 UPDATE "runs" SET
