@@ -177,3 +177,57 @@ export async function timestampPage<R, T>(o: TimestampPageOptions<R, T>): Promis
     return timestampCursor(o.scope, o.order, key.createdAt, key.id);
   });
 }
+
+/** How a null sort key travels in a cursor of {@link integerKeyPage}: no integer is written as an empty string. */
+const NULL_KEY = '';
+const CURSOR_INTEGER = /^-?\d{1,19}$/;
+const INT8_RANGE = 2n ** 63n;
+
+/** Whether `key` is a decimal integer a bigint column can hold (a larger one would be a database error). */
+function isCursorInteger(key: string): boolean {
+  return CURSOR_INTEGER.test(key) && BigInt(key) < INT8_RANGE && BigInt(key) >= -INT8_RANGE;
+}
+
+export interface IntegerKeyPageOptions<R, T> {
+  /** Which list, including the sort: cursors of one list or sort are refused by another. */
+  scope: string;
+  order: Order;
+  limit: number;
+  cursor: string | null | undefined;
+  /** The sort key, an integer (bigint) expression; rows where it is null come last in both orders. */
+  key: SQL;
+  id: AnyPgColumn;
+  /** The list's filters; the cursor condition is added to them. */
+  where: SQL[];
+  /** Runs the query with the combined filter, the sort and the row limit. */
+  fetch: (where: SQL | undefined, orderBy: SQL[], limit: number) => Promise<R[]>;
+  keyOf: (row: R) => { key: bigint | number | string | null; id: string };
+  map: (row: R) => T;
+}
+
+/**
+ * Keyset pagination over `(key, id)` where the key is a nullable integer that may change (run totals): nulls last in
+ * both orders, exact at equal keys. Keys travel as decimal strings, since bigints lose digits as JSON numbers.
+ */
+export async function integerKeyPage<R, T>(o: IntegerKeyPageOptions<R, T>): Promise<Page<T>> {
+  const where = [...o.where];
+  if (o.cursor) {
+    const c = decodeCursor(o.cursor, o.scope, o.order);
+    if (typeof c.key !== 'string' || (c.key !== NULL_KEY && !isCursorInteger(c.key))) {
+      throw new InvalidArgument('Malformed cursor', { field: 'cursor' });
+    }
+    const cmp = o.order === 'desc' ? sql`<` : sql`>`;
+    // Past a null key only null keys remain; past an integer key, the rest of the integers and then every null.
+    where.push(
+      c.key === NULL_KEY
+        ? sql`(${o.key} is null and ${o.id} ${cmp} ${c.id})`
+        : sql`((${o.key}, ${o.id}) ${cmp} (${c.key}::bigint, ${c.id}) or ${o.key} is null)`,
+    );
+  }
+  const dir = o.order === 'desc' ? sql`desc` : sql`asc`;
+  const rows = await o.fetch(and(...where), [sql`${o.key} ${dir} nulls last`, sql`${o.id} ${dir}`], o.limit + 1);
+  return toPage(rows, o.limit, o.map, (row) => {
+    const { key, id } = o.keyOf(row);
+    return encodeCursor(o.scope, o.order, key == null ? NULL_KEY : String(key), id);
+  });
+}

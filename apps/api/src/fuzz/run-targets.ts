@@ -1,5 +1,6 @@
-import { MESSAGE_TYPES, RUN_STATUSES, STOP_REASONS } from '@runtrace/core/runs';
+import { MESSAGE_TYPES, RUN_SORT_KEYS, RUN_STATUSES, STOP_REASONS } from '@runtrace/core/runs';
 import fc from 'fast-check';
+import { agentName } from './agent-targets.ts';
 import { anyDate, idOf, junk, longString, safeObject, safeString } from './arbitraries.ts';
 import { type Generated, inputsOf, mostlyValid, objectOf } from './generated.ts';
 import { forgetRun, ok, ReadBackError, readRun, same } from './reads.ts';
@@ -55,6 +56,21 @@ const event = fc.oneof(
   }),
 );
 
+/** runs.list's search: a run id of the pools, its 8-character prefix, too short, not a run id, or LIKE wildcards. */
+const runSearch = fc.oneof(
+  runId,
+  fc.constantFrom(
+    'run-0000',
+    'run-',
+    'run-abc',
+    'RUN-ABCD',
+    'run-%%%%',
+    'run-____',
+    'step-0000',
+    `run-${'0'.repeat(40)}`,
+  ),
+);
+
 /** The generators of the `runs.*` procedures. */
 export function runTargets(): [string, Target][] {
   return [
@@ -66,6 +82,12 @@ export function runTargets(): [string, Target][] {
         stopReason: fc.constantFrom(...STOP_REASONS),
         conversationId: safeString,
         active: bool,
+        createdFrom: anyDate,
+        createdTo: anyDate,
+        models: fc.array(fc.oneof(safeString, fc.constantFrom('gpt-4o', '')), { maxLength: 3 }),
+        agentNames: fc.array(agentName, { maxLength: 3 }),
+        search: runSearch,
+        sortBy: fc.constantFrom(...RUN_SORT_KEYS, 'price'),
         ...page,
       },
     }),
@@ -99,6 +121,7 @@ export function runTargets(): [string, Target][] {
           ),
           projectId: safeString,
           templateId: safeString,
+          agentName,
         },
       },
       {

@@ -1,11 +1,10 @@
+import { agentListTarget, agentTargets } from './agent-targets.ts';
 import { messageTargets } from './message-targets.ts';
 import { providerTraceTargets } from './provider-trace-targets.ts';
 import { retentionTargets } from './retention-targets.ts';
 import { runTargets } from './run-targets.ts';
 import { stepTargets } from './step-targets.ts';
 import type { Target } from './target.ts';
-import { page } from './target-arbitraries.ts';
-import { trpc } from './trpc-target.ts';
 
 /**
  * Every tRPC procedure's generator. The order of the entries is the order cases are drawn in: keep it, so that a
@@ -16,8 +15,9 @@ export function trpcTargets(): Map<string, Target> {
     ...runTargets(),
     ...stepTargets(),
     ...messageTargets(),
-    trpc('query', 'agents.list', { optional: page }),
+    agentListTarget(),
     ...providerTraceTargets(),
     ...retentionTargets(),
+    ...agentTargets(),
   ]);
 }

@@ -3,7 +3,17 @@
  * schemas and output shapes. Browser code takes the status/stop-reason names from `@runtrace/core/run-names`
  * instead: this module pulls in the database side.
  */
-export { type Agent, AgentManager, type ListAgentsInput, listAgentsInput } from '../agents/agent-manager.ts';
+export {
+  type Agent,
+  type AgentIdInput,
+  AgentManager,
+  agentIdInput,
+  agentSchema,
+  type ListAgentsInput,
+  listAgentsInput,
+  type UpdateAgentInput,
+  updateAgentInput,
+} from '../agents/agent-manager.ts';
 export { MESSAGE_TYPES, type Message, type MessageType, messageSchema } from '../messages/letta-message.ts';
 export {
   type AppendMessagesInput,
@@ -35,9 +45,11 @@ export {
   listActiveRunsInput,
   listRunsInput,
   nanosecondsOutputSchema,
+  RUN_SORT_KEYS,
   type Run,
   type RunIdInput,
   type RunMetrics,
+  type RunSortKey,
   type RunUsage,
   runIdInput,
   runMetricsSchema,

@@ -27,6 +27,9 @@ export const nanosecondsSchema = z
  */
 export const nanosecondsOutputSchema = z.string().regex(/^\d+$/).describe('nanoseconds, as a decimal string');
 
+/** Longest agent name (indexed, like the conversation id). */
+export const MAX_AGENT_NAME_LENGTH = 256;
+
 /** Longest conversation id: it is indexed, and a btree entry holds at most about 2.7 kB. */
 export const MAX_CONVERSATION_ID_LENGTH = 256;
 
@@ -54,10 +57,25 @@ export const createRunInput = z.strictObject({
   callbackUrl: httpUrl.nullish(),
   projectId: z.string().nullish(),
   templateId: z.string().nullish(),
+  /**
+   * A name for the agent, set when the agent has none yet (a name is never overwritten here: `agents.update` renames).
+   * Without it, the metadata's `agent_name` or `agentName` (if a string of 1..256 characters) is used.
+   */
+  agentName: z.string().min(1).max(MAX_AGENT_NAME_LENGTH).optional(),
 });
 export type CreateRunInput = z.input<typeof createRunInput>;
 
 export const runIdInput = z.strictObject({ runId: idSchema('run') });
+
+/** What `runs.list` sorts by: creation time, duration (run_ns, else the reported total), cost, total tokens. */
+export const RUN_SORT_KEYS = ['created', 'duration', 'cost', 'tokens'] as const;
+export type RunSortKey = (typeof RUN_SORT_KEYS)[number];
+
+/** Shortest `runs.list` search: `run-` and 4 characters of the uuid, so a prefix never reads more than a sliver. */
+export const MIN_RUN_SEARCH_LENGTH = 8;
+
+/** Most values of a `runs.list` filter list (models, agent names). */
+export const MAX_LIST_FILTER_VALUES = 100;
 
 export const listRunsInput = z.strictObject({
   agentId: idSchema('agent').nullish(),
@@ -68,6 +86,24 @@ export const listRunsInput = z.strictObject({
   conversationId: z.string().max(MAX_CONVERSATION_ID_LENGTH).nullish(),
   /** Only created or running runs (ignored when `statuses` is given). */
   active: z.boolean().default(false),
+  /** Runs created at or after this time (inclusive). */
+  createdFrom: timestampInputSchema.nullish(),
+  /** Runs created before this time (exclusive). */
+  createdTo: timestampInputSchema.nullish(),
+  /** Runs whose model (the model of their first step, `Run.model`) is one of these; exact names. */
+  models: z.array(z.string().min(1).max(256)).max(MAX_LIST_FILTER_VALUES).nullish(),
+  /** Runs of agents with one of these names (exact, case-sensitive); with `agentId` both must hold. */
+  agentNames: z.array(z.string().min(1).max(MAX_AGENT_NAME_LENGTH)).max(MAX_LIST_FILTER_VALUES).nullish(),
+  /** A run id or a prefix of one, `run-` and at least 4 more characters (case-insensitive). */
+  search: z
+    .string()
+    .toLowerCase()
+    .min(MIN_RUN_SEARCH_LENGTH)
+    .max(40)
+    .refine((v) => v.startsWith('run-'), { error: "must start with 'run-'" })
+    .nullish(),
+  /** The sort key; rows without one (no duration or cost yet) come last in both orders. */
+  sortBy: z.enum(RUN_SORT_KEYS).default('created'),
   order: orderSchema.default('desc'),
   limit: limitSchema,
   cursor: cursorSchema,
