@@ -1,4 +1,5 @@
 import { messageTargets } from './message-targets.ts';
+import { priceTargets } from './price-targets.ts';
 import { providerTraceTargets } from './provider-trace-targets.ts';
 import { retentionTargets } from './retention-targets.ts';
 import { runTargets } from './run-targets.ts';
@@ -19,5 +20,6 @@ export function trpcTargets(): Map<string, Target> {
     trpc('query', 'agents.list', { optional: page }),
     ...providerTraceTargets(),
     ...retentionTargets(),
+    ...priceTargets(),
   ]);
 }
