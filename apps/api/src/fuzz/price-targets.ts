@@ -42,8 +42,8 @@ export function priceTargets(): [string, Target][] {
       {
         async after(s, _input, answer) {
           const saved = answer.data as Record<string, unknown>;
-          const pool = (s.pools.own.price ??= []);
-          if (!pool.includes(saved.id as string)) pool.push(saved.id as string);
+          const pool = s.pools.own.price ?? [];
+          if (!pool.includes(saved.id as string)) s.pools.own.price = [...pool, saved.id as string];
           const list = ok(await s.client.trpc('query', 'prices.list', {}), 'prices.list') as {
             items: Record<string, unknown>[];
           };
