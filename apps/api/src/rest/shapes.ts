@@ -2,6 +2,7 @@
  * Letta's JSON objects (letta-behavior §11), each derived from the core schema the tRPC procedure answers with.
  */
 import type { Actor } from '@runtrace/core';
+import { CACHE_READ_KEYS, CACHE_WRITE_KEYS, REASONING_KEYS } from '@runtrace/core/pricing';
 import {
   type Message,
   messageSchema,
@@ -173,9 +174,10 @@ export function toLettaStep(step: Step, actor: Actor): unknown {
     ...step,
     organizationId: actor.organizationId,
     messages: [],
-    cachedInputTokens: detail(step.promptTokensDetails, 'cached_tokens', 'cache_read_tokens'),
-    cacheWriteTokens: detail(step.promptTokensDetails, 'cache_creation_tokens'),
-    reasoningTokens: detail(step.completionTokensDetails, 'reasoning_tokens'),
+    // Every provider's name for these counts, aliases never added (pricing/usage-types.ts).
+    cachedInputTokens: detail(step.promptTokensDetails, ...CACHE_READ_KEYS),
+    cacheWriteTokens: detail(step.promptTokensDetails, ...CACHE_WRITE_KEYS),
+    reasoningTokens: detail(step.completionTokensDetails, ...REASONING_KEYS),
   });
 }
 

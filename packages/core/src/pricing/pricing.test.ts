@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../actor.ts';
 import { NotFound } from '../errors.ts';
+import { StepManager } from '../steps/step-manager.ts';
 import { createTestRuntime, databaseTargets, newId, type TestRuntime } from '../testing/index.ts';
 import { defaultPriceFile, defaultPrices, readDefaultPriceFile } from './default-prices.ts';
 import { costOf, normaliseProvider, selectPrice } from './price.ts';
@@ -343,6 +344,19 @@ describe.each(databaseTargets())('prices and cost on $name', (target) => {
     );
     expect((await rt.prices.list(actor, { includeDefaults: true })).items.some((p) => p.isDefault)).toBe(true);
     expect((await rt.prices.list(other, {})).items).toEqual([]);
+  });
+
+  it('sees another process’s price change once its copy expires, and its own change at once', async () => {
+    const r = await run();
+    const model = `ttl-${newId('agent')}`;
+    const otherProcess = new StepManager({ db: rt.database.db, prices: new PriceBook(rt.database.db, { ttlMs: 200 }) });
+    const step = () => otherProcess.create(actor, { runId: r.id, model, promptTokens: 1_000_000 });
+    expect((await step()).costUsd).toBeNull();
+    await rt.prices.upsert(actor, { model, effectiveFrom: '2000-01-01T00:00:00Z', input: '1', output: '1' });
+    expect((await step()).costUsd).toBeNull();
+    expect((await rt.steps.create(actor, { runId: r.id, model, promptTokens: 1_000_000 })).costUsd).toBe('1');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect((await step()).costUsd).toBe('1');
   });
 
   it('answers another organization’s price, an unknown one and a default as not found', async () => {

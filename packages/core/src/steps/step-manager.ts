@@ -104,7 +104,7 @@ function costColumns(cost: StepCost) {
 }
 
 /**
- * Adds a new step to its run's totals, in one UPDATE (pricing/README: Cost and analytics). The run's model and
+ * Adds a new step to its run's totals, in one UPDATE (README, Cost and analytics). The run's model and
  * provider are its first step's, as the migration that added them backfilled them.
  */
 async function addToRunTotals(db: Db, step: StepRow): Promise<void> {
