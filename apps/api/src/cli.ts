@@ -9,6 +9,12 @@
  *   pnpm --silent runtrace migrate
  *   pnpm --silent runtrace retention show [--org <org-id>]
  *   pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
+ *   pnpm --silent runtrace prices list [--org <org-id>] [--defaults]
+ *   pnpm --silent runtrace prices upsert [--org <org-id>] [--provider <p>] (--model <m> | --pattern <re>)
+ *       --effective-from <iso> --input <usd/M> --output <usd/M> [--cached-input <usd/M>] [--cache-write <usd/M>]
+ *       [--reasoning <usd/M>]
+ *   pnpm --silent runtrace prices delete <price-id> [--org <org-id>]
+ *   pnpm --silent runtrace prices recompute [--org <org-id>] --from <iso> --to <iso> [--model <m>]
  *
  * Add --json for machine-readable output. It uses the same database settings as the api (DATABASE_URL, or PGlite
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
@@ -18,12 +24,14 @@ import {
   createLogger,
   createRuntime,
   DEFAULT_ORGANIZATION_ID,
+  DEFAULT_USER_ID,
   DomainError,
   type RetentionSetting,
   type Runtime,
   setRetentionInput,
 } from '@runtrace/core';
 import { ConfigError, loadApiConfig } from '@runtrace/core/config';
+import type { PriceOutput } from '@runtrace/core/pricing';
 import { migrateCommand } from './cli-migrate.ts';
 
 const USAGE = `usage:
@@ -35,6 +43,12 @@ const USAGE = `usage:
   pnpm --silent runtrace migrate   (Postgres/PGlite and ClickHouse migrations, then exit)
   pnpm --silent runtrace retention show [--org <org-id>]
   pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
+  pnpm --silent runtrace prices list [--org <org-id>] [--defaults]
+  pnpm --silent runtrace prices upsert [--org <org-id>] [--provider <p>] (--model <m> | --pattern <re>)
+      --effective-from <iso> --input <usd/M> --output <usd/M> [--cached-input <usd/M>] [--cache-write <usd/M>]
+      [--reasoning <usd/M>]     (prices in USD per million tokens, e.g. 2.5)
+  pnpm --silent runtrace prices delete <price-id> [--org <org-id>]
+  pnpm --silent runtrace prices recompute [--org <org-id>] --from <iso> --to <iso> [--model <m>]
 options: --json  print JSON`;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +59,18 @@ async function main(argv: string[]): Promise<number> {
       org: { type: 'string' },
       name: { type: 'string' },
       days: { type: 'string' },
+      defaults: { type: 'boolean' },
+      provider: { type: 'string' },
+      model: { type: 'string' },
+      pattern: { type: 'string' },
+      'effective-from': { type: 'string' },
+      input: { type: 'string' },
+      'cached-input': { type: 'string' },
+      'cache-write': { type: 'string' },
+      output: { type: 'string' },
+      reasoning: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -71,6 +97,7 @@ async function main(argv: string[]): Promise<number> {
     const auth = runtime.auth;
     const org = values.org ?? DEFAULT_ORGANIZATION_ID;
     if (resource === 'retention') return await retentionCommand(runtime, action, values.org, values.days, print);
+    if (resource === 'prices') return await pricesCommand(runtime, action, arg, { ...values, org }, print);
     switch (`${resource} ${action}`) {
       case 'orgs create': {
         if (!arg) throw new UsageError('orgs create needs a name');
@@ -152,6 +179,64 @@ async function retentionCommand(
     return 0;
   }
   throw new UsageError(`unknown command: retention ${action}`);
+}
+
+/** `prices list|upsert|delete|recompute` for one organization (the default one without --org). */
+async function pricesCommand(
+  runtime: Runtime,
+  action: string,
+  arg: string | undefined,
+  values: Record<string, string | boolean | undefined> & { org: string },
+  print: (value: unknown, text: string) => void,
+): Promise<number> {
+  const actor = { organizationId: values.org, userId: DEFAULT_USER_ID };
+  const text = (name: string) => values[name] as string | undefined;
+  const line = (p: PriceOutput) =>
+    `${p.id}  ${p.provider ?? '*'}  ${p.model ?? `/${p.modelPattern}/`}  from ${p.effectiveFrom}  in ${p.input}  cached ${
+      p.cachedInput ?? '-'
+    }  write ${p.cacheWrite ?? '-'}  out ${p.output}  reasoning ${p.reasoning ?? '(output)'}`;
+  switch (action) {
+    case 'list': {
+      const { items } = await runtime.prices.list(actor, { includeDefaults: values.defaults === true });
+      print(
+        items,
+        items.length ? items.map(line).join('\n') : `no prices of ${values.org} (--defaults lists the shipped ones)`,
+      );
+      return 0;
+    }
+    case 'upsert': {
+      const price = await runtime.prices.upsert(actor, {
+        provider: text('provider'),
+        model: text('model'),
+        modelPattern: text('pattern'),
+        effectiveFrom: text('effective-from') as string,
+        input: text('input') as string,
+        cachedInput: text('cached-input'),
+        cacheWrite: text('cache-write'),
+        output: text('output') as string,
+        reasoning: text('reasoning'),
+      });
+      print(price, `saved ${line(price)}`);
+      return 0;
+    }
+    case 'delete': {
+      if (!arg) throw new UsageError('prices delete needs a price id');
+      const price = await runtime.prices.delete(actor, { priceId: arg });
+      print(price, `deleted ${line(price)}`);
+      return 0;
+    }
+    case 'recompute': {
+      const result = await runtime.prices.recompute(actor, {
+        from: text('from') as string,
+        to: text('to') as string,
+        model: text('model'),
+      });
+      print(result, `recompute ${result.id}: ${result.stepsDone} steps re-priced${result.done ? '' : ' (not done)'}`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command: prices ${action}`);
+  }
 }
 
 class UsageError extends Error {}

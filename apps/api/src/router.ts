@@ -1,5 +1,6 @@
 import { agentsRouter } from './routers/agents.ts';
 import { messagesRouter } from './routers/messages.ts';
+import { pricesRouter } from './routers/prices.ts';
 import { providerTracesRouter } from './routers/provider-traces.ts';
 import { retentionRouter } from './routers/retention.ts';
 import { runsRouter } from './routers/runs.ts';
@@ -13,6 +14,7 @@ export const appRouter = router({
   agents: agentsRouter,
   providerTraces: providerTracesRouter,
   retention: retentionRouter,
+  prices: pricesRouter,
 });
 
 export type AppRouter = typeof appRouter;

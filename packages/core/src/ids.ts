@@ -12,6 +12,7 @@ export const ID_PREFIXES = {
   user: 'user',
   providerTrace: 'provider_trace',
   apiKey: 'apikey',
+  price: 'price',
 } as const;
 
 export type IdKind = keyof typeof ID_PREFIXES;
@@ -30,6 +31,7 @@ const labels: Record<IdKind, string> = {
   user: 'user',
   providerTrace: 'provider trace',
   apiKey: 'API key',
+  price: 'price',
 };
 
 export function newId(kind: IdKind): string {

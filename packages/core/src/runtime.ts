@@ -13,6 +13,8 @@ import {
   databaseConnectOptions,
   migrateDatabase,
 } from './migrate-stores.ts';
+import { PriceBook } from './pricing/price-book.ts';
+import { PriceManager } from './pricing/price-manager.ts';
 import { type Readiness, ReadinessProbe } from './readiness.ts';
 import { RetentionJob } from './retention/retention-job.ts';
 import { RetentionSettings } from './retention/retention-settings.ts';
@@ -37,6 +39,8 @@ export interface Runtime {
   readonly agents: AgentManager;
   readonly runs: RunManager;
   readonly steps: StepManager;
+  /** The organizations' prices (`prices.*`, `pnpm runtrace prices`); steps.create prices steps from them. */
+  readonly prices: PriceManager;
   readonly messages: MessageManager;
   readonly telemetry: TelemetryManager;
   readonly providerTraces: ProviderTraceService;
@@ -215,6 +219,7 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
   if (options.retentionJob ?? true) retentionJob.start();
   const probe = new ReadinessProbe({ db: database.db, redisUrl: config.redisUrl, clickhouse });
   opened.add(() => probe.close());
+  const priceBook = new PriceBook(database.db);
   return {
     config,
     logger,
@@ -222,7 +227,8 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
     auth,
     agents: new AgentManager({ db: database.db }),
     runs,
-    steps: new StepManager({ db: database.db }),
+    steps: new StepManager({ db: database.db, prices: priceBook }),
+    prices: new PriceManager({ db: database.db, book: priceBook }),
     messages: new MessageManager({ db: database.db }),
     telemetry,
     providerTraces: new ProviderTraceService({ db: database.db, telemetry }),

@@ -28,7 +28,7 @@ function at(value: unknown, path: string): unknown {
 
 const withId = (value: unknown, from: string, to: string) => mapLeaves(value, (v) => (v === from ? to : v));
 
-const ID = /\b(run|step|message|agent|provider_trace)-[0-9a-f-]{36}\b/g;
+const ID = /\b(run|step|message|agent|provider_trace|price)-[0-9a-f-]{36}\b/g;
 /** An answer with its ids masked: what must not differ between another organization's id and an unknown one. */
 const masked = (a: Answer) =>
   JSON.stringify({ status: a.status, code: a.code, message: a.message, body: a.code ? undefined : a.text }).replace(

@@ -8,7 +8,17 @@ import { trpc } from './trpc-target.ts';
 
 /** Token details as providers send them, including the values that broke `runs.usage`. */
 const tokenDetails = fc.dictionary(
-  fc.constantFrom('cached_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'reasoning_tokens', 'audio_tokens'),
+  fc.constantFrom(
+    'cached_tokens',
+    'cache_read_tokens',
+    'cache_read_input_tokens',
+    'cached_content_token_count',
+    'cache_creation_tokens',
+    'cache_creation_input_tokens',
+    'reasoning_tokens',
+    'thoughts_token_count',
+    'audio_tokens',
+  ),
   fc.oneof(
     { weight: 6, arbitrary: fc.nat(10_000) },
     { weight: 1, arbitrary: fc.constantFrom(1.5, 'abc', 1e30, [1], true, null, -1, 2 ** 31) },

@@ -1,5 +1,6 @@
 import { agentListTarget, agentTargets } from './agent-targets.ts';
 import { messageTargets } from './message-targets.ts';
+import { priceTargets } from './price-targets.ts';
 import { providerTraceTargets } from './provider-trace-targets.ts';
 import { retentionTargets } from './retention-targets.ts';
 import { runTargets } from './run-targets.ts';
@@ -19,5 +20,6 @@ export function trpcTargets(): Map<string, Target> {
     ...providerTraceTargets(),
     ...retentionTargets(),
     ...agentTargets(),
+    ...priceTargets(),
   ]);
 }

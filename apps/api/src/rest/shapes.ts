@@ -2,6 +2,7 @@
  * Letta's JSON objects (letta-behavior §11), each derived from the core schema the tRPC procedure answers with.
  */
 import type { Actor } from '@runtrace/core';
+import { CACHE_READ_KEYS, CACHE_WRITE_KEYS, REASONING_KEYS } from '@runtrace/core/pricing';
 import {
   type Message,
   messageSchema,
@@ -48,11 +49,26 @@ const STEP_TIMINGS = {
 } as const;
 
 /**
- * Letta's Step: tRPC's step without its timings (those are StepMetrics), with the organization, the deprecated
- * `messages` (always `[]`) and the per-step cache and reasoning counts Letta's newer clients read.
+ * Runtrace's cost and usage types of a step: Letta's Step has no place for them (its client would reject unknown
+ * fields). Its own cache and reasoning counts are filled from the details below, as Letta does.
+ */
+const STEP_COST = {
+  inputTokens: true,
+  cachedInputTokens: true,
+  cacheWriteTokens: true,
+  outputTokens: true,
+  reasoningTokens: true,
+  costUsd: true,
+  unpricedTokens: true,
+  priceId: true,
+} as const;
+
+/**
+ * Letta's Step: tRPC's step without its timings (those are StepMetrics) and cost, with the organization, the
+ * deprecated `messages` (always `[]`) and the per-step cache and reasoning counts Letta's newer clients read.
  */
 export const StepShape = lettaShape(
-  stepSchema.omit(STEP_TIMINGS).extend({
+  stepSchema.omit({ ...STEP_TIMINGS, ...STEP_COST }).extend({
     organizationId: z.string(),
     messages: z
       .array(z.never())
@@ -77,7 +93,7 @@ export const RunMetricsShape = lettaShape(runMetricsSchema);
  * letta-behavior §15.18), which also fill the OpenAI-style details objects.
  */
 export const UsageShape = lettaShape(
-  runUsageSchema.extend({
+  runUsageSchema.omit({ costUsd: true, unpricedTokens: true }).extend({
     promptTokensDetails: z
       .object({
         cachedTokens: z.int().nullable(),
@@ -158,9 +174,10 @@ export function toLettaStep(step: Step, actor: Actor): unknown {
     ...step,
     organizationId: actor.organizationId,
     messages: [],
-    cachedInputTokens: detail(step.promptTokensDetails, 'cached_tokens', 'cache_read_tokens'),
-    cacheWriteTokens: detail(step.promptTokensDetails, 'cache_creation_tokens'),
-    reasoningTokens: detail(step.completionTokensDetails, 'reasoning_tokens'),
+    // Every provider's name for these counts, aliases never added (pricing/usage-types.ts).
+    cachedInputTokens: detail(step.promptTokensDetails, ...CACHE_READ_KEYS),
+    cacheWriteTokens: detail(step.promptTokensDetails, ...CACHE_WRITE_KEYS),
+    reasoningTokens: detail(step.completionTokensDetails, ...REASONING_KEYS),
   });
 }
 

@@ -198,6 +198,8 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
         cachedInputTokens: null,
         cacheWriteTokens: null,
         reasoningTokens: null,
+        costUsd: null,
+        unpricedTokens: 825,
       });
       const again = await rt.runs.update(actor, { runId: run.id, status: 'completed' });
       expect(again.completedAt).toBe(done.completedAt);
@@ -435,6 +437,10 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
         cachedInputTokens: 35,
         cacheWriteTokens: 7,
         reasoningTokens: 12,
+        // gpt-4.1's shipped price: 63 input × $2 + 30 cached × $0.5 + (38 output + 12 reasoning) × $8 per million;
+        // its 7 cache writes have no price, nor has the second step (no model): 7 + 11 unpriced.
+        costUsd: '0.000541',
+        unpricedTokens: 18,
       });
       expect((await rt.runs.metrics(actor, { runId: run.id })).numSteps).toBe(2);
     });

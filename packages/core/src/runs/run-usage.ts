@@ -3,6 +3,8 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { runMetrics, steps } from '../db/schema.ts';
+import { formatUsd } from '../pricing/money.ts';
+import { CACHE_READ_KEYS, CACHE_WRITE_KEYS, REASONING_KEYS } from '../pricing/usage-types.ts';
 import type { COMPLETION_TOKEN_DETAIL_KEYS, PROMPT_TOKEN_DETAIL_KEYS } from '../steps/schemas.ts';
 import { nsToString } from '../time.ts';
 import { requireRun, runNotFound } from './require-run.ts';
@@ -17,20 +19,24 @@ export async function runUsage(db: Db, actor: Actor, runId: string): Promise<Run
   // Only keys that steps.create validates as token counts: any other jsonb value would make this cast fail.
   const detail = (column: AnyPgColumn, key: TokenDetailKey) =>
     sql`nullif((${column}->>${sql.raw(`'${key}'`)})::bigint, 0)`;
+  // Aliases of one count (pricing/usage-types.ts): the first above zero, never their sum.
+  const first = (column: AnyPgColumn, keys: readonly TokenDetailKey[]) =>
+    sql`coalesce(${sql.join(
+      keys.map((key) => detail(column, key)),
+      sql`, `,
+    )})`;
   const [row] = await db
     .select({
       promptTokens: sql<string>`coalesce(sum(${steps.promptTokens}), 0)`,
       completionTokens: sql<string>`coalesce(sum(${steps.completionTokens}), 0)`,
       totalTokens: sql<string>`coalesce(sum(${steps.totalTokens}), 0)`,
       stepCount: sql<string>`count(*)`,
-      cachedInputTokens: sql<
-        string | null
-      >`sum(coalesce(${detail(steps.promptTokensDetails, 'cached_tokens')}, ${detail(
-        steps.promptTokensDetails,
-        'cache_read_tokens',
-      )}))`,
-      cacheWriteTokens: sql<string | null>`sum(${detail(steps.promptTokensDetails, 'cache_creation_tokens')})`,
-      reasoningTokens: sql<string | null>`sum(${detail(steps.completionTokensDetails, 'reasoning_tokens')})`,
+      cachedInputTokens: sql<string | null>`sum(${first(steps.promptTokensDetails, CACHE_READ_KEYS)})`,
+      cacheWriteTokens: sql<string | null>`sum(${first(steps.promptTokensDetails, CACHE_WRITE_KEYS)})`,
+      reasoningTokens: sql<string | null>`sum(${first(steps.completionTokensDetails, REASONING_KEYS)})`,
+      // As the run's totals count them (steps.create, prices.recompute): a step never priced is all unpriced.
+      costPusd: sql<string | null>`sum(${steps.costPusd})::text`,
+      unpricedTokens: sql<string>`coalesce(sum(coalesce(${steps.unpricedTokens}, ${steps.totalTokens})), 0)`,
     })
     .from(steps)
     .where(and(eq(steps.organizationId, actor.organizationId), eq(steps.runId, runId)));
@@ -43,6 +49,8 @@ export async function runUsage(db: Db, actor: Actor, runId: string): Promise<Run
     cachedInputTokens: n(row?.cachedInputTokens),
     cacheWriteTokens: n(row?.cacheWriteTokens),
     reasoningTokens: n(row?.reasoningTokens),
+    costUsd: row?.costPusd == null ? null : formatUsd(BigInt(row.costPusd)),
+    unpricedTokens: n(row?.unpricedTokens) ?? 0,
   };
 }
 

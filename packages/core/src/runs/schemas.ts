@@ -191,5 +191,9 @@ export const runUsageSchema = z.object({
   cachedInputTokens: z.number().int().nullable(),
   cacheWriteTokens: z.number().int().nullable(),
   reasoningTokens: z.number().int().nullable(),
+  /** USD of the run's priced tokens, an exact decimal string; null while none of its steps matched a price. */
+  costUsd: z.string().nullable(),
+  /** Tokens of the run's steps that matched no price. */
+  unpricedTokens: z.number().int(),
 });
 export type RunUsage = z.infer<typeof runUsageSchema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { idSchema } from '../ids.ts';
 import { cursorSchema, limitSchema, orderSchema } from '../pagination.ts';
+import { CACHE_READ_KEYS, CACHE_WRITE_KEYS, detailCount, REASONING_KEYS } from '../pricing/usage-types.ts';
 import { nanosecondsOutputSchema, nanosecondsSchema } from '../runs/schemas.ts';
 import { stopReasonSchema } from '../runs/status.ts';
 import { timestampInputSchema } from '../time.ts';
@@ -15,9 +16,9 @@ const tokens = z.number().int().min(0).max(INT4_MAX);
 const details = z.record(z.string(), z.unknown());
 
 /**
- * Token details as providers report them: free-form, except the keys `runs.usage` sums (it casts them to bigint,
- * so a fraction, a string or a list there would make every later usage read of the run fail). Those are token
- * counts like the step's own: integers within 0…{@link INT4_MAX}, or null.
+ * Token details as providers report them: free-form, except the keys priced as usage types (pricing/usage-types.ts)
+ * and summed by `runs.usage` (it casts them to bigint, so a fraction, a string or a list there would make every later
+ * usage read of the run fail). Those are token counts like the step's own: integers within 0…{@link INT4_MAX}, or null.
  */
 const tokenDetails = <K extends string>(keys: readonly K[]) =>
   z.looseObject(
@@ -26,10 +27,10 @@ const tokenDetails = <K extends string>(keys: readonly K[]) =>
       z.ZodOptional<z.ZodNullable<typeof tokens>>
     >,
   );
-/** The prompt-token detail keys the usage read sums. */
-export const PROMPT_TOKEN_DETAIL_KEYS = ['cached_tokens', 'cache_read_tokens', 'cache_creation_tokens'] as const;
-/** The completion-token detail keys the usage read sums. */
-export const COMPLETION_TOKEN_DETAIL_KEYS = ['reasoning_tokens'] as const;
+/** The prompt-token detail keys priced and summed: every provider's name for cache reads and writes. */
+export const PROMPT_TOKEN_DETAIL_KEYS = [...CACHE_READ_KEYS, ...CACHE_WRITE_KEYS] as const;
+/** The completion-token detail keys priced and summed: every provider's name for reasoning. */
+export const COMPLETION_TOKEN_DETAIL_KEYS = REASONING_KEYS;
 
 export const createStepInput = z
   .strictObject({
@@ -47,9 +48,12 @@ export const createStepInput = z
     completionTokens: tokens.default(0),
     /** Defaults to promptTokens + completionTokens. */
     totalTokens: tokens.optional(),
-    /** e.g. `{ cached_tokens, cache_read_tokens, cache_creation_tokens }` as the provider reports them. */
+    /**
+     * e.g. `{ cached_tokens, cache_read_tokens, cache_creation_tokens }` as the provider reports them. Cache reads
+     * and writes are part of promptTokens (Letta's convention): together they may not exceed it.
+     */
     promptTokensDetails: tokenDetails(PROMPT_TOKEN_DETAIL_KEYS).nullish(),
-    /** e.g. `{ reasoning_tokens }`. */
+    /** e.g. `{ reasoning_tokens }`: part of completionTokens, so at most that. */
     completionTokensDetails: tokenDetails(COMPLETION_TOKEN_DETAIL_KEYS).nullish(),
     stopReason: stopReasonSchema.nullish(),
     tags: z.array(z.string()).default([]),
@@ -71,6 +75,20 @@ export const createStepInput = z
   .refine((s) => s.totalTokens !== undefined || s.promptTokens + s.completionTokens <= INT4_MAX, {
     error: `promptTokens + completionTokens exceeds ${INT4_MAX}; give totalTokens explicitly or smaller counts`,
     path: ['totalTokens'],
+  })
+  .refine(
+    (s) =>
+      detailCount(s.promptTokensDetails, CACHE_READ_KEYS) + detailCount(s.promptTokensDetails, CACHE_WRITE_KEYS) <=
+      s.promptTokens,
+    {
+      error:
+        'cache reads plus cache writes exceed promptTokens; promptTokens includes them (each token is priced once)',
+      path: ['promptTokensDetails'],
+    },
+  )
+  .refine((s) => detailCount(s.completionTokensDetails, REASONING_KEYS) <= s.completionTokens, {
+    error: 'reasoning tokens exceed completionTokens; completionTokens includes them (each token is priced once)',
+    path: ['completionTokensDetails'],
   });
 export type CreateStepInput = z.input<typeof createStepInput>;
 
@@ -147,6 +165,21 @@ export const stepSchema = z.object({
   llmRequestNs: nanosecondsOutputSchema.nullable(),
   toolExecutionNs: nanosecondsOutputSchema.nullable(),
   stepNs: nanosecondsOutputSchema.nullable(),
+  /**
+   * Tokens by usage type (pricing/usage-types.ts), each token in exactly one: input excludes cache reads and
+   * writes, output excludes reasoning. They add up to promptTokens + completionTokens.
+   */
+  inputTokens: z.number().int(),
+  cachedInputTokens: z.number().int(),
+  cacheWriteTokens: z.number().int(),
+  outputTokens: z.number().int(),
+  reasoningTokens: z.number().int(),
+  /** USD, an exact decimal string; null when no price matched the step's provider and model at its time. */
+  costUsd: z.string().nullable(),
+  /** Tokens no price covered (all of them when costUsd is null). */
+  unpricedTokens: z.number().int(),
+  /** The price version used: a `prices.list` id (shipped defaults: `default:…`). */
+  priceId: z.string().nullable(),
   createdAt: z.string(),
 });
 export type Step = z.infer<typeof stepSchema>;

@@ -1,11 +1,15 @@
 import { and, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
-import { runMetrics, steps } from '../db/schema.ts';
+import { runMetrics, runs, steps } from '../db/schema.ts';
 import { NotFound } from '../errors.ts';
 import { assertId, idTaken, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
 import { type Order, type Page, type PageWindow, timestampCursor, timestampPage } from '../pagination.ts';
+import { formatUsd } from '../pricing/money.ts';
+import { costOf, type Price, type StepCost, selectPrice } from '../pricing/price.ts';
+import { PriceBook } from '../pricing/price-book.ts';
+import { usageTypes } from '../pricing/usage-types.ts';
 import { requireRun } from '../runs/require-run.ts';
 import { nsToString, toIso } from '../time.ts';
 import { requireStep } from './require-step.ts';
@@ -30,6 +34,18 @@ const runStepsScope = (runId: string) => `steps:${runId}`;
 type StepRow = typeof steps.$inferSelect;
 
 function toStep(row: StepRow): Step {
+  // Steps recorded before pricing have no usage types stored until prices.recompute reaches them: the same rule
+  // derives them from the counts, and all their tokens are unpriced.
+  const usage =
+    row.inputTokens === null
+      ? usageTypes(row)
+      : {
+          input: row.inputTokens,
+          cachedInput: row.cachedInputTokens ?? 0,
+          cacheWrite: row.cacheWriteTokens ?? 0,
+          output: row.outputTokens ?? 0,
+          reasoning: row.reasoningTokens ?? 0,
+        };
   return {
     id: row.id,
     runId: row.runId,
@@ -61,33 +77,94 @@ function toStep(row: StepRow): Step {
     llmRequestNs: nsToString(row.llmRequestNs),
     toolExecutionNs: nsToString(row.toolExecutionNs),
     stepNs: nsToString(row.stepNs),
+    inputTokens: usage.input,
+    cachedInputTokens: usage.cachedInput,
+    cacheWriteTokens: usage.cacheWrite,
+    outputTokens: usage.output,
+    reasoningTokens: usage.reasoning,
+    costUsd: row.costPusd === null ? null : formatUsd(row.costPusd),
+    unpricedTokens: row.unpricedTokens ?? row.totalTokens,
+    priceId: row.priceId,
     createdAt: toIso(row.createdAt),
   };
+}
+
+/** The step columns of a {@link StepCost}. */
+function costColumns(cost: StepCost) {
+  return {
+    inputTokens: cost.usage.input,
+    cachedInputTokens: cost.usage.cachedInput,
+    cacheWriteTokens: cost.usage.cacheWrite,
+    outputTokens: cost.usage.output,
+    reasoningTokens: cost.usage.reasoning,
+    costPusd: cost.costPusd,
+    unpricedTokens: cost.unpricedTokens,
+    priceId: cost.priceId,
+  };
+}
+
+/**
+ * Adds a new step to its run's totals, in one UPDATE (README, Cost and analytics). The run's model and
+ * provider are its first step's, as the migration that added them backfilled them.
+ */
+async function addToRunTotals(db: Db, step: StepRow): Promise<void> {
+  const failed = step.status === 'failed' || step.errorType !== null ? 1 : 0;
+  const cost = step.costPusd;
+  const llmNs = step.llmRequestNs;
+  await db
+    .update(runs)
+    .set({
+      stepCount: sql`${runs.stepCount} + 1`,
+      stepErrors: sql`${runs.stepErrors} + ${failed}`,
+      totalTokens: sql`${runs.totalTokens} + ${step.totalTokens}`,
+      costPusd: cost === null ? undefined : sql`coalesce(${runs.costPusd}, 0) + ${cost}::bigint`,
+      unpricedTokens: sql`${runs.unpricedTokens} + ${step.unpricedTokens ?? step.totalTokens}`,
+      llmNs: llmNs === null ? undefined : sql`coalesce(${runs.llmNs}, 0) + ${llmNs}::bigint`,
+      model: sql`coalesce(${runs.model}, ${step.model})`,
+      provider: sql`coalesce(${runs.provider}, lower(${step.providerName}))`,
+    })
+    .where(eq(runs.id, step.runId));
 }
 
 /** Steps of runs: each LLM call an agent made, with its tokens, timings and errors. */
 export class StepManager {
   readonly #db: Db;
+  readonly #prices: PriceBook;
 
-  constructor(options: { db: Db }) {
+  /** @param options.prices the organizations' prices, shared with the price manager that invalidates them. */
+  constructor(options: { db: Db; prices?: PriceBook }) {
     this.#db = options.db;
+    this.#prices = options.prices ?? new PriceBook(options.db);
   }
 
+  /**
+   * Records a step, priced at the price in effect at its time, and adds it to its run's totals in the same
+   * transaction (an idempotent retry adds nothing).
+   */
   async create(actor: Actor, raw: CreateStepInput): Promise<Step> {
     const input = createStepInput.parse(raw);
     const { id: clientId, ...content } = input;
     const id = clientId ?? newId('step');
     const createFingerprint = fingerprint(content);
+    const totalTokens = input.totalTokens ?? input.promptTokens + input.completionTokens;
+    const usage = usageTypes(input);
+    // Matched on this process's clock before the insert, and checked against the row's own created_at after it:
+    // the price can only differ when an effective date falls between the two.
+    const prices = await this.#prices.prices(actor.organizationId);
+    const priceAt = (at: string): Price | null =>
+      selectPrice(prices, { provider: input.providerName, model: input.model, at });
+    const guess = priceAt(toIso(new Date()));
     const row = await this.#db.transaction(async (tx) => {
       const run = await requireRun(tx, actor, input.runId);
       const [inserted] = await tx
         .insert(steps)
         .values({
           ...content,
+          ...costColumns(costOf(usage, totalTokens, guess)),
           id,
           organizationId: actor.organizationId,
           agentId: run.agentId,
-          totalTokens: input.totalTokens ?? input.promptTokens + input.completionTokens,
+          totalTokens,
           createFingerprint,
         })
         .onConflictDoNothing()
@@ -99,11 +176,21 @@ export class StepManager {
         }
         throw idTaken(id);
       }
+      let step = inserted;
+      const price = priceAt(toIso(inserted.createdAt));
+      if (price !== guess) {
+        [step = inserted] = await tx
+          .update(steps)
+          .set(costColumns(costOf(usage, totalTokens, price)))
+          .where(eq(steps.id, id))
+          .returning();
+      }
+      await addToRunTotals(tx, step);
       await tx
         .update(runMetrics)
         .set({ numSteps: sql`${runMetrics.numSteps} + 1` })
         .where(eq(runMetrics.id, input.runId));
-      return inserted;
+      return step;
     });
     return toStep(row);
   }
