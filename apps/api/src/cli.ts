@@ -226,12 +226,14 @@ async function pricesCommand(
       return 0;
     }
     case 'recompute': {
-      const result = await runtime.prices.recompute(actor, {
-        from: text('from') as string,
-        to: text('to') as string,
-        model: text('model'),
-      });
-      print(result, `recompute ${result.id}: ${result.stepsDone} steps re-priced${result.done ? '' : ' (not done)'}`);
+      const range = { from: text('from') as string, to: text('to') as string, model: text('model') };
+      // In rounds of 20 batches, so a long recompute shows progress (on stderr: --json keeps stdout to the result).
+      let result = await runtime.prices.recompute(actor, { ...range, maxBatches: 20 });
+      while (!result.done) {
+        console.error(`  ${result.stepsDone.toLocaleString('en-US')} steps re-priced …`);
+        result = await runtime.prices.recompute(actor, { ...range, maxBatches: 20 });
+      }
+      print(result, `recompute ${result.id}: ${result.stepsDone} steps re-priced`);
       return 0;
     }
     default:
