@@ -117,13 +117,13 @@ const keyColumns = (level: RollupLevel, run: boolean) => [
 ];
 
 /** Rows of steps as the rollups see them, from relation `rel`, each weighing `sign` (1 or -1). */
-function stepDelta(rel: string, sign: string, where: string): string {
+export function stepDeltaSql(rel: string, sign: string, where: string, extra = ''): string {
   const values = STEP_VALUES.map(([column, expression]) => `${expression} AS ${column}`).join(', ');
-  return `SELECT x.organization_id, x.created_at, ${STEP_KEYS.agent} AS agent_id, ${STEP_KEYS.model} AS model, ${STEP_KEYS.provider} AS provider, ${values}, ${sign} AS sign FROM ${rel} x${where}`;
+  return `SELECT x.organization_id, x.created_at, ${STEP_KEYS.agent} AS agent_id, ${STEP_KEYS.model} AS model, ${STEP_KEYS.provider} AS provider, ${values}, ${sign} AS sign${extra} FROM ${rel} x${where}`;
 }
 
 /** Rows of runs as the rollups see them: keys and the histogram buckets of duration and TTFT. */
-function runDelta(rel: string, sign: string, where: string): string {
+export function runDeltaSql(rel: string, sign: string, where: string): string {
   return `SELECT x.organization_id, x.created_at, ${RUN_KEYS.agent} AS agent_id, ${RUN_KEYS.model} AS model, ${RUN_KEYS.provider} AS provider, ${RUN_KEYS.status} AS status, analytics_histogram_bucket(coalesce(x.run_ns, x.total_duration_ns)) AS db, analytics_histogram_bucket(x.ttft_ns) AS tb, ${sign} AS sign FROM ${rel} x${where}`;
 }
 
@@ -164,7 +164,7 @@ const tracked = (columns: string[], alias: string) =>
 /** The statements a trigger runs for one operation over the transition tables old_rows / new_rows. */
 function triggerStatements(run: boolean, op: 'INSERT' | 'UPDATE' | 'DELETE'): string[] {
   const levels = Object.values(run ? RUN_LEVELS : STEP_LEVELS);
-  const deltaOf = run ? runDelta : stepDelta;
+  const deltaOf = run ? runDeltaSql : stepDeltaSql;
   const columns = run ? RUN_TRACKED : STEP_TRACKED;
   let delta: string;
   if (op === 'INSERT') delta = deltaOf('new_rows', '1', '');
@@ -229,8 +229,8 @@ export function rebuildStatements(): string[] {
     ...[...Object.values(STEP_LEVELS), ...Object.values(RUN_LEVELS)].map(
       (level) => `DELETE FROM ${level.table} WHERE organization_id = $ORG`,
     ),
-    ...Object.values(STEP_LEVELS).map((level) => upsert(level, false, stepDelta('steps', '1', where))),
-    ...Object.values(RUN_LEVELS).map((level) => upsert(level, true, runDelta('runs', '1', where))),
+    ...Object.values(STEP_LEVELS).map((level) => upsert(level, false, stepDeltaSql('steps', '1', where))),
+    ...Object.values(RUN_LEVELS).map((level) => upsert(level, true, runDeltaSql('runs', '1', where))),
   ];
 }
 
