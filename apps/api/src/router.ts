@@ -1,4 +1,5 @@
 import { agentsRouter } from './routers/agents.ts';
+import { analyticsRouter } from './routers/analytics.ts';
 import { messagesRouter } from './routers/messages.ts';
 import { providerTracesRouter } from './routers/provider-traces.ts';
 import { retentionRouter } from './routers/retention.ts';
@@ -13,6 +14,7 @@ export const appRouter = router({
   agents: agentsRouter,
   providerTraces: providerTracesRouter,
   retention: retentionRouter,
+  analytics: analyticsRouter,
 });
 
 export type AppRouter = typeof appRouter;

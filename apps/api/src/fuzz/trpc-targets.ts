@@ -1,3 +1,4 @@
+import { analyticsTargets } from './analytics-targets.ts';
 import { messageTargets } from './message-targets.ts';
 import { providerTraceTargets } from './provider-trace-targets.ts';
 import { retentionTargets } from './retention-targets.ts';
@@ -19,5 +20,6 @@ export function trpcTargets(): Map<string, Target> {
     trpc('query', 'agents.list', { optional: page }),
     ...providerTraceTargets(),
     ...retentionTargets(),
+    ...analyticsTargets(),
   ]);
 }

@@ -5,7 +5,7 @@ import { type Db, rowsOf } from '../db/connect.ts';
 import { agents } from '../db/schema.ts';
 import { InvalidArgument } from '../errors.ts';
 import { formatUsd } from '../pricing/money.ts';
-import { type AggregateSums, addSums, emptySums, toFigures } from './figures.ts';
+import { type AggregateSums, emptySums, toFigures } from './figures.ts';
 import { percentileFromHistogram } from './latency-histogram.ts';
 import {
   DURATION_COLUMNS,
@@ -82,12 +82,13 @@ interface Grouped {
 
 /**
  * Which tables answer a query. Step figures grouped or filtered by run status need each step's run: only the raw
- * tables have it. Everything else comes from the rollups: hours without agents, hours with agents, or days with
+ * tables have it (and the rollups keep failed runs as a count, not statuses). Everything else comes from the rollups: hours without agents, hours with agents, or days with
  * agents for whole days; parts of a range that are not whole hours (summary only: timeseries covers whole buckets)
  * come from the raw tables, which read at most two hours.
  */
 export function planSegments(query: SumsQuery, mode: 'auto' | 'raw'): Segment[] {
   const { from, to, unit, group, filters } = query;
+  // Run status is no key of the rollups: step figures by run status need each step's run.
   if (mode === 'raw' || group === 'status' || filters?.statuses) return [{ from, to, level: 'raw' }];
   const agent = group === 'agent' || filters?.agentIds != null;
   if (unit === 'hour') return [{ from, to, level: agent ? 'agentHours' : 'hours' }];
@@ -184,7 +185,7 @@ function segmentQuery(org: string, segment: Segment, query: SumsQuery, runs: boo
   );
   const aggregates = runs
     ? sql`${sql.raw(raw ? 'count(*)' : 'sum(runs)')}::text AS runs,
-        coalesce(${sql.raw(raw ? 'count(*)' : 'sum(runs)')} filter (where status = 'failed'), 0)::text AS failed,
+        ${sql.raw(raw ? "count(*) filter (where status = 'failed')" : 'sum(failed_runs)')}::text AS failed,
         ${raw ? RAW_HISTOGRAMS : ROLLUP_HISTOGRAMS}`
     : STEP_AGGREGATES;
   // Rollup rows at zero (every run or step of theirs deleted) are dropped by the triggers; HAVING keeps a row that a
@@ -194,35 +195,40 @@ function segmentQuery(org: string, segment: Segment, query: SumsQuery, runs: boo
     from ${source} as x where ${where} group by 1, 2 ${having}`;
 }
 
-const parseArray = (text: string | null | undefined) =>
-  text ? text.slice(1, -1).split(',').map(Number) : DURATION_COLUMNS.map(() => 0);
+/** Adds a Postgres array's text (`{1,0,2}`) into `into`, bucket by bucket. */
+function addArray(into: number[], text: string | null | undefined) {
+  if (!text) return;
+  let k = 0;
+  let start = 1;
+  for (let i = 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 44 || c === 125) {
+      into[k++]! += Number(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+}
 
 function addStepRow(sums: AggregateSums, row: SumsRow) {
   const n = (c: string) => Number(row[c] ?? 0);
-  addSums(sums, {
-    ...emptySums(),
-    steps: n('steps'),
-    stepErrors: n('step_errors'),
-    inputTokens: n('input_tokens'),
-    cachedInputTokens: n('cached_input_tokens'),
-    cacheWriteTokens: n('cache_write_tokens'),
-    outputTokens: n('output_tokens'),
-    reasoningTokens: n('reasoning_tokens'),
-    totalTokens: n('total_tokens'),
-    costPusd: BigInt(row.cost_pusd ?? 0),
-    unpricedTokens: n('unpriced_tokens'),
-    llmNs: BigInt(row.llm_ns ?? 0),
-  });
+  sums.steps += n('steps');
+  sums.stepErrors += n('step_errors');
+  sums.inputTokens += n('input_tokens');
+  sums.cachedInputTokens += n('cached_input_tokens');
+  sums.cacheWriteTokens += n('cache_write_tokens');
+  sums.outputTokens += n('output_tokens');
+  sums.reasoningTokens += n('reasoning_tokens');
+  sums.totalTokens += n('total_tokens');
+  sums.costPusd += BigInt(row.cost_pusd ?? 0);
+  sums.unpricedTokens += n('unpriced_tokens');
+  sums.llmNs += BigInt(row.llm_ns ?? 0);
 }
 
 function addRunRow(sums: AggregateSums, row: SumsRow) {
-  addSums(sums, {
-    ...emptySums(),
-    runs: Number(row.runs ?? 0),
-    failedRuns: Number(row.failed ?? 0),
-    durationHistogram: parseArray(row.dh),
-    ttftHistogram: parseArray(row.th),
-  });
+  sums.runs += Number(row.runs ?? 0);
+  sums.failedRuns += Number(row.failed ?? 0);
+  addArray(sums.durationHistogram, row.dh);
+  addArray(sums.ttftHistogram, row.th);
 }
 
 function invalid(error: z.ZodError): InvalidArgument {

@@ -107,13 +107,12 @@ $$`;
 
 export const truncTo = (unit: RollupUnit, expression: string) => `date_trunc('${unit}', ${expression}, 'UTC')`;
 
-const keyColumns = (level: RollupLevel, run: boolean) => [
+const keyColumns = (level: RollupLevel) => [
   'organization_id',
   'bucket',
   ...(level.agent ? ['agent_id'] : []),
   'model',
   'provider',
-  ...(run ? ['status'] : []),
 ];
 
 /** Rows of steps as the rollups see them, from relation `rel`, each weighing `sign` (1 or -1). */
@@ -135,11 +134,12 @@ export const histogramSums = (sign: string) => [
 
 /** INSERT … ON CONFLICT adding the grouped `delta` rows into a level's table, in key order (no deadlocks). */
 function upsert(level: RollupLevel, run: boolean, delta: string): string {
-  const keys = keyColumns(level, run);
+  const keys = keyColumns(level);
   const keyExprs = keys.map((k) => (k === 'bucket' ? truncTo(level.unit, 'created_at') : k));
   const sums = run
     ? [
         ['runs', 'sum(sign)'] as const,
+        ['failed_runs', "sum(CASE WHEN status = 'failed' THEN sign ELSE 0 END)"] as const,
         ...histogramSums('sign').map((s) => s.split(' AS ').reverse() as [string, string]),
       ]
     : STEP_VALUES.map(([column]) => [column, `sum(sign * ${column})`] as const);

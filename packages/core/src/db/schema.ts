@@ -352,7 +352,8 @@ export const providerTraceIds = pgTable(
  * Analytics rollups (analytics/rollup-sql.ts, README "Analytics"): sums of steps and runs per organization and time
  * bucket, kept exact by statement-level triggers on steps and runs (migration 0006), so every write path (steps.create,
  * prices.recompute, run updates, deletes, retention) moves them without knowing. Missing model, provider or agent is
- * '' so that the keys can be a primary key. Three levels: hours without agents (timeseries by model or provider),
+ * '' so that the keys can be a primary key. Run status is no key (step figures by run status need the raw tables
+ * anyway): failed runs are a sum. Three levels: hours without agents (timeseries by model or provider),
  * hours with agents (edges of a range), days with agents (agents over long ranges).
  */
 const rollupKey = (name: string) => text(name).notNull().default('');
@@ -378,7 +379,12 @@ const histogramColumns = (prefix: 'd' | 't') =>
       integer(`${prefix}${k}`).notNull().default(0),
     ]),
   );
-const runSums = () => ({ runs: sumColumn('runs'), ...histogramColumns('d'), ...histogramColumns('t') });
+const runSums = () => ({
+  runs: sumColumn('runs'),
+  failedRuns: sumColumn('failed_runs'),
+  ...histogramColumns('d'),
+  ...histogramColumns('t'),
+});
 
 export const analyticsStepsHourly = pgTable(
   'analytics_steps_hourly',
@@ -425,10 +431,9 @@ export const analyticsRunsHourly = pgTable(
     bucket: timestamptz('bucket').notNull(),
     model: rollupKey('model'),
     provider: rollupKey('provider'),
-    status: text('status').notNull(),
     ...runSums(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.model, t.provider, t.status] })],
+  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.model, t.provider] })],
 );
 
 export const analyticsAgentRunsHourly = pgTable(
@@ -439,10 +444,9 @@ export const analyticsAgentRunsHourly = pgTable(
     agentId: rollupKey('agent_id'),
     model: rollupKey('model'),
     provider: rollupKey('provider'),
-    status: text('status').notNull(),
     ...runSums(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider, t.status] })],
+  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider] })],
 );
 
 export const analyticsAgentRunsDaily = pgTable(
@@ -453,8 +457,7 @@ export const analyticsAgentRunsDaily = pgTable(
     agentId: rollupKey('agent_id'),
     model: rollupKey('model'),
     provider: rollupKey('provider'),
-    status: text('status').notNull(),
     ...runSums(),
   },
-  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider, t.status] })],
+  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider] })],
 );
