@@ -9,6 +9,7 @@
  *   pnpm --silent runtrace migrate
  *   pnpm --silent runtrace retention show [--org <org-id>]
  *   pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
+ *   pnpm --silent runtrace analytics rebuild [--org <org-id>]
  *
  * Add --json for machine-readable output. It uses the same database settings as the api (DATABASE_URL, or PGlite
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
@@ -21,6 +22,7 @@ import {
   DomainError,
   type RetentionSetting,
   type Runtime,
+  rebuildRollups,
   setRetentionInput,
 } from '@runtrace/core';
 import { ConfigError, loadApiConfig } from '@runtrace/core/config';
@@ -35,6 +37,7 @@ const USAGE = `usage:
   pnpm --silent runtrace migrate   (Postgres/PGlite and ClickHouse migrations, then exit)
   pnpm --silent runtrace retention show [--org <org-id>]
   pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
+  pnpm --silent runtrace analytics rebuild [--org <org-id>]   (recount the analytics rollups from runs and steps)
 options: --json  print JSON`;
 
 async function main(argv: string[]): Promise<number> {
@@ -110,6 +113,12 @@ async function main(argv: string[]): Promise<number> {
         if (!arg) throw new UsageError('keys revoke needs a key id');
         const key = await auth.revokeApiKey(arg);
         print(key, `revoked ${key.id} (${key.keyPrefix}…)`);
+        return 0;
+      }
+      case 'analytics rebuild': {
+        const started = Date.now();
+        await rebuildRollups(runtime.database.unboundedDb, org);
+        print({ organizationId: org, ms: Date.now() - started }, `rebuilt the analytics rollups of ${org}`);
         return 0;
       }
       default:

@@ -99,7 +99,7 @@ describe.each(databaseTargets())('rollup triggers on $name', (target) => {
       select 'run-bulk-' || i, ${actor.organizationId}, 'agent-bulk-' || (i % 3), 'completed', '', '2026-02-01'::timestamptz + i * interval '7 minutes', i * 1000000
       from generate_series(1, 500) i`);
     await rt.database.db.execute(sql`insert into steps (id, organization_id, run_id, agent_id, model, provider_name, total_tokens, create_fingerprint, created_at)
-      select 'step-bulk-' || i, ${actor.organizationId}, 'run-bulk-' || (i % 500 + 1), 'agent-bulk-' || ((i % 500 + 1) % 3), 'm' || (i % 4), 'P', i, '', '2026-02-01'::timestamptz + i * interval '3 minutes'
+      select 'step-bulk-' || i, ${actor.organizationId}, 'run-bulk-' || (i % 500 + 1), 'agent-bulk-' || ((i % 500 + 1) % 3), 'm' || (i % 4), case when i % 8 < 4 then 'P' else 'Q' end, i, '', '2026-02-01'::timestamptz + i * interval '3 minutes'
       from generate_series(1, 2000) i`);
     const raw = new PostgresAnalytics({ db: rt.database.db, mode: 'raw' });
     const auto = new PostgresAnalytics({ db: rt.database.db });

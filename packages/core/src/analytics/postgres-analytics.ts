@@ -141,10 +141,14 @@ const STEP_DELTA_WITH_RUN_STATUS = sql.raw(
 );
 const RUN_DELTA = sql.raw(`(${runDeltaSql('runs', '1', '')})`);
 
-const STEP_AGGREGATES = sql.raw(STEP_VALUES.map(([column]) => `sum(${column})::text AS ${column}`).join(', '));
-const ROLLUP_HISTOGRAMS = sql.raw(
-  `array[${DURATION_COLUMNS.map((c) => `sum(${c})`).join(', ')}]::text AS dh, array[${TTFT_COLUMNS.map((c) => `sum(${c})`).join(', ')}]::text AS th`,
-);
+/** Sums of a rollup's columns, or (`direct`: one rollup row per answer row, added up in JS) the columns themselves. */
+const aggregate = (column: string, direct: boolean) => (direct ? column : `sum(${column})`);
+const stepAggregates = (direct: boolean) =>
+  sql.raw(STEP_VALUES.map(([column]) => `${aggregate(column, direct)}::text AS ${column}`).join(', '));
+const rollupHistograms = (direct: boolean) =>
+  sql.raw(
+    `array[${DURATION_COLUMNS.map((c) => aggregate(c, direct)).join(', ')}]::text AS dh, array[${TTFT_COLUMNS.map((c) => aggregate(c, direct)).join(', ')}]::text AS th`,
+  );
 const RAW_HISTOGRAMS = (() => {
   const sums = histogramSums('1').map((s) => s.split(' AS ')[0]);
   return sql.raw(
@@ -183,16 +187,25 @@ function segmentQuery(org: string, segment: Segment, query: SumsQuery, runs: boo
     sql`${sql.raw(time)} < ${fromMicros(segment.to)}::timestamptz`,
     ...filterPredicates(query.filters, runs, raw),
   );
+  // A rollup row of the bucket asked for answers as it is: the server ships rows and JS adds up the few that share a
+  // bucket and group (two providers of a model), instead of aggregating 146 columns first.
+  const direct = level !== null && bucket === 'bucket';
   const aggregates = runs
-    ? sql`${sql.raw(raw ? 'count(*)' : 'sum(runs)')}::text AS runs,
-        ${sql.raw(raw ? "count(*) filter (where status = 'failed')" : 'sum(failed_runs)')}::text AS failed,
-        ${raw ? RAW_HISTOGRAMS : ROLLUP_HISTOGRAMS}`
-    : STEP_AGGREGATES;
-  // Rollup rows at zero (every run or step of theirs deleted) are dropped by the triggers; HAVING keeps a row that a
+    ? raw
+      ? sql`count(*)::text AS runs, (count(*) filter (where status = 'failed'))::text AS failed, ${RAW_HISTOGRAMS}`
+      : sql`${sql.raw(aggregate('runs', direct))}::text AS runs, ${sql.raw(aggregate('failed_runs', direct))}::text AS failed,
+          ${rollupHistograms(direct)}`
+    : raw
+      ? stepAggregates(false)
+      : stepAggregates(direct);
+  const head = sql`select to_char(${sql.raw(bucket)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as b, ${sql.raw(group)} as g, ${aggregates}
+    from ${source} as x where ${where}`;
+  // Rollup rows at zero (every run or step of theirs deleted) are dropped by the triggers; this keeps a row that a
   // concurrent statement has not dropped yet out of the answer.
-  const having = raw ? sql`` : sql.raw(runs ? 'having sum(runs) <> 0' : 'having sum(steps) <> 0');
-  return sql`select to_char(${sql.raw(bucket)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as b, ${sql.raw(group)} as g, ${aggregates}
-    from ${source} as x where ${where} group by 1, 2 ${having}`;
+  const count = runs ? 'runs' : 'steps';
+  if (raw) return sql`${head} group by 1, 2`;
+  if (direct) return sql`${head} and ${sql.raw(count)} <> 0`;
+  return sql`${head} group by 1, 2 having ${sql.raw(`sum(${count}) <> 0`)}`;
 }
 
 /** Adds a Postgres array's text (`{1,0,2}`) into `into`, bucket by bucket. */
