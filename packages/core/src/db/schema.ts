@@ -5,6 +5,7 @@ import {
   index,
   integer,
   jsonb,
+  type PgColumnBuilderBase,
   pgTable,
   primaryKey,
   text,
@@ -386,78 +387,35 @@ const runSums = () => ({
   ...histogramColumns('t'),
 });
 
-export const analyticsStepsHourly = pgTable(
-  'analytics_steps_hourly',
-  {
-    organizationId: text('organization_id').notNull(),
-    bucket: timestamptz('bucket').notNull(),
-    model: rollupKey('model'),
-    provider: rollupKey('provider'),
-    ...stepSums(),
-  },
-  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.model, t.provider] })],
-);
+const rollupTable = <S extends Record<string, PgColumnBuilderBase>>(name: string, sums: S) =>
+  pgTable(
+    name,
+    {
+      organizationId: text('organization_id').notNull(),
+      bucket: timestamptz('bucket').notNull(),
+      model: rollupKey('model'),
+      provider: rollupKey('provider'),
+      ...sums,
+    },
+    (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.model, t.provider] })],
+  );
+const agentRollupTable = <S extends Record<string, PgColumnBuilderBase>>(name: string, sums: S) =>
+  pgTable(
+    name,
+    {
+      organizationId: text('organization_id').notNull(),
+      bucket: timestamptz('bucket').notNull(),
+      agentId: rollupKey('agent_id'),
+      model: rollupKey('model'),
+      provider: rollupKey('provider'),
+      ...sums,
+    },
+    (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider] })],
+  );
 
-export const analyticsAgentStepsHourly = pgTable(
-  'analytics_agent_steps_hourly',
-  {
-    organizationId: text('organization_id').notNull(),
-    bucket: timestamptz('bucket').notNull(),
-    agentId: rollupKey('agent_id'),
-    model: rollupKey('model'),
-    provider: rollupKey('provider'),
-    ...stepSums(),
-  },
-  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider] })],
-);
-
-export const analyticsAgentStepsDaily = pgTable(
-  'analytics_agent_steps_daily',
-  {
-    organizationId: text('organization_id').notNull(),
-    bucket: timestamptz('bucket').notNull(),
-    agentId: rollupKey('agent_id'),
-    model: rollupKey('model'),
-    provider: rollupKey('provider'),
-    ...stepSums(),
-  },
-  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider] })],
-);
-
-export const analyticsRunsHourly = pgTable(
-  'analytics_runs_hourly',
-  {
-    organizationId: text('organization_id').notNull(),
-    bucket: timestamptz('bucket').notNull(),
-    model: rollupKey('model'),
-    provider: rollupKey('provider'),
-    ...runSums(),
-  },
-  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.model, t.provider] })],
-);
-
-export const analyticsAgentRunsHourly = pgTable(
-  'analytics_agent_runs_hourly',
-  {
-    organizationId: text('organization_id').notNull(),
-    bucket: timestamptz('bucket').notNull(),
-    agentId: rollupKey('agent_id'),
-    model: rollupKey('model'),
-    provider: rollupKey('provider'),
-    ...runSums(),
-  },
-  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider] })],
-);
-
-export const analyticsAgentRunsDaily = pgTable(
-  'analytics_agent_runs_daily',
-  {
-    organizationId: text('organization_id').notNull(),
-    bucket: timestamptz('bucket').notNull(),
-    agentId: rollupKey('agent_id'),
-    model: rollupKey('model'),
-    provider: rollupKey('provider'),
-    ...runSums(),
-  },
-  (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider] })],
-);
+export const analyticsStepsHourly = rollupTable('analytics_steps_hourly', stepSums());
+export const analyticsAgentStepsHourly = agentRollupTable('analytics_agent_steps_hourly', stepSums());
+export const analyticsAgentStepsDaily = agentRollupTable('analytics_agent_steps_daily', stepSums());
+export const analyticsRunsHourly = rollupTable('analytics_runs_hourly', runSums());
+export const analyticsAgentRunsHourly = agentRollupTable('analytics_agent_runs_hourly', runSums());
+export const analyticsAgentRunsDaily = agentRollupTable('analytics_agent_runs_daily', runSums());
