@@ -162,16 +162,19 @@ const tracked = (columns: string[], alias: string) =>
   columns.map((c) => (c.includes('%') ? c.replaceAll('%', alias) : `${alias}.${c}`)).join(', ');
 
 /** The statements a trigger runs for one operation over the transition tables old_rows / new_rows. */
+/** The rows of old_rows whose tracked columns the UPDATE changed (joined to new_rows by id). */
+const changedIds = (columns: string[]) =>
+  `SELECT o.id FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE (${tracked(columns, 'o')}) IS DISTINCT FROM (${tracked(columns, 'n')})`;
+
+/** The statements a trigger runs for one operation over the transition tables old_rows / new_rows. */
 function triggerStatements(run: boolean, op: 'INSERT' | 'UPDATE' | 'DELETE'): string[] {
   const levels = Object.values(run ? RUN_LEVELS : STEP_LEVELS);
   const deltaOf = run ? runDeltaSql : stepDeltaSql;
-  const columns = run ? RUN_TRACKED : STEP_TRACKED;
   let delta: string;
   if (op === 'INSERT') delta = deltaOf('new_rows', '1', '');
   else if (op === 'DELETE') delta = deltaOf('old_rows', '-1', '');
   else {
-    // Only rows whose tracked columns changed: a run's totals update (each step) or a step's feedback writes nothing.
-    const changed = ` WHERE x.id IN (SELECT o.id FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE (${tracked(columns, 'o')}) IS DISTINCT FROM (${tracked(columns, 'n')}))`;
+    const changed = ` WHERE x.id IN (${changedIds(run ? RUN_TRACKED : STEP_TRACKED)})`;
     delta = `${deltaOf('old_rows', '-1', changed)} UNION ALL ${deltaOf('new_rows', '1', changed)}`;
   }
   const statements = levels.map((level) => upsert(level, run, delta));
@@ -181,18 +184,22 @@ function triggerStatements(run: boolean, op: 'INSERT' | 'UPDATE' | 'DELETE'): st
 
 function triggerFunction(run: boolean): string {
   const name = run ? 'analytics_runs_rollup' : 'analytics_steps_rollup';
-  const branch = (op: 'INSERT' | 'UPDATE' | 'DELETE') =>
+  const branch = (op: 'INSERT' | 'UPDATE' | 'DELETE', indent: string) =>
     triggerStatements(run, op)
-      .map((s) => `    ${s.replaceAll('\n', '\n    ')};`)
+      .map((s) => `${indent}${s.replaceAll('\n', `\n${indent}`)};`)
       .join('\n');
+  // An UPDATE that changed nothing analytics reads (each step's update of its run's totals, a step's feedback) runs
+  // one EXISTS and writes nothing.
   return `CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-${branch('INSERT')}
+${branch('INSERT', '    ')}
   ELSIF TG_OP = 'UPDATE' THEN
-${branch('UPDATE')}
+    IF EXISTS (${changedIds(run ? RUN_TRACKED : STEP_TRACKED)}) THEN
+${branch('UPDATE', '      ')}
+    END IF;
   ELSE
-${branch('DELETE')}
+${branch('DELETE', '    ')}
   END IF;
   RETURN NULL;
 END
