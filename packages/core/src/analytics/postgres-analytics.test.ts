@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../actor.ts';
 import { rowsOf } from '../db/connect.ts';
+import { purgeExpiredRuns } from '../retention/purge-batch.ts';
 import { createTestRuntime, databaseTargets, newId, type TestRuntime } from '../testing/index.ts';
 import { analyticsContract, postgresWorld } from './analytics-contract.ts';
 import { PostgresAnalytics, planSegments, rebuildRollups } from './postgres-analytics.ts';
@@ -92,6 +93,30 @@ describe.each(databaseTargets())('rollup triggers on $name', (target) => {
     );
     await rt.steps.setFeedback(actor, { stepId: step.id, feedback: 'positive' });
     expect(await xmins()).toEqual(before);
+  });
+
+  it('lose the runs and steps a retention purge deletes', async () => {
+    const agentId = newId('agent');
+    const run = await rt.runs.create(actor, { agentId });
+    await rt.steps.create(actor, { runId: run.id, model: 'purged', totalTokens: 7 });
+    await rt.runs.update(actor, { runId: run.id, status: 'completed' });
+    await rt.database.db.execute(sql`update runs set created_at = '2025-03-01T10:00:00Z' where id = ${run.id}`);
+    await rt.database.db.execute(sql`update steps set created_at = '2025-03-01T10:00:00Z' where run_id = ${run.id}`);
+    const auto = new PostgresAnalytics({ db: rt.database.db });
+    const range = { from: '2025-03-01T00:00:00Z', to: '2025-03-02T00:00:00Z', filters: { agentIds: [agentId] } };
+    expect((await auto.summary(actor, range)).totals).toMatchObject({ runs: 1, steps: 1 });
+    expect((await purgeExpiredRuns(rt.database.db, actor.organizationId, 30, 100)).runs).toBe(1);
+    expect((await auto.summary(actor, range)).totals).toMatchObject({ runs: 0, steps: 0, tokens: { total: 0 } });
+    const left = rowsOf<{ n: number }>(
+      await rt.database.db.execute(
+        sql.raw(
+          ROLLUP_TABLES.map((t) => `select count(*)::int as n from ${t} where bucket < '2025-03-02'`).join(
+            ' union all ',
+          ),
+        ),
+      ),
+    );
+    expect(left.map((r) => Number(r.n))).toEqual(ROLLUP_TABLES.map(() => 0));
   });
 
   it('count rows inserted in bulk, as a seed does, like rows inserted one by one', async () => {

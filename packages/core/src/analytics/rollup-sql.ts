@@ -132,8 +132,8 @@ export const histogramSums = (sign: string) => [
   ...TTFT_COLUMNS.map((c, k) => `sum(CASE WHEN tb = ${k} THEN ${sign} ELSE 0 END) AS ${c}`),
 ];
 
-/** INSERT … ON CONFLICT adding the grouped `delta` rows into a level's table, in key order (no deadlocks). */
-function upsert(level: RollupLevel, run: boolean, delta: string): string {
+/** INSERT … ON CONFLICT adding the grouped rows of CTE `delta` into a level's table, in key order (no deadlocks). */
+function upsert(level: RollupLevel, run: boolean): string {
   const keys = keyColumns(level);
   const keyExprs = keys.map((k) => (k === 'bucket' ? truncTo(level.unit, 'created_at') : k));
   const sums = run
@@ -145,11 +145,19 @@ function upsert(level: RollupLevel, run: boolean, delta: string): string {
     : STEP_VALUES.map(([column]) => [column, `sum(sign * ${column})`] as const);
   const columns = [...keys, ...sums.map(([c]) => c)];
   const positions = keys.map((_, i) => i + 1).join(', ');
-  return `WITH delta AS (${delta})
-INSERT INTO ${level.table} AS t (${columns.join(', ')})
+  return `INSERT INTO ${level.table} AS t (${columns.join(', ')})
 SELECT ${[...keyExprs, ...sums.map(([, e]) => e)].join(', ')}
 FROM delta GROUP BY ${positions} ORDER BY ${positions}
 ON CONFLICT (${keys.join(', ')}) DO UPDATE SET ${sums.map(([c]) => `${c} = t.${c} + excluded.${c}`).join(', ')}`;
+}
+
+/**
+ * One statement adding `delta` to every level: the delta (a join of the transition tables for an UPDATE) is computed
+ * once for the three tables, which are written in a fixed order.
+ */
+function upsertAll(levels: readonly RollupLevel[], run: boolean, delta: string): string {
+  const ctes = levels.slice(0, -1).map((level, i) => `u${i} AS (${upsert(level, run)} RETURNING 1)`);
+  return `WITH delta AS MATERIALIZED (${delta}), ${ctes.join(',\n')}\n${upsert(levels[levels.length - 1]!, run)}`;
 }
 
 /** Deletes the rows of a level that the rows of `rel` left at zero (deleted or moved runs and steps). */
@@ -177,7 +185,7 @@ function triggerStatements(run: boolean, op: 'INSERT' | 'UPDATE' | 'DELETE'): st
     const changed = ` WHERE x.id IN (${changedIds(run ? RUN_TRACKED : STEP_TRACKED)})`;
     delta = `${deltaOf('old_rows', '-1', changed)} UNION ALL ${deltaOf('new_rows', '1', changed)}`;
   }
-  const statements = levels.map((level) => upsert(level, run, delta));
+  const statements = [upsertAll(levels, run, delta)];
   if (op !== 'INSERT') statements.push(...levels.map((level) => dropEmpty(level, run, 'old_rows')));
   return statements;
 }
@@ -236,8 +244,8 @@ export function rebuildStatements(): string[] {
     ...[...Object.values(STEP_LEVELS), ...Object.values(RUN_LEVELS)].map(
       (level) => `DELETE FROM ${level.table} WHERE organization_id = $ORG`,
     ),
-    ...Object.values(STEP_LEVELS).map((level) => upsert(level, false, stepDeltaSql('steps', '1', where))),
-    ...Object.values(RUN_LEVELS).map((level) => upsert(level, true, runDeltaSql('runs', '1', where))),
+    upsertAll(Object.values(STEP_LEVELS), false, stepDeltaSql('steps', '1', where)),
+    upsertAll(Object.values(RUN_LEVELS), true, runDeltaSql('runs', '1', where)),
   ];
 }
 
