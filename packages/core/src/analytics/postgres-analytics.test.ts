@@ -20,11 +20,14 @@ async function world(target: ReturnType<typeof databaseTargets>[number], mode: '
     ...postgresWorld(rt, { actor, other }, engine, oracle),
     async dispose() {
       // Whatever the triggers kept must be what a rebuild from the tables gives.
-      const before = await snapshot(rt);
-      await rebuildRollups(rt.database.db, actor.organizationId);
-      await rebuildRollups(rt.database.db, other.organizationId);
-      expect(await snapshot(rt)).toEqual(before);
-      await rt.dispose();
+      try {
+        const before = await snapshot(rt);
+        await rebuildRollups(rt.database.db, actor.organizationId);
+        await rebuildRollups(rt.database.db, other.organizationId);
+        expect(await snapshot(rt)).toEqual(before);
+      } finally {
+        await rt.dispose();
+      }
     },
   };
 }
