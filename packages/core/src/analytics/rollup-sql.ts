@@ -223,7 +223,10 @@ function triggers(table: 'steps' | 'runs'): string[] {
   ];
 }
 
-/** Everything migration 0006 adds after drizzle's tables: the bucket function, the trigger functions, the triggers. */
+/**
+ * Everything migration 0006 adds after drizzle's tables: the bucket function, the trigger functions, the triggers, and
+ * the rollups of the runs and steps already recorded.
+ */
 export function rollupMigrationSql(): string {
   return [
     HISTOGRAM_BUCKET_FUNCTION,
@@ -231,6 +234,9 @@ export function rollupMigrationSql(): string {
     triggerFunction(true),
     ...triggers('steps'),
     ...triggers('runs'),
+    // Runs and steps recorded before this migration, counted once (the triggers count every write from here on).
+    upsertAll(Object.values(STEP_LEVELS), false, stepDeltaSql('steps', '1', '')),
+    upsertAll(Object.values(RUN_LEVELS), true, runDeltaSql('runs', '1', '')),
   ].join(';\n--> statement-breakpoint\n');
 }
 
