@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rowsOf } from '../db/connect.ts';
 import { createTestRuntime, databaseTargets, type TestRuntime } from '../testing/index.ts';
 import { HISTOGRAM_BOUNDS_NS, histogramBucket } from './latency-histogram.ts';
+import { PostgresAnalytics } from './postgres-analytics.ts';
 import { rollupMigrationSql } from './rollup-sql.ts';
 
 const MIGRATION = new URL('../db/migrations/0006_analytics_rollups.sql', import.meta.url);
@@ -41,5 +42,31 @@ describe.each(databaseTargets())('analytics_histogram_bucket on $name', (target)
       ),
     );
     expect(rows.map((r) => [r.ns, Number(r.bucket)])).toEqual(values.map((v) => [String(v), histogramBucket(v)]));
+  });
+
+  it('backfills, as migration 0006 does, the runs and steps recorded before it', async () => {
+    const db = rt.database.db;
+    const actor = await rt.auth.ensureDefaultActor();
+    const org = actor.organizationId;
+    // Rows written with the triggers off stand for rows recorded before the migration.
+    await db.execute(sql`alter table steps disable trigger user`);
+    await db.execute(sql`alter table runs disable trigger user`);
+    await db.execute(sql`insert into runs (id, organization_id, agent_id, status, create_fingerprint, created_at, run_ns, model, provider)
+      select 'run-old-' || i, ${org}, 'agent-old', case when i % 3 = 0 then 'failed' else 'completed' end, '',
+        '2025-06-01'::timestamptz + i * interval '17 minutes', i * 3000000, 'm', 'p' from generate_series(1, 60) i`);
+    await db.execute(sql`insert into steps (id, organization_id, run_id, agent_id, model, provider_name, total_tokens, create_fingerprint, created_at)
+      select 'step-old-' || i, ${org}, 'run-old-' || (i % 60 + 1), 'agent-old', 'm', 'P', i, '', '2025-06-01'::timestamptz + i * interval '5 minutes'
+      from generate_series(1, 200) i`);
+    await db.execute(sql`alter table steps enable trigger user`);
+    await db.execute(sql`alter table runs enable trigger user`);
+    const input = { from: '2025-06-01T00:00:00Z', to: '2025-06-03T00:00:00Z', bucket: 'hour' as const };
+    const raw = await new PostgresAnalytics({ db, mode: 'raw' }).timeseries(actor, input);
+    expect((await new PostgresAnalytics({ db }).timeseries(actor, input)).points).toEqual([]);
+    const backfill = readFileSync(MIGRATION, 'utf8').split('--> statement-breakpoint').slice(-2);
+    for (const statement of backfill) await db.execute(sql.raw(statement.replace(/;\s*$/, '')));
+    const rolled = await new PostgresAnalytics({ db }).timeseries(actor, input);
+    expect(rolled.source).toBe('rollup');
+    expect(rolled.points).toEqual(raw.points);
+    expect(raw.points.reduce((n, p) => n + p.runs, 0)).toBe(60);
   });
 });
