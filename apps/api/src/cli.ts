@@ -15,6 +15,7 @@
  *       [--reasoning <usd/M>]
  *   pnpm --silent runtrace prices delete <price-id> [--org <org-id>]
  *   pnpm --silent runtrace prices recompute [--org <org-id>] --from <iso> --to <iso> [--model <m>]
+ *   pnpm --silent runtrace analytics rebuild [--org <org-id>]
  *
  * Add --json for machine-readable output. It uses the same database settings as the api (DATABASE_URL, or PGlite
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
@@ -28,6 +29,7 @@ import {
   DomainError,
   type RetentionSetting,
   type Runtime,
+  rebuildRollups,
   setRetentionInput,
 } from '@runtrace/core';
 import { ConfigError, loadApiConfig } from '@runtrace/core/config';
@@ -49,6 +51,7 @@ const USAGE = `usage:
       [--reasoning <usd/M>]     (prices in USD per million tokens, e.g. 2.5)
   pnpm --silent runtrace prices delete <price-id> [--org <org-id>]
   pnpm --silent runtrace prices recompute [--org <org-id>] --from <iso> --to <iso> [--model <m>]
+  pnpm --silent runtrace analytics rebuild [--org <org-id>]   (recount the analytics rollups from runs and steps)
 options: --json  print JSON`;
 
 async function main(argv: string[]): Promise<number> {
@@ -137,6 +140,12 @@ async function main(argv: string[]): Promise<number> {
         if (!arg) throw new UsageError('keys revoke needs a key id');
         const key = await auth.revokeApiKey(arg);
         print(key, `revoked ${key.id} (${key.keyPrefix}…)`);
+        return 0;
+      }
+      case 'analytics rebuild': {
+        const started = Date.now();
+        await rebuildRollups(runtime.database.unboundedDb, org);
+        print({ organizationId: org, ms: Date.now() - started }, `rebuilt the analytics rollups of ${org}`);
         return 0;
       }
       default:

@@ -1,4 +1,5 @@
 import { agentsRouter } from './routers/agents.ts';
+import { analyticsRouter } from './routers/analytics.ts';
 import { messagesRouter } from './routers/messages.ts';
 import { pricesRouter } from './routers/prices.ts';
 import { providerTracesRouter } from './routers/provider-traces.ts';
@@ -15,6 +16,7 @@ export const appRouter = router({
   providerTraces: providerTracesRouter,
   retention: retentionRouter,
   prices: pricesRouter,
+  analytics: analyticsRouter,
 });
 
 export type AppRouter = typeof appRouter;

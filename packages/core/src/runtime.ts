@@ -1,4 +1,6 @@
 import { AgentManager } from './agents/agent-manager.ts';
+import { PostgresAnalytics } from './analytics/postgres-analytics.ts';
+import type { AnalyticsEngine } from './analytics/schemas.ts';
 import { AuthManager } from './auth/auth-manager.ts';
 import { type ClickHouse, connectClickHouse } from './clickhouse/connect.ts';
 import { openMigratedClickHouse } from './clickhouse/migrate.ts';
@@ -42,6 +44,8 @@ export interface Runtime {
   /** The organizations' prices (`prices.*`, `pnpm runtrace prices`); steps.create prices steps from them. */
   readonly prices: PriceManager;
   readonly messages: MessageManager;
+  /** analytics.timeseries / analytics.summary: Postgres rollups kept by triggers (analytics/postgres-analytics.ts). */
+  readonly analytics: AnalyticsEngine;
   readonly telemetry: TelemetryManager;
   readonly providerTraces: ProviderTraceService;
   /** Background runs' event streams: append, subscribe, ended when the run becomes terminal (CONTRACTS §6). */
@@ -230,6 +234,7 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
     steps: new StepManager({ db: database.db, prices: priceBook }),
     prices: new PriceManager({ db: database.db, book: priceBook }),
     messages: new MessageManager({ db: database.db }),
+    analytics: new PostgresAnalytics({ db: database.db }),
     telemetry,
     providerTraces: new ProviderTraceService({ db: database.db, telemetry }),
     streams: streamService,

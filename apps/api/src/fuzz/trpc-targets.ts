@@ -1,4 +1,5 @@
 import { agentListTarget, agentTargets } from './agent-targets.ts';
+import { analyticsTargets } from './analytics-targets.ts';
 import { messageTargets } from './message-targets.ts';
 import { priceTargets } from './price-targets.ts';
 import { providerTraceTargets } from './provider-trace-targets.ts';
@@ -21,5 +22,6 @@ export function trpcTargets(): Map<string, Target> {
     ...retentionTargets(),
     ...agentTargets(),
     ...priceTargets(),
+    ...analyticsTargets(),
   ]);
 }

@@ -5,12 +5,14 @@ import {
   index,
   integer,
   jsonb,
+  type PgColumnBuilderBase,
   pgTable,
   primaryKey,
   text,
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
+import { HISTOGRAM_BUCKETS } from '../analytics/latency-histogram.ts';
 
 /** Microsecond UTC timestamps kept as strings so no precision is lost on the way to the client (CONTRACTS §3). */
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'string', precision: 6 });
@@ -346,3 +348,74 @@ export const providerTraceIds = pgTable(
   },
   (t) => [index('provider_trace_ids_org_run_idx').on(t.organizationId, t.runId).where(sql`${t.runId} is not null`)],
 );
+
+/*
+ * Analytics rollups (analytics/rollup-sql.ts, README "Analytics"): sums of steps and runs per organization and time
+ * bucket, kept exact by statement-level triggers on steps and runs (migration 0006), so every write path (steps.create,
+ * prices.recompute, run updates, deletes, retention) moves them without knowing. Missing model, provider or agent is
+ * '' so that the keys can be a primary key. Run status is no key (step figures by run status need the raw tables
+ * anyway): failed runs are a sum. Three levels: hours without agents (timeseries by model or provider),
+ * hours with agents (edges of a range), days with agents (agents over long ranges).
+ */
+const rollupKey = (name: string) => text(name).notNull().default('');
+const sumColumn = (name: string) => bigint(name, { mode: 'number' }).notNull().default(0);
+const stepSums = () => ({
+  steps: sumColumn('steps'),
+  stepErrors: sumColumn('step_errors'),
+  inputTokens: sumColumn('input_tokens'),
+  cachedInputTokens: sumColumn('cached_input_tokens'),
+  cacheWriteTokens: sumColumn('cache_write_tokens'),
+  outputTokens: sumColumn('output_tokens'),
+  reasoningTokens: sumColumn('reasoning_tokens'),
+  totalTokens: sumColumn('total_tokens'),
+  costPusd: bigint('cost_pusd', { mode: 'bigint' }).notNull().default(sql`0`),
+  unpricedTokens: sumColumn('unpriced_tokens'),
+  llmNs: bigint('llm_ns', { mode: 'bigint' }).notNull().default(sql`0`),
+});
+/** Counts per bucket of analytics/latency-histogram.ts: `d<k>` run durations, `t<k>` times to first token. */
+const histogramColumns = (prefix: 'd' | 't') =>
+  Object.fromEntries(
+    Array.from({ length: HISTOGRAM_BUCKETS }, (_, k) => [
+      `${prefix}${k}`,
+      integer(`${prefix}${k}`).notNull().default(0),
+    ]),
+  );
+const runSums = () => ({
+  runs: sumColumn('runs'),
+  failedRuns: sumColumn('failed_runs'),
+  ...histogramColumns('d'),
+  ...histogramColumns('t'),
+});
+
+const rollupTable = <S extends Record<string, PgColumnBuilderBase>>(name: string, sums: S) =>
+  pgTable(
+    name,
+    {
+      organizationId: text('organization_id').notNull(),
+      bucket: timestamptz('bucket').notNull(),
+      model: rollupKey('model'),
+      provider: rollupKey('provider'),
+      ...sums,
+    },
+    (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.model, t.provider] })],
+  );
+const agentRollupTable = <S extends Record<string, PgColumnBuilderBase>>(name: string, sums: S) =>
+  pgTable(
+    name,
+    {
+      organizationId: text('organization_id').notNull(),
+      bucket: timestamptz('bucket').notNull(),
+      agentId: rollupKey('agent_id'),
+      model: rollupKey('model'),
+      provider: rollupKey('provider'),
+      ...sums,
+    },
+    (t) => [primaryKey({ columns: [t.organizationId, t.bucket, t.agentId, t.model, t.provider] })],
+  );
+
+export const analyticsStepsHourly = rollupTable('analytics_steps_hourly', stepSums());
+export const analyticsAgentStepsHourly = agentRollupTable('analytics_agent_steps_hourly', stepSums());
+export const analyticsAgentStepsDaily = agentRollupTable('analytics_agent_steps_daily', stepSums());
+export const analyticsRunsHourly = rollupTable('analytics_runs_hourly', runSums());
+export const analyticsAgentRunsHourly = agentRollupTable('analytics_agent_runs_hourly', runSums());
+export const analyticsAgentRunsDaily = agentRollupTable('analytics_agent_runs_daily', runSums());
