@@ -12,16 +12,18 @@ import os from 'node:os';
 import { DEFAULT_ORGANIZATION_ID } from '@runtrace/core';
 import { ConfigError, loadApiConfig, loadToolConfig } from '@runtrace/core/config';
 import { intFlag, parseFlags } from '../src/args.ts';
+import { analyticsSection } from './analytics.ts';
 import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
 import { purgeSection } from './purge.ts';
 import { runsCreateSection } from './runs-create.ts';
 import { runsListSection } from './runs-list.ts';
 import type { BenchOptions, BenchSection, Check } from './section.ts';
 import { type SeedResult, seedRuns } from './seed.ts';
+import { int, seconds } from './stats.ts';
+import { stepsPricingSection } from './steps-pricing.ts';
 import { streamsSection } from './streams.ts';
 import { telemetrySection } from './telemetry.ts';
 import { tracesSection } from './traces.ts';
-import { int, seconds } from './stats.ts';
 
 /** Every section, in the order they run. A new benchmark is a new file and one line here. */
 const SECTIONS: BenchSection[] = [
@@ -31,6 +33,8 @@ const SECTIONS: BenchSection[] = [
   streamsSection,
   tracesSection,
   purgeSection,
+  stepsPricingSection,
+  analyticsSection,
 ];
 
 const USAGE = `pnpm bench [-- options]
@@ -53,6 +57,9 @@ const USAGE = `pnpm bench [-- options]
   --trace-queries <n>       timed runs.trace calls (default 300)
   --purge-runs <n>          expired runs (with children) the purge section seeds and deletes (default 200,000;
                             the documented figure is at 1,000,000)
+  --analytics-runs <n>      runs (5 steps each) the analytics section seeds over 30 days (default 1,000,000)
+  --analytics-queries <n>   timed calls per analytics procedure, closed and open loop (default 200)
+  --step-creates <n>        timed steps.create calls per pricing scenario (default 5,000)
   --only <names>            comma list of sections: ${SECTIONS.map((s) => s.name).join(', ')}
   --check                   exit 1 when a target is missed
   --keep                    keep the scratch database (to study plans); the bench says its name
@@ -101,6 +108,9 @@ async function main(): Promise<number> {
     'trace-table-spans': { type: 'string' },
     'trace-queries': { type: 'string' },
     'purge-runs': { type: 'string' },
+    'analytics-runs': { type: 'string' },
+    'analytics-queries': { type: 'string' },
+    'step-creates': { type: 'string' },
     only: { type: 'string' },
     check: { type: 'boolean' },
     keep: { type: 'boolean' },
@@ -133,6 +143,9 @@ async function main(): Promise<number> {
     traceTableSpans: intFlag('trace-table-spans', flags['trace-table-spans'], 10_000_000),
     traceQueries: intFlag('trace-queries', flags['trace-queries'], 300),
     purgeRuns: intFlag('purge-runs', flags['purge-runs'], 200_000),
+    analyticsRuns: intFlag('analytics-runs', flags['analytics-runs'], 1_000_000),
+    analyticsQueries: intFlag('analytics-queries', flags['analytics-queries'], 200),
+    stepCreates: intFlag('step-creates', flags['step-creates'], 5_000),
   };
   if (options.runs < options.agents * 200) {
     console.error(

@@ -43,6 +43,12 @@ export interface BenchOptions {
   traceQueries: number;
   /** Expired runs the purge section seeds and deletes (the documented figure is at 1,000,000). */
   purgeRuns: number;
+  /** Runs (5 steps each) the analytics section seeds (the documented figure is at 1,000,000). */
+  analyticsRuns: number;
+  /** Timed calls per analytics procedure, in each of the closed and the open loop. */
+  analyticsQueries: number;
+  /** Timed steps.create calls per pricing scenario. */
+  stepCreates: number;
 }
 
 /** A target a figure must meet; the bench prints PASS/FAIL for each. */

@@ -159,3 +159,26 @@ export const ratio = (n: number) => (Number.isFinite(n) ? `${n < 0.01 ? n.toFixe
 
 /** Seconds, e.g. `12.3 s`. */
 export const seconds = (msValue: number) => `${(msValue / 1000).toFixed(1)} s`;
+
+/**
+ * Latency under an open-loop, constant-rate load (as wrk2 does): operation i is due at start + i / rate whether or not
+ * earlier ones returned, and its latency counts from when it was due, so a stall shows in every call it delays
+ * (coordinated omission is not hidden). `count` operations; their latencies in ms.
+ */
+export async function openLoop(rate: number, count: number, op: (i: number) => Promise<unknown>): Promise<number[]> {
+  const latencies: number[] = [];
+  const inFlight: Promise<void>[] = [];
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const due = started + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(
+      op(i).then(() => {
+        latencies.push(performance.now() - due);
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  return latencies;
+}

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type Actor, connectDatabase, createLogger, DEFAULT_ACTOR } from '@runtrace/core';
+import { loadApiConfig } from '@runtrace/core/config';
 import {
   type BackendName,
   createBackends,
@@ -17,7 +18,6 @@ import {
   TelemetryManager,
   toProviderTrace,
 } from '@runtrace/core/telemetry';
-import { loadApiConfig } from '@runtrace/core/config';
 import { sampleTraces } from '@runtrace/core/testing';
 import { formatRows, runSidecarBench } from '@runtrace/sidecar/bench';
 import { spawnSidecar } from '@runtrace/sidecar/testing';

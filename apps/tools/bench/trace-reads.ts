@@ -8,7 +8,7 @@ import { readTraceSpans } from '@runtrace/core/traces';
 import { get, keepAliveAgent } from './http.ts';
 import { TARGET_SPANS, targetTrace } from './otlp-requests.ts';
 import type { BenchContext, Check, SectionResult } from './section.ts';
-import { int, measure, measureInterleaved, ms, ratio, seconds, type Summary } from './stats.ts';
+import { int, measure, measureInterleaved, ms, ratio, type Summary, seconds } from './stats.ts';
 import { formatTable } from './table.ts';
 import type { BenchClickHouse } from './trace-ingest.ts';
 
