@@ -1,8 +1,10 @@
 import { AgentManager } from './agents/agent-manager.ts';
+import { AnalyticsFeed } from './analytics/clickhouse/analytics-feed.ts';
+import { ClickHouseAnalytics } from './analytics/clickhouse/clickhouse-analytics.ts';
 import { AuthManager } from './auth/auth-manager.ts';
 import { type ClickHouse, connectClickHouse } from './clickhouse/connect.ts';
 import { openMigratedClickHouse } from './clickhouse/migrate.ts';
-import type { ApiConfig } from './config.ts';
+import { type ApiConfig, ConfigError } from './config.ts';
 import { connectDatabase, type Database } from './db/connect.ts';
 import { pendingMigrations } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
@@ -54,6 +56,13 @@ export interface Runtime {
   readonly retention: RetentionSettings;
   /** Deletes expired runs and provider traces in Postgres; started unless `retentionJob: false`. */
   readonly retentionJob: RetentionJob;
+  /**
+   * Copies runs and steps into ClickHouse as they are written, when analytics are served from there
+   * (RUNTRACE_ANALYTICS_SOURCE=clickhouse); else null.
+   */
+  readonly analyticsFeed: AnalyticsFeed | null;
+  /** The ClickHouse analytics engine when RUNTRACE_ANALYTICS_SOURCE=clickhouse; else null. */
+  readonly clickhouseAnalytics: ClickHouseAnalytics | null;
   /** Whether every configured store answers and the migrations are applied (`/readyz`). */
   readiness(): Promise<Readiness>;
   /** Drains background work (callbacks, telemetry queues), then closes the database. */
@@ -124,6 +133,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
 
 async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Promise<Runtime> {
   const { config, logger } = options;
+  if (config.analyticsSource === 'clickhouse' && !clickhouseConfigured(config)) {
+    throw new ConfigError('RUNTRACE_ANALYTICS_SOURCE=clickhouse needs ClickHouse, but CLICKHOUSE_URL is off');
+  }
   // Registered before either opens, so that they close in one order (ClickHouse, then the database) whichever of the
   // two opens first, and a database whose migrations fail is closed with the rest.
   const early: { database?: Database; clickhouse?: ClickHouse | null } = {};
@@ -179,8 +191,14 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
   const stores = await createStreamStores(config, logger);
   opened.add(() => stores.changes.close());
   opened.add(() => stores.stream.close());
+  const analyticsOnClickHouse = config.analyticsSource === 'clickhouse' && clickhouse !== null;
+  const analyticsFeed = analyticsOnClickHouse
+    ? new AnalyticsFeed({ db: database.db, clickhouse, logger, registry: telemetry.metrics.registry })
+    : null;
+  opened.add(() => analyticsFeed?.close());
   let streams: RunStreamService | null = null;
   const runs = new RunManager({
+    analytics: analyticsFeed,
     db: database.db,
     logger,
     callbacks: { secret: config.callbackSecret, allowPrivate: config.callbackAllowPrivate },
@@ -222,7 +240,7 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
     auth,
     agents: new AgentManager({ db: database.db }),
     runs,
-    steps: new StepManager({ db: database.db }),
+    steps: new StepManager({ db: database.db, analytics: analyticsFeed }),
     messages: new MessageManager({ db: database.db }),
     telemetry,
     providerTraces: new ProviderTraceService({ db: database.db, telemetry }),
@@ -233,6 +251,8 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
     selfTracer,
     retention: new RetentionSettings(database.db, config.retentionDays),
     retentionJob,
+    analyticsFeed,
+    clickhouseAnalytics: analyticsOnClickHouse ? new ClickHouseAnalytics({ db: database.db, clickhouse }) : null,
     readiness: () => probe.check(),
     close: () => opened.close(),
   };

@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
+import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
 import type { Db } from '../db/connect.ts';
 import { runMetrics, steps } from '../db/schema.ts';
 import { NotFound } from '../errors.ts';
@@ -68,9 +69,12 @@ function toStep(row: StepRow): Step {
 /** Steps of runs: each LLM call an agent made, with its tokens, timings and errors. */
 export class StepManager {
   readonly #db: Db;
+  readonly #analytics: Pick<AnalyticsFeed, 'stepWritten'> | null;
 
-  constructor(options: { db: Db }) {
+  /** `analytics`: copies each recorded step and its run to ClickHouse (RUNTRACE_ANALYTICS_SOURCE=clickhouse). */
+  constructor(options: { db: Db; analytics?: Pick<AnalyticsFeed, 'stepWritten'> | null }) {
     this.#db = options.db;
+    this.#analytics = options.analytics ?? null;
   }
 
   async create(actor: Actor, raw: CreateStepInput): Promise<Step> {
@@ -105,6 +109,7 @@ export class StepManager {
         .where(eq(runMetrics.id, input.runId));
       return inserted;
     });
+    this.#analytics?.stepWritten(actor, row);
     return toStep(row);
   }
 
