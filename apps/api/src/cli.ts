@@ -9,6 +9,7 @@
  *   pnpm --silent runtrace migrate
  *   pnpm --silent runtrace retention show [--org <org-id>]
  *   pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
+ *   pnpm --silent runtrace analytics backfill-clickhouse --from <time> --to <time> [--org <org-id>]
  *
  * Add --json for machine-readable output. It uses the same database settings as the api (DATABASE_URL, or PGlite
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
@@ -24,6 +25,7 @@ import {
   setRetentionInput,
 } from '@runtrace/core';
 import { ConfigError, loadApiConfig } from '@runtrace/core/config';
+import { analyticsCommand } from './cli-analytics.ts';
 import { migrateCommand } from './cli-migrate.ts';
 
 const USAGE = `usage:
@@ -35,6 +37,7 @@ const USAGE = `usage:
   pnpm --silent runtrace migrate   (Postgres/PGlite and ClickHouse migrations, then exit)
   pnpm --silent runtrace retention show [--org <org-id>]
   pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
+  pnpm --silent runtrace analytics backfill-clickhouse --from <time> --to <time> [--org <org-id>]
 options: --json  print JSON`;
 
 async function main(argv: string[]): Promise<number> {
@@ -45,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       org: { type: 'string' },
       name: { type: 'string' },
       days: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -56,6 +61,12 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || !resource || !action) {
     console.log(USAGE);
     return values.help ? 0 : 2;
+  }
+  if (resource === 'analytics') {
+    // Postgres and ClickHouse both, not the runtime: no api-side work to start
+    return analyticsCommand(action, values, (value, text) =>
+      console.log(values.json ? JSON.stringify(value, null, 2) : text),
+    );
   }
   const config = loadApiConfig();
   // Keys and organizations live in Postgres only; an embedded ClickHouse admits one process, the running api.

@@ -1,14 +1,18 @@
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { createClient } from '@clickhouse/client';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../actor.ts';
 import type { ClickHouse } from '../../clickhouse/connect.ts';
+import { ConfigError, loadApiConfig } from '../../config.ts';
 import { rowsOf } from '../../db/connect.ts';
 import { Unavailable } from '../../errors.ts';
+import { createLogger } from '../../logger.ts';
+import { createRuntime } from '../../runtime.ts';
 import { createTestRuntime, databaseTargets, newId, type TestRuntime } from '../../testing/index.ts';
 import { type AggregateSums, emptySums, toFigures } from '../figures.ts';
-import { histogramBucket } from '../latency-histogram.ts';
+import { HISTOGRAM_BOUNDS_NS, histogramBucket } from '../latency-histogram.ts';
 import {
   type AnalyticsFilters,
   type AnalyticsGroupBy,
@@ -17,6 +21,7 @@ import {
   timeseriesInput,
 } from '../schemas.ts';
 import { ClickHouseAnalytics, coveredRange } from './clickhouse-analytics.ts';
+import { CLICKHOUSE_ANALYTICS_ENV, clickhouseContractEngine } from './testing.ts';
 
 const BASE = Date.parse('2026-03-02T00:00:00Z');
 const HOUR = 3_600_000;
@@ -170,6 +175,24 @@ function brokenClickHouse(url: string): ClickHouse {
   return { client, kind: 'server', database: 'runtrace', location: url, close: () => client.close() };
 }
 
+describe('the analytics tables of the ClickHouse migration', () => {
+  it('bucket durations by exactly the bounds of latency-histogram.ts', () => {
+    const sql = readFileSync(new URL('../../clickhouse/migrations/0003_analytics.sql', import.meta.url), 'utf8');
+    const lists = [...sql.matchAll(/assumeNotNull\((\w+)\), \[([\d, ]+)\]\)/g)];
+    expect(lists.map((m) => m[1])).toEqual(['duration_ns', 'ttft_ns']);
+    for (const m of lists) expect(m[2]!.split(', ').map(BigInt)).toEqual([...HISTOGRAM_BOUNDS_NS]);
+  });
+
+  it('RUNTRACE_ANALYTICS_SOURCE=clickhouse without ClickHouse is a ConfigError at start, before anything opens', async () => {
+    const config = loadApiConfig({ CLICKHOUSE_URL: 'off', RUNTRACE_ANALYTICS_SOURCE: 'clickhouse' });
+    await expect(createRuntime({ config, logger: createLogger('silent') })).rejects.toThrow(
+      new ConfigError('RUNTRACE_ANALYTICS_SOURCE=clickhouse needs ClickHouse, but CLICKHOUSE_URL is off'),
+    );
+    expect(loadApiConfig({}).analyticsSource).toBe('postgres');
+    expect(() => loadApiConfig({ RUNTRACE_ANALYTICS_SOURCE: 'mysql' })).toThrow(/RUNTRACE_ANALYTICS_SOURCE/);
+  });
+});
+
 describe.each(databaseTargets())('ClickHouse analytics (chdb) fed from $name', (target) => {
   let rt: TestRuntime;
   let actor: Actor;
@@ -225,7 +248,7 @@ describe.each(databaseTargets())('ClickHouse analytics (chdb) fed from $name', (
   }
 
   beforeAll(async () => {
-    rt = await createTestRuntime(target, { CLICKHOUSE_URL: 'chdb:memory', RUNTRACE_ANALYTICS_SOURCE: 'clickhouse' });
+    rt = await createTestRuntime(target, CLICKHOUSE_ANALYTICS_ENV);
     actor = await rt.auth.ensureDefaultActor();
     const org = await rt.auth.createOrganization('other');
     other = { organizationId: org.id, userId: org.userId };
@@ -349,6 +372,13 @@ describe.each(databaseTargets())('ClickHouse analytics (chdb) fed from $name', (
     expect((await engine.timeseries(actor, timeseriesInput.parse(shape))).points).toEqual(
       await expectedPoints(rt, actor, shape),
     );
+  });
+
+  it("the shared contract suite's engine (resynced from Postgres) answers as the backfilled one", async () => {
+    const shape = timeseriesInput.parse({ from: FROM, to: TO, bucket: 'day', groupBy: 'agent' });
+    const contract = clickhouseContractEngine(rt);
+    expect(await contract.timeseries(actor, shape)).toEqual(await engine.timeseries(actor, shape));
+    expect((await contract.timeseries(actor, shape)).points).toEqual(await expectedPoints(rt, actor, shape));
   });
 
   it('ClickHouse unreachable or silent → Unavailable (503) within the query timeout', async () => {

@@ -6,7 +6,7 @@ import type { Db } from '../../db/connect.ts';
 import { agents } from '../../db/schema.ts';
 import { Unavailable } from '../../errors.ts';
 import { type AggregateSums, addSums, emptySums, toFigures } from '../figures.ts';
-import { HISTOGRAM_BOUNDS_NS, HISTOGRAM_BUCKETS } from '../latency-histogram.ts';
+import { HISTOGRAM_BUCKETS } from '../latency-histogram.ts';
 import type {
   AnalyticsEngine,
   AnalyticsFilters,
@@ -44,9 +44,8 @@ const GROUP_COLUMN: Record<AnalyticsGroupBy, { runs: string; steps: string }> = 
   status: { runs: 'status', steps: 'r.status' },
 };
 
-/** The histogram bucket of a duration column: how many bounds it reaches, as latency-histogram.ts's histogramBucket. */
-const bucketOf = (column: string) => `toUInt8(arrayCount(x -> x <= assumeNotNull(${column}), {bounds:Array(Int64)}))`;
-const histogram = (column: string) => `sumMapIf([${bucketOf(column)}], [toUInt64(1)], ${column} IS NOT NULL)`;
+/** Counts per histogram bucket: the buckets are computed at insert (the tables' MATERIALIZED *_bucket columns). */
+const histogram = (bucket: string) => `sumMapIf([assumeNotNull(${bucket})], [toUInt64(1)], ${bucket} IS NOT NULL)`;
 
 /**
  * Where a query's rows start and end: whole buckets, so the first and last points count their whole bucket (as the
@@ -142,8 +141,6 @@ export class ClickHouseAnalytics implements AnalyticsEngine {
       org: actor.organizationId,
       from: clickhouseTime(range.from),
       to: clickhouseTime(range.to),
-      // below 2^53 (checked by the histogram's test): exact as numbers
-      bounds: HISTOGRAM_BOUNDS_NS.map(Number),
       agents: filters?.agentIds ?? [],
       models: filters?.models ?? [],
       providers: filters?.providers ?? [],
@@ -168,7 +165,7 @@ export class ClickHouseAnalytics implements AnalyticsEngine {
     const runsSql = `
       SELECT ${bucket('created_at')} AS b, ${runGroup} AS g,
         count() AS runs, countIf(status = 'failed') AS failed_runs,
-        ${histogram('duration_ns')} AS dh, ${histogram('ttft_ns')} AS th
+        ${histogram('duration_bucket')} AS dh, ${histogram('ttft_bucket')} AS th
       FROM ${runs} FINAL
       WHERE ${where('')}${filters?.statuses ? ' AND status IN {statuses:Array(String)}' : ''}
       GROUP BY b, g`;
@@ -249,7 +246,8 @@ export class ClickHouseAnalytics implements AnalyticsEngine {
     const seconds = Math.max(1, Math.ceil(this.#timeoutMs / 1000));
     try {
       const result = await this.#ch.client.query({
-        query: `${query} SETTINGS max_execution_time = ${seconds}`,
+        // a row's versions share its partition (created_at never changes): FINAL need not merge across partitions
+        query: `${query} SETTINGS max_execution_time = ${seconds}, do_not_merge_across_partitions_select_final = 1`,
         query_params: params,
         format: 'JSONEachRow',
         abort_signal: abort.signal,
