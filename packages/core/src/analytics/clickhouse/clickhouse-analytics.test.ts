@@ -305,9 +305,8 @@ describe.each(databaseTargets())('ClickHouse analytics (chdb) fed from $name', (
     expect(s.source).toBe('clickhouse');
     expect(s.totals.runs).toBe(30);
     expect(s.totals.steps).toBe(all.reduce((a, p) => a + p.steps, 0));
-    const [{ bucket: _, group: __, ...totals }] = (await expectedPoints(rt, actor, { from: FROM, to: TO }, true)) as [
-      Record<string, unknown>,
-    ];
+    const [whole] = await expectedPoints(rt, actor, { from: FROM, to: TO }, true);
+    const { bucket: _, group: __, ...totals } = whole!;
     expect(s.totals).toEqual(totals);
     const byAgent = await expectedPoints(rt, actor, { from: FROM, to: TO, bucket: 'day', groupBy: 'agent' });
     const agentSteps = (id: string) => byAgent.filter((p) => p.group === id).reduce((a, p) => a + p.steps, 0);
