@@ -5,12 +5,21 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../actor.ts';
 import type { ClickHouse } from '../../clickhouse/connect.ts';
+import { currentTraceTtlDays, migrateClickHouse } from '../../clickhouse/migrate.ts';
 import { ConfigError, loadApiConfig } from '../../config.ts';
 import { rowsOf } from '../../db/connect.ts';
 import { Unavailable } from '../../errors.ts';
 import { createLogger } from '../../logger.ts';
+import { clickhouseMigrateOptions } from '../../migrate-stores.ts';
 import { createRuntime } from '../../runtime.ts';
-import { createTestRuntime, databaseTargets, newId, type TestRuntime } from '../../testing/index.ts';
+import {
+  clickhouseTargets,
+  createScratchClickHouse,
+  createTestRuntime,
+  databaseTargets,
+  newId,
+  type TestRuntime,
+} from '../../testing/index.ts';
 import { type AggregateSums, emptySums, toFigures } from '../figures.ts';
 import { HISTOGRAM_BOUNDS_NS, histogramBucket } from '../latency-histogram.ts';
 import {
@@ -182,6 +191,23 @@ describe('the analytics tables of the ClickHouse migration', () => {
     const lists = [...sql.matchAll(/assumeNotNull\((\w+)\), \[([\d, ]+)\]\)/g)];
     expect(lists.map((m) => m[1])).toEqual(['duration_ns', 'ttft_ns']);
     for (const m of lists) expect(m[2]!.split(', ').map(BigInt)).toEqual([...HISTOGRAM_BOUNDS_NS]);
+  });
+
+  it('keep the days of RUNTRACE_RETENTION_DAYS (migrate sets, changes and removes the TTL)', async () => {
+    const scratch = await createScratchClickHouse(clickhouseTargets()[0]!);
+    try {
+      const ttls = () =>
+        Promise.all(['analytics_runs', 'analytics_steps'].map((t) => currentTraceTtlDays(scratch.ch, t)));
+      expect(await ttls()).toEqual([null, null]);
+      await migrateClickHouse(scratch.ch, { ttlDays: 30, analyticsTtlDays: 90 });
+      expect(await ttls()).toEqual([90, 90]);
+      await migrateClickHouse(scratch.ch, { ttlDays: 30, analyticsTtlDays: 0 });
+      expect(await ttls()).toEqual([null, null]);
+      expect(clickhouseMigrateOptions(loadApiConfig({ RUNTRACE_RETENTION_DAYS: '14' })).analyticsTtlDays).toBe(14);
+      expect(clickhouseMigrateOptions(loadApiConfig({})).analyticsTtlDays).toBe(0);
+    } finally {
+      await scratch.drop();
+    }
   });
 
   it('RUNTRACE_ANALYTICS_SOURCE=clickhouse without ClickHouse is a ConfigError at start, before anything opens', async () => {
