@@ -16,6 +16,7 @@
  *   pnpm --silent runtrace prices delete <price-id> [--org <org-id>]
  *   pnpm --silent runtrace prices recompute [--org <org-id>] --from <iso> --to <iso> [--model <m>]
  *   pnpm --silent runtrace analytics rebuild [--org <org-id>]
+ *   pnpm --silent runtrace analytics backfill-clickhouse --from <time> --to <time> [--org <org-id>]
  *
  * Add --json for machine-readable output. It uses the same database settings as the api (DATABASE_URL, or PGlite
  * in RUNTRACE_DATA_DIR, which only one process may open at a time: stop the api first, or use a server).
@@ -34,6 +35,7 @@ import {
 } from '@runtrace/core';
 import { ConfigError, loadApiConfig } from '@runtrace/core/config';
 import type { PriceOutput } from '@runtrace/core/pricing';
+import { analyticsCommand } from './cli-analytics.ts';
 import { migrateCommand } from './cli-migrate.ts';
 
 const USAGE = `usage:
@@ -52,6 +54,7 @@ const USAGE = `usage:
   pnpm --silent runtrace prices delete <price-id> [--org <org-id>]
   pnpm --silent runtrace prices recompute [--org <org-id>] --from <iso> --to <iso> [--model <m>]
   pnpm --silent runtrace analytics rebuild [--org <org-id>]   (recount the analytics rollups from runs and steps)
+  pnpm --silent runtrace analytics backfill-clickhouse --from <time> --to <time> [--org <org-id>]
 options: --json  print JSON`;
 
 async function main(argv: string[]): Promise<number> {
@@ -85,6 +88,12 @@ async function main(argv: string[]): Promise<number> {
   if (values.help || !resource || !action) {
     console.log(USAGE);
     return values.help ? 0 : 2;
+  }
+  if (resource === 'analytics') {
+    // Postgres and ClickHouse both, not the runtime: no api-side work to start
+    return analyticsCommand(action, values, (value, text) =>
+      console.log(values.json ? JSON.stringify(value, null, 2) : text),
+    );
   }
   const config = loadApiConfig();
   // Keys and organizations live in Postgres only; an embedded ClickHouse admits one process, the running api.

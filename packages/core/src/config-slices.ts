@@ -227,6 +227,11 @@ const SETTINGS = {
   retentionIntervalMs: from('RUNTRACE_RETENTION_INTERVAL_MS'),
   /** Runs deleted per statement by the retention job (RUNTRACE_RETENTION_BATCH_SIZE). @default 1000 */
   retentionBatchSize: from('RUNTRACE_RETENTION_BATCH_SIZE'),
+  /**
+   * Which store answers analytics (RUNTRACE_ANALYTICS_SOURCE); `clickhouse` needs CLICKHOUSE_URL not `off` (the runtime
+   * refuses to start otherwise, with a ConfigError). @default 'postgres'
+   */
+  analyticsSource: from('RUNTRACE_ANALYTICS_SOURCE'),
   /** Events kept per run stream; older ones are trimmed (RUNTRACE_STREAM_MAXLEN). @default 10000 */
   streamMaxLen: from('RUNTRACE_STREAM_MAXLEN'),
   /** A background run whose stream is silent this long fails (RUNTRACE_STREAM_STALE_AFTER_MS). @default 30 min */
@@ -348,6 +353,7 @@ export const API = slice('api', [
   'retentionDays',
   'retentionIntervalMs',
   'retentionBatchSize',
+  'analyticsSource',
   'streamMaxLen',
   'streamStaleAfterMs',
   'streamSweepIntervalMs',

@@ -213,6 +213,10 @@ export const VARIABLES = {
   RUNTRACE_RETENTION_BATCH_SIZE: variable(positiveInt(1_000), {
     description: 'runs the retention job deletes per statement (with their children); short statements, no long locks',
   }),
+  RUNTRACE_ANALYTICS_SOURCE: variable(emptyAsUnset(z.enum(['postgres', 'clickhouse']).default('postgres')), {
+    description:
+      'which store answers `analytics.timeseries`/`analytics.summary`: `postgres`, or `clickhouse` (needs ClickHouse: `CLICKHOUSE_URL` not `off`), fed with runs and steps as they are written; first copy the past with `pnpm runtrace analytics backfill-clickhouse`',
+  }),
   RUNTRACE_STREAM_MAXLEN: variable(positiveInt(10_000), {
     description: 'events kept per run stream; older ones are trimmed (approximately, in Redis)',
   }),

@@ -5,6 +5,7 @@
  * benches and tests only. A symbol is exported where something outside core uses it, or where it is plainly public API.
  */
 export * from './actor.ts';
+export { backfillClickHouseAnalytics } from './analytics/clickhouse/backfill-clickhouse.ts';
 export * from './analytics/index.ts';
 export { type ApiKeyInfo, AuthManager, type Organization } from './auth/auth-manager.ts';
 export { type ConnectOptions, connectDatabase, type Database, type Db } from './db/connect.ts';

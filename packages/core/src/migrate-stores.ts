@@ -18,6 +18,7 @@ type StoreSettings = Pick<
   | 'clickhouseUrl'
   | 'clickhouseTraceTtlDays'
   | 'otelTtlDays'
+  | 'retentionDays'
   | 'clickhouseCluster'
   | 'dbConnectTimeoutMs'
   | 'dbStatementTimeoutMs'
@@ -50,6 +51,7 @@ export function clickhouseMigrateOptions(
     database,
     ttlDays: config.clickhouseTraceTtlDays,
     otelTtlDays: config.otelTtlDays,
+    analyticsTtlDays: config.retentionDays ?? 0,
     cluster: config.clickhouseCluster,
   };
 }

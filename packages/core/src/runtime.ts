@@ -1,10 +1,12 @@
 import { AgentManager } from './agents/agent-manager.ts';
+import { AnalyticsFeed } from './analytics/clickhouse/analytics-feed.ts';
+import { ClickHouseAnalytics } from './analytics/clickhouse/clickhouse-analytics.ts';
 import { PostgresAnalytics } from './analytics/postgres-analytics.ts';
 import type { AnalyticsEngine } from './analytics/schemas.ts';
 import { AuthManager } from './auth/auth-manager.ts';
 import { type ClickHouse, connectClickHouse } from './clickhouse/connect.ts';
 import { openMigratedClickHouse } from './clickhouse/migrate.ts';
-import type { ApiConfig } from './config.ts';
+import { type ApiConfig, ConfigError } from './config.ts';
 import { connectDatabase, type Database } from './db/connect.ts';
 import { pendingMigrations } from './db/migrate.ts';
 import type { Logger } from './logger.ts';
@@ -44,7 +46,10 @@ export interface Runtime {
   /** The organizations' prices (`prices.*`, `pnpm runtrace prices`); steps.create prices steps from them. */
   readonly prices: PriceManager;
   readonly messages: MessageManager;
-  /** analytics.timeseries / analytics.summary: Postgres rollups kept by triggers (analytics/postgres-analytics.ts). */
+  /**
+   * analytics.timeseries / analytics.summary: Postgres rollups kept by triggers (analytics/postgres-analytics.ts), or
+   * ClickHouse when RUNTRACE_ANALYTICS_SOURCE=clickhouse.
+   */
   readonly analytics: AnalyticsEngine;
   readonly telemetry: TelemetryManager;
   readonly providerTraces: ProviderTraceService;
@@ -62,6 +67,13 @@ export interface Runtime {
   readonly retention: RetentionSettings;
   /** Deletes expired runs and provider traces in Postgres; started unless `retentionJob: false`. */
   readonly retentionJob: RetentionJob;
+  /**
+   * Copies runs and steps into ClickHouse as they are written, when analytics are served from there
+   * (RUNTRACE_ANALYTICS_SOURCE=clickhouse); else null.
+   */
+  readonly analyticsFeed: AnalyticsFeed | null;
+  /** The ClickHouse analytics engine when RUNTRACE_ANALYTICS_SOURCE=clickhouse; else null. */
+  readonly clickhouseAnalytics: ClickHouseAnalytics | null;
   /** Whether every configured store answers and the migrations are applied (`/readyz`). */
   readiness(): Promise<Readiness>;
   /** Drains background work (callbacks, telemetry queues), then closes the database. */
@@ -132,6 +144,9 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
 
 async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Promise<Runtime> {
   const { config, logger } = options;
+  if (config.analyticsSource === 'clickhouse' && !clickhouseConfigured(config)) {
+    throw new ConfigError('RUNTRACE_ANALYTICS_SOURCE=clickhouse needs ClickHouse, but CLICKHOUSE_URL is off');
+  }
   // Registered before either opens, so that they close in one order (ClickHouse, then the database) whichever of the
   // two opens first, and a database whose migrations fail is closed with the rest.
   const early: { database?: Database; clickhouse?: ClickHouse | null } = {};
@@ -187,8 +202,15 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
   const stores = await createStreamStores(config, logger);
   opened.add(() => stores.changes.close());
   opened.add(() => stores.stream.close());
+  const analyticsOnClickHouse = config.analyticsSource === 'clickhouse' && clickhouse !== null;
+  const analyticsFeed = analyticsOnClickHouse
+    ? new AnalyticsFeed({ db: database.db, clickhouse, logger, registry: telemetry.metrics.registry })
+    : null;
+  opened.add(() => analyticsFeed?.close());
+  const clickhouseAnalytics = analyticsOnClickHouse ? new ClickHouseAnalytics({ db: database.db, clickhouse }) : null;
   let streams: RunStreamService | null = null;
   const runs = new RunManager({
+    analytics: analyticsFeed,
     db: database.db,
     logger,
     callbacks: { secret: config.callbackSecret, allowPrivate: config.callbackAllowPrivate },
@@ -231,10 +253,10 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
     auth,
     agents: new AgentManager({ db: database.db }),
     runs,
-    steps: new StepManager({ db: database.db, prices: priceBook }),
-    prices: new PriceManager({ db: database.db, book: priceBook }),
+    steps: new StepManager({ db: database.db, prices: priceBook, analytics: analyticsFeed }),
+    prices: new PriceManager({ db: database.db, book: priceBook, analytics: analyticsFeed }),
     messages: new MessageManager({ db: database.db }),
-    analytics: new PostgresAnalytics({ db: database.db }),
+    analytics: clickhouseAnalytics ?? new PostgresAnalytics({ db: database.db }),
     telemetry,
     providerTraces: new ProviderTraceService({ db: database.db, telemetry }),
     streams: streamService,
@@ -244,6 +266,8 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
     selfTracer,
     retention: new RetentionSettings(database.db, config.retentionDays),
     retentionJob,
+    analyticsFeed,
+    clickhouseAnalytics,
     readiness: () => probe.check(),
     close: () => opened.close(),
   };

@@ -27,6 +27,7 @@ import {
   type AnalyticsFilters,
   type AnalyticsGroupBy,
   type AnalyticsSummary,
+  parseAnalyticsInput,
   type SummaryInput,
   summaryInput,
   type Timeseries,
@@ -244,12 +245,6 @@ function addRunRow(sums: AggregateSums, row: SumsRow) {
   addArray(sums.ttftHistogram, row.th);
 }
 
-function invalid(error: z.ZodError): InvalidArgument {
-  const issue = error.issues[0];
-  const field = issue?.path.join('.') || undefined;
-  return new InvalidArgument(`${field ?? 'input'}: ${issue?.message ?? 'invalid'}`, { field, cause: error });
-}
-
 const compareGroups = (a: string | null, b: string | null) =>
   a === b ? 0 : a === null ? -1 : b === null ? 1 : a < b ? -1 : 1;
 
@@ -277,9 +272,7 @@ export class PostgresAnalytics implements AnalyticsEngine {
   }
 
   async timeseries(actor: Actor, raw: TimeseriesInput): Promise<Timeseries> {
-    const parsed = timeseriesInput.safeParse(raw);
-    if (!parsed.success) throw invalid(parsed.error);
-    const input = parsed.data;
+    const input = parseAnalyticsInput(timeseriesInput, raw);
     const step = unitMicros(input.bucket);
     // Points cover whole buckets (schemas.ts): the range widens to the buckets it touches.
     const query: SumsQuery = {
@@ -297,9 +290,7 @@ export class PostgresAnalytics implements AnalyticsEngine {
   }
 
   async summary(actor: Actor, raw: SummaryInput): Promise<AnalyticsSummary> {
-    const parsed = summaryInput.safeParse(raw);
-    if (!parsed.success) throw invalid(parsed.error);
-    const input = parsed.data;
+    const input = parseAnalyticsInput(summaryInput, raw);
     const org = actor.organizationId;
     const base = { from: toMicros(input.from), to: toMicros(input.to), unit: null, filters: input.filters };
     const [totals, byAgent, byModel] = await Promise.all([

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
+import { InvalidArgument } from '../errors.ts';
 import { idSchema } from '../ids.ts';
 import { runStatusSchema } from '../runs/status.ts';
 import { timestampInputSchema } from '../time.ts';
@@ -138,8 +139,26 @@ export const summaryOutput = z.object({
 });
 export type AnalyticsSummary = z.infer<typeof summaryOutput>;
 
+/**
+ * `raw` parsed by an analytics input schema, or InvalidArgument naming the first field at fault: every engine checks
+ * its input itself, so that a caller in core (not only tRPC's validation) gets the same refusal.
+ */
+export function parseAnalyticsInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const field = issue?.path.join('.') || undefined;
+  throw new InvalidArgument(`${field ?? 'input'}: ${issue?.message ?? 'invalid'}`, { field, cause: parsed.error });
+}
+
+/**
+ * A bucket's start as every engine writes it: RFC 3339 UTC to the second (buckets start on whole hours).
+ */
+export const bucketText = (epochMs: number) => new Date(epochMs).toISOString().replace('.000Z', 'Z');
+
 /** One analytics engine: the same questions, the same answers (analytics contract suite). */
 export interface AnalyticsEngine {
-  timeseries(actor: Actor, query: TimeseriesQuery): Promise<Timeseries>;
-  summary(actor: Actor, query: SummaryQuery): Promise<AnalyticsSummary>;
+  /** Parses `input` itself ({@link parseAnalyticsInput}). */
+  timeseries(actor: Actor, input: TimeseriesInput): Promise<Timeseries>;
+  summary(actor: Actor, input: SummaryInput): Promise<AnalyticsSummary>;
 }

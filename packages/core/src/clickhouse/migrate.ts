@@ -42,6 +42,11 @@ export interface MigrateClickHouseOptions {
    * (RUNTRACE_OTEL_TTL_DAYS). @default unchanged (the tables keep the TTL they have)
    */
   otelTtlDays?: number;
+  /**
+   * Days the analytics copies of runs and steps are kept after their creation, as retention keeps them in Postgres
+   * (RUNTRACE_RETENTION_DAYS); 0 keeps them forever. @default unchanged
+   */
+  analyticsTtlDays?: number;
   /** Another folder of migrations (tests). @default the migrations/ folder beside this file */
   migrationsDir?: string;
 }
@@ -71,7 +76,11 @@ function withLock<T>(key: string, work: () => Promise<T>): Promise<T> {
  * ReplacingMergeTree keyed by version, so a version recorded twice reads (FINAL) as once. Write new migrations so.
  */
 export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHouseOptions): Promise<number[]> {
-  for (const [key, days] of Object.entries({ ttlDays: options.ttlDays, otelTtlDays: options.otelTtlDays })) {
+  for (const [key, days] of Object.entries({
+    ttlDays: options.ttlDays,
+    otelTtlDays: options.otelTtlDays,
+    analyticsTtlDays: options.analyticsTtlDays,
+  })) {
     if (days !== undefined && (!Number.isSafeInteger(days) || days < 0)) {
       throw new Error(`${key} must be a whole number of days >= 0, got ${days}`);
     }
@@ -104,6 +113,11 @@ export async function migrateClickHouse(ch: ClickHouse, options: MigrateClickHou
         // A trace's window row lives as long as its newest span: counted from Start, a trace holding one span past the
         // TTL lost its whole window (and readers their way to its current spans) when that row expired.
         await applyTtl(ch, 'otel_traces_trace_id_ts', 'End', options.otelTtlDays);
+      }
+      if (options.analyticsTtlDays !== undefined) {
+        for (const table of ['analytics_runs', 'analytics_steps']) {
+          await applyTtl(ch, table, 'toDateTime(created_at)', options.analyticsTtlDays);
+        }
       }
       return applied;
     } catch (err) {

@@ -1,5 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
+import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
 import { modelPrices, priceRecomputes } from '../db/schema.ts';
 import { NotFound } from '../errors.ts';
@@ -76,15 +77,23 @@ export class PriceManager {
   readonly #db: Db;
   readonly #book: PriceBook;
   readonly #batchSize: number;
+  readonly #analytics: Pick<AnalyticsFeed, 'runsChanged'> | null;
 
   /**
    * @param options.book the cache steps.create prices from: this manager's changes invalidate it.
    * @param options.recomputeBatchSize steps per recompute transaction. @default MAX_RECOMPUTE_BATCH
+   * @param options.analytics told which runs a recompute batch re-priced, once it has committed (ClickHouse analytics).
    */
-  constructor(options: { db: Db; book: PriceBook; recomputeBatchSize?: number }) {
+  constructor(options: {
+    db: Db;
+    book: PriceBook;
+    recomputeBatchSize?: number;
+    analytics?: Pick<AnalyticsFeed, 'runsChanged'> | null;
+  }) {
     this.#db = options.db;
     this.#book = options.book;
     this.#batchSize = options.recomputeBatchSize ?? MAX_RECOMPUTE_BATCH;
+    this.#analytics = options.analytics ?? null;
   }
 
   /** The organization's prices, and with `includeDefaults` the shipped ones, by provider, model, effective date. */
@@ -164,7 +173,9 @@ export class PriceManager {
     let batches = 0;
     let result: RecomputeResult = { id: state, stepsDone: 0, done: false };
     while (!result.done && (input.maxBatches === undefined || batches < input.maxBatches)) {
-      result = await this.#db.transaction((tx) => this.#batch(tx, state, prices));
+      const batch = await this.#db.transaction((tx) => this.#batch(tx, state, prices));
+      this.#analytics?.runsChanged(batch.runIds);
+      result = batch.result;
       batches++;
     }
     return result;
@@ -193,10 +204,10 @@ export class PriceManager {
   }
 
   /** One batch: locks the recompute's row (so concurrent calls take turns), re-prices the next steps, moves on. */
-  async #batch(tx: Db, id: string, prices: Price[]): Promise<RecomputeResult> {
+  async #batch(tx: Db, id: string, prices: Price[]): Promise<{ result: RecomputeResult; runIds: string[] }> {
     const [state] = await tx.select().from(priceRecomputes).where(eq(priceRecomputes.id, id)).for('update');
     if (!state) throw new NotFound(`Recompute ${id} not found`);
-    if (state.status === 'done') return { id, stepsDone: state.stepsDone, done: true };
+    if (state.status === 'done') return { result: { id, stepsDone: state.stepsDone, done: true }, runIds: [] };
     const after =
       state.afterCreatedAt === null
         ? sql`true`
@@ -290,6 +301,6 @@ export class PriceManager {
       })
       .where(eq(priceRecomputes.id, id))
       .returning({ stepsDone: priceRecomputes.stepsDone });
-    return { id, stepsDone: saved?.stepsDone ?? 0, done };
+    return { result: { id, stepsDone: saved?.stepsDone ?? 0, done }, runIds: [...runs.keys()] };
   }
 }

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Actor } from '../actor.ts';
+import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
 import type { Db } from '../db/connect.ts';
 import { providerTraceIds, providerTraces, runs } from '../db/schema.ts';
 import { InvalidArgument } from '../errors.ts';
@@ -59,6 +60,8 @@ export interface RunManagerOptions {
    * and the caller gets that error.
    */
   onTerminal?: (actor: Actor, run: Run, final: TerminalEnd | undefined) => Promise<void>;
+  /** Copies each committed change to ClickHouse for analytics (RUNTRACE_ANALYTICS_SOURCE=clickhouse). */
+  analytics?: Pick<AnalyticsFeed, 'runChanged' | 'runDeleted'> | null;
 }
 
 /** The last events of a run's stream, handed to {@link RunManager.update} by the call that ends the stream with them. */
@@ -81,6 +84,7 @@ export class RunManager {
   readonly #onChange: RunManagerOptions['onChange'];
   readonly #deleteRunData: RunManagerOptions['deleteRunData'];
   readonly #onTerminal: RunManagerOptions['onTerminal'];
+  readonly #analytics: RunManagerOptions['analytics'];
 
   constructor(options: RunManagerOptions) {
     this.#db = options.db;
@@ -89,10 +93,12 @@ export class RunManager {
     this.#onChange = options.onChange;
     this.#deleteRunData = options.deleteRunData;
     this.#onTerminal = options.onTerminal;
+    this.#analytics = options.analytics;
   }
 
   async create(actor: Actor, raw: CreateRunInput): Promise<Run> {
     const { run, created } = await insertRun(this.#db, actor, createRunInput.parse(raw));
+    this.#analytics?.runChanged(actor, run.id);
     if (created) this.#emit({ type: 'created', organizationId: actor.organizationId, run, previousStatus: null });
     return run;
   }
@@ -157,6 +163,7 @@ export class RunManager {
       onTerminal: onTerminal && ((run) => onTerminal(actor, run, final)),
     });
     if (!outcome.changed) return outcome.run;
+    this.#analytics?.runChanged(actor, runId);
     if (outcome.firstTerminal && outcome.run.callbackUrl) this.#callbacks.send(actor, outcome.run);
     this.#emit({
       type: 'updated',
@@ -187,6 +194,7 @@ export class RunManager {
       if (deleted.length === 0) throw runNotFound(runId);
     });
     await this.#deleteRunData?.(actor, runId);
+    this.#analytics?.runDeleted(actor, runId);
     this.#emit({ type: 'deleted', organizationId: actor.organizationId, run, previousStatus: run.status });
     return run;
   }

@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
+import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
 import type { Db } from '../db/connect.ts';
 import { runMetrics, runs, steps } from '../db/schema.ts';
 import { NotFound } from '../errors.ts';
@@ -130,11 +131,16 @@ async function addToRunTotals(db: Db, step: StepRow): Promise<void> {
 export class StepManager {
   readonly #db: Db;
   readonly #prices: PriceBook;
+  readonly #analytics: Pick<AnalyticsFeed, 'stepWritten'> | null;
 
-  /** @param options.prices the organizations' prices, shared with the price manager that invalidates them. */
-  constructor(options: { db: Db; prices?: PriceBook }) {
+  /**
+   * @param options.prices the organizations' prices, shared with the price manager that invalidates them.
+   * @param options.analytics copies each recorded step and its run to ClickHouse (RUNTRACE_ANALYTICS_SOURCE=clickhouse).
+   */
+  constructor(options: { db: Db; prices?: PriceBook; analytics?: Pick<AnalyticsFeed, 'stepWritten'> | null }) {
     this.#db = options.db;
     this.#prices = options.prices ?? new PriceBook(options.db);
+    this.#analytics = options.analytics ?? null;
   }
 
   /**
@@ -192,6 +198,7 @@ export class StepManager {
         .where(eq(runMetrics.id, input.runId));
       return step;
     });
+    this.#analytics?.stepWritten(actor, row);
     return toStep(row);
   }
 

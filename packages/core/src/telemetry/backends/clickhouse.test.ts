@@ -388,7 +388,7 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
           migrateClickHouse(ch, { ttlDays: 30 }),
           migrateClickHouse(ch, { ttlDays: 30 }),
         ]);
-        expect(first.flat()).toEqual([1, 2]);
+        expect(first.flat()).toEqual([1, 2, 3]);
         expect(await migrateClickHouse(ch, { ttlDays: 30 })).toEqual([]);
         const versions = await rows<{ version: number; n: string | number }>(
           ch,
@@ -397,6 +397,7 @@ describe.each(clickhouseTargets())('clickhouse provider-trace backend on $name',
         expect(versions.map((v) => [Number(v.version), Number(v.n)])).toEqual([
           [1, 1],
           [2, 1],
+          [3, 1],
         ]);
         expect(await currentTraceTtlDays(ch)).toBe(30);
         await migrateClickHouse(ch, { ttlDays: 7 });
