@@ -2,7 +2,7 @@ import { newId } from '@runtrace/core';
 import { type Price, PriceBook } from '@runtrace/core/pricing';
 import { type CreateStepInput, StepManager } from '@runtrace/core/runs';
 import type { BenchContext, BenchSection } from './section.ts';
-import { int, measureInterleaved, ms, ratio, type Summary } from './stats.ts';
+import { int, measure, measureInterleaved, ms, ratio, type Summary } from './stats.ts';
 import { formatTable } from './table.ts';
 
 /** The cost of pricing on steps.create may be at most this factor of steps.create without it (issue 14). */
@@ -58,6 +58,20 @@ export const stepsPricingSection: BenchSection = {
       ],
       { requests: options.stepCreates, rounds: 5 },
     )) as [Summary, Summary];
+    // What the analytics rollups cost each create: the same, with the rollup triggers off (measured after, not taking
+    // turns: the triggers are a table's, off for every session). The scratch database goes with the bench.
+    await env.sql`alter table steps disable trigger user`;
+    await env.sql`alter table runs disable trigger user`;
+    let noRollups: Summary;
+    try {
+      noRollups = await measure(
+        { name: 'no rollups', concurrency: CONCURRENCY, run: (i) => unpriced.create(actor, input(i)) },
+        { requests: options.stepCreates },
+      );
+    } finally {
+      await env.sql`alter table steps enable trigger user`;
+      await env.sql`alter table runs enable trigger user`;
+    }
     const throughputRatio = without.perSecond / withPricing.perSecond;
     const row = (name: string, s: Summary) => [
       name,
@@ -76,13 +90,18 @@ export const stepsPricingSection: BenchSection = {
         { header: 'p99 ms' },
         { header: 'cpu ms/step' },
       ],
-      [row('with pricing (gpt-4o, cached tokens)', withPricing), row('without pricing (empty price book)', without)],
+      [
+        row('with pricing (gpt-4o, cached tokens)', withPricing),
+        row('without pricing (empty price book)', without),
+        row('without pricing, rollup triggers off', noRollups),
+      ],
     );
     return {
       title: 'steps.create: the cost of pricing each step',
       table,
       notes: [
         `throughput without ÷ with pricing: ${ratio(throughputRatio)} (target ≤ ${TARGET_RATIO}×); p50 with ÷ without: ${ratio(withPricing.p50 / without.p50)}; CPU per step with ÷ without: ${ratio(withPricing.cpuMsPerOp / without.cpuMsPerOp)}`,
+        `the analytics rollups (statement triggers, three levels, one hot row per hour and model at this load): throughput without ÷ with them ${ratio(noRollups.perSecond / without.perSecond)}, measured after the interleaved pair`,
         'cpu ms/step is this process (the manager, postgres.js, the bench loop), not Postgres; the priced step costs ' +
           `${check.costUsd} USD (${check.priceId})`,
       ],
