@@ -1,8 +1,8 @@
 import { databaseTargets, newId } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RuntraceClient } from './create-runtrace-client.ts';
-import type { RouterInputs } from './types.ts';
 import { callError, startApi, type TestApi } from './testing/start-api.ts';
+import type { RouterInputs } from './types.ts';
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
 
@@ -298,7 +298,8 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
           client.steps.create.mutate({
             runId: run.id,
             promptTokens: 100 + i,
-            completionTokens: i,
+            // completionTokens includes the reasoning tokens, so never fewer than them
+            completionTokens: 10 + i,
             promptTokensDetails: i % 2 === 0 ? { cached_tokens: 3 } : null,
             completionTokensDetails: i < 10 ? { reasoning_tokens: 7 } : null,
           }),
@@ -309,12 +310,15 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
       const usage = await client.runs.usage.query({ runId: run.id });
       expect(usage).toEqual({
         promptTokens: sum((i) => 100 + i),
-        completionTokens: sum((i) => i),
-        totalTokens: sum((i) => 100 + 2 * i),
+        completionTokens: sum((i) => 10 + i),
+        totalTokens: sum((i) => 110 + 2 * i),
         stepCount: n,
         cachedInputTokens: 3 * (n / 2),
         cacheWriteTokens: null,
         reasoningTokens: 70,
+        // no model: no price matched, every token unpriced
+        costUsd: null,
+        unpricedTokens: sum((i) => 110 + 2 * i),
       });
 
       const done = await client.runs.update.mutate({ runId: run.id, status: 'completed', stopReason: 'end_turn' });
@@ -350,6 +354,8 @@ describe.each(databaseTargets())('api over HTTP through the typed client ($name)
         cachedInputTokens: null,
         cacheWriteTokens: null,
         reasoningTokens: null,
+        costUsd: null,
+        unpricedTokens: 0,
       });
     });
   });
