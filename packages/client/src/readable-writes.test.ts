@@ -223,6 +223,8 @@ describeReadableWrites(
     const run = await c.runs.create.mutate({ agentId: newId('agent') });
     const step = await c.steps.create.mutate({
       runId: run.id,
+      // promptTokens includes the cached tokens, so it is at least as many
+      promptTokens: 2 ** 31 - 1,
       promptTokensDetails: {
         cached_tokens: 2 ** 31 - 1,
         cache_creation_tokens: null,
@@ -231,7 +233,7 @@ describeReadableWrites(
       },
       completionTokensDetails: { reasoning_tokens: 0, accepted_prediction_tokens: 1.5 },
     });
-    await c.steps.create.mutate({ runId: run.id, promptTokensDetails: { cache_read_tokens: 5 } });
+    await c.steps.create.mutate({ runId: run.id, promptTokens: 5, promptTokensDetails: { cache_read_tokens: 5 } });
     expect(step.promptTokensDetails).toMatchObject({ audio: 'free-form', nested: { x: [1.5] } });
     expect(await c.runs.usage.query({ runId: run.id })).toMatchObject({
       cachedInputTokens: 2 ** 31 + 4,
