@@ -303,11 +303,15 @@ describe('deployment files: images and commands follow the build', () => {
       ['api', 'api'],
       ['sidecar', 'sidecar'],
     ] as const) {
-      expect(JSON.parse(read(`apps/${app}/package.json`)).name).toBe(`@runtrace/${app}`);
+      const manifest = JSON.parse(read(`apps/${app}/package.json`));
+      expect(manifest.name).toBe(`@runtrace/${app}`);
       expect(argsOf(target, 'COPY')).toEqual([`--from=build /out/${app} ./`]);
       expect(argsOf(target, 'WORKDIR')).toEqual([`/app/${app}`]);
-      // node dist/main.js in the deploy folder: dist/main.js is compiled from src/main.ts
-      expect(argsOf(target, 'CMD')).toEqual(['["node", "dist/main.js"]']);
+      // The image starts what the package's start script starts (node flags included), in the deploy folder:
+      // dist/main.js is compiled from src/main.ts.
+      const start = (manifest.scripts.start as string).replace(/^exec /, '').split(' ');
+      expect(start.at(-1)).toBe('dist/main.js');
+      expect(argsOf(target, 'CMD')).toEqual([`[${start.map((a) => JSON.stringify(a)).join(', ')}]`]);
       expect(existsSync(path.join(root, `apps/${app}/src/main.ts`))).toBe(true);
     }
     expect(existsSync(path.join(root, 'apps/api/src/cli.ts'))).toBe(true);

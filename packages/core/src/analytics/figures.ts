@@ -1,5 +1,5 @@
 import { formatUsd } from '../pricing/money.ts';
-import { emptyHistogram, percentileFromHistogram } from './latency-histogram.ts';
+import { emptyHistogram, percentilesFromHistogram } from './latency-histogram.ts';
 import type { AnalyticsFigures } from './schemas.ts';
 
 /**
@@ -67,10 +67,10 @@ export function addSums(a: AggregateSums, b: AggregateSums): AggregateSums {
   return a;
 }
 
+const QUANTILES = [0.5, 0.95, 0.99];
 const percentilesOf = (histogram: readonly number[]) => {
-  const p50 = percentileFromHistogram(histogram, 0.5);
-  if (p50 === null) return null;
-  return { p50, p95: percentileFromHistogram(histogram, 0.95)!, p99: percentileFromHistogram(histogram, 0.99)! };
+  const [p50, p95, p99] = percentilesFromHistogram(histogram, QUANTILES);
+  return p50 == null ? null : { p50, p95: p95!, p99: p99! };
 };
 
 export function toFigures(s: AggregateSums): AnalyticsFigures {
