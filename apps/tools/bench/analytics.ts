@@ -1,4 +1,6 @@
 import { createRuntraceClient } from '@runtrace/client';
+import { type Actor, type AnalyticsEngine, createLogger, PostgresAnalytics, type Runtime } from '@runtrace/core';
+import { AnalyticsFeed, ClickHouseAnalytics, qualified } from '@runtrace/core/internal';
 import type postgres from 'postgres';
 import { type AnalyticsSeed, SEEDED_MODELS, seedAnalytics } from './analytics-seed.ts';
 import type { BenchContext, BenchSection, Check } from './section.ts';
@@ -11,6 +13,8 @@ const P99_TARGET_MS = 250;
 const SPEEDUP_TARGET = 10;
 /** Timed executions of each naive query: at a million runs each takes seconds. */
 const NAIVE_QUERIES = 5;
+/** Timed calls of each procedure per engine in the side-by-side comparison (seconds each on ClickHouse). */
+const ENGINE_QUERIES = 5;
 
 /**
  * The naive answer to `analytics.timeseries` (30 days, hourly, by model): one GROUP BY over the raw steps for the
@@ -57,15 +61,93 @@ function naiveSummary(sql: postgres.Sql, seed: AnalyticsSeed) {
   ]);
 }
 
-async function timeNaive(query: () => Promise<unknown>): Promise<number[]> {
+/** Latencies of `times` calls one after another, after one untimed call that warms the caches. */
+async function timeSequential(query: () => Promise<unknown>, times = NAIVE_QUERIES): Promise<number[]> {
   await query(); // warm: the same pages in the buffer cache as the api's runs read
   const latencies: number[] = [];
-  for (let i = 0; i < NAIVE_QUERIES; i++) {
+  for (let i = 0; i < times; i++) {
     const t0 = performance.now();
     await query();
     latencies.push(performance.now() - t0);
   }
   return latencies;
+}
+
+interface EngineComparison {
+  rows: string[][];
+  notes: string[];
+}
+
+/**
+ * The same procedures answered by each engine in this process, one call after another: Postgres from its rollups,
+ * and ClickHouse (the bench's chdb, or the server CLICKHOUSE_URL names) from the copies the feed writes, backfilled
+ * from this run's Postgres first (timed), then merged (OPTIMIZE … FINAL: the state background merges reach, so FINAL
+ * reads one part per partition). Null when ClickHouse is off.
+ */
+async function compareEngines(
+  runtime: Runtime,
+  seed: AnalyticsSeed,
+  actor: Actor,
+  log: (line: string) => void,
+): Promise<EngineComparison | null> {
+  const clickhouse = runtime.clickhouse;
+  if (!clickhouse) return null;
+  const db = runtime.database.db;
+  log(`  ClickHouse (${clickhouse.location}): backfilling ${int(seed.runs)} runs and ${int(seed.steps)} steps …`);
+  const feed = new AnalyticsFeed({ db, clickhouse, logger: createLogger('warn', 'runtrace-bench') });
+  const backfillStarted = performance.now();
+  const copied = await feed.backfill({
+    from: new Date(seed.from),
+    to: new Date(seed.to),
+    organizationId: seed.organizationId,
+  });
+  await feed.close();
+  const backfillMs = performance.now() - backfillStarted;
+  const mergeStarted = performance.now();
+  for (const table of ['analytics_runs', 'analytics_steps']) {
+    await clickhouse.client.command({ query: `OPTIMIZE TABLE ${qualified(clickhouse, table)} FINAL` });
+  }
+  const mergeMs = performance.now() - mergeStarted;
+  const engines: { name: string; engine: AnalyticsEngine }[] = [
+    { name: 'Postgres', engine: new PostgresAnalytics({ db }) },
+    { name: 'ClickHouse', engine: new ClickHouseAnalytics({ db, clickhouse, queryTimeoutMs: 600_000 }) },
+  ];
+  const calls = [
+    {
+      name: 'analytics.timeseries (30 d, hourly, by model)',
+      call: (e: AnalyticsEngine) =>
+        e.timeseries(actor, { from: seed.from, to: seed.to, bucket: 'hour', groupBy: 'model' }),
+    },
+    {
+      name: 'analytics.summary (30 d)',
+      call: (e: AnalyticsEngine) => e.summary(actor, { from: seed.from, to: seed.to }),
+    },
+  ];
+  const rows: string[][] = [];
+  for (const c of calls) {
+    const latencies: number[][] = [];
+    for (const e of engines) {
+      log(`  ${c.name} on ${e.name}, ${ENGINE_QUERIES} calls one after another …`);
+      latencies.push(await timeSequential(() => c.call(e.engine), ENGINE_QUERIES));
+    }
+    const [pg, ch] = latencies as [number[], number[]];
+    rows.push([
+      c.name,
+      ms(percentile(pg, 50)),
+      ms(Math.max(...pg)),
+      ms(percentile(ch, 50)),
+      ms(Math.max(...ch)),
+      ratio(percentile(ch, 50) / percentile(pg, 50)),
+    ]);
+  }
+  const rowsCopied = copied.runs + copied.steps;
+  return {
+    rows,
+    notes: [
+      `ClickHouse backfill: ${int(copied.runs)} runs and ${int(copied.steps)} steps in ${seconds(backfillMs)} = ${int((rowsCopied * 1000) / backfillMs)} rows/s, then OPTIMIZE … FINAL in ${seconds(mergeMs)}`,
+      `engines side by side: each engine called in this process (no HTTP), ${ENGINE_QUERIES} calls one after another after one warm-up; ClickHouse reads its ReplacingMergeTree copies with FINAL (no pre-aggregation), Postgres its rollups`,
+    ],
+  };
 }
 
 /**
@@ -127,7 +209,7 @@ export const analyticsSection: BenchSection = {
       const rate = capacity.perSecond / 2;
       const latencies = await openLoop(rate, options.analyticsQueries, p.call);
       log(`  ${p.name}: the naive GROUP BY over the raw tables, ${NAIVE_QUERIES} times …`);
-      const naive = await timeNaive(p.naive);
+      const naive = await timeSequential(p.naive);
       const p99 = percentile(latencies, 99);
       const speedup = percentile(naive, 50) / percentile(latencies, 50);
       rows.push([
@@ -147,6 +229,7 @@ export const analyticsSection: BenchSection = {
       });
     }
 
+    const comparison = await compareEngines(runtime, seed, actor, log);
     const [naiveTotals] = (await naiveSummary(env.sql, seed))[0] as unknown as { cost: string; tokens: string }[];
     const summary = await client.analytics.summary.query(summaryInput);
     const table = formatTable(
@@ -162,10 +245,24 @@ export const analyticsSection: BenchSection = {
       ],
       rows,
     );
+    const engineTable = comparison
+      ? formatTable(
+          [
+            { header: 'procedure (in process, sequential)', align: 'left' },
+            { header: 'Postgres p50 ms' },
+            { header: 'Postgres max ms' },
+            { header: 'ClickHouse p50 ms' },
+            { header: 'ClickHouse max ms' },
+            { header: 'ClickHouse / Postgres' },
+          ],
+          comparison.rows,
+        )
+      : null;
     return {
       title: `Cost and analytics over ${int(seed.runs)} runs and ${int(seed.steps)} steps (30 days, 100 agents)`,
-      table,
+      table: engineTable ? `${table}\n\n${engineTable}` : table,
       notes: [
+        ...(comparison?.notes ?? ['ClickHouse is off (CLICKHOUSE_URL=off): no engine comparison']),
         `prices.recompute: ${int(recompute.stepsDone)} steps in ${seconds(recomputeMs)} = ${int((recompute.stepsDone * 1000) / recomputeMs)} steps/s (bounded batches, each its own transaction, rollups adjusted by their triggers)`,
         `seed: ${seconds(seed.seedMs)} (${int((seed.steps * 1000) / seed.seedMs)} steps/s through the rollup triggers)`,
         `answers from: ${summary.source}; total cost ${summary.totals.costUsd} USD over ${int(summary.totals.tokens.total)} tokens (naive SQL: ${naiveTotals?.tokens} tokens)`,

@@ -5,6 +5,8 @@
  * No stability promise: anything here may change or go without notice. Not for services — an app's `src/` (outside
  * its tests) imports from `@runtrace/core` and its area subpaths only.
  */
+export { AnalyticsFeed } from './analytics/clickhouse/analytics-feed.ts';
+export { ClickHouseAnalytics } from './analytics/clickhouse/clickhouse-analytics.ts';
 export { qualified } from './clickhouse/connect.ts';
 export { InsertBatcher } from './clickhouse/insert-batcher.ts';
 export { encodeCursor } from './pagination.ts';

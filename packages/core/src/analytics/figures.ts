@@ -25,7 +25,11 @@ export interface AggregateSums {
   ttftHistogram: number[];
 }
 
-export function emptySums(): AggregateSums {
+/**
+ * Zero sums. `histogram` stands for both histograms when given (an engine that keeps its counts elsewhere until it
+ * computes figures); otherwise each gets a fresh array of zeros.
+ */
+export function emptySums(histogram?: number[]): AggregateSums {
   return {
     runs: 0,
     failedRuns: 0,
@@ -40,8 +44,8 @@ export function emptySums(): AggregateSums {
     costPusd: 0n,
     unpricedTokens: 0,
     llmNs: 0n,
-    durationHistogram: emptyHistogram(),
-    ttftHistogram: emptyHistogram(),
+    durationHistogram: histogram ?? emptyHistogram(),
+    ttftHistogram: histogram ?? emptyHistogram(),
   };
 }
 
