@@ -12,18 +12,19 @@ export const FALLBACK_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Resources released in reverse order of creation, once, whether the bench ends, fails or is interrupted. */
 export class Cleanup {
-  readonly #steps: { name: string; fn: () => Promise<unknown> }[] = [];
+  readonly #steps: { name: string; fn: () => Promise<unknown>; timeoutMs: number }[] = [];
   #running: Promise<void> | null = null;
 
-  add(name: string, fn: () => Promise<unknown>) {
-    this.#steps.push({ name, fn });
+  /** `timeoutMs`: how long the step may take before the next one runs (it goes on in the background). */
+  add(name: string, fn: () => Promise<unknown>, timeoutMs = 10_000) {
+    this.#steps.push({ name, fn, timeoutMs });
   }
 
   run(): Promise<void> {
     this.#running ??= (async () => {
       for (const step of this.#steps.reverse()) {
         try {
-          await withTimeout(step.fn(), 10_000, step.name);
+          await withTimeout(step.fn(), step.timeoutMs, step.name);
         } catch (err) {
           console.error(`  cleanup: ${step.name} failed: ${(err as Error).message}`);
         }
@@ -102,16 +103,21 @@ export async function openEnvironment(
 ): Promise<BenchEnvironment> {
   const scratch = await createScratchDatabase(serverUrl);
   let dropped = false;
-  cleanup.add('drop the scratch database', async () => {
-    if (dropped) return;
-    dropped = true;
-    if (keep) {
-      log(`  kept scratch database ${describeUrl(scratch.url)} (--keep): drop it with DROP DATABASE … WITH (FORCE)`);
-      return;
-    }
-    await scratch.drop();
-    log(`  dropped scratch database ${describeUrl(scratch.url)}`);
-  });
+  cleanup.add(
+    'drop the scratch database',
+    async () => {
+      if (dropped) return;
+      dropped = true;
+      if (keep) {
+        log(`  kept scratch database ${describeUrl(scratch.url)} (--keep): drop it with DROP DATABASE … WITH (FORCE)`);
+        return;
+      }
+      await scratch.drop();
+      log(`  dropped scratch database ${describeUrl(scratch.url)}`);
+      // The analytics section leaves ~6 GB: removing its files takes more than the usual 10 s on a busy disk.
+    },
+    300_000,
+  );
   log(`  scratch database ${describeUrl(scratch.url)} (createScratchDatabase from @runtrace/core/testing)`);
 
   const pools: postgres.Sql[] = [];
