@@ -70,6 +70,9 @@ export interface InsertBatcherOptions {
   maxQueueBytes?: number;
 }
 
+/** {@link InsertBatcherOptions.maxQueueRows}'s default. */
+export const DEFAULT_MAX_QUEUE_ROWS = 100_000;
+
 interface Pending {
   /** The item's rows, joined by newlines, without a trailing one. */
   lines: string;
@@ -133,7 +136,7 @@ export class InsertBatcher {
     this.#minRows = Math.min(options.minBatchRows ?? this.#maxRows, this.#maxRows);
     this.#intervalMs = options.flushIntervalMs ?? 50;
     this.#maxInserts = options.maxConcurrentInserts ?? 2;
-    this.#maxQueueRows = options.maxQueueRows ?? 100_000;
+    this.#maxQueueRows = options.maxQueueRows ?? DEFAULT_MAX_QUEUE_ROWS;
     this.#maxQueueBytes = options.maxQueueBytes ?? 256 * 1024 * 1024;
     for (const [key, value] of Object.entries({
       maxBatchRows: this.#maxRows,

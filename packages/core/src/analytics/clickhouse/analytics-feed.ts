@@ -4,7 +4,12 @@ import { Counter, type Registry } from 'prom-client';
 import type { Actor } from '../../actor.ts';
 import { clickhouseFailure } from '../../clickhouse/clickhouse-failure.ts';
 import { type ClickHouse, qualified } from '../../clickhouse/connect.ts';
-import { InsertBatcher, type InsertBatcherOptions, insertBody } from '../../clickhouse/insert-batcher.ts';
+import {
+  DEFAULT_MAX_QUEUE_ROWS,
+  InsertBatcher,
+  type InsertBatcherOptions,
+  insertBody,
+} from '../../clickhouse/insert-batcher.ts';
 import { type Db, rowsOf } from '../../db/connect.ts';
 
 /**
@@ -99,6 +104,8 @@ export class AnalyticsFeed {
   readonly #logger: Logger;
   readonly #batchers: Record<Table, InsertBatcher>;
   readonly #intervalMs: number;
+  /** Rows one write has in its table's queue at most: half of it, leaving room for the live feed's copies. */
+  readonly #window: number;
   readonly #rows: Counter<'table' | 'result'>;
   #runIds = new Set<string>();
   #stepIds = new Set<string>();
@@ -114,6 +121,7 @@ export class AnalyticsFeed {
     this.#ch = options.clickhouse;
     this.#logger = options.logger;
     this.#intervalMs = options.flushIntervalMs ?? 50;
+    this.#window = Math.max(1000, Math.floor((options.maxQueueRows ?? DEFAULT_MAX_QUEUE_ROWS) / 2));
     const batcher = (table: Table) =>
       new InsertBatcher({
         ...options,
@@ -296,15 +304,20 @@ export class AnalyticsFeed {
   async #write(table: Table, rows: readonly { line: string }[]): Promise<void> {
     if (rows.length === 0) return;
     const batcher = this.#batchers[table];
-    // items of at most 1000 rows, so that a backfill's day never exceeds one INSERT's batch
-    const parts: Promise<void>[] = [];
-    for (let i = 0; i < rows.length; i += 1000) {
-      const part = rows.slice(i, i + 1000);
-      parts.push(batcher.add(part.map((r) => r.line).join('\n'), part.length));
+    // Items of at most 1000 rows, so that a backfill's day never exceeds one INSERT's batch; and at most half the
+    // batcher's queue in flight, so that a day of 150,000 steps waits for its INSERTs instead of overflowing the queue
+    // (which refuses with Unavailable, as it must for the live feed).
+    for (let start = 0; start < rows.length; start += this.#window) {
+      const parts: Promise<void>[] = [];
+      const end = Math.min(rows.length, start + this.#window);
+      for (let i = start; i < end; i += 1000) {
+        const part = rows.slice(i, Math.min(end, i + 1000));
+        parts.push(batcher.add(part.map((r) => r.line).join('\n'), part.length));
+      }
+      const results = await Promise.allSettled(parts);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
-    const results = await Promise.allSettled(parts);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
     this.#rows.inc({ table, result: 'written' }, rows.length);
   }
 

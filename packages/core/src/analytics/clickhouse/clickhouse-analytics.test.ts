@@ -4,7 +4,7 @@ import { createClient } from '@clickhouse/client';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../actor.ts';
-import type { ClickHouse } from '../../clickhouse/connect.ts';
+import { type ClickHouse, qualified } from '../../clickhouse/connect.ts';
 import { currentTraceTtlDays, migrateClickHouse } from '../../clickhouse/migrate.ts';
 import { ConfigError, loadApiConfig } from '../../config.ts';
 import { rowsOf } from '../../db/connect.ts';
@@ -30,6 +30,7 @@ import {
   type TimeseriesInput,
   timeseriesInput,
 } from '../schemas.ts';
+import { AnalyticsFeed } from './analytics-feed.ts';
 import { ClickHouseAnalytics, coveredRange } from './clickhouse-analytics.ts';
 import { CLICKHOUSE_ANALYTICS_ENV, clickhouseContractEngine } from './testing.ts';
 
@@ -443,4 +444,45 @@ describe.each(databaseTargets())('ClickHouse analytics (chdb) fed from $name', (
       await hung.close();
     }
   });
+});
+
+describe.each(databaseTargets())('the analytics backfill on $name', (target) => {
+  let rt: TestRuntime;
+  beforeAll(async () => {
+    rt = await createTestRuntime(target, CLICKHOUSE_ANALYTICS_ENV);
+  }, 120_000);
+  afterAll(async () => {
+    await rt?.dispose();
+  });
+
+  it('copies a day holding more steps than the insert queue takes, waiting for its inserts instead of failing', async () => {
+    const actor = await rt.auth.ensureDefaultActor();
+    const org = actor.organizationId;
+    const runId = newId('run');
+    const at = new Date(BASE + 3 * HOUR).toISOString();
+    const db = rt.database.db;
+    await db.execute(sql`insert into runs (id, organization_id, agent_id, status, create_fingerprint, created_at)
+      values (${runId}, ${org}, 'agent-backfill', 'completed', 'fp', ${at})`);
+    await db.execute(sql`insert into steps (id, organization_id, run_id, agent_id, model, total_tokens, status,
+        create_fingerprint, created_at)
+      select 'step-backfill-' || i, ${org}, ${runId}, 'agent-backfill', 'gpt-4o', i, 'success', 'fp' || i,
+        ${at}::timestamptz + i * interval '1 millisecond'
+      from generate_series(1, 5000) i`);
+    const clickhouse = rt.clickhouse!;
+    // A queue of 2,000 rows: one day's 5,000 steps handed over at once would be refused as "not keeping up".
+    const feed = new AnalyticsFeed({ db, clickhouse, logger: createLogger('silent'), maxQueueRows: 2_000 });
+    try {
+      const result = await feed.backfill({ from: new Date(BASE), to: new Date(BASE + 24 * HOUR), organizationId: org });
+      expect(result).toMatchObject({ runs: 1, steps: 5_000 });
+    } finally {
+      await feed.close();
+    }
+    const counted = await clickhouse.client.query({
+      query: `SELECT count() AS n, sum(total_tokens) AS tokens FROM ${qualified(clickhouse, 'analytics_steps')} FINAL WHERE run_id = {run:String}`,
+      query_params: { run: runId },
+      format: 'JSONEachRow',
+    });
+    const [row] = await counted.json<{ n: number | string; tokens: number | string }>();
+    expect({ n: Number(row?.n), tokens: Number(row?.tokens) }).toEqual({ n: 5_000, tokens: (5_000 * 5_001) / 2 });
+  }, 120_000);
 });
