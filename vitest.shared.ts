@@ -17,3 +17,24 @@ export const sourceResolution = { ssr: { resolve: { conditions } } };
 
 /** For `test.env`: children started with this process's environment resolve the sources too. */
 export const sourceEnv = { NODE_OPTIONS: `--conditions=${SOURCE_CONDITION}` };
+
+/** Where .ci/run's "vitest: N passed, N failed, N skipped" line comes from, for every package. */
+const SUMMARY_REPORTER = new URL('./packages/core/src/testing/summary-reporter.ts', import.meta.url).pathname;
+
+/**
+ * The config every package's tests share (pass it to `defineConfig`): the sources, one fork per file, the summary
+ * line; `include` and the timeouts differ by package.
+ */
+export function packageTestConfig(options: { include?: string[]; testTimeout?: number; hookTimeout?: number } = {}) {
+  return {
+    ...sourceResolution,
+    test: {
+      env: sourceEnv,
+      include: options.include ?? ['src/**/*.test.ts'],
+      pool: 'forks' as const,
+      testTimeout: options.testTimeout ?? 60_000,
+      hookTimeout: options.hookTimeout ?? 120_000,
+      reporters: ['default', SUMMARY_REPORTER],
+    },
+  };
+}

@@ -1,14 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import { sourceEnv, sourceResolution } from '../../vitest.shared.ts';
+import { packageTestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  ...sourceResolution,
-  test: {
-    env: sourceEnv,
-    include: ['src/**/*.test.ts'],
-    pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
-    reporters: ['default', '../../packages/core/src/testing/summary-reporter.ts'],
-  },
-});
+export default defineConfig(packageTestConfig());
