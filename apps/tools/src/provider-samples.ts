@@ -33,6 +33,9 @@ export interface SampleCall {
   toolResult: string | null;
   /** Set for error responses (rate limit, context overflow). */
   error: { type: string; message: string; data: Record<string, unknown> } | null;
+  /** The sample's request and response as sent and received: what the step's provider trace records. */
+  requestJson: Record<string, unknown>;
+  responseJson: Record<string, unknown>;
 }
 
 export const SAMPLES_FILE = 'provider-traces.sample.ndjson';
@@ -106,6 +109,8 @@ export function describeCall(sample: ProviderSample): SampleCall {
     toolCalls: [],
     toolResult: str(toolMessage?.content),
     error: null,
+    requestJson: sample.requestJson,
+    responseJson: sample.responseJson,
   };
 
   const error = obj(res.error);

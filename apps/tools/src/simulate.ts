@@ -79,6 +79,8 @@ async function main() {
   const started = performance.now();
   const { results, requests } = await recordRuns({
     client,
+    apiUrl: url,
+    apiKey,
     plan,
     agents,
     concurrency,

@@ -58,6 +58,11 @@ export async function printSummary(client: RuntraceClient, results: RunResult[],
   console.log(`  messages        ${fmt(sum((r) => r.messages))}`);
   const streamed = results.filter((r) => r.background);
   console.log(`  streamed        ${fmt(sum((r) => r.events))} events of ${streamed.length} background runs`);
+  console.log(`  provider traces ${fmt(sum((r) => r.providerTraces))} (a step's request and response each)`);
+  const refused = results.find((r) => r.spansRefused)?.spansRefused;
+  console.log(
+    `  spans           ${fmt(sum((r) => r.spans))} exported over OTLP/HTTP, one trace per run${refused ? ` (not all stored: ${refused})` : ''}`,
+  );
   console.log(
     `  tokens          ${fmt(sum((r) => r.promptTokens))} prompt (${fmt(sum((r) => r.cachedTokens))} cached), ` +
       `${fmt(sum((r) => r.completionTokens))} completion (${fmt(sum((r) => r.reasoningTokens))} reasoning)`,

@@ -6,6 +6,7 @@ import { type EventInput, eventsForStep } from './events-for-step.ts';
 import { messagesForStep } from './messages-for-step.ts';
 import { type Outcome, stepCountFor } from './plan-outcomes.ts';
 import { planStep, type RunClock, type SamplePools, samplePools, startClock } from './plan-step.ts';
+import { exportSpans, runSpans, type StepTiming } from './run-spans.ts';
 
 /** What one simulated run sent, and how it ended. */
 export interface RunResult {
@@ -23,6 +24,12 @@ export interface RunResult {
   background: boolean;
   /** Events appended to the run's stream (background runs). */
   events: number;
+  /** Provider traces recorded: one per step, the sample call's request and response. */
+  providerTraces: number;
+  /** OTLP spans the api stored for the run's trace. */
+  spans: number;
+  /** Why spans were not stored (e.g. CLICKHOUSE_URL=off), or null. */
+  spansRefused: string | null;
   ms: number;
   error: string | null;
 }
@@ -32,6 +39,9 @@ export type CallApi = <T>(fn: () => Promise<T>) => Promise<T>;
 
 export interface SimulateRunOptions {
   client: RuntraceClient;
+  /** Where the run's spans are exported (OTLP/HTTP `/v1/traces`), with the client's API key. */
+  apiUrl: string;
+  apiKey?: string | undefined;
   call: CallApi;
   index: number;
   agent: AgentProfile;
@@ -64,6 +74,9 @@ export async function simulateRun(o: SimulateRunOptions): Promise<RunResult> {
     reasoningTokens: 0,
     background: false,
     events: 0,
+    providerTraces: 0,
+    spans: 0,
+    spansRefused: null,
     ms: 0,
     error: null,
   };
@@ -72,11 +85,21 @@ export async function simulateRun(o: SimulateRunOptions): Promise<RunResult> {
     const runId = await startRun(o, result);
     const stepCount = stepCountFor(o.outcome, o.rnd);
     const clock = startClock();
+    // One trace per run, as a Letta request is one trace: every step carries it, and the run's spans share it.
+    const traceId = o.rnd.hex(32);
+    const timings: StepTiming[] = [];
     for (let step = 0; step < stepCount; step++) {
-      await recordStep(o, result, { runId, step, last: step === stepCount - 1, pools, clock });
+      timings.push(await recordStep(o, result, { runId, traceId, step, last: step === stepCount - 1, pools, clock }));
       if (o.stepDelayMs) await new Promise((resolve) => setTimeout(resolve, o.stepDelayMs));
     }
     await endRun(o, result, runId, clock);
+    const body = runSpans(
+      { runId, traceId, agent: o.agent, startNs: clock.startNs, endNs: clock.nowNs, steps: timings },
+      o.rnd,
+    );
+    const exported = await o.call(() => exportSpans(o.apiUrl, o.apiKey, body));
+    result.spans = exported.spans;
+    result.spansRefused = exported.refused;
   } catch (err) {
     result.error = describeError(err);
   }
@@ -104,18 +127,33 @@ async function startRun(o: SimulateRunOptions, result: RunResult): Promise<strin
   return run.id;
 }
 
-/** Records one step and its messages; a background run streams them first, as an agent streams its step. */
+/**
+ * Records one step, its provider trace and its messages; a background run streams them first, as an agent streams
+ * its step. Answers the step's timings, for the run's spans.
+ */
 async function recordStep(
   o: SimulateRunOptions,
   result: RunResult,
-  at: { runId: string; step: number; last: boolean; pools: SamplePools; clock: RunClock },
-): Promise<void> {
+  at: { runId: string; traceId: string; step: number; last: boolean; pools: SamplePools; clock: RunClock },
+): Promise<StepTiming> {
   const { client, call, agent, outcome, rnd } = o;
   const { runId, step, last } = at;
+  const firstTokenPending = at.clock.ttftNs === null;
   const plan = planStep({ runId, agent, outcome, last, pools: at.pools, clock: at.clock, rnd });
   const { sample } = plan;
-  const created = await call(() => client.steps.create.mutate(plan.input));
+  const created = await call(() => client.steps.create.mutate({ ...plan.input, traceId: at.traceId }));
   result.steps++;
+  await call(() =>
+    client.providerTraces.create.mutate({
+      requestJson: sample.requestJson,
+      responseJson: sample.responseJson,
+      runId,
+      stepId: created.id,
+      agentId: agent.id,
+      callType: sample.callType,
+    }),
+  );
+  result.providerTraces++;
   result.promptTokens += sample.promptTokens;
   result.completionTokens += sample.completionTokens;
   result.cachedTokens += Number(
@@ -145,6 +183,28 @@ async function recordStep(
     await call(() => client.messages.create.mutate({ runId, messages }));
     result.messages += messages.length;
   }
+  const toolCall = messages.find((m) => m.messageType === 'tool_call_message');
+  const ns = (value: string | number | bigint | null | undefined) => (value == null ? null : BigInt(value));
+  return {
+    stepId: created.id,
+    index: step,
+    model: sample.model,
+    providerName: sample.providerName,
+    stepStartNs: ns(plan.input.stepStartNs)!,
+    llmRequestStartNs: ns(plan.input.llmRequestStartNs)!,
+    llmRequestNs: ns(plan.input.llmRequestNs)!,
+    toolExecutionNs: ns(plan.input.toolExecutionNs),
+    toolName: toolCall && 'toolCall' in toolCall ? (toolCall.toolCall?.name ?? null) : null,
+    stepNs: ns(plan.input.stepNs)!,
+    promptTokens: sample.promptTokens,
+    completionTokens: sample.completionTokens,
+    error: plan.failsLlm
+      ? (sample.error?.message ?? 'provider error')
+      : plan.failsTool
+        ? 'tool raised TimeoutError after 30 s'
+        : null,
+    firstToken: firstTokenPending && at.clock.ttftNs !== null,
+  };
 }
 
 /** Ends the run as its outcome says: cancelled, ended by its stream (background) or by an update; `running` stays open. */
