@@ -19,7 +19,7 @@ export interface DashboardOptions {
 
 /**
  * The dashboard at `/`, same origin as /trpc (no CORS, and the API key stays in headers). Its asset names carry a
- * content hash, so they are cached for good; index.html is revalidated so a rebuild shows at the next load. Without
+ * content hash, so they are cached for good, and are sent brotli- or gzip-compressed as the browser accepts; index.html is revalidated so a rebuild shows at the next load. Without
  * a build, `/` says how to make one instead of failing start-up: /healthz must not wait for a frontend.
  */
 export async function registerDashboard(app: FastifyInstance, options: DashboardOptions = {}): Promise<void> {
@@ -40,6 +40,8 @@ export async function registerDashboard(app: FastifyInstance, options: Dashboard
     // served without a restart).
     list: false,
     dotfiles: 'deny',
+    // The build writes .br and .gz beside each asset (vite.config.ts): sent to browsers that accept them.
+    preCompressed: true,
     setHeaders(reply, path) {
       reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
     },

@@ -3,9 +3,10 @@
  * embedded defaults (PGlite, in-process streams, chdb), served same-origin through a TCP proxy that can cut every
  * connection. Screenshots and the measured budgets are written to test-results/.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
 import { type ApiProcess, spawnApi } from '@runtrace/client/testing/apiProcess';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -100,6 +101,17 @@ describe('the dashboard in Chromium', () => {
     console.log(`JS bundle: ${budgets.bundleGzipKb} KB gzipped`);
     expect(budgets.bundleGzipKb).toBeGreaterThan(10);
     expect(budgets.bundleGzipKb).toBeLessThanOrEqual(BUDGET.bundleGzipKb);
+  });
+
+  it('ships each script pre-compressed, brotli and gzip, for the api to send as browsers accept', () => {
+    const assets = path.join(DASHBOARD_DIR, 'dist', 'assets');
+    const scripts = readdirSync(assets).filter((name) => name.endsWith('.js'));
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const name of scripts) {
+      const original = readFileSync(path.join(assets, name));
+      expect(brotliDecompressSync(readFileSync(path.join(assets, `${name}.br`))).equals(original)).toBe(true);
+      expect(gunzipSync(readFileSync(path.join(assets, `${name}.gz`))).equals(original)).toBe(true);
+    }
   });
 
   it(`loads the runs page within ${BUDGET.firstLoadMs} ms with ${SEEDED_RUNS} runs, virtualized, and scrolls on the cursor`, async () => {
