@@ -5,6 +5,7 @@ import { ApiKeyForm } from './components/ApiKeyForm.tsx';
 import { saveApiKey } from './lib/api-key.ts';
 import { type Route, routeHref, useRoute } from './lib/route.ts';
 import { HealthPage } from './pages/HealthPage.tsx';
+import { OverviewPage } from './pages/OverviewPage.tsx';
 import { RunPage } from './pages/RunPage.tsx';
 import { RunsPage } from './pages/RunsPage.tsx';
 import { createDashboardClient, TRPCProvider } from './trpc.ts';
@@ -25,7 +26,7 @@ export function App() {
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
         <header className="topbar">
-          <a className="brand" href="#/runs">
+          <a className="brand" href="#/overview">
             Runtrace
           </a>
           <Nav />
@@ -42,17 +43,18 @@ export function App() {
 
 function Nav() {
   const route = useRoute();
-  const link = (to: Route, label: string) => (
-    <a
-      href={routeHref(to)}
-      className={route.page === to.page || (to.page === 'runs' && route.page === 'run') ? 'active' : ''}
-    >
-      {label}
-    </a>
-  );
+  const link = (to: Route, label: string) => {
+    const active = route.page === to.page || (to.page === 'runs' && route.page === 'run');
+    return (
+      <a href={routeHref(to)} className={active ? 'active' : ''} aria-current={active ? 'page' : undefined}>
+        {label}
+      </a>
+    );
+  };
   return (
-    <nav>
-      {link({ page: 'runs' }, 'Runs')}
+    <nav aria-label="Pages">
+      {link({ page: 'overview', params: new URLSearchParams() }, 'Overview')}
+      {link({ page: 'runs', params: new URLSearchParams() }, 'Runs')}
       {link({ page: 'health' }, 'Telemetry health')}
     </nav>
   );
@@ -61,6 +63,8 @@ function Nav() {
 function Page() {
   const route = useRoute();
   switch (route.page) {
+    case 'overview':
+      return <OverviewPage params={route.params} />;
     case 'runs':
       return <RunsPage />;
     case 'health':

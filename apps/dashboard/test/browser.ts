@@ -24,7 +24,8 @@ declare global {
 
 /** A fresh context (no cache, no storage) whose pages record their long tasks (> 50 ms) in `window.__longTasks`. */
 export async function newContext(browser: Browser): Promise<BrowserContext> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  // bypassCSP: the accessibility check injects axe-core into the page.
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, bypassCSP: true });
   await context.addInitScript(() => {
     window.__longTasks = [];
     new PerformanceObserver((list) => {

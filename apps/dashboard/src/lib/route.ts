@@ -1,29 +1,61 @@
-import { useSyncExternalStore } from 'react';
+import { useMemo, useSyncExternalStore } from 'react';
 
 export type RunTab = 'overview' | 'live' | 'trace';
 
-/** The pages, addressed by the URL's hash so the api serves one index.html for all of them. */
-export type Route = { page: 'runs' } | { page: 'run'; runId: string; tab: RunTab } | { page: 'health' };
+/**
+ * The pages, addressed by the URL's hash so the api serves one index.html for all of them. The overview and the runs
+ * list keep their state (time range, filters, sort, search) in the hash's query, `#/runs?status=failed&range=24h`,
+ * so Back, reload and a shared link show the same view.
+ */
+export type Route =
+  | { page: 'overview'; params: URLSearchParams }
+  | { page: 'runs'; params: URLSearchParams }
+  | { page: 'run'; runId: string; tab: RunTab }
+  | { page: 'health' };
 
 export function parseRoute(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?', 2);
+  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const params = new URLSearchParams(query);
   if (parts[0] === 'health') return { page: 'health' };
   if (parts[0] === 'runs' && parts[1]) {
     const tab = parts[2] === 'live' || parts[2] === 'trace' ? parts[2] : 'overview';
     return { page: 'run', runId: parts[1], tab };
   }
-  return { page: 'runs' };
+  if (parts[0] === 'runs') return { page: 'runs', params };
+  return { page: 'overview', params };
 }
+
+const withQuery = (path: string, params: URLSearchParams) => {
+  const query = params.toString();
+  return query ? `${path}?${query}` : path;
+};
 
 export function routeHref(route: Route): string {
   switch (route.page) {
+    case 'overview':
+      return withQuery('#/overview', route.params);
     case 'runs':
-      return '#/runs';
+      return withQuery('#/runs', route.params);
     case 'health':
       return '#/health';
     case 'run':
       return `#/runs/${encodeURIComponent(route.runId)}${route.tab === 'overview' ? '' : `/${route.tab}`}`;
   }
+}
+
+/**
+ * Goes to `href`. `replace` rewrites the current history entry instead of adding one: for state that changes as the
+ * user types (a search box), so Back leaves the page rather than stepping through every keystroke.
+ */
+export function navigate(href: string, { replace = false }: { replace?: boolean } = {}): void {
+  if (!replace) {
+    window.location.hash = href;
+    return;
+  }
+  history.replaceState(history.state, '', href);
+  // replaceState fires no event of its own; the pages listen to hashchange.
+  window.dispatchEvent(new HashChangeEvent('hashchange'));
 }
 
 const subscribe = (onChange: () => void) => {
@@ -33,5 +65,6 @@ const subscribe = (onChange: () => void) => {
 
 export function useRoute(): Route {
   const hash = useSyncExternalStore(subscribe, () => window.location.hash);
-  return parseRoute(hash);
+  // One Route (and URLSearchParams) per hash: pages may key queries and effects on it.
+  return useMemo(() => parseRoute(hash), [hash]);
 }

@@ -2,7 +2,10 @@ import type { RunChangeEvent } from '@runtrace/client';
 import type { Run, RunListInput } from './types.ts';
 
 /** The runs list's filters: `runs.list`'s, newest first. Empty values mean "any". */
-export type RunFilters = Pick<RunListInput, 'agentId' | 'statuses' | 'background' | 'stopReason' | 'conversationId'>;
+export type RunFilters = Pick<
+  RunListInput,
+  'agentId' | 'statuses' | 'background' | 'stopReason' | 'conversationId' | 'models'
+>;
 
 export interface RunsPage {
   items: Run[];

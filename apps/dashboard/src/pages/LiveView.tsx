@@ -8,6 +8,7 @@ import { type LiveMessage, LiveTranscript } from '../lib/live-transcript.ts';
 import { kindLabel } from '../lib/message-text.ts';
 import { isActive, type Run } from '../lib/types.ts';
 import { useTRPC } from '../trpc.ts';
+import './LiveView.css';
 
 type Connection = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed';
 

@@ -11,6 +11,7 @@ import { applyRunChange, type RunFilters, type RunsPages } from '../lib/run-filt
 import { runsListOptions } from '../lib/runs-query.ts';
 import { RUN_STATUSES, type Run, STOP_REASONS } from '../lib/types.ts';
 import { useTRPC, useTRPCClient } from '../trpc.ts';
+import './RunsPage.css';
 
 const ROW_HEIGHT = 34;
 /** Load the next page when the last loaded row is this close to the viewport. */

@@ -5,6 +5,7 @@ import { formatMs } from '../lib/format.ts';
 import type { Run } from '../lib/types.ts';
 import { layoutWaterfall, type WaterfallRow } from '../lib/waterfall.ts';
 import { useTRPC } from '../trpc.ts';
+import './TraceView.css';
 
 /** The run's OpenTelemetry trace (`runs.trace`) as a waterfall: spans on one time axis, each under its parent. */
 export function TraceView({ run }: { run: Run }) {
