@@ -142,7 +142,10 @@ export function runSpans(run: RunTiming, rnd: Random) {
   };
 }
 
-/** Why spans were not stored, or null: the api's answer to an OTLP/HTTP export. */
+/**
+ * Exports one run's spans to the api's OTLP/HTTP receiver (`/v1/traces`, JSON): how many it stored, and why the rest
+ * were not (an HTTP refusal, or the partial success's rejected spans), or null when all were.
+ */
 export async function exportSpans(
   url: string,
   apiKey: string | undefined,
