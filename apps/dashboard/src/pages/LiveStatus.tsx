@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'react';
 import { formatClock, liveActivity } from '../lib/live-activity.ts';
+import { useNow } from '../lib/use-now.ts';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting' | 'ended' | 'failed';
 
@@ -26,13 +26,8 @@ export function LiveStatus({
   /** The latest event, or before any the run's last change (epoch ms). */
   lastActivityAt: number;
 }) {
-  const [now, setNow] = useState(Date.now);
   const ticking = connection !== 'ended' && connection !== 'failed';
-  useEffect(() => {
-    if (!ticking) return;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [ticking]);
+  const now = useNow(ticking);
   const activity = connection === 'live' ? liveActivity(now, lastActivityAt) : null;
   const label = activity ? activity.label : CONNECTION_LABEL[connection];
   return (

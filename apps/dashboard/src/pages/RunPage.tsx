@@ -11,6 +11,7 @@ import { clocksDisagree, runDuration, TTFT_EXPLANATION } from '../lib/run-durati
 import { formatExactTime } from '../lib/run-offset.ts';
 import { hasExplicitTab, runTabHref } from '../lib/run-tab-href.ts';
 import { runsListHref } from '../lib/runs-list-href.ts';
+import { useNow } from '../lib/use-now.ts';
 import { isActive, type Run } from '../lib/types.ts';
 import { useTRPC } from '../trpc.ts';
 import { LiveView } from './LiveView.tsx';
@@ -73,7 +74,9 @@ export function RunPage({ runId, tab }: { runId: string; tab: RunTab }) {
 }
 
 function RunHeader({ run }: { run: Run }) {
-  const duration = runDuration(run);
+  // An active run without a reported duration counts up from its creation.
+  const now = useNow(run.completedAt === null && run.totalDurationNs === null);
+  const duration = runDuration(run, now);
   const disagree = clocksDisagree(run, duration);
   return (
     <div className="run-header">
@@ -101,7 +104,7 @@ function RunHeader({ run }: { run: Run }) {
           </span>
           <InfoTip label="About the time to first token">{TTFT_EXPLANATION}</InfoTip>
         </Fact>
-        <Fact label={duration.source === 'elapsed' && !run.completedAt ? 'duration so far' : 'duration'}>
+        <Fact label={run.completedAt ? 'duration' : 'duration so far'}>
           <span data-testid="run-duration" data-source={duration.source} title={duration.explanation}>
             {formatNs(duration.ns)}
           </span>
