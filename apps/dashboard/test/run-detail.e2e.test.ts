@@ -136,9 +136,11 @@ describe('a run', () => {
       await tree.waitFor();
       await page.evaluate(() => window.scrollTo(0, 0));
     });
-    await page.setViewportSize({ width: 390, height: 844 });
+    // The narrowest phone: step cards stack, the trace's JSON scrolls inside its panel, the page does not widen.
+    await page.setViewportSize({ width: 360, height: 800 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await first.scrollIntoViewIfNeeded();
-    await shot(page, 'run-detail-step-390');
+    await shot(page, 'run-detail-step-360');
     await page.setViewportSize({ width: 1400, height: 900 });
 
     await page.getByTestId('back-link').click();
