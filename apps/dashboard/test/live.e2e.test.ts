@@ -1,8 +1,10 @@
 /** A background run's live view in Chromium: streaming, a forced reconnect, cancel, and render lag under load. */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { STALE_AFTER_MS } from '../src/lib/live-activity.ts';
+import { formatUsd } from '../src/lib/usd.ts';
 import { percentile } from './fixtures.ts';
-import { attr, recordBudgets, shot, useDashboard } from './harness.ts';
+import { attr, checkAtWidths, recordBudgets, shot, useDashboard } from './harness.ts';
 
 const BUDGET = { longTaskMs: 50 };
 /** The live-view load: one token per append, 200 a second, for 5 seconds. */
@@ -64,7 +66,21 @@ describe('the live view', () => {
     expect(await watcher.getByTestId('live-reconnects').textContent()).toMatch(/reconnected \d+×/);
     await shot(watcher, 'live-after-reconnect');
 
-    await watcher.getByRole('button', { name: 'Cancel run' }).click();
+    // Cancel asks first: dismissed, the run keeps running; confirmed, it is cancelled for every watcher.
+    const dialog = watcher.getByRole('dialog', { name: 'Cancel this run?' });
+    await watcher.getByRole('button', { name: 'Cancel run…' }).click();
+    await dialog.waitFor();
+    expect(await watcher.evaluate(() => document.activeElement?.textContent)).toBe('Keep it running');
+    await shot(watcher, 'live-cancel-confirm');
+    await dialog.getByRole('button', { name: 'Keep it running' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await dashboard.producer.runs.retrieve.query({ runId })).status).toBe('running');
+    await watcher.getByRole('button', { name: 'Cancel run…' }).click();
+    await watcher.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    expect((await dashboard.producer.runs.retrieve.query({ runId })).status).toBe('running');
+    await watcher.getByRole('button', { name: 'Cancel run…' }).click();
+    await dialog.getByRole('button', { name: 'Yes, cancel the run' }).click();
     for (const page of [watcher, second]) {
       await expect
         .poll(() =>
@@ -81,6 +97,79 @@ describe('the live view', () => {
     expect((await dashboard.producer.runs.retrieve.query({ runId })).status).toBe('cancelled');
     await shot(watcher, 'live-cancelled');
     await shot(list, 'runs-live-cancelled');
+  });
+
+  it('opens an active background run on Live, with step dividers, times from the run start, staleness and usage', async () => {
+    const runId = await backgroundRun();
+    const run = await dashboard.producer.runs.retrieve.query({ runId });
+    const step = await dashboard.producer.steps.create.mutate({
+      runId,
+      model: 'gpt-4.1',
+      providerName: 'openai',
+      promptTokens: 1234,
+      completionTokens: 56,
+      status: 'success',
+    });
+    // No tab in the address: a running background run opens on Live (and the address says so).
+    const page = await dashboard.pageWithKey(`#/runs/${runId}`);
+    await expect.poll(() => page.evaluate(() => location.hash)).toBe(`#/runs/${runId}/live`);
+    await expect.poll(() => attr(page, 'live-status', 'data-connection')).toBe('live');
+    expect(await page.getByRole('link', { name: 'Live stream' }).getAttribute('aria-current')).toBe('page');
+
+    const at = (ms: number) => new Date(Date.parse(run.createdAt) + ms).toISOString();
+    await dashboard.producer.runs.appendEvents.mutate({
+      runId,
+      events: [
+        { messageType: 'reasoning_message', id: 'r-1', stepId: 'step-a', reasoning: 'Look it up.', date: at(1500) },
+        { messageType: 'tool_call_message', id: 't-1', stepId: 'step-a', toolCall: { name: 'web_search' } },
+        { messageType: 'assistant_message', id: 'a-1', stepId: 'step-b', content: 'Sunny.' },
+      ],
+    });
+    const dividers = page.getByTestId('live-step-divider');
+    await expect.poll(() => dividers.allTextContents()).toEqual(['Step 1', 'Step 2']);
+    const offsets = await page.locator('[data-testid=live-message] [data-testid=offset]').allTextContents();
+    expect(offsets[0]).toBe('+1.500 s');
+    expect(offsets).toHaveLength(3);
+    for (const offset of offsets) expect(offset).toMatch(/^\+(\d+ min )?\d+\.\d{3} s$/);
+    expect(await page.locator('[data-testid=live-message] [data-testid=offset]').first().getAttribute('title')).toMatch(
+      /\d[.,]\d{3}/,
+    );
+    expect(await page.getByTestId('live-elapsed').textContent()).toMatch(/^elapsed \d+:\d{2}$/);
+    expect(await attr(page, 'live-status', 'data-stale')).toBe('false');
+
+    await checkAtWidths(page, 'live', () => page.getByTestId('live-message').last().waitFor());
+
+    // Silence: past the threshold the view stops saying "live" and counts since the last event, ticking.
+    await expect.poll(() => attr(page, 'live-status', 'data-stale'), { timeout: STALE_AFTER_MS + 10_000 }).toBe('true');
+    expect(await page.getByTestId('live-status').textContent()).toMatch(/^last event \d+ s ago$/);
+    expect(await attr(page, 'live-status', 'data-connection')).toBe('live');
+    const first = await page.getByTestId('live-status').textContent();
+    await expect.poll(() => page.getByTestId('live-status').textContent()).not.toBe(first);
+    await shot(page, 'live-stale');
+    await dashboard.producer.runs.appendEvents.mutate({
+      runId,
+      events: [{ messageType: 'assistant_message', id: 'a-1', stepId: 'step-b', content: ' 21 °C.' }],
+    });
+    await expect.poll(() => attr(page, 'live-status', 'data-stale')).toBe('false');
+    expect(await page.getByTestId('live-status').textContent()).toBe('live');
+
+    await dashboard.producer.runs.appendEvents.mutate({
+      runId,
+      events: [
+        { messageType: 'stop_reason', stopReason: 'end_turn' },
+        { messageType: 'usage_statistics', promptTokens: 1234, completionTokens: 56, totalTokens: 1290, stepCount: 1 },
+      ],
+      end: true,
+    });
+    const usage = page.getByTestId('live-usage');
+    await expect
+      .poll(() => usage.textContent().catch(() => ''))
+      .toContain('1,234 prompt + 56 completion = 1,290 tokens');
+    expect(await usage.textContent()).toContain('1 step');
+    await expect.poll(() => page.getByTestId('live-cost').textContent()).toBe(formatUsd(step.costUsd));
+    await expect.poll(() => attr(page, 'live-status', 'data-connection')).toBe('ended');
+    expect(await page.getByTestId('live-elapsed').count()).toBe(0);
+    await shot(page, 'live-ended');
   });
 
   it(`draws a live view at ${TOKENS_PER_SECOND} tokens/s without a long task over ${BUDGET.longTaskMs} ms, and measures render lag`, async () => {

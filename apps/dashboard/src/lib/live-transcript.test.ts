@@ -45,3 +45,37 @@ describe('the live transcript', () => {
     expect(t.messages[0]?.version).toBe(2);
   });
 });
+
+describe('the live transcript’s steps and times', () => {
+  it('numbers steps as they first appear and marks the first message of each for a divider', () => {
+    const t = new LiveTranscript();
+    t.apply(ev({ messageType: 'reasoning_message', id: 'r1', stepId: 'step-a', reasoning: 'Think' }, 1));
+    t.apply(ev({ messageType: 'assistant_message', id: 'a1', stepId: 'step-a', content: 'Hi' }, 2));
+    t.apply(ev({ messageType: 'tool_call_message', id: 'c1', stepId: 'step-b', toolCall: { name: 'f' } }, 3));
+    t.apply(ev({ messageType: 'assistant_message', id: 'a1', stepId: 'step-a', content: '!' }, 4));
+    t.apply(ev({ messageType: 'stop_reason', stopReason: 'end_turn' }, 5));
+    expect(t.messages.map((m) => [m.key, m.step, m.firstOfStep])).toEqual([
+      ['reasoning_message:r1', 1, true],
+      ['assistant_message:a1', 1, false],
+      ['tool_call_message:c1', 2, true],
+      ['stop_reason:seq-5', null, false],
+    ]);
+    expect(t.steps).toBe(2);
+  });
+
+  it('times a message by its first chunk: the event’s date, else when it was received; the last event by the latest', () => {
+    const t = new LiveTranscript();
+    const produced = Date.UTC(2025, 0, 1, 12, 0, 0, 250);
+    t.apply(
+      ev({ messageType: 'assistant_message', id: 'a', content: 'x', date: new Date(produced).toISOString() }, 1),
+      9e12,
+    );
+    t.apply(ev({ messageType: 'assistant_message', id: 'a', content: 'y' }, 2), produced + 900);
+    t.apply(ev({ messageType: 'reasoning_message', id: 'r', reasoning: 'z' }, 3), produced + 1500);
+    expect(t.messages.map((m) => m.at)).toEqual([produced, produced + 1500]);
+    expect(t.lastEventAt).toBe(produced + 1500);
+    // A repeat after a reconnect says nothing about activity.
+    t.apply(ev({ messageType: 'reasoning_message', id: 'r', reasoning: 'z' }, 3), produced + 60_000);
+    expect(t.lastEventAt).toBe(produced + 1500);
+  });
+});
