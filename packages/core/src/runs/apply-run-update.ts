@@ -91,9 +91,12 @@ function runSet(runId: string, patch: RunPatch, firstTerminal: boolean): Record<
   if (patch.completedAt) set.completedAt = patch.completedAt;
   else if (firstTerminal) set.completedAt = sql`clock_timestamp()`;
   if (firstTerminal) {
+    // The producer's own total, when it reported one (now or in an earlier update), beats the api's clock: the
+    // producer timed the run, while the api saw only when the run was created and when it was told it ended (Letta
+    // falls back to the clock whenever the ending update carries no total, so TTFT could exceed the duration).
     set.runNs =
       patch.totalDurationNs ??
-      sql`${nowNs()}::bigint - (select ${runMetrics.runStartNs} from ${runMetrics} where ${runMetrics.id} = ${runId})`;
+      sql`coalesce(${runs.totalDurationNs}, ${nowNs()}::bigint - (select ${runMetrics.runStartNs} from ${runMetrics} where ${runMetrics.id} = ${runId}))`;
   }
   return set;
 }

@@ -216,6 +216,20 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
       expect(done).toMatchObject({ status: 'failed', metadata: { phase: 1 }, totalDurationNs: '42' });
     });
 
+    it('keeps a total duration reported before the run ended as runNs, not the time until the ending update', async () => {
+      const run = await rt.runs.create(actor, { agentId: agentId() });
+      await rt.runs.update(actor, {
+        runId: run.id,
+        status: 'running',
+        ttftNs: 586_000_000,
+        totalDurationNs: 1_204_000_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const done = await rt.runs.update(actor, { runId: run.id, status: 'completed', stopReason: 'end_turn' });
+      expect((await rt.runs.metrics(actor, { runId: run.id })).runNs).toBe('1204000000');
+      expect(done.totalDurationNs).toBe('1204000000');
+    });
+
     it('enforces the transition table and the canonical stop reason mapping', async () => {
       const run = await rt.runs.create(actor, { agentId: agentId() });
       await rt.runs.update(actor, { runId: run.id, status: 'running' });
