@@ -153,6 +153,15 @@ function RunsList({
     measuredAsCards.current = cards;
     virtualizer.measure();
   }, [cards, virtualizer]);
+  // Another view starts at its top, not at the old one's scroll offset (the table is not remounted: a sort
+  // button pressed from the keyboard keeps its focus).
+  const listKey = JSON.stringify(queryKey);
+  const shownKey = useRef(listKey);
+  useEffect(() => {
+    if (shownKey.current === listKey) return;
+    shownKey.current = listKey;
+    scrollRef.current?.scrollTo(0, 0);
+  }, [listKey]);
   const items = virtualizer.getVirtualItems();
   const lastIndex = items.at(-1)?.index ?? 0;
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = runs;
@@ -209,8 +218,7 @@ function RunsList({
         )
       ) : (
         <div className="runs-panel">
-          {/* Keyed by the list's query: another view starts at its top, not at the old one's scroll offset. */}
-          <div className="runs-scroll" ref={scrollRef} data-testid="runs-scroll" key={JSON.stringify(queryKey)}>
+          <div className="runs-scroll" ref={scrollRef} data-testid="runs-scroll">
             <table
               className="runs-table"
               aria-label="Runs"
