@@ -1,7 +1,7 @@
 /**
  * Evaluated before React (main.tsx imports it first): the query client, the api client for the saved key, and, on
- * the runs page, its first runs.list request, already in flight while react-dom and the app are evaluated and
- * rendered. That overlap is most of the first-load budget on a busy machine.
+ * the runs page, its first runs.list request (for the view in the URL), already in flight while react-dom and the
+ * app are evaluated and rendered. That overlap is most of the first-load budget on a busy machine.
  */
 import type { AppRouter } from '@runtrace/client';
 import { QueryClient } from '@tanstack/react-query';
@@ -9,7 +9,9 @@ import { createTRPCOptionsProxy } from '@trpc/tanstack-react-query';
 import { isRetryable } from './components/States.tsx';
 import { loadApiKey } from './lib/api-key.ts';
 import { parseRoute } from './lib/route.ts';
+import { runsQuery } from './lib/run-filters.ts';
 import { runsListOptions } from './lib/runs-query.ts';
+import { parseRunsView } from './lib/runs-view.ts';
 import { createDashboardClient } from './trpc.ts';
 
 export const queryClient = new QueryClient({
@@ -26,7 +28,11 @@ export const queryClient = new QueryClient({
 export const initialApiKey = loadApiKey();
 export const initialClient = createDashboardClient(initialApiKey);
 
-if (parseRoute(window.location.hash).page === 'runs') {
+const initialRoute = parseRoute(window.location.hash);
+if (initialRoute.page === 'runs') {
   const trpc = createTRPCOptionsProxy<AppRouter>({ client: initialClient, queryClient });
-  void queryClient.prefetchInfiniteQuery(runsListOptions(trpc, initialClient, {}));
+  // The URL's view, as the page will ask for it (same input, same query key): a link that opens filtered or sorted
+  // gets its first rows from this request too, rather than from a second one after React.
+  const query = runsQuery(parseRunsView(initialRoute.params));
+  void queryClient.prefetchInfiniteQuery(runsListOptions(trpc, initialClient, query));
 }

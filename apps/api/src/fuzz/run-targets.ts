@@ -71,26 +71,28 @@ const runSearch = fc.oneof(
   ),
 );
 
+/** The filters runs.list and runs.count share. */
+const runFilters = {
+  agentId,
+  statuses: fc.array(fc.constantFrom(...RUN_STATUSES), { maxLength: 3 }),
+  background: bool,
+  stopReason: fc.constantFrom(...STOP_REASONS),
+  conversationId: safeString,
+  active: bool,
+  createdFrom: anyDate,
+  createdTo: anyDate,
+  models: fc.array(fc.oneof(safeString, fc.constantFrom('gpt-4o', '')), { maxLength: 3 }),
+  agentNames: fc.array(agentName, { maxLength: 3 }),
+  search: runSearch,
+};
+
 /** The generators of the `runs.*` procedures. */
 export function runTargets(): [string, Target][] {
   return [
     trpc('query', 'runs.list', {
-      optional: {
-        agentId,
-        statuses: fc.array(fc.constantFrom(...RUN_STATUSES), { maxLength: 3 }),
-        background: bool,
-        stopReason: fc.constantFrom(...STOP_REASONS),
-        conversationId: safeString,
-        active: bool,
-        createdFrom: anyDate,
-        createdTo: anyDate,
-        models: fc.array(fc.oneof(safeString, fc.constantFrom('gpt-4o', '')), { maxLength: 3 }),
-        agentNames: fc.array(agentName, { maxLength: 3 }),
-        search: runSearch,
-        sortBy: fc.constantFrom(...RUN_SORT_KEYS, 'price'),
-        ...page,
-      },
+      optional: { ...runFilters, sortBy: fc.constantFrom(...RUN_SORT_KEYS, 'price'), ...page },
     }),
+    trpc('query', 'runs.count', { optional: runFilters }),
     trpc('query', 'runs.listActive', { optional: { agentId, background: bool, limit, cursor } }),
     trpc('query', 'runs.retrieve', { required: { runId } }, { lookups: ['runId'] }),
     trpc('query', 'runs.messages', { required: { runId }, optional: page }, { lookups: ['runId'] }),

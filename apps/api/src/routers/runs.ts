@@ -1,5 +1,6 @@
 import { idSchema } from '@runtrace/core';
 import {
+  countRunsInput,
   createRunInput,
   listActiveRunsInput,
   listRunMessagesInput,
@@ -55,6 +56,13 @@ export const runsRouter = {
   list: publicProcedure
     .input(listRunsInput.prefault({}))
     .query(({ ctx, input }) => ctx.runtime.runs.list(ctx.actor, input)),
+  /**
+   * How many runs pass runs.list's filters, counting at most MAX_RUN_COUNT (10,000): `{ count, capped }`, capped
+   * meaning "at least count". Bounded so that it costs the same over a million runs.
+   */
+  count: publicProcedure
+    .input(countRunsInput.prefault({}))
+    .query(({ ctx, input }) => ctx.runtime.runs.count(ctx.actor, input)),
   listActive: publicProcedure
     .input(listActiveRunsInput.prefault({}))
     .query(({ ctx, input }) => ctx.runtime.runs.listActive(ctx.actor, input)),

@@ -38,3 +38,48 @@ export function elapsedMs(from: string | null | undefined, to: string | null | u
   if (!from || !to) return null;
   return new Date(to).getTime() - new Date(from).getTime();
 }
+
+const RELATIVE_STEPS: [limitMs: number, unitMs: number, unit: string][] = [
+  [60_000, 1000, 's'],
+  [3_600_000, 60_000, 'min'],
+  [86_400_000, 3_600_000, 'h'],
+  [30 * 86_400_000, 86_400_000, 'd'],
+];
+
+/**
+ * How long ago an ISO timestamp was, as of `now`: `just now`, `42 s ago`, `3 min ago`, `5 h ago`, `12 d ago`; older
+ * than 30 days, the date itself. A time ahead of `now` (another machine's clock) reads `just now`.
+ */
+export function formatRelative(iso: string | null | undefined, now = Date.now()): string {
+  if (!iso) return '—';
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  const ago = now - at;
+  if (ago < 5_000) return 'just now';
+  for (const [limitMs, unitMs, unit] of RELATIVE_STEPS) {
+    if (ago < limitMs) return `${Math.floor(ago / unitMs)} ${unit} ago`;
+  }
+  return formatTime(iso);
+}
+
+const dollars = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+
+/**
+ * A USD amount (the api's exact decimal string) as dollars: cents from $1 on, two significant digits below
+ * ($0.0042), `<$0.0001` for dust. Null (nothing priced yet) is `—`.
+ */
+export function formatUsd(usd: string | null | undefined): string {
+  if (usd === null || usd === undefined || usd === '') return '—';
+  const n = Number(usd);
+  if (!Number.isFinite(n)) return usd;
+  if (n === 0) return '$0.00';
+  if (n >= 1) return dollars.format(n);
+  if (n < 0.0001) return '<$0.0001';
+  return `$${n.toPrecision(2)}`;
+}
+
+/** An id cut to its prefix and 8 characters (`run-1a2b3c4d`), enough to tell runs apart on a screen. */
+export function shortId(id: string): string {
+  const dash = id.indexOf('-');
+  return dash < 0 || id.length <= dash + 9 ? id : `${id.slice(0, dash + 9)}…`;
+}

@@ -16,7 +16,7 @@ import {
 } from '../pagination.ts';
 import { requireRun } from './require-run.ts';
 import { type RunRecord, selectRunRecords, toRun } from './run-record.ts';
-import type { listRunsInput, Run, RunSortKey } from './schemas.ts';
+import type { listRunsInput, Run, RunSortKey, runFiltersInput } from './schemas.ts';
 import { ACTIVE_STATUSES } from './status.ts';
 
 const RUNS_SCOPE = 'runs';
@@ -39,13 +39,15 @@ export interface RunListOptions extends PageWindow {
   agentIds?: readonly string[] | null | undefined;
 }
 
-/** One keyset page of the actor's runs that pass `input`'s filters, by creation time. `input` is parsed already. */
-export function listRuns(
-  db: Db,
+/**
+ * The WHERE conditions of the actor's runs that pass `input`'s filters: what runs.list pages through and runs.count
+ * counts, so the two cannot disagree. `input` is parsed already.
+ */
+export function runConditions(
   actor: Actor,
-  input: z.output<typeof listRunsInput>,
-  options: RunListOptions,
-): Promise<Page<Run>> {
+  input: z.output<typeof runFiltersInput>,
+  options: Pick<RunListOptions, 'agentIds'> = {},
+): SQL[] {
   const statuses = input.statuses ?? (input.active ? ACTIVE_STATUSES : null);
   const where: SQL[] = [eq(runs.organizationId, actor.organizationId)];
   if (input.agentId != null) where.push(eq(runs.agentId, input.agentId));
@@ -73,6 +75,17 @@ export function listRuns(
   }
   // runs_org_id_prefix_idx (text_pattern_ops) serves a LIKE with a constant prefix.
   if (input.search != null) where.push(sql`${runs.id} like ${likePrefix(input.search)}`);
+  return where;
+}
+
+/** One keyset page of the actor's runs that pass `input`'s filters, by creation time. `input` is parsed already. */
+export function listRuns(
+  db: Db,
+  actor: Actor,
+  input: z.output<typeof listRunsInput>,
+  options: RunListOptions,
+): Promise<Page<Run>> {
+  const where = runConditions(actor, input, options);
   const fetch = async (condition: SQL | undefined, orderBy: SQL[], rowLimit: number) =>
     rowsOf<RunRecord>(
       await db.execute(

@@ -9,6 +9,7 @@ import type { Order, Page } from '../pagination.ts';
 import type { RunEvent } from '../streams/run-event.ts';
 import { applyRunUpdate, type RunPatch } from './apply-run-update.ts';
 import type { CallbackOptions } from './callback.ts';
+import { countRuns } from './count-runs.ts';
 import { insertRun } from './insert-run.ts';
 import { listRuns, type RunListOptions, runCursor } from './list-runs.ts';
 import { runNotFound } from './require-run.ts';
@@ -16,6 +17,8 @@ import { RunCallbackSender } from './run-callback-sender.ts';
 import { retrieveRun } from './run-record.ts';
 import { runMetricsOf, runUsage } from './run-usage.ts';
 import {
+  type CountRunsInput,
+  countRunsInput,
   type CreateRunInput,
   createRunInput,
   type ListActiveRunsInput,
@@ -24,6 +27,7 @@ import {
   listRunsInput,
   type Run,
   type RunIdInput,
+  type RunCount,
   type RunMetrics,
   type RunUsage,
   runIdInput,
@@ -110,6 +114,11 @@ export class RunManager {
 
   async list(actor: Actor, raw: ListRunsInput, options: RunListOptions = {}): Promise<Page<Run>> {
     return listRuns(this.#db, actor, listRunsInput.parse(raw), options);
+  }
+
+  /** How many runs pass runs.list's filters, up to MAX_RUN_COUNT (`capped` past it). */
+  async count(actor: Actor, raw: CountRunsInput): Promise<RunCount> {
+    return countRuns(this.#db, actor, countRunsInput.parse(raw));
   }
 
   /**

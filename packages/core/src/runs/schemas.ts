@@ -77,7 +77,8 @@ export const MIN_RUN_SEARCH_LENGTH = 8;
 /** Most values of a `runs.list` filter list (models, agent names). */
 export const MAX_LIST_FILTER_VALUES = 100;
 
-export const listRunsInput = z.strictObject({
+/** The filters of `runs.list`, which `runs.count` takes too. */
+export const runFiltersInput = z.strictObject({
   agentId: idSchema('agent').nullish(),
   /** Case-sensitive run statuses; order and duplicates do not matter. */
   statuses: z.array(runStatusSchema).nullish(),
@@ -102,6 +103,9 @@ export const listRunsInput = z.strictObject({
     .max(40)
     .refine((v) => v.startsWith('run-'), { error: "must start with 'run-'" })
     .nullish(),
+});
+
+export const listRunsInput = runFiltersInput.extend({
   /** The sort key; rows without one (no duration or cost yet) come last in both orders. */
   sortBy: z.enum(RUN_SORT_KEYS).default('created'),
   order: orderSchema.default('desc'),
@@ -109,6 +113,20 @@ export const listRunsInput = z.strictObject({
   cursor: cursorSchema,
 });
 export type ListRunsInput = z.input<typeof listRunsInput>;
+
+/** Most runs `runs.count` counts: past it the answer is "at least this many", so a count never reads a whole table. */
+export const MAX_RUN_COUNT = 10_000;
+
+export const countRunsInput = runFiltersInput;
+export type CountRunsInput = z.input<typeof countRunsInput>;
+
+export const runCountSchema = z.object({
+  /** Runs passing the filters, at most {@link MAX_RUN_COUNT}. */
+  count: z.number().int(),
+  /** True when more runs than `count` pass: the count stopped at {@link MAX_RUN_COUNT}. */
+  capped: z.boolean(),
+});
+export type RunCount = z.infer<typeof runCountSchema>;
 
 export const listActiveRunsInput = z.strictObject({
   agentId: idSchema('agent').nullish(),
