@@ -2,7 +2,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { STALE_AFTER_MS } from '../src/lib/live-activity.ts';
-import { formatUsd } from '../src/lib/usd.ts';
+import { formatUsd } from '../src/lib/format.ts';
 import { percentile } from './fixtures.ts';
 import { attr, checkAtWidths, recordBudgets, shot, useDashboard } from './harness.ts';
 

@@ -1,7 +1,7 @@
 /** One run in Chromium: a step timeline (numbered steps with their messages, timings, cost, provider trace), back. */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { formatUsd } from '../src/lib/usd.ts';
+import { formatUsd } from '../src/lib/format.ts';
 import { checkAtWidths, shot, useDashboard } from './harness.ts';
 
 const dashboard = useDashboard();

@@ -214,6 +214,7 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
         const all = await c.runs.list.query({ limit: 1000 });
         expect(all.items.map((r) => r.id).filter((id) => runIds.includes(id))).toEqual([]);
         expect((await c.runs.list.query({ agentId: owned.agentId })).items).toEqual([]);
+        expect(await c.runs.count.query({ agentId: owned.agentId })).toEqual({ count: 0, capped: false });
         expect(
           (await c.runs.list.query({ agentId: owned.agentId, order: 'asc', statuses: ['completed'] })).items,
         ).toEqual([]);
@@ -467,6 +468,7 @@ describe.each(databaseTargets())('RUNTRACE_AUTH=required over HTTP ($name)', (ta
     const runId = newId('run');
     const calls = [
       () => c.runs.list.query({}),
+      () => c.runs.count.query({}),
       () => c.runs.listActive.query({}),
       () => c.runs.retrieve.query({ runId }),
       () => c.runs.messages.query({ runId }),

@@ -20,9 +20,9 @@ describe('formatting for the runs list', () => {
   it("writes the api's USD strings as dollars", () => {
     expect(formatUsd(null)).toBe('—');
     expect(formatUsd('0')).toBe('$0.00');
-    expect(formatUsd('0.000000000001')).toBe('<$0.0001');
+    expect(formatUsd('0.000000000001')).toBe('< $0.000001');
     expect(formatUsd('0.0042')).toBe('$0.0042');
-    expect(formatUsd('0.123456')).toBe('$0.12');
+    expect(formatUsd('0.123456')).toBe('$0.1235');
     expect(formatUsd('1234.5')).toBe('$1,234.50');
     expect(formatUsd('9000000')).toBe('$9,000,000.00');
   });

@@ -62,20 +62,18 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   return formatTime(iso);
 }
 
-const dollars = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
-
 /**
- * A USD amount (the api's exact decimal string) as dollars: cents from $1 on, two significant digits below
- * ($0.0042), `<$0.0001` for dust. Null (nothing priced yet) is `—`.
+ * A cost in USD (the api's exact decimal string) for display: cents for a dollar or more, four significant digits
+ * below (a step often costs a fraction of a cent), `< $0.000001` for a dust amount, `—` when nothing was priced.
  */
-export function formatUsd(usd: string | null | undefined): string {
+export function formatUsd(usd: string | number | null | undefined): string {
   if (usd === null || usd === undefined || usd === '') return '—';
   const n = Number(usd);
-  if (!Number.isFinite(n)) return usd;
+  if (!Number.isFinite(n)) return '—';
   if (n === 0) return '$0.00';
-  if (n >= 1) return dollars.format(n);
-  if (n < 0.0001) return '<$0.0001';
-  return `$${n.toPrecision(2)}`;
+  if (n >= 1) return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  if (n < 0.000001) return '< $0.000001';
+  return `$${n.toLocaleString('en-US', { maximumSignificantDigits: 4, maximumFractionDigits: 6 })}`;
 }
 
 /** An id cut to its prefix and 8 characters (`run-1a2b3c4d`), enough to tell runs apart on a screen. */

@@ -10,7 +10,8 @@ export type RunTab = 'overview' | 'live' | 'trace';
 export type Route =
   | { page: 'overview'; params: URLSearchParams }
   | { page: 'runs'; params: URLSearchParams }
-  | { page: 'run'; runId: string; tab: RunTab }
+  /** `tab` null: the address names none, and the run page picks one (Live for an active background run). */
+  | { page: 'run'; runId: string; tab: RunTab | null }
   | { page: 'health' };
 
 export function parseRoute(hash: string): Route {
@@ -19,7 +20,7 @@ export function parseRoute(hash: string): Route {
   const params = new URLSearchParams(query);
   if (parts[0] === 'health') return { page: 'health' };
   if (parts[0] === 'runs' && parts[1]) {
-    const tab = parts[2] === 'live' || parts[2] === 'trace' ? parts[2] : 'overview';
+    const tab = parts[2] === 'live' || parts[2] === 'trace' || parts[2] === 'overview' ? parts[2] : null;
     return { page: 'run', runId: parts[1], tab };
   }
   if (parts[0] === 'runs') return { page: 'runs', params };
@@ -40,7 +41,7 @@ export function routeHref(route: Route): string {
     case 'health':
       return '#/health';
     case 'run':
-      return `#/runs/${encodeURIComponent(route.runId)}${route.tab === 'overview' ? '' : `/${route.tab}`}`;
+      return `#/runs/${encodeURIComponent(route.runId)}${route.tab === null ? '' : `/${route.tab}`}`;
   }
 }
 

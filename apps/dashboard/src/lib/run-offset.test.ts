@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatExactTime, formatOffset, isoOf, offsetMs } from './run-offset.ts';
-import { formatUsd } from './usd.ts';
+import { formatUsd } from './format.ts';
 
 describe('times inside a run', () => {
   it('measures offsets to the millisecond between ISO timestamps (microseconds as the api sends them)', () => {

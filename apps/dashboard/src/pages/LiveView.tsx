@@ -8,7 +8,7 @@ import { formatCount } from '../lib/format.ts';
 import { type LiveMessage, LiveTranscript } from '../lib/live-transcript.ts';
 import { kindLabel } from '../lib/message-text.ts';
 import { isActive, type Run } from '../lib/types.ts';
-import { formatUsd } from '../lib/usd.ts';
+import { formatUsd } from '../lib/format.ts';
 import { useTRPC } from '../trpc.ts';
 import { CancelRunButton } from './CancelRunButton.tsx';
 import { type Connection, LiveStatus } from './LiveStatus.tsx';

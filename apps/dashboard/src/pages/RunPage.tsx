@@ -6,10 +6,9 @@ import { InfoTip } from '../components/InfoTip.tsx';
 import { ErrorState, Loading } from '../components/States.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
 import { formatNs, formatTime } from '../lib/format.ts';
-import { navigate, type RunTab } from '../lib/route.ts';
+import { navigate, type RunTab, routeHref } from '../lib/route.ts';
 import { clocksDisagree, runDuration, TTFT_EXPLANATION } from '../lib/run-duration.ts';
 import { formatExactTime } from '../lib/run-offset.ts';
-import { hasExplicitTab, runTabHref } from '../lib/run-tab-href.ts';
 import { runsListHref } from '../lib/runs-list-href.ts';
 import { useNow } from '../lib/use-now.ts';
 import { isActive, type Run } from '../lib/types.ts';
@@ -29,15 +28,14 @@ const opensLive = (run: Run) => Boolean(run.background) && isActive(run.status);
  * live stream or its trace waterfall. Opened without a tab in the address, an active background run shows Live (and
  * the address is rewritten to say so, so the tab stays put when the run ends).
  */
-export function RunPage({ runId, tab }: { runId: string; tab: RunTab }) {
+export function RunPage({ runId, tab }: { runId: string; tab: RunTab | null }) {
   const trpc = useTRPC();
   const run = useQuery(trpc.runs.retrieve.queryOptions({ runId }));
-  const explicit = hasExplicitTab(window.location.hash);
-  const live = !explicit && run.data !== undefined && opensLive(run.data);
+  const live = tab === null && run.data !== undefined && opensLive(run.data);
   useEffect(() => {
-    if (live) navigate(runTabHref(runId, 'live'), { replace: true });
+    if (live) navigate(routeHref({ page: 'run', runId, tab: 'live' }), { replace: true });
   }, [live, runId]);
-  const shown: RunTab = live ? 'live' : tab;
+  const shown: RunTab = live ? 'live' : (tab ?? 'overview');
   return (
     <section className="page run-page">
       <a className="back-link" href={runsListHref()} data-testid="back-link">
@@ -56,7 +54,7 @@ export function RunPage({ runId, tab }: { runId: string; tab: RunTab }) {
               .map((t) => (
                 <a
                   key={t}
-                  href={runTabHref(runId, t)}
+                  href={routeHref({ page: 'run', runId, tab: t })}
                   className={shown === t ? 'active' : ''}
                   aria-current={shown === t ? 'page' : undefined}
                 >

@@ -111,7 +111,7 @@ export function RunRow({
         {run.background ? <span className="tag">bg</span> : null}
       </td>
       <td className="c-id mono">
-        <a className="run-link" href={routeHref({ page: 'run', runId: run.id, tab: 'overview' })} title={run.id}>
+        <a className="run-link" href={routeHref({ page: 'run', runId: run.id, tab: null })} title={run.id}>
           {shortId(run.id)}
         </a>
         <CopyButton text={run.id} label="Copy id" />

@@ -10,7 +10,7 @@ import { formatCount, formatNs } from '../lib/format.ts';
 import { kindLabel, messageText } from '../lib/message-text.ts';
 import { TTFT_EXPLANATION } from '../lib/run-duration.ts';
 import type { Message, Run, Step } from '../lib/types.ts';
-import { formatUsd } from '../lib/usd.ts';
+import { formatUsd } from '../lib/format.ts';
 import { useTRPC } from '../trpc.ts';
 
 /**

@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { parseRoute } from './route.ts';
-import { hasExplicitTab, runTabHref } from './run-tab-href.ts';
+import { parseRoute, routeHref } from './route.ts';
 import { rememberRunsList, runsListHref } from './runs-list-href.ts';
 
 describe('run page addresses', () => {
-  it('names every tab, the timeline (overview) included, and route.ts reads them back', () => {
+  it('names every tab, the timeline (overview) included, and leaves the tab out only when none was chosen', () => {
     for (const tab of ['overview', 'live', 'trace'] as const) {
-      const href = runTabHref('run-1', tab);
-      expect(hasExplicitTab(href)).toBe(true);
+      const href = routeHref({ page: 'run', runId: 'run-1', tab });
+      expect(href).toBe(`#/runs/run-1/${tab}`);
       expect(parseRoute(href)).toEqual({ page: 'run', runId: 'run-1', tab });
     }
-    expect(runTabHref('run-1', 'overview')).toBe('#/runs/run-1/overview');
-    expect(hasExplicitTab('#/runs/run-1')).toBe(false);
-    expect(hasExplicitTab('#/runs/run-1?x=1')).toBe(false);
+    expect(parseRoute('#/runs/run-1')).toEqual({ page: 'run', runId: 'run-1', tab: null });
+    expect(parseRoute('#/runs/run-1?x=1')).toEqual({ page: 'run', runId: 'run-1', tab: null });
+    expect(routeHref({ page: 'run', runId: 'run-1', tab: null })).toBe('#/runs/run-1');
   });
 
   it('remembers the last runs list with its query for the back link, and nothing else', () => {
