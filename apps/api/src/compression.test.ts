@@ -254,6 +254,19 @@ describe('compressed answers', () => {
     expect((JSON.parse(created.text) as { result: { data: Run } }).result.data.agentId).toBe(agentId);
   });
 
+  it("leaves tRPC's streamed batches (JSON lines, httpBatchStreamLink) as they are", async () => {
+    const url = `${api.url}/trpc/runs.list,agents.list?batch=1&input=${encodeURIComponent(
+      JSON.stringify({ 0: { limit: 20 }, 1: {} }),
+    )}`;
+    const streamed = await request(url, {
+      headers: { 'accept-encoding': 'br, gzip', 'trpc-accept': 'application/jsonl' },
+    });
+    expect(streamed.status).toBe(200);
+    expect(streamed.headers['transfer-encoding']).toBe('chunked');
+    expect(streamed.headers['content-encoding']).toBeUndefined();
+    expect(streamed.text.split('\n').filter(Boolean).length).toBeGreaterThan(1);
+  });
+
   it('compresses error answers, which keep their status and tRPC error shape', async () => {
     const missing = newId('run');
     const adapter = await request(
