@@ -13,7 +13,7 @@ import type { Run } from '@runtrace/core/runs';
 import { databaseTargets } from '@runtrace/core/testing';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerCompression } from './compression.ts';
+import { INLINE_MAX_BYTES, registerCompression } from './compression.ts';
 import { type RestApi, startRestApi } from './rest/test-helpers.ts';
 import { buildServer } from './server.ts';
 
@@ -388,6 +388,10 @@ describe('compressed answers', () => {
 
 describe('what compression leaves alone', () => {
   const big = JSON.stringify({ text: 'runtrace '.repeat(1000) });
+  /** Beyond INLINE_MAX_BYTES: compressed on the thread pool. */
+  const large = JSON.stringify(
+    Array.from({ length: 6000 }, (_, i) => ({ i, id: newId('run'), at: new Date(i).toISOString() })),
+  );
   let app: FastifyInstance;
 
   beforeAll(async () => {
@@ -402,6 +406,7 @@ describe('what compression leaves alone', () => {
     app.get('/protobuf', (_request, reply) => reply.type('application/x-protobuf').send(Buffer.from(big)));
     app.get('/not-modified', (_request, reply) => reply.code(304).type('application/json').send(big));
     app.get('/problem', (_request, reply) => reply.type('application/problem+json').send(big));
+    app.get('/large', (_request, reply) => reply.type('application/json').send(large));
   });
   afterAll(async () => {
     await app?.close();
@@ -415,6 +420,16 @@ describe('what compression leaves alone', () => {
     expect(brotliDecompressSync(res.rawPayload).toString()).toBe(big);
     const problem = await get('/problem');
     expect(problem.headers['content-encoding']).toBe('br');
+  });
+
+  it('compresses bodies larger than the inline limit too (on the thread pool)', async () => {
+    expect(Buffer.byteLength(large)).toBeGreaterThan(INLINE_MAX_BYTES);
+    const br = await get('/large');
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(brotliDecompressSync(br.rawPayload).toString()).toBe(large);
+    const gzip = await app.inject({ method: 'GET', url: '/large', headers: { 'accept-encoding': 'gzip' } });
+    expect(gzip.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gzip.rawPayload).toString()).toBe(large);
   });
 
   it('sends already-encoded bodies, streams, event streams and other types as they are', async () => {

@@ -4,9 +4,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type ContentCoding, negotiateContentCoding } from './accept-encoding.ts';
 
 /**
- * The qualities of dynamic answers: brotli 4 and gzip 6 (`pnpm bench`, compression section: on a 100-run page
- * and a 1,000-span trace, brotli 4 is smaller than gzip 6 and costs less CPU; brotli's default, 11, costs ~50× more).
- * Static assets are compressed once at build, at the highest quality (the dashboard's vite.config.ts).
+ * The qualities of dynamic answers: brotli 4 and gzip 6. Measured (`pnpm bench -- --only compression`) on a 100-run
+ * page of runs.list (70 KB) and a 524-span trace (768 KB): brotli 4 sends 8.2 KB / 15.7 KB for 0.37 / 1.95 ms of CPU
+ * per body; brotli 5 saves 4–14 % more for 1.6–2.3× that CPU, brotli 1 costs a third and sends 8–27 % more; zlib's
+ * default (11) takes 100 ms / 1.4 s. gzip 6 (for clients without br): 8.5 KB / 20 KB for 0.43 / 2.6 ms. Static assets
+ * are compressed once at build, at the highest quality (the dashboard's vite.config.ts).
  */
 export const BROTLI_QUALITY = 4;
 export const GZIP_LEVEL = 6;
@@ -32,8 +34,7 @@ export interface CompressionOptions {
  * per answer (chunked, no length; a streamed tRPC batch would be held back), decompresses request bodies unless told
  * not to (OTLP reads gzip bodies itself), and sets Vary only on the answers it compressed.
  *
- * Compression runs on libuv's thread pool (zlib's asynchronous one-shot calls): a 400 KB trace costs milliseconds
- * of CPU that must not stall every other request on the event loop.
+ * Bodies up to {@link INLINE_MAX_BYTES} are compressed on the event loop, larger ones on libuv's thread pool.
  */
 export function registerCompression(app: FastifyInstance, options: CompressionOptions = {}): void {
   const minBytes = options.minBytes ?? 1024;
@@ -120,19 +121,32 @@ function addVary(reply: FastifyReply): void {
   reply.header('vary', mergeVary(Array.isArray(current) ? current.join(', ') : current?.toString()));
 }
 
-const brotli = promisify(zlib.brotliCompress);
-const gzip = promisify(zlib.gzip);
+const brotliAsync = promisify(zlib.brotliCompress);
+const gzipAsync = promisify(zlib.gzip);
 const { BROTLI_PARAM_QUALITY, BROTLI_PARAM_MODE, BROTLI_MODE_TEXT, BROTLI_PARAM_SIZE_HINT } = zlib.constants;
 
-/** One body in one coding, at the qualities above, off the event loop. */
-export function compress(coding: ContentCoding, body: Buffer): Promise<Buffer> {
-  if (coding === 'gzip') return gzip(body, { level: GZIP_LEVEL });
-  return brotli(body, {
+/**
+ * Bodies up to this size are compressed on the event loop, larger ones on libuv's thread pool. A trip to the pool
+ * costs more CPU than it saves the loop for a page of runs (~70 KB: ~0.35 ms of brotli 4 inline, ~0.1–0.5 ms more
+ * through the pool, measured); a 750 KB trace takes ~2 ms (brotli 4) to ~3 ms (gzip 6), which must not stall every
+ * other request.
+ */
+export const INLINE_MAX_BYTES = 256 * 1024;
+
+/** One body in one coding, at the qualities above. */
+export async function compress(coding: ContentCoding, body: Buffer): Promise<Buffer> {
+  const inline = body.length <= INLINE_MAX_BYTES;
+  if (coding === 'gzip') {
+    const options = { level: GZIP_LEVEL };
+    return inline ? zlib.gzipSync(body, options) : gzipAsync(body, options);
+  }
+  const options = {
     params: {
       [BROTLI_PARAM_QUALITY]: BROTLI_QUALITY,
       [BROTLI_PARAM_MODE]: BROTLI_MODE_TEXT,
-      // The whole input is known: brotli sizes its window and buffers for it.
+      // The whole input is known: brotli sizes its buffers for it.
       [BROTLI_PARAM_SIZE_HINT]: body.length,
     },
-  });
+  };
+  return inline ? zlib.brotliCompressSync(body, options) : brotliAsync(body, options);
 }

@@ -269,7 +269,7 @@ export const VARIABLES = {
     ),
     {
       description:
-        'JSON and text answers (tRPC, REST, `/metrics`) at least this many bytes are sent brotli- or gzip-compressed as the request\'s `Accept-Encoding` prefers; `off` sends every answer as it is (e.g. behind a proxy that compresses). Server-Sent Events are never compressed',
+        "JSON and text answers (tRPC, REST, `/metrics`) at least this many bytes are sent brotli- or gzip-compressed as the request's `Accept-Encoding` prefers; `off` sends every answer as it is (e.g. behind a proxy that compresses). Server-Sent Events are never compressed",
     },
   ),
   RUNTRACE_CORS_ORIGINS: variable(optionalString(), {
