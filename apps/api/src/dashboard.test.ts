@@ -54,4 +54,16 @@ describe('the dashboard files', () => {
     expect(css.headers['content-encoding']).toBeUndefined();
     expect(css.body).toBe('body{}');
   });
+
+  it('has index.html revalidated at every load, so that a rebuild (new asset names) shows at once', async () => {
+    for (const url of ['/', '/index.html']) {
+      const page = await get(url, 'br, gzip');
+      expect(page.statusCode, url).toBe(200);
+      expect(page.headers['content-type'], url).toMatch(/^text\/html/);
+      expect(page.headers['cache-control'], url).toBe('no-cache');
+      expect(page.body, url).toContain('/assets/index-abc123.js');
+    }
+    const css = await get('/assets/plain-def456.css');
+    expect(css.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+  });
 });

@@ -3,6 +3,7 @@ import type { Runtime } from '@runtrace/core';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { DEFAULT_BODY_LIMIT, LARGE_BODY_LIMIT, registerBodyLimits } from './body-limit.ts';
+import { registerCompression } from './compression.ts';
 import { contextFactory, type ServerSettings } from './context.ts';
 import { registerDashboard } from './dashboard.ts';
 import { registerFastCalls } from './fast-calls.ts';
@@ -23,6 +24,8 @@ const PROCEDURE_BODY_LIMITS = { 'providerTraces.create': LARGE_BODY_LIMIT, 'runs
 export interface ServerOptions {
   /** Quiet time after which `runs.stream({ includePings: true })` yields a ping. @default RUNTRACE_STREAM_KEEPALIVE_MS */
   streamKeepaliveMs?: number;
+  /** Smallest JSON or text answer sent compressed; null: none is. @default RUNTRACE_HTTP_COMPRESSION_MIN_BYTES */
+  compressionMinBytes?: number | null;
 }
 
 /**
@@ -51,6 +54,10 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     if (reply.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
     return payload;
   });
+  // Brotli or gzip as the client accepts, for JSON and text answers of every entrance (never SSE): compression.ts.
+  const compressionMinBytes =
+    options.compressionMinBytes === undefined ? runtime.config.httpCompressionMinBytes : options.compressionMinBytes;
+  if (compressionMinBytes !== null) registerCompression(app, { minBytes: compressionMinBytes });
   const corsAllowed = registerOriginPolicy(app, runtime.config.corsOrigins);
   await app.register(cors, {
     origin: (origin, callback) => callback(null, origin !== undefined && corsAllowed(origin)),

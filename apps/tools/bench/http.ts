@@ -9,13 +9,16 @@ export function keepAliveAgent(sockets: number): http.Agent {
   return new http.Agent({ keepAlive: true, maxSockets: sockets });
 }
 
-/** One GET; a status other than 200 rejects. */
-export function get(agent: http.Agent, url: URL): Promise<void> {
-  return send(http.get(url, { agent }), url);
+/**
+ * One GET; a status other than 200 rejects. Resolves with the body's bytes as they came over the wire (compressed
+ * when `headers` accept a coding and the api used one).
+ */
+export function get(agent: http.Agent, url: URL, headers?: http.OutgoingHttpHeaders): Promise<number> {
+  return send(http.get(url, { agent, headers }), url);
 }
 
 /** One POST of a JSON body; a status other than 200 rejects. */
-export function postJson(agent: http.Agent, url: URL, body: string): Promise<void> {
+export function postJson(agent: http.Agent, url: URL, body: string): Promise<number> {
   const request = http.request(url, {
     agent,
     method: 'POST',
@@ -25,19 +28,20 @@ export function postJson(agent: http.Agent, url: URL, body: string): Promise<voi
   return send(request, url);
 }
 
-function send(request: http.ClientRequest, url: URL): Promise<void> {
+function send(request: http.ClientRequest, url: URL): Promise<number> {
   return new Promise((resolve, reject) => {
     request.on('response', (response) => {
       let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
         // Only an error's body is kept, to say what went wrong.
-        if (response.statusCode !== 200 && text.length < 500) text += chunk;
+        if (response.statusCode !== 200 && text.length < 500) text += chunk.toString('utf8');
       });
       response.on('error', reject);
       response.on('end', () =>
         response.statusCode === 200
-          ? resolve()
+          ? resolve(bytes)
           : reject(new Error(`${request.method} ${url.pathname}: HTTP ${response.statusCode} ${text.slice(0, 300)}`)),
       );
     });

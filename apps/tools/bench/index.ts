@@ -13,6 +13,7 @@ import { DEFAULT_ORGANIZATION_ID } from '@runtrace/core';
 import { ConfigError, loadApiConfig, loadToolConfig } from '@runtrace/core/config';
 import { intFlag, parseFlags } from '../src/args.ts';
 import { analyticsSection } from './analytics.ts';
+import { compressionSection } from './compression.ts';
 import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
 import { purgeSection } from './purge.ts';
 import { runsCreateSection } from './runs-create.ts';
@@ -35,6 +36,7 @@ const SECTIONS: BenchSection[] = [
   purgeSection,
   stepsPricingSection,
   analyticsSection,
+  compressionSection,
 ];
 
 const USAGE = `pnpm bench [-- options]

@@ -258,6 +258,13 @@ const SETTINGS = {
   requestTimeoutMs: from('RUNTRACE_REQUEST_TIMEOUT_MS'),
   /** Request-body bytes held at once across all requests (RUNTRACE_BODY_BUDGET_BYTES). @default 128 MiB */
   bodyBudgetBytes: from('RUNTRACE_BODY_BUDGET_BYTES'),
+  /**
+   * Smallest JSON or text answer sent compressed (RUNTRACE_HTTP_COMPRESSION_MIN_BYTES); null: never compressed.
+   * @default 1024
+   */
+  httpCompressionMinBytes: setting(['RUNTRACE_HTTP_COMPRESSION_MIN_BYTES'], (env): number | null =>
+    env.RUNTRACE_HTTP_COMPRESSION_MIN_BYTES === 'off' ? null : env.RUNTRACE_HTTP_COMPRESSION_MIN_BYTES,
+  ),
   /** Origins besides the api's own that browsers may call it from (RUNTRACE_CORS_ORIGINS, comma list). @default none */
   corsOrigins: setting(['RUNTRACE_CORS_ORIGINS'], (env): readonly string[] =>
     Object.freeze(
@@ -366,6 +373,7 @@ export const API = slice('api', [
   'dbAcquireTimeoutMs',
   'requestTimeoutMs',
   'bodyBudgetBytes',
+  'httpCompressionMinBytes',
   'corsOrigins',
   'metricsPort',
   'metricsHost',

@@ -259,6 +259,19 @@ export const VARIABLES = {
   RUNTRACE_BODY_BUDGET_BYTES: variable(positiveInt(128 * 1024 * 1024), {
     description: 'request-body bytes held at once across all requests; a body beyond it answers 503 + `Retry-After`',
   }),
+  RUNTRACE_HTTP_COMPRESSION_MIN_BYTES: variable(
+    emptyAsUnset(
+      z
+        .string()
+        .regex(/^(?:off|\d{1,15})$/, 'must be a number of bytes (0 or more) or `off`')
+        .default('1024')
+        .transform((v): number | 'off' => (v === 'off' ? v : Number(v))),
+    ),
+    {
+      description:
+        "JSON and text answers (tRPC, REST, `/metrics`) at least this many bytes are sent brotli- or gzip-compressed as the request's `Accept-Encoding` prefers; `off` sends every answer as it is (e.g. behind a proxy that compresses). Server-Sent Events are never compressed",
+    },
+  ),
   RUNTRACE_CORS_ORIGINS: variable(optionalString(), {
     unset: 'same origin only',
     description:

@@ -88,6 +88,21 @@ describe('config slices', () => {
     );
   });
 
+  it('read the compression threshold as bytes or `off`, and name the variable when it is neither', () => {
+    const threshold = (value?: string) =>
+      loadApiConfig(value === undefined ? {} : { RUNTRACE_HTTP_COMPRESSION_MIN_BYTES: value }).httpCompressionMinBytes;
+    expect(threshold()).toBe(1024);
+    expect(threshold('')).toBe(1024);
+    expect(threshold('0')).toBe(0);
+    expect(threshold('65536')).toBe(65_536);
+    expect(threshold('off')).toBeNull();
+    for (const bad of ['-1', '1.5', '1kb', 'OFF', 'none']) {
+      expect(errorOf(() => threshold(bad))).toBe(
+        'invalid environment:\n  RUNTRACE_HTTP_COMPRESSION_MIN_BYTES: must be a number of bytes (0 or more) or `off`',
+      );
+    }
+  });
+
   it('reject a shared variable in every process that reads it', () => {
     for (const load of [loadApiConfig, loadSidecarConfig]) {
       expect(errorOf(() => load({ LOG_LEVEL: 'loud' }))).toMatch(/^invalid environment:\n {2}LOG_LEVEL: /);
