@@ -142,6 +142,8 @@ export async function openEnvironment(
       databaseUrl: scratch.url,
       auth: 'optional',
       clickhouseUrl,
+      // like the api's HTTP port, a free one: 4317 may be a real api's
+      otlpGrpcPort: 0,
       streamStaleAfterMs: 365 * 24 * 3600 * 1000,
       streamSweepIntervalMs: 24 * 3600 * 1000,
       // The purge section runs a retention job of its own and times it: the runtime's must not start a pass meanwhile.
