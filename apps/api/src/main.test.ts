@@ -69,6 +69,8 @@ describe('the main job (embedded PGlite)', { timeout: SPAWN_TIMEOUT }, () => {
       });
       const url = `http://127.0.0.1:${port}`;
       await waitForHealth(url, child);
+      // the log line may reach us after /healthz answers (a loaded machine): wait for it a moment
+      for (let i = 0; i < 100 && !output.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(output).toContain(`listening on ${url}`);
       // the OTLP/gRPC receiver, on a port of its own (free: RUNTRACE_OTLP_GRPC_PORT=0), says where it listens
       const grpcPort = Number(/OTLP\/gRPC traces on port (\d+)/.exec(output)?.[1]);
