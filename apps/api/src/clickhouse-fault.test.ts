@@ -2,8 +2,9 @@
  * Fault suite, "ClickHouse insert failing": a real api process with its embedded ClickHouse (chdb) in a data directory
  * of its own, whose two target tables (`otel_traces`, `provider_traces`) are made unwritable under the running
  * service (`chattr +i` on their data directories: every INSERT fails inside ClickHouse, reads go on), then writable
- * again. OTLP exports and provider traces are sent before, during and after. Callers must get the documented answers
- * (OTLP: 503 + Retry-After, retryable; provider traces: 200, the ClickHouse copy counted as failed), the service must
+ * again. OTLP exports (HTTP and gRPC) and provider traces are sent before, during and after. Callers must get the
+ * documented answers (OTLP: 503 + Retry-After or UNAVAILABLE, retryable; provider traces: 200, the ClickHouse copy
+ * counted as failed), the service must
  * recover by itself, and every span or trace not written must be counted on /metrics, exactly.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -13,7 +14,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inheritedEnvironment } from '@runtrace/core/config';
+import { otlpProtoTypes } from '@runtrace/core/internal';
 import { afterAll, describe, expect, it } from 'vitest';
+import { grpcExportClient } from './test-grpc-export.ts';
 
 const apiDir = fileURLToPath(new URL('..', import.meta.url));
 const tsx = path.join(apiDir, 'node_modules', '.bin', 'tsx');
@@ -59,6 +62,7 @@ async function waitForHealth(url: string, proc: ChildProcess, output: () => stri
 describe('fault: ClickHouse inserts failing under a running api', { timeout: 300_000 }, () => {
   it('OTLP answers 503 + Retry-After, provider traces keep answering; losses are counted exactly; recovery by itself', async () => {
     const port = await freePort();
+    const grpcPort = await freePort();
     const url = `http://127.0.0.1:${port}`;
     let output = '';
     child = spawn(tsx, ['src/main.ts'], {
@@ -68,6 +72,7 @@ describe('fault: ClickHouse inserts failing under a running api', { timeout: 300
         NODE_ENV: 'production',
         LOG_LEVEL: 'warn',
         PORT: String(port),
+        RUNTRACE_OTLP_GRPC_PORT: String(grpcPort),
         RUNTRACE_DATA_DIR: dataDir,
         // everything embedded and owned by this test: PGlite, the in-process broker, chdb in the data directory
         DATABASE_URL: '',
@@ -115,39 +120,38 @@ describe('fault: ClickHouse inserts failing under a running api', { timeout: 300
       ?.data as { id: string };
     const now = BigInt(Date.now()) * 1_000_000n;
     let sentSpans = 0;
-    /** One export of one root span with a trace id of its own (a step of the run names it, for runs.trace). */
-    const exportSpan = async () => {
+    /** The next export: one root span with a trace id of its own (a step of the run names it, for runs.trace). */
+    const nextExport = async (ids: (hex: string) => string | Buffer) => {
       const n = ++sentSpans;
       const traceId = n.toString(16).padStart(32, 'f');
       expect((await trpc('steps.create', { runId: run.id, traceId })).status).toBe(200);
+      const span = {
+        traceId: ids(traceId),
+        spanId: ids(n.toString(16).padStart(16, '0')),
+        name: `fault export ${n}`,
+        startTimeUnixNano: String(now + BigInt(n)),
+        endTimeUnixNano: String(now + BigInt(n) + 1000n),
+      };
+      return { resourceSpans: [{ scopeSpans: [{ spans: [span] }] }] };
+    };
+    const exportSpan = async () => {
       const res = await fetch(`${url}/v1/traces`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          resourceSpans: [
-            {
-              scopeSpans: [
-                {
-                  spans: [
-                    {
-                      traceId,
-                      spanId: n.toString(16).padStart(16, '0'),
-                      name: `fault export ${n}`,
-                      startTimeUnixNano: String(now + BigInt(n)),
-                      endTimeUnixNano: String(now + BigInt(n) + 1000n),
-                    },
-                  ],
-                },
-              ],
-            },
-          ],
-        }),
+        body: JSON.stringify(await nextExport((hex) => hex)),
       });
       return {
         status: res.status,
         retryAfter: res.headers.get('retry-after'),
         body: (await res.json()) as Record<string, unknown>,
       };
+    };
+    const grpc = grpcExportClient(grpcPort);
+    /** The same over OTLP/gRPC (protobuf, ids as bytes). */
+    const exportSpanOverGrpc = async () => {
+      const { ExportTraceServiceRequest: T } = otlpProtoTypes();
+      const request = await nextExport((hex) => Buffer.from(hex, 'hex'));
+      return grpc.export(T.encode(T.fromObject(request)).finish());
     };
     let sentTraces = 0;
     const createTrace = async () => {
@@ -185,15 +189,22 @@ describe('fault: ClickHouse inserts failing under a running api', { timeout: 300
       // the kind of failure, never ClickHouse's own text (file paths, C++ exceptions)
       expect(String(r.body.message)).not.toMatch(/filesystem|std::|\/tmp\//);
     }
+    const duringGrpc = await burst(2, exportSpanOverGrpc);
+    for (const r of duringGrpc) {
+      expect(r.code).toBe('UNAVAILABLE');
+      expect(r.details).not.toMatch(/filesystem|std::|\/tmp\//);
+    }
     // provider traces: the caller never fails (Postgres keeps its copy), the clickhouse backend counts each failure
     for (const r of await burst(10, createTrace)) expect(r.status).toBe(200);
     const failing = await metrics();
-    expect(failing).toMatchObject({ spansWritten: 5, spansFailed: 10, tracesFailed: 10 });
+    expect(failing).toMatchObject({ spansWritten: 5, spansFailed: 12, tracesFailed: 10 });
 
     // recovery: writable again, nothing restarted
     chattr('-i', frozen);
     frozen = [];
     for (const r of await burst(10, exportSpan)) expect([r.status, r.body]).toEqual([200, {}]);
+    expect((await exportSpanOverGrpc()).code).toBe('OK');
+    grpc.close();
     for (const r of await burst(10, createTrace)) expect(r.status).toBe(200);
     const after = await metrics();
 
@@ -207,15 +218,16 @@ describe('fault: ClickHouse inserts failing under a running api', { timeout: 300
     const tracesLost = after.tracesFailed + after.tracesTimedOut + after.tracesDropped;
     expect(spans).toHaveLength(sentSpans - spansLost);
     expect(spans.map((s) => s.spanName)).toEqual(
-      [...Array.from({ length: 5 }, (_, i) => i + 1), ...Array.from({ length: 10 }, (_, i) => i + 16)].map(
+      [...Array.from({ length: 5 }, (_, i) => i + 1), ...Array.from({ length: 11 }, (_, i) => i + 18)].map(
         (n) => `fault export ${n}`,
       ),
     );
     expect(traces).toHaveLength(sentTraces - tracesLost);
-    expect([spansLost, tracesLost]).toEqual([10, 10]);
+    expect([spansLost, tracesLost]).toEqual([12, 10]);
     console.log(
       `fault-table | clickhouse insert failing (OTLP spans) | sent ${sentSpans} | written ${spans.length} | counted lost ${spansLost} | ` +
-        `${during.length} of ${during.length} exports during the failure got 503 + Retry-After (retryable); 200 before and after, no restart`,
+        `${during.length} of ${during.length} OTLP/HTTP exports during the failure got 503 + Retry-After and ${duringGrpc.length} of ${duringGrpc.length} ` +
+        'OTLP/gRPC exports UNAVAILABLE (retryable); 200 / OK before and after, no restart',
     );
     console.log(
       `fault-table | clickhouse insert failing (provider traces, clickhouse backend) | sent ${sentTraces} | written ${traces.length} | ` +

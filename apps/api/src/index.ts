@@ -1,3 +1,4 @@
 export type { AppRouter } from './router.ts';
 export { appRouter } from './router.ts';
 export { buildServer, type ServerOptions } from './server.ts';
+export { otlpGrpcPort } from './otlp-grpc.ts';

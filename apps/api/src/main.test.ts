@@ -17,6 +17,8 @@ const env = {
   DATABASE_URL: '',
   LOG_LEVEL: 'info',
   NODE_ENV: 'production',
+  // a free port: test files run side by side, and 4317 may be another api's
+  RUNTRACE_OTLP_GRPC_PORT: '0',
 };
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 /** Each case starts whole processes (tsx, PGlite, chdb): generous on a loaded 2-core machine. */
@@ -67,7 +69,22 @@ describe('the main job (embedded PGlite)', { timeout: SPAWN_TIMEOUT }, () => {
       });
       const url = `http://127.0.0.1:${port}`;
       await waitForHealth(url, child);
+      // the log line may reach us after /healthz answers (a loaded machine): wait for it a moment
+      for (let i = 0; i < 100 && !output.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 100));
       expect(output).toContain(`listening on ${url}`);
+      // the OTLP/gRPC receiver, on a port of its own (free: RUNTRACE_OTLP_GRPC_PORT=0), says where it listens
+      const grpcPort = Number(/OTLP\/gRPC traces on port (\d+)/.exec(output)?.[1]);
+      expect(grpcPort).toBeGreaterThan(0);
+      expect(grpcPort).not.toBe(port);
+      await new Promise<void>((resolve, reject) =>
+        net
+          .connect(grpcPort, '127.0.0.1')
+          .once('connect', function (this: net.Socket) {
+            this.destroy();
+            resolve();
+          })
+          .once('error', reject),
+      );
       if (round === 1) {
         const res = await fetch(`${url}/trpc/runs.create`, {
           method: 'POST',
@@ -98,6 +115,13 @@ describe('the main job (embedded PGlite)', { timeout: SPAWN_TIMEOUT }, () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code).not.toBe(0);
     expect(output).toMatch(/PORT/);
+    const grpc = spawn(tsx, ['src/main.ts'], { cwd: apiDir, env: { ...env, RUNTRACE_OTLP_GRPC_PORT: 'grpc' } });
+    let grpcOutput = '';
+    grpc.stderr.on('data', (d) => {
+      grpcOutput += d;
+    });
+    expect(await new Promise<number | null>((resolve) => grpc.on('exit', (c) => resolve(c)))).not.toBe(0);
+    expect(grpcOutput).toMatch(/RUNTRACE_OTLP_GRPC_PORT: must be a port \(0 to 65535; 0 picks a free one\) or off/);
   });
 });
 

@@ -1,5 +1,6 @@
 import { createLogger, createRuntime, stdoutSink } from '@runtrace/core';
 import { loadApiConfig } from '@runtrace/core/config';
+import { otlpGrpcPort } from './otlp-grpc.ts';
 import { buildServer } from './server.ts';
 
 const config = loadApiConfig();
@@ -7,14 +8,17 @@ const logger = createLogger(config.logLevel);
 const runtime = await createRuntime({ config, logger });
 const app = await buildServer(runtime);
 await app.listen({ host: config.host, port: config.port });
+const grpcPort = otlpGrpcPort(app);
 logger.info(
   {
     url: `http://${config.host}:${config.port}`,
+    otlpGrpc: grpcPort === null ? 'off' : `${config.host}:${grpcPort}`,
     database: runtime.database.location,
     clickhouse: runtime.clickhouse?.location ?? 'off',
     auth: config.auth,
   },
-  `Runtrace listening on http://${config.host}:${config.port} (tRPC at /trpc, OTLP/HTTP traces at /v1/traces)`,
+  `Runtrace listening on http://${config.host}:${config.port} (tRPC at /trpc, OTLP/HTTP traces at /v1/traces; ` +
+    `OTLP/gRPC traces ${grpcPort === null ? 'off' : `on port ${grpcPort}`})`,
 );
 if (runtime.database.driver === 'pglite') {
   logger.info('embedded PGlite serves one process only; set DATABASE_URL to run several api processes');

@@ -11,6 +11,7 @@ import { registerHttpMetrics } from './http-metrics.ts';
 import { registerMetrics } from './metrics.ts';
 import { registerOriginPolicy } from './origin-policy.ts';
 import { registerOtlpRoutes } from './otlp.ts';
+import { registerOtlpGrpc } from './otlp-grpc.ts';
 import { registerLettaRest } from './rest/index.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { registerSelfTracing } from './self-trace.ts';
@@ -84,6 +85,8 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
   });
   registerMetrics(app, runtime);
   await registerOtlpRoutes(app, runtime);
+  // The same export on RUNTRACE_OTLP_GRPC_PORT: opened when the app gets ready, drained when it closes.
+  registerOtlpGrpc(app, runtime);
   // Letta's /v1/runs and /v1/steps (its clients work unchanged); SSE replays end on shutdown like subscriptions.
   await registerLettaRest(app, runtime, { pingIntervalMs: settings.streamKeepaliveMs, subscriptions });
   const createContext = contextFactory(runtime, settings, subscriptions);

@@ -77,6 +77,7 @@ describe.each([
           RUNTRACE_SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
           HOST: '127.0.0.1',
           PORT: String(port),
+          RUNTRACE_OTLP_GRPC_PORT: '0',
         },
         stdio: ['ignore', stdout, 'pipe'],
       });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { buildServer } from '@runtrace/api';
+import { buildServer, otlpGrpcPort } from '@runtrace/api';
 import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
 import { createLogger, createRuntime, type Runtime } from '@runtrace/core';
 import type { ApiConfig } from '@runtrace/core/config';
@@ -79,6 +79,8 @@ export interface BenchEnvironment {
   databaseUrl: string;
   /** The api listening on 127.0.0.1, in this process. */
   apiUrl: string;
+  /** Its OTLP/gRPC receiver's address (`127.0.0.1:<free port>`), or null with RUNTRACE_OTLP_GRPC_PORT=off. */
+  otlpGrpcAddress: string | null;
   runtime: Runtime;
   /** A pool on the scratch database for seeding and the SQL baselines (sessions in UTC). */
   sql: postgres.Sql;
@@ -142,6 +144,9 @@ export async function openEnvironment(
       databaseUrl: scratch.url,
       auth: 'optional',
       clickhouseUrl,
+      // where the api's HTTP port is, and like it a free one: 4317 may be a real api's
+      host: '127.0.0.1',
+      otlpGrpcPort: 0,
       streamStaleAfterMs: 365 * 24 * 3600 * 1000,
       streamSweepIntervalMs: 24 * 3600 * 1000,
       // The purge section runs a retention job of its own and times it: the runtime's must not start a pass meanwhile.
@@ -165,12 +170,17 @@ export async function openEnvironment(
   cleanup.add('close the api', () => app.close());
   const { port } = app.server.address() as AddressInfo;
   const apiUrl = `http://127.0.0.1:${port}`;
-  log(`  api listening on ${apiUrl} (buildServer from @runtrace/api, in this process)`);
+  const grpcPort = otlpGrpcPort(app);
+  const otlpGrpcAddress = grpcPort === null ? null : `127.0.0.1:${grpcPort}`;
+  log(
+    `  api listening on ${apiUrl}, OTLP/gRPC on ${otlpGrpcAddress ?? 'none'} (buildServer from @runtrace/api, in this process)`,
+  );
 
   const clientPool: RuntraceClient[] = [];
   return {
     databaseUrl: scratch.url,
     apiUrl,
+    otlpGrpcAddress,
     runtime,
     sql,
     pool,

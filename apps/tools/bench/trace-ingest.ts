@@ -1,6 +1,6 @@
 /**
  * The traces bench's ingest half: exports of 512 spans with ~1 KB of attributes each, pre-encoded (the SDK's encoding
- * is the agent's cost), posted to `/v1/traces` by concurrent exporters; beside the same rows, already serialized,
+ * is the agent's cost), posted to `/v1/traces` and sent to the OTLP/gRPC receiver by concurrent exporters; beside the same rows, already serialized,
  * going straight into the same batched INSERTs (InsertBatcher with the receiver's settings), and plain INSERTs of
  * 8,192 of them at a time. The difference is what the receiver adds: HTTP, decoding, row building.
  */
@@ -60,9 +60,11 @@ export async function measureTraceIngest(
   const exporters = new Worker(new URL('./otlp-exporters.worker.mjs', import.meta.url), {
     workerData: {
       url: new URL('/v1/traces', env.apiUrl).href,
+      grpcAddress: env.otlpGrpcAddress,
       maxSockets: EXPORTERS,
       scenarios: {
         protobuf: { bodies: proto, type: 'application/x-protobuf', gzip: false },
+        grpc: { bodies: proto, type: 'application/x-protobuf', gzip: false, transport: 'grpc' },
         gzip: { bodies: gzipped, type: 'application/x-protobuf', gzip: true },
         json: { bodies: json, type: 'application/json', gzip: false },
       },
@@ -75,12 +77,14 @@ export async function measureTraceIngest(
   });
   let exportId = 0;
   const post =
-    (scenario: 'protobuf' | 'gzip' | 'json'): Scenario['run'] =>
+    (scenario: 'protobuf' | 'grpc' | 'gzip' | 'json'): Scenario['run'] =>
     (index) =>
       new Promise<void>((resolve, reject) => {
         const id = ++exportId;
         waiting.set(id, ({ status, error }) =>
-          status === 200 ? resolve() : reject(new Error(`/v1/traces answered ${status}${error ? `: ${error}` : ''}`)),
+          status === 200
+            ? resolve()
+            : reject(new Error(`the ${scenario} export answered ${status}${error ? `: ${error}` : ''}`)),
         );
         exporters.postMessage({ id, scenario, index });
       });
@@ -115,8 +119,11 @@ export async function measureTraceIngest(
   for (let i = 0; i < lines.length; i += 16) batchBodies.push(`${lines.slice(i, i + 16).join('\n')}\n`);
   const exportsToInserts = (spansPerInsert: number) =>
     Math.max(5, Math.round((exportsPerScenario * SPANS_PER_EXPORT) / spansPerInsert));
+  if (!env.otlpGrpcAddress)
+    throw new Error('the traces section needs the OTLP/gRPC receiver (RUNTRACE_OTLP_GRPC_PORT)');
   const scenarios: Scenario[] = [
     { name: 'protobuf', concurrency: EXPORTERS, run: post('protobuf') },
+    { name: 'grpc', concurrency: EXPORTERS, run: post('grpc') },
     { name: 'protobuf+gzip', concurrency: EXPORTERS, run: post('gzip') },
     { name: 'json', concurrency: EXPORTERS, run: post('json') },
     { name: 'client insert', concurrency: 1, run: insertObjects, requests: exportsToInserts(5_000), warmup: 2 },
@@ -134,15 +141,15 @@ export async function measureTraceIngest(
     },
   ];
   log(
-    `    OTLP/HTTP (${EXPORTERS} exporters) and the same rows inserted directly: ${int(exportsPerScenario * SPANS_PER_EXPORT)} ` +
+    `    OTLP/HTTP and OTLP/gRPC (${EXPORTERS} exporters) and the same rows inserted directly: ${int(exportsPerScenario * SPANS_PER_EXPORT)} ` +
       'spans each, taking turns in 5 rounds …',
   );
-  const [protoS, gzipS, jsonS, clientS, textS, plainS] = (await measureInterleaved(scenarios, {
+  const [protoS, grpcS, gzipS, jsonS, clientS, textS, plainS] = (await measureInterleaved(scenarios, {
     requests: exportsPerScenario,
     rounds: 5,
     warmup: 32,
     onRound: (r, n) => log(`      round ${r}/${n}`),
-  })) as [Summary, Summary, Summary, Summary, Summary, Summary];
+  })) as [Summary, Summary, Summary, Summary, Summary, Summary, Summary];
   await raw.close();
   await exporters.terminate();
   const spansPerS = (s: Summary, spansPerOp = SPANS_PER_EXPORT) => s.perSecond * spansPerOp;
@@ -170,6 +177,7 @@ export async function measureTraceIngest(
     ],
     [
       ingestRow(`OTLP/HTTP protobuf, ${EXPORTERS} exporters`, protoS),
+      ingestRow(`OTLP/gRPC, ${EXPORTERS} exporters (a connection each)`, grpcS),
       ingestRow(`OTLP/HTTP protobuf+gzip, ${EXPORTERS} exporters`, gzipS),
       ingestRow(`OTLP/HTTP JSON, ${EXPORTERS} exporters`, jsonS),
       ingestRow('raw insert: client.insert of the row objects, 5,000/INSERT', clientS, 5_000, 'INSERT'),
@@ -178,11 +186,16 @@ export async function measureTraceIngest(
     ],
   );
   const protoRate = spansPerS(protoS);
+  const grpcRate = spansPerS(grpcS);
   checks.push(
     { name: `OTLP protobuf ingest ≥ 25,000 spans/s (${int(protoRate)})`, pass: protoRate >= 25_000 },
     {
       name: `OTLP protobuf ingest ≥ 0.8× the raw insert (${ratio(protoRate / rawRate)})`,
       pass: protoRate >= 0.8 * rawRate,
+    },
+    {
+      name: `OTLP/gRPC ingest ≥ 0.8× the raw insert (${ratio(grpcRate / rawRate)})`,
+      pass: grpcRate >= 0.8 * rawRate,
     },
   );
   notes.push(
@@ -190,7 +203,8 @@ export async function measureTraceIngest(
       "@clickhouse/client, Node serialization included); the pre-serialized rows show ClickHouse's own cost, the floor.",
     `Receiver batches: ${SPAN_BATCHING.minBatchRows}–${SPAN_BATCHING.maxBatchRows} spans per INSERT, ${SPAN_BATCHING.maxConcurrentInserts} in flight, ` +
       `${SPAN_BATCHING.flushIntervalMs} ms at most; an export is answered once its spans are written. The exporters post from a ` +
-      'worker thread of this process (node:http, keep-alive; their CPU counts in cpu µs/span); 32 untimed exports warm each ' +
+      'worker thread of this process (node:http, keep-alive; @grpc/grpc-js over HTTP/2 with a connection per exporter; their ' +
+      'CPU counts in cpu µs/span); 32 untimed exports warm each ' +
       'OTLP scenario.',
   );
   return { table: ingestTable, notes, checks };

@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry traces: OTLP/HTTP ingest into ClickHouse (trace-ingest.ts) and `runs.trace` among many spans
+ * OpenTelemetry traces: OTLP ingest (HTTP and gRPC) into ClickHouse (trace-ingest.ts) and `runs.trace` among many spans
  * (trace-reads.ts), each beside a baseline from the same run.
  */
 import { qualified } from '@runtrace/core/internal';

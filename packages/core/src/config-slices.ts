@@ -217,6 +217,8 @@ const SETTINGS = {
   ),
   /** Largest OTLP request body, compressed or not (RUNTRACE_OTLP_MAX_BODY_BYTES); beyond → 413. @default 32 MiB */
   otlpMaxBodyBytes: from('RUNTRACE_OTLP_MAX_BODY_BYTES'),
+  /** Port of the OTLP/gRPC receiver on `host` (RUNTRACE_OTLP_GRPC_PORT; 0 picks a free one), or 'off'. @default 4317 */
+  otlpGrpcPort: from('RUNTRACE_OTLP_GRPC_PORT'),
   /** A run's stream is kept this long after its last event (RUNTRACE_STREAM_RETENTION_MS). @default 3 h */
   streamRetentionMs: from('RUNTRACE_STREAM_RETENTION_MS'),
   /** Days a finished run is kept; null keeps everything (RUNTRACE_RETENTION_DAYS). Organizations may override it. @default off */
@@ -356,6 +358,7 @@ export const API = slice('api', [
   'otelTtlDays',
   'selfTrace',
   'otlpMaxBodyBytes',
+  'otlpGrpcPort',
   'streamRetentionMs',
   'retentionDays',
   'retentionIntervalMs',

@@ -198,8 +198,22 @@ export const VARIABLES = {
     },
   ),
   RUNTRACE_OTLP_MAX_BODY_BYTES: variable(positiveInt(32 * 1024 * 1024), {
-    description: 'largest `POST /v1/traces` body, as sent and once decompressed; beyond → 413',
+    description:
+      'largest `POST /v1/traces` body, as sent and once decompressed; beyond → 413 (over OTLP/gRPC: the largest message once decompressed; beyond → RESOURCE_EXHAUSTED)',
   }),
+  RUNTRACE_OTLP_GRPC_PORT: variable(
+    emptyAsUnset(
+      z
+        .union([z.literal('off'), z.coerce.number().int().min(0).max(65535)], {
+          error: 'must be a port (0 to 65535; 0 picks a free one) or off',
+        })
+        .default(4317),
+    ),
+    {
+      description:
+        'port of the OTLP/gRPC trace receiver (`opentelemetry.proto.collector.trace.v1.TraceService/Export`), on `HOST` like the api: the same keys, limit, answers and pipeline as `POST /v1/traces`; `0` → a free port, `off` → none',
+    },
+  ),
   RUNTRACE_STREAM_RETENTION_MS: variable(positiveInt(3 * 60 * 60 * 1000), {
     description: "a run's stream is kept this long after its last event; after that, reads answer Expired",
   }),

@@ -70,6 +70,8 @@ export async function spawnApi(
       DATABASE_URL: '',
       REDIS_URL: '',
       CLICKHOUSE_URL: 'off',
+      // a free port for the OTLP/gRPC receiver: 4317 may be another api's (tests run side by side)
+      RUNTRACE_OTLP_GRPC_PORT: '0',
       ...env,
       HOST: '127.0.0.1',
       PORT: String(port),

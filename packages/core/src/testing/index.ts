@@ -63,7 +63,10 @@ export interface TestRuntime extends Runtime {
   dispose(): Promise<void>;
 }
 
-/** A Runtime on a fresh database of `target`, with silent logs and callbacks allowed to reach loopback. */
+/**
+ * A Runtime on a fresh database of `target`, with silent logs, callbacks allowed to reach loopback, and the OTLP/gRPC
+ * receiver of a server built on it on a free port.
+ */
 export async function createTestRuntime(
   target: DatabaseTarget,
   overrides: Record<string, string> = {},
@@ -73,6 +76,8 @@ export async function createTestRuntime(
     RUNTRACE_CALLBACK_ALLOW_PRIVATE: '1',
     // ClickHouse only where a suite asks for it (e.g. CLICKHOUSE_URL: 'chdb:memory', see clickhouseTargets()).
     CLICKHOUSE_URL: 'off',
+    // The OTLP/gRPC receiver on a free port: test files run side by side (4317 would be taken by the first).
+    RUNTRACE_OTLP_GRPC_PORT: '0',
     ...overrides,
     ...(scratch.url ? { DATABASE_URL: scratch.url } : {}),
   });

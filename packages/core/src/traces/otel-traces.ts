@@ -100,7 +100,7 @@ export class OtelTraces {
    * @throws InvalidArgument for a body that is not such a request; Unavailable when ClickHouse is down or behind.
    */
   async ingest(actor: Actor, body: Uint8Array, format: OtlpFormat): Promise<IngestResult> {
-    if (!this.#batcher) throw clickhouseOff('OpenTelemetry trace ingest (POST /v1/traces)');
+    if (!this.#batcher) throw clickhouseOff('OpenTelemetry trace ingest (OTLP/HTTP and OTLP/gRPC)');
     const decoded = otlpToRows(body, format, actor.organizationId);
     this.#counts.rejected += decoded.rejected;
     try {
