@@ -43,9 +43,9 @@ export const SEEDED_AGENT_NAMES = ['support-bot', 'research-agent', 'billing-ass
  * one INSERT … SELECT (as the bench seeds them: 10,000 runs through the api would take a minute here), through the
  * tables' triggers, so the analytics rollups count them as they count production writes:
  *
- * - 1–3 steps per run (run i has 1 + i % 3); step k of agent a calls model (a + k) % 3 of {@link SEEDED_MODELS}, so
+ * - 1–3 steps per run (run i has 1 + i % 3); step k (from 1) of agent a calls model (a + k − 1) % 3 of {@link SEEDED_MODELS}, so
  *   the run's own model (its first step's) is the agent's and its later steps mix in the others;
- * - 5% of runs fail (their last step with `llm_api_error`), and a quarter of the fifth agent's besides;
+ * - 5% of runs fail at random (their last step with `llm_api_error`), and a fifth of the fifth agent's besides;
  * - run durations log-uniform 1–25 s, time to first token 0.2–5 s, LLM time per step 0.3–4 s, tokens 500–4,000 in
  *   and 30–800 out (a third of the prompt read from cache on Anthropic and OpenAI steps).
  *
@@ -80,7 +80,7 @@ export async function prepareDatabase(dataDir: string, runs: number): Promise<{ 
       WITH g AS (
         SELECT i, 'run-' || gen_random_uuid() AS run_id, i % 5 AS a, (ARRAY[${list}])[1 + i % 5] AS agent_id,
                1 + i % 3 AS n, now() - make_interval(secs => i * ${spacingSeconds}) AS created_at,
-               (i % 20 = 7 OR (i % 5 = 4 AND i % 4 = 1)) AS failed,
+               (random() < 0.05 OR (i % 5 = 4 AND random() < 0.2)) AS failed,
                (1e9 * exp(random() * ln(25.0)))::bigint AS run_ns
         FROM generate_series(1, ${runs}) AS i),
       s AS (
