@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RuntraceClient } from '@runtrace/client';
@@ -32,7 +31,8 @@ export function buildDashboard(log: (line: string) => void): string | null {
   log('  building the dashboard (vite build) for the overview measure …');
   const started = performance.now();
   try {
-    const vite = createRequire(path.join(DASHBOARD_DIR, 'package.json')).resolve('vite/bin/vite.js');
+    // By path: vite's package exports no bin entry.
+    const vite = path.join(DASHBOARD_DIR, 'node_modules', 'vite', 'bin', 'vite.js');
     execFileSync(process.execPath, [vite, 'build', '--configLoader', 'runner', '--logLevel', 'warn'], {
       cwd: DASHBOARD_DIR,
       env: { ...inheritedEnvironment(), NODE_ENV: 'production' },
