@@ -109,7 +109,7 @@ describe('the overview', () => {
     await expect.poll(() => hashOf(page).params.get('pct')).toBe('p50');
     await expect
       .poll(() => page.getByTestId('chart-ttft').locator('h3').textContent())
-      .toBe('p50 Time to first token by model');
+      .toBe('p50 time to first token by model');
     expect(hashOf(page).params.get('range')).toBe('7d');
 
     // Back: the previous view, from the URL alone.

@@ -37,7 +37,7 @@ export default function OverviewCharts({
         return {
           metric,
           data,
-          title: `${latency ? `${percentile} ` : ''}${metric.title} by ${group}`,
+          title: latency ? `${percentile} ${metric.title.toLowerCase()} by ${group}` : `${metric.title} by ${group}`,
           summary: describeChart(data, metric, group, percentile),
         };
       }),
