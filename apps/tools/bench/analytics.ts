@@ -3,8 +3,9 @@ import { type Actor, type AnalyticsEngine, createLogger, PostgresAnalytics, type
 import { AnalyticsFeed, ClickHouseAnalytics, qualified } from '@runtrace/core/internal';
 import type postgres from 'postgres';
 import { type AnalyticsSeed, SEEDED_MODELS, seedAnalytics } from './analytics-seed.ts';
+import { measureOverview } from './dashboard-overview.ts';
 import type { BenchContext, BenchSection, Check } from './section.ts';
-import { int, measure, ms, openLoop, percentile, ratio, seconds } from './stats.ts';
+import { int, measure, ms, openLoop, percentile, ratio, seconds, timeSequential } from './stats.ts';
 import { formatTable } from './table.ts';
 
 /** The latency target of both procedures, p99 at half their measured capacity (issue 14). */
@@ -59,18 +60,6 @@ function naiveSummary(sql: postgres.Sql, seed: AnalyticsSeed) {
     sql`select model, percentile_disc(0.95) within group (order by ttft_ns) as p95
         from runs where ${range} group by 1 order by 2 desc limit 10`,
   ]);
-}
-
-/** Latencies of `times` calls one after another, after one untimed call that warms the caches. */
-async function timeSequential(query: () => Promise<unknown>, times = NAIVE_QUERIES): Promise<number[]> {
-  await query(); // warm: the same pages in the buffer cache as the api's runs read
-  const latencies: number[] = [];
-  for (let i = 0; i < times; i++) {
-    const t0 = performance.now();
-    await query();
-    latencies.push(performance.now() - t0);
-  }
-  return latencies;
 }
 
 interface EngineComparison {
@@ -154,7 +143,8 @@ async function compareEngines(
  * Cost and analytics at scale (issue 14): seeds `--analytics-runs` runs (default 1,000,000) with 5 steps each over 30
  * days and 100 agents, prices all of them with prices.recompute (timed: steps/s), then times analytics.timeseries
  * (30 days, hourly, by model) and analytics.summary over HTTP — capacity in a closed loop, latency in an open loop at
- * half that capacity — beside the naive GROUP BY over the raw tables in the same run.
+ * half that capacity — beside the naive GROUP BY over the raw tables in the same run; then the dashboard's overview of
+ * those runs in Chromium (dashboard-overview.ts), drawn within 1.5 s.
  */
 export const analyticsSection: BenchSection = {
   name: 'analytics',
@@ -163,10 +153,8 @@ export const analyticsSection: BenchSection = {
     const { runtime } = env;
     const org = await runtime.auth.createOrganization('analytics bench');
     const actor = { organizationId: org.id, userId: org.userId };
-    const client = createRuntraceClient({
-      url: env.apiUrl,
-      apiKey: (await runtime.auth.createApiKey(org.id, 'bench')).key,
-    });
+    const apiKey = (await runtime.auth.createApiKey(org.id, 'bench')).key;
+    const client = createRuntraceClient({ url: env.apiUrl, apiKey });
     log(
       `  seeding ${int(options.analyticsRuns)} runs × 5 steps, 100 agents, 30 days (models ${SEEDED_MODELS.map((m) => m.model).join(', ')}) …`,
     );
@@ -209,7 +197,7 @@ export const analyticsSection: BenchSection = {
       const rate = capacity.perSecond / 2;
       const latencies = await openLoop(rate, options.analyticsQueries, p.call);
       log(`  ${p.name}: the naive GROUP BY over the raw tables, ${NAIVE_QUERIES} times …`);
-      const naive = await timeSequential(p.naive);
+      const naive = await timeSequential(p.naive, NAIVE_QUERIES);
       const p99 = percentile(latencies, 99);
       const speedup = percentile(naive, 50) / percentile(latencies, 50);
       rows.push([
@@ -229,6 +217,16 @@ export const analyticsSection: BenchSection = {
       });
       log(`    ${rows.at(-1)!.join(' | ')}`);
     }
+
+    // The dashboard's overview over the same runs, before ClickHouse's backfill loads the machine.
+    const overview = await measureOverview({
+      apiUrl: env.apiUrl,
+      apiKey,
+      client,
+      buildError: options.dashboardBuildError ?? null,
+      log,
+    });
+    checks.push(...overview.checks);
 
     // The Postgres figures above stand whatever happens to ClickHouse: a failure there is printed, not thrown.
     let comparison: EngineComparison | null = null;
@@ -267,10 +265,24 @@ export const analyticsSection: BenchSection = {
           comparison.rows,
         )
       : null;
+    const overviewTable = overview.rows.length
+      ? formatTable(
+          [
+            { header: 'page (Chromium, cold loads)', align: 'left' },
+            { header: 'p50 ms' },
+            { header: 'max ms' },
+            { header: 'timeseries p50 ms' },
+            { header: 'summary p50 ms' },
+            { header: 'p50 / (timeseries + summary)' },
+          ],
+          overview.rows,
+        )
+      : null;
     return {
       title: `Cost and analytics over ${int(seed.runs)} runs and ${int(seed.steps)} steps (30 days, 100 agents)`,
-      table: engineTable ? `${table}\n\n${engineTable}` : table,
+      table: [table, overviewTable, engineTable].filter(Boolean).join('\n\n'),
       notes: [
+        ...overview.notes,
         ...(comparison?.notes ?? [comparisonFailure ?? 'ClickHouse is off (CLICKHOUSE_URL=off): no engine comparison']),
         `prices.recompute: ${int(recompute.stepsDone)} steps in ${seconds(recomputeMs)} = ${int((recompute.stepsDone * 1000) / recomputeMs)} steps/s (bounded batches, each its own transaction, rollups adjusted by their triggers)`,
         `seed: ${seconds(seed.seedMs)} (${int((seed.steps * 1000) / seed.seedMs)} steps/s through the rollup triggers)`,

@@ -182,3 +182,18 @@ export async function openLoop(rate: number, count: number, op: (i: number) => P
   await Promise.all(inFlight);
   return latencies;
 }
+
+/**
+ * Latencies of `times` calls one after another, after one untimed call that warms the caches (the same pages in the
+ * buffer cache as the api's own reads).
+ */
+export async function timeSequential(query: () => Promise<unknown>, times: number): Promise<number[]> {
+  await query();
+  const latencies: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = performance.now();
+    await query();
+    latencies.push(performance.now() - t0);
+  }
+  return latencies;
+}
