@@ -25,6 +25,7 @@ interface Health {
     requests: Record<string, number>;
     rejectedByReason: { reason: string; spans: number }[];
     lastRejectedAt: number | null;
+    lastWrittenAt: number | null;
     server: { queueDepth: number; queueBytes: number; unattributedRequests: { outcome: string; requests: number }[] };
   };
 }
@@ -120,6 +121,7 @@ describe.each(databaseTargets())('telemetry health over HTTP on $name', (target)
       { reason: 'traceId is not 16 bytes (32 hex digits), or is all zeros', spans: 1 },
     ]);
     expect(after.otlp.lastRejectedAt).toBeGreaterThanOrEqual(before.now);
+    expect(after.otlp.lastWrittenAt).toBeGreaterThanOrEqual(before.now);
     // The refused key belongs to nobody: counted process-wide only.
     expect(after.otlp.server.unattributedRequests).toEqual([{ outcome: 'unauthorized', requests: 1 }]);
 

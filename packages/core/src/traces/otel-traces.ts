@@ -93,12 +93,13 @@ const REFUSED_BY_CLICKHOUSE = 'refused by ClickHouse for their data';
 
 /**
  * One organization's OTLP ingest, as its health view shows it: spans and requests by what became of them, refused
- * spans by reason, and when spans last failed or were refused (epoch ms, or null).
+ * spans by reason, and when spans were last written, failed or were refused (epoch ms, or null).
  */
 export interface OrganizationIngestStats {
   spans: { written: number; rejected: number; failed: number };
   requests: Record<OtlpRequestOutcome, number>;
   rejectedByReason: { reason: string; spans: number }[];
+  lastWrittenAt: number | null;
   lastFailureAt: number | null;
   lastRejectedAt: number | null;
 }
@@ -183,7 +184,7 @@ export class OtelTraces {
 
   /**
    * A run's trace for a trace view: the spans of every trace id its steps carry (merged), filtered to agent steps,
-   * tool executions, root spans and time to first token, oldest first. A run whose steps carry no trace id has an
+   * tool executions, root spans and time to first token (and LLM calls when `llmSpans`), oldest first. A run whose steps carry no trace id has an
    * empty trace; another organization's run is NotFound.
    */
   async forRun(actor: Actor, raw: RunTraceInput): Promise<TraceSpan[]> {
@@ -198,7 +199,12 @@ export class OtelTraces {
         and(eq(steps.runId, input.runId), eq(steps.organizationId, actor.organizationId), isNotNull(steps.traceId)),
       );
     const traceIds = [...new Set(rows.map((r) => (r.traceId ?? '').trim().toLowerCase()).filter(Boolean))];
-    return readTraceSpans(this.#ch, { organizationId: actor.organizationId, traceIds, limit: input.limit });
+    return readTraceSpans(this.#ch, {
+      organizationId: actor.organizationId,
+      traceIds,
+      limit: input.limit,
+      llmSpans: input.llmSpans,
+    });
   }
 
   /** Writes out the spans accepted so far. */
@@ -254,6 +260,7 @@ export class OtelTraces {
       },
       requests,
       rejectedByReason,
+      lastWrittenAt: this.#spans.written.lastAt(organizationId),
       lastFailureAt: this.#spans.failed.lastAt(organizationId),
       lastRejectedAt: this.#spans.rejected.lastAt(organizationId),
     };

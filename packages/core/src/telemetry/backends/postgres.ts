@@ -242,7 +242,11 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
   }
 
   statsFor(organizationId: string): OrganizationStats {
-    return { dropped: this.#dropped.of(organizationId), possiblyLost: 0, lastDroppedAt: this.#dropped.lastAt(organizationId) };
+    return {
+      dropped: this.#dropped.of(organizationId),
+      possiblyLost: 0,
+      lastDroppedAt: this.#dropped.lastAt(organizationId),
+    };
   }
 
   async close(): Promise<void> {
