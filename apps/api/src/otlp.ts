@@ -17,6 +17,7 @@ import {
   encodeStatus,
   OTLP_CONTENT_TYPES,
   type OtlpFormat,
+  otlpOutcomeOf,
   RPC_CODES,
 } from '@runtrace/core/traces';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -69,6 +70,12 @@ export async function registerOtlpRoutes(app: FastifyInstance, runtime: Runtime)
   const limit = runtime.config.otlpMaxBodyBytes;
   await app.register(async (scope) => {
     const actors = new WeakMap<FastifyRequest, Actor>();
+    const partial = new WeakSet<FastifyRequest>();
+    // Every answer is counted once, under the caller's organization when it is known (the health view's counters).
+    scope.addHook('onResponse', async (request, reply) => {
+      const outcome = otlpOutcomeOf(reply.statusCode, partial.has(request));
+      runtime.traces.recordRequest(actors.get(request)?.organizationId ?? null, outcome);
+    });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: limit }, (_request, body, done) =>
       done(null, body),
@@ -111,6 +118,7 @@ export async function registerOtlpRoutes(app: FastifyInstance, runtime: Runtime)
         return sendStatus(reply, format, refused(415), `unsupported content encoding "${encoding}": use gzip or none`);
       }
       const result = await runtime.traces.ingest(actor, body, format);
+      if (result.rejected > 0) partial.add(request);
       return reply
         .code(200)
         .header('content-type', OTLP_CONTENT_TYPES[format])

@@ -1,28 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { TraceSpan } from './types.ts';
+import { T0, testSpan } from './test-spans.ts';
 import { layoutWaterfall } from './waterfall.ts';
 
-/** Nanoseconds since the epoch, well past 2^53, as the api sends them. */
-const T0 = 1_790_000_000_000_000_000n;
-
-const span = (
-  spanId: string,
-  parentSpanId: string,
-  startUs: number,
-  durationUs: number,
-  extra: Partial<TraceSpan> = {},
-): TraceSpan =>
-  ({
-    timestamp: String(T0 + BigInt(startUs) * 1000n),
-    duration: String(durationUs * 1000),
-    traceId: 't1',
-    spanId,
-    parentSpanId,
-    spanName: spanId,
-    spanAttributes: {},
-    events: [],
-    ...extra,
-  }) as TraceSpan;
+const span = testSpan;
 
 describe('the trace waterfall layout', () => {
   it('nests spans under their parents, siblings by start, on one axis from the first start', () => {

@@ -2,6 +2,12 @@ import type { TraceSpan } from './types.ts';
 
 export interface WaterfallRow {
   span: TraceSpan;
+  /** `traceId:spanId`, unique in a run's trace (it may merge several traces). */
+  key: string;
+  /** The key of the row it is drawn under, or null at the top level. */
+  parentKey: string | null;
+  /** Rows drawn directly under it. */
+  childCount: number;
   /** Nesting below its parent (0 for a root, or a span whose parent the trace view filtered out). */
   depth: number;
   /** Start and length in milliseconds from the earliest span's start. */
@@ -46,16 +52,26 @@ export function layoutWaterfall(spans: readonly TraceSpan[]): Waterfall {
     BigInt(a.timestamp) < BigInt(b.timestamp) ? -1 : BigInt(a.timestamp) > BigInt(b.timestamp) ? 1 : 0;
   const rows: WaterfallRow[] = [];
   const visited = new Set<string>();
-  const visit = (span: TraceSpan, depth: number) => {
+  const visit = (span: TraceSpan, depth: number, parent: WaterfallRow | null) => {
     if (visited.has(span.spanId)) return;
     visited.add(span.spanId);
     const startMs = nsBetween(origin, span.timestamp);
-    rows.push({ span, depth, startMs, durationMs: Number(span.duration) / 1e6 });
-    for (const child of (children.get(span.spanId) ?? []).sort(byStart)) visit(child, depth + 1);
+    const row: WaterfallRow = {
+      span,
+      key: `${span.traceId}:${span.spanId}`,
+      parentKey: parent?.key ?? null,
+      childCount: 0,
+      depth,
+      startMs,
+      durationMs: Number(span.duration) / 1e6,
+    };
+    if (parent) parent.childCount += 1;
+    rows.push(row);
+    for (const child of (children.get(span.spanId) ?? []).sort(byStart)) visit(child, depth + 1, row);
   };
-  for (const root of roots.sort(byStart)) visit(root, 0);
+  for (const root of roots.sort(byStart)) visit(root, 0, null);
   // Spans whose parents form a cycle (a broken exporter) have no root: they are drawn at the top level, not dropped.
-  for (const span of [...spans].sort(byStart)) visit(span, 0);
+  for (const span of [...spans].sort(byStart)) visit(span, 0, null);
   const totalMs = Math.max(...rows.map((r) => r.startMs + r.durationMs), 0);
   const firstTokenMs: number[] = [];
   for (const row of rows) {

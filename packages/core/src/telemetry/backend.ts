@@ -23,6 +23,8 @@ export interface BackendStats {
 export interface OrganizationStats {
   dropped: number;
   possiblyLost: number;
+  /** When one of its records was last dropped (epoch ms); absent or null: never, or not known. */
+  lastDroppedAt?: number | null;
 }
 
 /**

@@ -26,3 +26,31 @@ export class Tally {
     this.#by.clear();
   }
 }
+
+/**
+ * A {@link Tally} that also remembers when each organization's count last grew (epoch ms), so that a health view can
+ * tell a failure a minute ago from one a day ago without keeping a history.
+ */
+export class TimedTally extends Tally {
+  lastTotalAt: number | null = null;
+  readonly #last = new Map<string, number>();
+
+  override add(organizationId: string, n = 1): void {
+    super.add(organizationId, n);
+    if (n === 0) return;
+    const now = Date.now();
+    this.lastTotalAt = now;
+    this.#last.set(organizationId, now);
+  }
+
+  /** When the organization's count last grew, or null if it never did. */
+  lastAt(organizationId: string): number | null {
+    return this.#last.get(organizationId) ?? null;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.lastTotalAt = null;
+    this.#last.clear();
+  }
+}

@@ -1,8 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BackendStats, OrganizationStats, ProviderTraceBackend } from './backend.ts';
-import { Tally } from './tally.ts';
+import { LatencyTally, type LatencySummary } from './latency-tally.ts';
+import { TimedTally } from './tally.ts';
 
 export type WriteResult = 'ok' | 'failed' | 'timeout';
+
+/** The write-latency histogram's buckets (seconds), on /metrics and per organization in the health view. */
+const WRITE_SECONDS_BUCKETS = [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
  * One backend's numbers. From {@link TelemetryMetrics.health}: the counters of traces (writes, drops, possible losses)
@@ -22,6 +26,12 @@ export interface BackendHealth {
   queueDepth: number;
   queueBytes: number;
   reconnects: number;
+  /** Awaited successful writes' latency (from {@link TelemetryMetrics.health}: the organization's own writes). */
+  latency: LatencySummary;
+  /** When a write last succeeded, failed or timed out, and a record was last dropped (epoch ms), or null. */
+  lastOkAt: number | null;
+  lastFailureAt: number | null;
+  lastDroppedAt: number | null;
 }
 
 /**
@@ -34,8 +44,8 @@ export class TelemetryMetrics {
   readonly #writes: Counter<'backend' | 'result'>;
   readonly #latency: Histogram<'backend'>;
   /** `backend:result` → its bound Prometheus child and the writes it counted, in total and per organization. */
-  readonly #children = new Map<string, { counter: { inc(): void }; tally: Tally }>();
-  readonly #histograms = new Map<string, { observe(value: number): void }>();
+  readonly #children = new Map<string, { counter: { inc(): void }; tally: TimedTally }>();
+  readonly #histograms = new Map<string, { observe(value: number): void; byOrganization: LatencyTally }>();
   #backends: readonly ProviderTraceBackend[] = [];
 
   constructor() {
@@ -49,7 +59,7 @@ export class TelemetryMetrics {
       name: 'runtrace_provider_trace_write_seconds',
       help: 'Time until a backend held an awaited provider trace.',
       labelNames: ['backend'],
-      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      buckets: [...WRITE_SECONDS_BUCKETS],
       registers: [this.registry],
     });
     const stat = (name: string, help: string, key: keyof BackendStats, type: 'gauge' | 'counter') => {
@@ -119,24 +129,29 @@ export class TelemetryMetrics {
     child.counter.inc();
     child.tally.add(organizationId);
     if (result === 'ok' && seconds !== undefined) {
-      let histogram = this.#histograms.get(backend);
-      if (!histogram) {
-        histogram = this.#latency.labels({ backend });
-        this.#histograms.set(backend, histogram);
-      }
-      histogram.observe(seconds);
+      this.#histogram(backend).observe(seconds);
+      this.#histogram(backend).byOrganization.observe(organizationId, seconds);
     }
   }
 
   /** What one organization may see, per backend in config order (see {@link BackendHealth}). */
   health(organizationId: string): BackendHealth[] {
-    return this.#backends.map((b) =>
-      this.#row(b, b.stats(), (tally) => tally.of(organizationId), b.statsFor(organizationId)),
-    );
+    return this.#backends.map((b) => {
+      const writes = (result: WriteResult) => this.#child(b.name, result).tally;
+      const failures = [writes('failed').lastAt(organizationId), writes('timeout').lastAt(organizationId)];
+      const counts = b.statsFor(organizationId);
+      return {
+        ...this.#row(b, b.stats(), (tally) => tally.of(organizationId), counts),
+        latency: this.#histogram(b.name).byOrganization.of(organizationId),
+        lastOkAt: writes('ok').lastAt(organizationId),
+        lastFailureAt: latest(failures),
+        lastDroppedAt: counts.lastDroppedAt ?? null,
+      };
+    });
   }
 
-  /** The same numbers as /metrics, over every organization, per backend in config order. */
-  totals(): BackendHealth[] {
+  /** The same counters as /metrics, over every organization, per backend in config order (without latency). */
+  totals(): Omit<BackendHealth, 'latency' | 'lastOkAt' | 'lastFailureAt' | 'lastDroppedAt'>[] {
     return this.#backends.map((b) => {
       const stats = b.stats();
       return this.#row(b, stats, (tally) => tally.total, {
@@ -146,10 +161,20 @@ export class TelemetryMetrics {
     });
   }
 
-  #child(backend: string, result: WriteResult): { counter: { inc(): void }; tally: Tally } {
+  #histogram(backend: string): { observe(value: number): void; byOrganization: LatencyTally } {
+    let histogram = this.#histograms.get(backend);
+    if (!histogram) {
+      const child = this.#latency.labels({ backend });
+      histogram = { observe: (value) => child.observe(value), byOrganization: new LatencyTally(WRITE_SECONDS_BUCKETS) };
+      this.#histograms.set(backend, histogram);
+    }
+    return histogram;
+  }
+
+  #child(backend: string, result: WriteResult): { counter: { inc(): void }; tally: TimedTally } {
     let child = this.#children.get(`${backend}:${result}`);
     if (!child) {
-      child = { counter: this.#writes.labels({ backend, result }), tally: new Tally() };
+      child = { counter: this.#writes.labels({ backend, result }), tally: new TimedTally() };
       this.#children.set(`${backend}:${result}`, child);
     }
     return child;
@@ -158,9 +183,9 @@ export class TelemetryMetrics {
   #row(
     b: ProviderTraceBackend,
     stats: BackendStats,
-    writes: (tally: Tally) => number,
+    writes: (tally: TimedTally) => number,
     counts: OrganizationStats,
-  ): BackendHealth {
+  ): Omit<BackendHealth, 'latency' | 'lastOkAt' | 'lastFailureAt' | 'lastDroppedAt'> {
     const count = (result: WriteResult) => writes(this.#child(b.name, result).tally);
     return {
       backend: b.name,
@@ -179,4 +204,10 @@ export class TelemetryMetrics {
   metrics(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** The latest of some times (epoch ms), or null when none is set. */
+function latest(times: readonly (number | null)[]): number | null {
+  const set = times.filter((t): t is number => t !== null);
+  return set.length ? Math.max(...set) : null;
 }

@@ -9,7 +9,15 @@ export {
   type OtlpFormat,
   RPC_CODES,
 } from './encode-export-response.ts';
-export { type IngestResult, OtelTraces, type OtelTracesOptions } from './otel-traces.ts';
+export {
+  type IngestResult,
+  OTLP_REQUEST_OUTCOMES,
+  type OrganizationIngestStats,
+  OtelTraces,
+  type OtelTracesOptions,
+  type OtlpRequestOutcome,
+  otlpOutcomeOf,
+} from './otel-traces.ts';
 export { MAX_RUN_TRACE_SPANS, type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts';
 export type { SelfTracer } from './self-trace.ts';
 export { type ReadTraceSpansOptions, readTraceSpans } from './span-reader.ts';

@@ -183,6 +183,10 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
         'time_to_first_token',
       ]);
       expect(await rt.traces.forRun(DEFAULT_ACTOR, { runId: run.id, limit: 1 })).toHaveLength(1);
+      // the dashboard also asks for the LLM calls, which Letta's view filter leaves out
+      expect((await rt.traces.forRun(DEFAULT_ACTOR, { runId: run.id, llmSpans: true })).map((s) => s.spanName)).toEqual(
+        ['root', 'agent_step', 'llm_request', 'Agent._execute_tool', 'time_to_first_token'],
+      );
       const org = await rt.auth.createOrganization('other');
       await expect(
         rt.traces.forRun({ organizationId: org.id, userId: org.userId }, { runId: run.id }),

@@ -3,6 +3,7 @@ import type { Actor } from '../actor.ts';
 import { type ClickHouse, clickhouseOff, qualified } from '../clickhouse/connect.ts';
 import { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } from '../clickhouse/insert-batcher.ts';
 import type { Db } from '../db/connect.ts';
+import { TimedTally } from '../telemetry/tally.ts';
 import { steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
 import type { OtlpFormat } from './encode-export-response.ts';
@@ -51,6 +52,56 @@ export interface SpanIngestStats {
   rejected: number;
   /** Spans whose INSERT failed (ClickHouse down or behind: the exporter got 503 and may retry). */
   failed: number;
+  /** Requests by outcome, over every caller (including those whose key was refused). */
+  requests: Record<OtlpRequestOutcome, number>;
+}
+
+/**
+ * What became of `POST /v1/traces` requests: `accepted` (every span written), `partial` (some refused for their data),
+ * or the refusal of the whole request by its HTTP status.
+ */
+export const OTLP_REQUEST_OUTCOMES = [
+  'accepted',
+  'partial',
+  'malformed',
+  'unauthorized',
+  'too_large',
+  'unsupported',
+  'not_implemented',
+  'unavailable',
+  'internal',
+] as const;
+export type OtlpRequestOutcome = (typeof OTLP_REQUEST_OUTCOMES)[number];
+
+const OUTCOME_BY_STATUS: Record<number, OtlpRequestOutcome> = {
+  400: 'malformed',
+  401: 'unauthorized',
+  413: 'too_large',
+  415: 'unsupported',
+  501: 'not_implemented',
+  503: 'unavailable',
+};
+
+/** A response's status (and whether spans were refused) → its outcome; an unexpected status counts as `internal`. */
+export function otlpOutcomeOf(status: number, partial: boolean): OtlpRequestOutcome {
+  if (status >= 200 && status < 300) return partial ? 'partial' : 'accepted';
+  return OUTCOME_BY_STATUS[status] ?? (status >= 400 && status < 500 ? 'malformed' : 'internal');
+}
+
+/** The reason counted for spans ClickHouse refused in a shared INSERT (its message names counts, not data). */
+const REFUSED_BY_CLICKHOUSE = 'refused by ClickHouse for their data';
+
+/**
+ * One organization's OTLP ingest, as its health view shows it: spans and requests by what became of them, refused
+ * spans by reason, and when spans were last written, failed or were refused (epoch ms, or null).
+ */
+export interface OrganizationIngestStats {
+  spans: { written: number; rejected: number; failed: number };
+  requests: Record<OtlpRequestOutcome, number>;
+  rejectedByReason: { reason: string; spans: number }[];
+  lastWrittenAt: number | null;
+  lastFailureAt: number | null;
+  lastRejectedAt: number | null;
 }
 
 /** What became of an export request's spans. */
@@ -71,7 +122,12 @@ export class OtelTraces {
   readonly #ch: ClickHouse | null;
   readonly #db: Db;
   readonly #batcher: InsertBatcher | null;
-  readonly #counts = { written: 0, rejected: 0, failed: 0 };
+  /** Spans and requests by result, in total and per organization (the health view shows a caller only its own). */
+  readonly #spans = { written: new TimedTally(), rejected: new TimedTally(), failed: new TimedTally() };
+  readonly #reasons = new Map<string, TimedTally>();
+  readonly #requests = new Map<OtlpRequestOutcome, TimedTally>(OTLP_REQUEST_OUTCOMES.map((o) => [o, new TimedTally()]));
+  /** Requests refused before their caller was known (no key or a bad one, an unsupported type): no organization. */
+  readonly #unattributed = new Map<OtlpRequestOutcome, number>();
 
   constructor(options: OtelTracesOptions) {
     this.#ch = options.clickhouse;
@@ -101,17 +157,20 @@ export class OtelTraces {
    */
   async ingest(actor: Actor, body: Uint8Array, format: OtlpFormat): Promise<IngestResult> {
     if (!this.#batcher) throw clickhouseOff('OpenTelemetry trace ingest (OTLP/HTTP and OTLP/gRPC)');
-    const decoded = otlpToRows(body, format, actor.organizationId);
-    this.#counts.rejected += decoded.rejected;
+    const org = actor.organizationId;
+    const decoded = otlpToRows(body, format, org);
+    this.#spans.rejected.add(org, decoded.rejected);
+    for (const [reason, n] of decoded.reasons) this.#reason(reason).add(org, n);
     try {
       await this.#batcher.add(decoded.lines, decoded.rows);
     } catch (err) {
       if (!(err instanceof RowsRefused)) {
-        this.#counts.failed += decoded.rows;
+        this.#spans.failed.add(org, decoded.rows);
         throw err;
       }
-      this.#counts.written += err.written;
-      this.#counts.rejected += err.refused;
+      this.#spans.written.add(org, err.written);
+      this.#spans.rejected.add(org, err.refused);
+      this.#reason(REFUSED_BY_CLICKHOUSE).add(org, err.refused);
       const rejected = decoded.rejected + err.refused;
       return {
         accepted: err.written,
@@ -119,13 +178,13 @@ export class OtelTraces {
         errorMessage: [decoded.errorMessage, err.message].filter(Boolean).join('; '),
       };
     }
-    this.#counts.written += decoded.rows;
+    this.#spans.written.add(org, decoded.rows);
     return { accepted: decoded.rows, rejected: decoded.rejected, errorMessage: decoded.errorMessage };
   }
 
   /**
    * A run's trace for a trace view: the spans of every trace id its steps carry (merged), filtered to agent steps,
-   * tool executions, root spans and time to first token, oldest first. A run whose steps carry no trace id has an
+   * tool executions, root spans and time to first token (and LLM calls when `llmSpans`), oldest first. A run whose steps carry no trace id has an
    * empty trace; another organization's run is NotFound.
    */
   async forRun(actor: Actor, raw: RunTraceInput): Promise<TraceSpan[]> {
@@ -140,7 +199,12 @@ export class OtelTraces {
         and(eq(steps.runId, input.runId), eq(steps.organizationId, actor.organizationId), isNotNull(steps.traceId)),
       );
     const traceIds = [...new Set(rows.map((r) => (r.traceId ?? '').trim().toLowerCase()).filter(Boolean))];
-    return readTraceSpans(this.#ch, { organizationId: actor.organizationId, traceIds, limit: input.limit });
+    return readTraceSpans(this.#ch, {
+      organizationId: actor.organizationId,
+      traceIds,
+      limit: input.limit,
+      llmSpans: input.llmSpans,
+    });
   }
 
   /** Writes out the spans accepted so far. */
@@ -148,9 +212,67 @@ export class OtelTraces {
     await this.#batcher?.flush();
   }
 
-  /** Spans accepted and not yet written, and what became of every span received so far. */
+  /**
+   * Counts one answered `POST /v1/traces` request under its caller's organization, or (`null`: refused before the
+   * caller was known) under no organization: then only in the totals.
+   */
+  recordRequest(organizationId: string | null, outcome: OtlpRequestOutcome): void {
+    if (organizationId === null) this.#unattributed.set(outcome, (this.#unattributed.get(outcome) ?? 0) + 1);
+    else this.#requests.get(outcome)?.add(organizationId);
+  }
+
+  /** Spans accepted and not yet written, and what became of every span and request received so far. */
   stats(): SpanIngestStats {
-    return { ...(this.#batcher?.stats() ?? { queueDepth: 0, queueBytes: 0 }), ...this.#counts };
+    const requests = Object.fromEntries(
+      OTLP_REQUEST_OUTCOMES.map((o) => [o, (this.#requests.get(o)?.total ?? 0) + (this.#unattributed.get(o) ?? 0)]),
+    ) as Record<OtlpRequestOutcome, number>;
+    return {
+      ...(this.#batcher?.stats() ?? { queueDepth: 0, queueBytes: 0 }),
+      written: this.#spans.written.total,
+      rejected: this.#spans.rejected.total,
+      failed: this.#spans.failed.total,
+      requests,
+    };
+  }
+
+  /**
+   * Requests refused before their caller was known (no key, a bad key, an unsupported content type), by outcome:
+   * process-wide figures that belong to no organization and name none.
+   */
+  unattributedRequests(): { outcome: OtlpRequestOutcome; requests: number }[] {
+    return [...this.#unattributed].map(([outcome, requests]) => ({ outcome, requests }));
+  }
+
+  /** One organization's share of {@link stats}' counters (nothing of any other organization). */
+  statsFor(organizationId: string): OrganizationIngestStats {
+    const requests = Object.fromEntries(
+      OTLP_REQUEST_OUTCOMES.map((o) => [o, this.#requests.get(o)?.of(organizationId) ?? 0]),
+    ) as Record<OtlpRequestOutcome, number>;
+    const rejectedByReason = [...this.#reasons]
+      .map(([reason, tally]) => ({ reason, spans: tally.of(organizationId) }))
+      .filter((r) => r.spans > 0)
+      .sort((a, b) => b.spans - a.spans);
+    return {
+      spans: {
+        written: this.#spans.written.of(organizationId),
+        rejected: this.#spans.rejected.of(organizationId),
+        failed: this.#spans.failed.of(organizationId),
+      },
+      requests,
+      rejectedByReason,
+      lastWrittenAt: this.#spans.written.lastAt(organizationId),
+      lastFailureAt: this.#spans.failed.lastAt(organizationId),
+      lastRejectedAt: this.#spans.rejected.lastAt(organizationId),
+    };
+  }
+
+  #reason(reason: string): TimedTally {
+    let tally = this.#reasons.get(reason);
+    if (!tally) {
+      tally = new TimedTally();
+      this.#reasons.set(reason, tally);
+    }
+    return tally;
   }
 
   /** Refuses new spans and writes out the accepted ones. The ClickHouse connection is its owner's to close. */

@@ -34,6 +34,8 @@ export interface OtlpRows {
   altered: number;
   /** Why, when `rejected` > 0: each reason with its count; the warning about altered spans. */
   errorMessage: string;
+  /** The refused spans by reason (a fixed sentence each: no span data), for the health view's counters. */
+  reasons: ReadonlyMap<string, number>;
 }
 
 /** The resource attribute that carries the caller's organization; `otel_traces.OrganizationId` is derived from it. */
@@ -142,6 +144,7 @@ class RowBuilder extends OtlpValueReader {
       rejected: this.#rejected,
       altered: this.#altered,
       errorMessage: partialSuccessMessage(this.#reasons, this.#rejected, this.#altered),
+      reasons: this.#reasons,
     };
   }
 

@@ -10,6 +10,13 @@ import type { SpanAttributes, TraceSpan } from './schemas.ts';
 export const TRACE_VIEW_FILTER =
   "(SpanName IN ('agent_step', 'time_to_first_token') OR endsWith(SpanName, '._execute_tool') OR ParentSpanId = '')";
 
+/**
+ * LLM calls, drawn beside {@link TRACE_VIEW_FILTER}'s spans when asked: Letta's `llm_request`, and any span naming a
+ * model in OpenTelemetry gen_ai or OpenInference attributes (where the model, tokens and cost are).
+ */
+export const LLM_SPAN_FILTER =
+  "(SpanName = 'llm_request' OR mapContains(SpanAttributes, 'gen_ai.request.model') OR mapContains(SpanAttributes, 'gen_ai.response.model') OR mapContains(SpanAttributes, 'llm.model_name'))";
+
 const COLUMNS = `toString(toUnixTimestamp64Nano(Timestamp)) AS timestamp, TraceId AS traceId, SpanId AS spanId,
   ParentSpanId AS parentSpanId, TraceState AS traceState, SpanName AS spanName, SpanKind AS spanKind,
   ServiceName AS serviceName, ResourceAttributes AS resourceAttributes, ScopeName AS scopeName,
@@ -37,6 +44,8 @@ export interface ReadTraceSpansOptions {
   limit: number;
   /** Only the spans a trace view draws ({@link TRACE_VIEW_FILTER}). @default true */
   viewFilter?: boolean;
+  /** With the view filter, also the LLM calls ({@link LLM_SPAN_FILTER}). @default false */
+  llmSpans?: boolean;
   /**
    * Bound the scan by the traces' time window from `otel_traces_trace_id_ts` (as the exporter's README does), so only
    * the days a trace spans are read. Off, the TraceId bloom filter is all that narrows it (a benchmark baseline).
@@ -55,7 +64,7 @@ export async function readTraceSpans(ch: ClickHouse, options: ReadTraceSpansOpti
       : '';
   const query = `SELECT ${COLUMNS} FROM ${qualified(ch, 'otel_traces')}
     WHERE OrganizationId = {org:String} AND TraceId IN {ids:Array(String)} ${window}
-      ${(options.viewFilter ?? true) ? `AND ${TRACE_VIEW_FILTER}` : ''}
+      ${(options.viewFilter ?? true) ? `AND (${TRACE_VIEW_FILTER}${options.llmSpans ? ` OR ${LLM_SPAN_FILTER}` : ''})` : ''}
     ORDER BY Timestamp, SpanId
     LIMIT {limit:UInt32}`;
   let rows: SpanRow[];

@@ -9,7 +9,7 @@ import { assertStorableInput } from '../../storable-text.ts';
 import { toIso } from '../../time.ts';
 import type { BackendFactory, BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
 import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
-import { Tally } from '../tally.ts';
+import { TimedTally } from '../tally.ts';
 
 /** Batching: see {@link InsertBatcherOptions} (rows are provider traces). */
 export interface ClickHouseBackendOptions extends Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'> {
@@ -108,7 +108,7 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
   readonly #ownsConnection: boolean;
   readonly #batcher: InsertBatcher;
   readonly #onBackgroundError: (err: unknown) => void;
-  readonly #dropped = new Tally();
+  readonly #dropped = new TimedTally();
 
   constructor(options: ClickHouseBackendOptions) {
     this.#ch = options.clickhouse;
@@ -215,7 +215,11 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
   }
 
   statsFor(organizationId: string): OrganizationStats {
-    return { dropped: this.#dropped.of(organizationId), possiblyLost: 0 };
+    return {
+      dropped: this.#dropped.of(organizationId),
+      possiblyLost: 0,
+      lastDroppedAt: this.#dropped.lastAt(organizationId),
+    };
   }
 
   async close(): Promise<void> {

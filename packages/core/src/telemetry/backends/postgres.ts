@@ -7,7 +7,7 @@ import { toIso } from '../../time.ts';
 import { afterThisTurn } from '../after-this-turn.ts';
 import type { BackendFactory, BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
 import { type ProviderTrace, traceBodiesJson } from '../provider-trace.ts';
-import { Tally } from '../tally.ts';
+import { TimedTally } from '../tally.ts';
 
 export interface PostgresBackendOptions {
   db: Db;
@@ -84,7 +84,7 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
    */
   readonly #schedulePump = afterThisTurn(() => this.#pump());
   #closed = false;
-  readonly #dropped = new Tally();
+  readonly #dropped = new TimedTally();
 
   constructor(options: PostgresBackendOptions) {
     this.#db = options.db;
@@ -242,7 +242,11 @@ export class PostgresProviderTraceBackend implements ProviderTraceBackend {
   }
 
   statsFor(organizationId: string): OrganizationStats {
-    return { dropped: this.#dropped.of(organizationId), possiblyLost: 0 };
+    return {
+      dropped: this.#dropped.of(organizationId),
+      possiblyLost: 0,
+      lastDroppedAt: this.#dropped.lastAt(organizationId),
+    };
   }
 
   async close(): Promise<void> {

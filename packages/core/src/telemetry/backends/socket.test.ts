@@ -344,13 +344,17 @@ describe('socket backend delivery', () => {
     await receiver.crash(); // a's three records were written and never proven stored
     for (let i = 0; i < 5; i++) backend.enqueue(b, trace()); // nobody listens: the oldest b record overflows
     await until(() => backend.stats().possiblyLost === 3);
-    expect(backend.statsFor(a.organizationId)).toEqual({ dropped: 0, possiblyLost: 3 });
-    expect(backend.statsFor(b.organizationId)).toEqual({ dropped: 1, possiblyLost: 0 });
+    expect(backend.statsFor(a.organizationId)).toEqual({ dropped: 0, possiblyLost: 3, lastDroppedAt: null });
+    expect(backend.statsFor(b.organizationId)).toEqual({
+      dropped: 1,
+      possiblyLost: 0,
+      lastDroppedAt: expect.any(Number),
+    });
     expect(backend.stats()).toMatchObject({ dropped: 1, possiblyLost: 3 });
     receiver = await startReceiver(file);
     await backend.close();
     await receiver.stop();
-    expect(backend.statsFor(b.organizationId)).toEqual({ dropped: 1, possiblyLost: 0 });
+    expect(backend.statsFor(b.organizationId)).toMatchObject({ dropped: 1, possiblyLost: 0 });
   });
 
   it('never throws to the caller, and drops what cannot be encoded', async () => {

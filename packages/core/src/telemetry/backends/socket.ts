@@ -3,7 +3,7 @@ import { afterThisTurn } from '../after-this-turn.ts';
 import type { BackendFactory, BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
 import type { ProviderTrace } from '../provider-trace.ts';
 import { encodeTraceRecord, nowEpochMs } from '../socket-protocol.ts';
-import { Tally } from '../tally.ts';
+import { TimedTally } from '../tally.ts';
 import { Checkpoints } from './socket/checkpoints.ts';
 import { type Conn, type ConnectionEvents, openConnection, socketIdentity } from './socket/connection.ts';
 import { type Chunk, LineQueue } from './socket/line-queue.ts';
@@ -40,7 +40,7 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
   readonly #onStatus: (status: { connected: boolean; error?: string }) => void;
   readonly #now: () => number;
 
-  readonly #dropped = new Tally();
+  readonly #dropped = new TimedTally();
   /** Encoded lines and their organizations, waiting for the socket. */
   readonly #queue: LineQueue;
   readonly #proof: Checkpoints;
@@ -132,7 +132,11 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
   }
 
   statsFor(organizationId: string): OrganizationStats {
-    return { dropped: this.#dropped.of(organizationId), possiblyLost: this.#proof.possiblyLost.of(organizationId) };
+    return {
+      dropped: this.#dropped.of(organizationId),
+      possiblyLost: this.#proof.possiblyLost.of(organizationId),
+      lastDroppedAt: this.#dropped.lastAt(organizationId),
+    };
   }
 
   deliveryStats(): SocketDeliveryStats {
