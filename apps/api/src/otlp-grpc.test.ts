@@ -239,6 +239,8 @@ describe.each(databaseTargets())('OTLP/gRPC receiver on $name', (target) => {
     const client = grpcExportClient(api.grpcPort);
     try {
       const before = await grpcMetrics(api);
+      const unauthorizedBefore = api.rt.traces.stats().requests.unauthorized;
+      const bBefore = api.rt.traces.statsFor(orgB.actor.organizationId).requests;
       const stored = await storedSpans(api);
       const body = protobufRequest([span('c1'.repeat(16), '01'.repeat(8))]);
       const wrong = await client.export(body, 'Bearer rt_nope');
@@ -252,6 +254,10 @@ describe.each(databaseTargets())('OTLP/gRPC receiver on $name', (target) => {
       expect(await storedSpanIds(api, orgB.actor.organizationId, 'c1'.repeat(16))).toEqual(['01'.repeat(8)]);
       const after = await grpcMetrics(api);
       expect(after.unauthenticated - before.unauthenticated).toBe(3);
+      // Refused before the caller was known: counted in the server-wide total only, and B's call as B's.
+      expect(api.rt.traces.stats().requests.unauthorized).toBe(unauthorizedBefore + 3);
+      const bAfter = api.rt.traces.statsFor(orgB.actor.organizationId).requests;
+      expect([bAfter.accepted - bBefore.accepted, bAfter.unauthorized - bBefore.unauthorized]).toEqual([1, 0]);
     } finally {
       client.close();
     }
@@ -284,10 +290,13 @@ describe.each(databaseTargets())('OTLP/gRPC receiver on $name', (target) => {
       span('00'.repeat(16), '0000000000000003'),
     ]);
     const before = await grpcMetrics(api);
+    const partialBefore = api.rt.traces.statsFor(DEFAULT_ORGANIZATION_ID).requests.partial;
     const client = grpcExportClient(api.grpcPort);
     const answer = await client.export(body);
     client.close();
     expect(answer.code).toBe('OK');
+    // The health view counts the call as HTTP counts a request: partial, under the caller's organization.
+    expect(api.rt.traces.statsFor(DEFAULT_ORGANIZATION_ID).requests.partial).toBe(partialBefore + 1);
     const http = await fetch(`${api.url}/v1/traces`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-protobuf' },

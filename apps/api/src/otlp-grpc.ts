@@ -26,7 +26,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { type Actor, domainErrorOf, type Runtime } from '@runtrace/core';
-import { encodeExportResponse } from '@runtrace/core/traces';
+import { encodeExportResponse, type OtlpRequestOutcome } from '@runtrace/core/traces';
 import type { FastifyInstance } from 'fastify';
 import { actorFor } from './auth.ts';
 import { ERROR_TABLE } from './error-table.ts';
@@ -69,14 +69,27 @@ function authorizationOf(metadata: Metadata): string | undefined {
  * decoded), and counts each call by the status it ends with, whoever sends it: the handler, the authentication, or
  * grpc-js itself (a message over the limit, a compression it cannot read).
  */
-function interceptor(runtime: Runtime, actors: WeakMap<Metadata, Actor>): ServerInterceptor {
+function interceptor(
+  runtime: Runtime,
+  actors: WeakMap<Metadata, Actor>,
+  partials: WeakSet<Metadata>,
+): ServerInterceptor {
   const metrics = otlpGrpcMetrics(runtime.telemetry.metrics.registry);
   return (_method, call) => {
     let counted = false;
+    let received: Metadata | undefined;
     // The call below is the base call: grpc-js ends a call it refuses itself through this same method.
     const send = call.sendStatus.bind(call);
     call.sendStatus = (end) => {
-      if (!counted) metrics.requests.inc({ code: status[end.code] ?? String(end.code) });
+      if (!counted) {
+        metrics.requests.inc({ code: status[end.code] ?? String(end.code) });
+        // The health view's request counters, as for OTLP/HTTP: under the caller's organization once it is known.
+        const organizationId = received ? (actors.get(received)?.organizationId ?? null) : null;
+        runtime.traces.recordRequest(
+          organizationId,
+          grpcOutcomeOf(end.code, received ? partials.has(received) : false),
+        );
+      }
       counted = true;
       send(end);
     };
@@ -84,6 +97,7 @@ function interceptor(runtime: Runtime, actors: WeakMap<Metadata, Actor>): Server
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, pass) => {
+            received = metadata;
             actorFor(runtime, authorizationOf(metadata)).then(
               (actor) => {
                 actors.set(metadata, actor);
@@ -96,6 +110,21 @@ function interceptor(runtime: Runtime, actors: WeakMap<Metadata, Actor>): Server
     });
     return intercepting;
   };
+}
+
+const OUTCOME_BY_CODE: Partial<Record<status, OtlpRequestOutcome>> = {
+  [status.INVALID_ARGUMENT]: 'malformed',
+  [status.UNAUTHENTICATED]: 'unauthorized',
+  [status.PERMISSION_DENIED]: 'unauthorized',
+  [status.RESOURCE_EXHAUSTED]: 'too_large',
+  [status.UNIMPLEMENTED]: 'not_implemented',
+  [status.UNAVAILABLE]: 'unavailable',
+};
+
+/** A call's final status (and whether spans were refused) → the outcome `POST /v1/traces` would count for it. */
+export function grpcOutcomeOf(code: status, partial: boolean): OtlpRequestOutcome {
+  if (code === status.OK) return partial ? 'partial' : 'accepted';
+  return OUTCOME_BY_CODE[code] ?? 'internal';
 }
 
 /** Stops taking calls and lets those in flight end, for `deadlineMs` at most; then ends them (CANCELLED). */
@@ -131,6 +160,7 @@ export function registerOtlpGrpc(app: FastifyInstance, runtime: Runtime): void {
   if (port === 'off') return;
   const metrics = otlpGrpcMetrics(runtime.telemetry.metrics.registry);
   const actors = new WeakMap<Metadata, Actor>();
+  const partials = new WeakSet<Metadata>();
   const exportTraces: handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     const run = async () => {
       // Set by the interceptor, which runs first; a call without it is authenticated here.
@@ -138,6 +168,7 @@ export function registerOtlpGrpc(app: FastifyInstance, runtime: Runtime): void {
       const result = await runtime.traces.ingest(actor, call.request, 'protobuf');
       metrics.spans.inc({ result: 'written' }, result.accepted);
       metrics.spans.inc({ result: 'rejected' }, result.rejected);
+      if (result.rejected > 0) partials.add(call.metadata);
       return Buffer.from(encodeExportResponse('protobuf', result.rejected, result.errorMessage));
     };
     run().then(
@@ -149,7 +180,7 @@ export function registerOtlpGrpc(app: FastifyInstance, runtime: Runtime): void {
   app.addHook('onReady', async () => {
     server = new Server({
       'grpc.max_receive_message_length': otlpMaxBodyBytes,
-      interceptors: [interceptor(runtime, actors)],
+      interceptors: [interceptor(runtime, actors, partials)],
     });
     server.addService(TRACE_SERVICE, { Export: exportTraces });
     const address = hostPort(host, port);
