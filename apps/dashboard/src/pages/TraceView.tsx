@@ -154,7 +154,7 @@ function Waterfall({ rows, totalMs, firstTokenMs }: { rows: DrawnRow[]; totalMs:
           {query.trim() ? `${search.matches.size} of ${rows.length} spans match` : `${rows.length} spans`}
         </span>
         <fieldset className="wf-zoom">
-          <legend className="wf-hidden">Zoom</legend>
+          <legend className="visually-hidden">Zoom</legend>
           <button type="button" onClick={() => zoomBy(0.5)} aria-label="Zoom in">
             +
           </button>
