@@ -57,7 +57,8 @@ COPY --from=build /out/api ./
 # The api's own default is 127.0.0.1 (safe on a laptop); in a container it must answer on the container's address.
 ENV HOST=0.0.0.0 \
     PORT=8283
-EXPOSE 8283
+# The HTTP api, and the OTLP/gRPC receiver (RUNTRACE_OTLP_GRPC_PORT).
+EXPOSE 8283 4317
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8283) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # A young generation of 32 MB (V8's default is 16): an analytics answer holds thousands of rows until it is written, and

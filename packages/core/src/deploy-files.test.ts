@@ -220,7 +220,8 @@ describe('deployment files: ports, paths and probes', () => {
     const port = loadApiConfig(processEnv.k8sApi).port;
     expect(apiContainer.ports).toContainEqual({ name: 'http', containerPort: port });
     expect(imageHealth('api')).toEqual({ variable: 'PORT', fallback: loadApiConfig({}).port, path: '/healthz' });
-    expect(argsOf('api', 'EXPOSE')).toEqual([String(loadApiConfig(apiImageEnv).port)]);
+    const imageConfig = loadApiConfig(apiImageEnv);
+    expect(argsOf('api', 'EXPOSE')).toEqual([`${imageConfig.port} ${imageConfig.otlpGrpcPort}`]);
     const composeProbe = healthUrl(compose.services.api?.healthcheck?.test ?? []);
     expect([Number(composeProbe?.[1]), composeProbe?.[2]]).toEqual([
       loadApiConfig(processEnv.composeApi).port,
@@ -240,9 +241,19 @@ describe('deployment files: ports, paths and probes', () => {
     expect(metricsPort).toBeDefined();
     expect(apiContainer.ports).toContainEqual({ name: 'metrics', containerPort: metricsPort });
     expect(loadApiConfig(processEnv.k8sApi).metricsHost).toBe('0.0.0.0');
+    // OTLP/gRPC: the receiver's port in the pod, behind the service, and per compose replica.
+    const grpcPort = loadApiConfig(processEnv.k8sApi).otlpGrpcPort;
+    expect(typeof grpcPort).toBe('number');
+    expect(apiContainer.ports).toContainEqual({ name: 'otlp-grpc', containerPort: grpcPort });
+    const service = manifest('Service', 'runtrace-api').spec as { ports: unknown[] };
+    expect(service.ports).toContainEqual({ name: 'otlp-grpc', port: grpcPort, targetPort: 'otlp-grpc' });
+    const [grpcRange, grpcContainer] = (api?.ports?.[1] ?? '').split(':');
+    const [grpcFrom, grpcTo = grpcFrom] = (grpcRange ?? '').split('-').map(Number);
+    expect(Number(grpcContainer)).toBe(loadApiConfig(processEnv.composeApi).otlpGrpcPort);
+    expect((grpcTo as number) - (grpcFrom as number) + 1).toBe(api?.deploy?.replicas);
     // Containers of a pod share one loopback: the sidecar's /metrics must not take the api's ports.
     const sidecarMetrics = loadSidecarConfig(processEnv.k8sSidecar).sidecarMetricsPort;
-    expect([port, metricsPort]).not.toContain(sidecarMetrics);
+    expect([port, metricsPort, grpcPort]).not.toContain(sidecarMetrics);
   });
 
   it("share the sidecar's socket: the api writes where the sidecar listens, on a volume both mount", () => {
