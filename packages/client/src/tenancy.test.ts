@@ -124,6 +124,10 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
       [
         'backend',
         'dropped',
+        'lastDroppedAt',
+        'lastFailureAt',
+        'lastOkAt',
+        'latency',
         'possiblyLost',
         'queueBytes',
         'queueDepth',
@@ -133,6 +137,10 @@ describe.each(databaseTargets())('tenant isolation over HTTP ($name)', (target) 
         'writesTimedOut',
       ].sort(),
     );
+    // Latency and the last write are the caller's own too: B's count only B's write.
+    expect(b1.latency.count - b0.latency.count).toBe(1);
+    expect(a1.latency.count - a0.latency.count).toBe(3);
+    expect(b1.lastOkAt).not.toBeNull();
   });
 
   /**
