@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../actor.ts';
 import { Conflict, InvalidArgument, NotFound } from '../errors.ts';
+import { MAX_STEP_DURATION_NS } from './schemas.ts';
 import { createTestRuntime, databaseTargets, newId, type TestRuntime } from '../testing/index.ts';
 
 const agentId = () => newId('agent');
@@ -388,6 +389,24 @@ describe.each(databaseTargets())('run, step and message managers on $name', (tar
   });
 
   describe('steps and messages', () => {
+    it("refuses a step duration past MAX_STEP_DURATION_NS, naming the field, so a run's and an hour's sums always fit", async () => {
+      const run = await rt.runs.create(actor, { agentId: agentId() });
+      for (const field of ['llmRequestNs', 'toolExecutionNs', 'stepNs'] as const) {
+        const err = await rt.steps
+          .create(actor, { runId: run.id, [field]: String(MAX_STEP_DURATION_NS + 1n) })
+          .catch((e: unknown) => e);
+        // The api answers it BAD_REQUEST naming the field (tRPC's input validation of this schema).
+        expect((err as { issues?: { path: string[]; message: string }[] }).issues?.[0]).toMatchObject({
+          path: [field],
+          message: expect.stringContaining('at most 1000000000000000'),
+        });
+      }
+      // Two steps at the bound (INT8_MAX each overflowed the run's LLM time at the second: a fuzz find).
+      for (let i = 0; i < 2; i++) await rt.steps.create(actor, { runId: run.id, llmRequestNs: MAX_STEP_DURATION_NS });
+      expect((await rt.runs.retrieve(actor, { runId: run.id })).llmNs).toBe(String(2n * MAX_STEP_DURATION_NS));
+      expect((await rt.steps.listByRun(actor, { runId: run.id })).items).toHaveLength(2);
+    });
+
     it('creates steps (idempotently by client id) and lists them newest first', async () => {
       const run = await rt.runs.create(actor, { agentId: agentId() });
       const id = newId('step');

@@ -21,6 +21,17 @@ export const nanosecondsSchema = z
   .transform((v) => BigInt(v))
   .refine((v) => v <= INT8_MAX, { error: `must be at most ${INT8_MAX}` });
 
+/** Longest time one step may report for itself or its LLM call or tools (10^15 ns, about 11.6 days). */
+export const MAX_STEP_DURATION_NS = 1_000_000_000_000_000n;
+
+/**
+ * A step's duration: bounded so that what adds them up (a run's LLM time, an hourly rollup row) always fits its bigint
+ * column — 9,223 steps at the bound in one run or hour before it could not; INT8_MAX each would overflow at two.
+ */
+export const stepDurationNsSchema = nanosecondsSchema.refine((v) => v <= MAX_STEP_DURATION_NS, {
+  error: `must be at most ${MAX_STEP_DURATION_NS} (about 11.6 days)`,
+});
+
 /**
  * A nanosecond count as the api answers it on tRPC: a decimal string. The Letta REST layer recognises this schema and
  * writes such fields as JSON integers (CONTRACTS §3).

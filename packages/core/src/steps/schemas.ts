@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { idSchema } from '../ids.ts';
 import { cursorSchema, limitSchema, orderSchema } from '../pagination.ts';
 import { CACHE_READ_KEYS, CACHE_WRITE_KEYS, detailCount, REASONING_KEYS } from '../pricing/usage-types.ts';
-import { nanosecondsOutputSchema, nanosecondsSchema } from '../runs/schemas.ts';
+import { nanosecondsOutputSchema, nanosecondsSchema, stepDurationNsSchema } from '../runs/schemas.ts';
 import { stopReasonSchema } from '../runs/status.ts';
 import { timestampInputSchema } from '../time.ts';
 
@@ -68,9 +68,9 @@ export const createStepInput = z
     status: z.enum(STEP_STATUSES).default('pending'),
     stepStartNs: nanosecondsSchema.nullish(),
     llmRequestStartNs: nanosecondsSchema.nullish(),
-    llmRequestNs: nanosecondsSchema.nullish(),
-    toolExecutionNs: nanosecondsSchema.nullish(),
-    stepNs: nanosecondsSchema.nullish(),
+    llmRequestNs: stepDurationNsSchema.nullish(),
+    toolExecutionNs: stepDurationNsSchema.nullish(),
+    stepNs: stepDurationNsSchema.nullish(),
   })
   .refine((s) => s.totalTokens !== undefined || s.promptTokens + s.completionTokens <= INT4_MAX, {
     error: `promptTokens + completionTokens exceeds ${INT4_MAX}; give totalTokens explicitly or smaller counts`,

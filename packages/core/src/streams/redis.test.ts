@@ -330,19 +330,22 @@ describe.each(privateServers)('Redis run streams on a private %s', () => {
       await expect(rt.streams.subscribe(actor, { runId: run.id, signal: never() })).rejects.toBeInstanceOf(Unavailable);
       await server.start();
       const until = Date.now() + 10_000;
-      for (;;) {
-        const done = await rt.runs.cancel(actor, { runId: run.id }).then(
-          () => true,
-          (err: unknown) => {
+      // As a client does with a 503: again, until Redis answers (each of the two connections reconnects on its own).
+      const retried = async <T>(call: () => Promise<T>): Promise<T> => {
+        for (;;) {
+          try {
+            return await call();
+          } catch (err) {
             if (!(err instanceof Unavailable) || Date.now() > until) throw err;
-            return false;
-          },
-        );
-        if (done) break;
-        await sleep(50);
-      }
+            await sleep(50);
+          }
+        }
+      };
+      await retried(() => rt.runs.cancel(actor, { runId: run.id }));
       // The restart lost the events; the repeated cancel wrote the stop reason and the end in a new epoch.
-      const items = await collect(await rt.streams.subscribe(actor, { runId: run.id, signal: never() }));
+      const items = await retried(async () =>
+        collect(await rt.streams.subscribe(actor, { runId: run.id, signal: never() })),
+      );
       expect(items.map(label)).toEqual(['stop:cancelled', 'END']);
     } finally {
       await rt.dispose();
