@@ -325,6 +325,12 @@ const table: Row[] = [
     'totalDurationNs',
   ],
   [
+    'steps.create stepNs beyond the step-duration bound (10^15 ns)',
+    (c, f) => c.steps.create.mutate({ runId: f.runningRunId, stepNs: '1000000000000001' }),
+    'BAD_REQUEST',
+    'stepNs',
+  ],
+  [
     'runs.update completedAt "yesterday"',
     (c, f) => c.runs.update.mutate({ runId: f.runningRunId, completedAt: 'yesterday' }),
     'BAD_REQUEST',
@@ -891,9 +897,9 @@ describe.each(databaseTargets())('bad input over HTTP, in production mode ($name
       completionTokens: 0,
       contextWindowLimit: 2 ** 31 - 1,
       traceId: 't'.repeat(256),
-      stepNs: '9223372036854775807',
+      stepNs: '1000000000000000',
     });
-    expect(step).toMatchObject({ totalTokens: 2 ** 31 - 1, stepNs: '9223372036854775807' });
+    expect(step).toMatchObject({ totalTokens: 2 ** 31 - 1, stepNs: '1000000000000000' });
     const [message] = await client.messages.create.mutate({
       runId: run.id,
       messages: [{ messageType: 'assistant_message', content: 'old', date: '2000-02-29T23:59:59.999999+00:00' }],
