@@ -1,6 +1,6 @@
 /**
- * `agents.*` and runs.list's new inputs over HTTP: scoped to the caller's organization (another's agent is NOT_FOUND
- * like an unknown one), bad input answered BAD_REQUEST naming the field.
+ * `agents.*`, runs.list's new inputs and `runs.count` over HTTP: scoped to the caller's organization (another's agent
+ * is NOT_FOUND like an unknown one, another's runs are never counted), bad input answered BAD_REQUEST naming the field.
  */
 import type { AddressInfo } from 'node:net';
 import { newId } from '@runtrace/core';
@@ -100,5 +100,50 @@ describe.each(databaseTargets())('agents procedures and runs.list inputs on $nam
       expect(error, `${path} ${JSON.stringify(input)}`).toMatchObject({ code: 'BAD_REQUEST' });
       expect(String(error?.field), `${path} ${JSON.stringify(input)}`).toMatch(new RegExp(`^${field}`));
     }
+  });
+
+  /** The bound itself is core's test: ten thousand runs are written there in one statement. */
+  describe('runs.count', () => {
+    let keyC: string;
+    let keyD: string;
+    const count = (key: string, input: unknown) => call(key, 'query', 'runs.count', input);
+
+    beforeAll(async () => {
+      const c = await rt.auth.createOrganization('c');
+      const d = await rt.auth.createOrganization('d');
+      keyC = (await rt.auth.createApiKey(c.id, 'c')).key;
+      keyD = (await rt.auth.createApiKey(d.id, 'd')).key;
+      const actorC = { organizationId: c.id, userId: c.userId };
+      const agentId = newId('agent');
+      for (let i = 0; i < 3; i += 1)
+        await rt.runs.create(actorC, { agentId, agentName: 'Helpdesk', background: i === 0 });
+    });
+
+    it("counts the caller organization's runs that pass the filters", async () => {
+      expect(await count(keyC, {})).toMatchObject({ status: 200, data: { count: 3, capped: false } });
+      expect((await count(keyC, { background: true })).data).toEqual({ count: 1, capped: false });
+      expect((await count(keyC, { agentNames: ['Helpdesk'], statuses: ['created'] })).data).toEqual({
+        count: 3,
+        capped: false,
+      });
+      expect((await count(keyD, {})).data).toEqual({ count: 0, capped: false });
+      expect((await count(keyD, { agentNames: ['Helpdesk'] })).data).toEqual({ count: 0, capped: false });
+    });
+
+    it('answers bad input as BAD_REQUEST naming the field', async () => {
+      for (const [field, input] of [
+        ['search', { search: 'run-12' }],
+        ['createdFrom', { createdFrom: 'today' }],
+        ['models', { models: 'gpt-4o' }],
+        ['statuses', { statuses: ['done'] }],
+      ] as const) {
+        const { status, error } = await count(keyC, input);
+        expect(status, JSON.stringify(input)).toBe(400);
+        expect(error).toMatchObject({ code: 'BAD_REQUEST' });
+        expect(String(error?.field)).toMatch(new RegExp(`^${field}`));
+      }
+      const { status } = await count(keyC, { sortBy: 'cost' });
+      expect(status).toBe(400);
+    });
   });
 });

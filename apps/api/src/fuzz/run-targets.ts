@@ -102,7 +102,7 @@ export function runTargets(): [string, Target][] {
     trpc(
       'query',
       'runs.trace',
-      { required: { runId }, optional: { limit: fc.integer({ min: 1, max: 5000 }) } },
+      { required: { runId }, optional: { limit: fc.integer({ min: 1, max: 5000 }), llmSpans: bool } },
       { lookups: ['runId'] },
     ),
     trpc(

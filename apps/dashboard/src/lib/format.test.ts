@@ -23,6 +23,9 @@ describe('formatting for the runs list', () => {
     expect(formatUsd('0.000000000001')).toBe('< $0.000001');
     expect(formatUsd('0.0042')).toBe('$0.0042');
     expect(formatUsd('0.123456')).toBe('$0.1235');
+    expect(formatUsd('0.001234567')).toBe('$0.001235');
+    expect(formatUsd('0.05')).toBe('$0.05');
+    expect(formatUsd('12.3456')).toBe('$12.35');
     expect(formatUsd('1234.5')).toBe('$1,234.50');
     expect(formatUsd('9000000')).toBe('$9,000,000.00');
   });

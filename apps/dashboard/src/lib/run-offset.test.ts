@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { formatExactTime, formatOffset, isoOf, offsetMs } from './run-offset.ts';
-import { formatUsd } from './format.ts';
 
 describe('times inside a run', () => {
   it('measures offsets to the millisecond between ISO timestamps (microseconds as the api sends them)', () => {
@@ -28,15 +27,5 @@ describe('times inside a run', () => {
     expect(formatExactTime(null)).toBe('—');
     expect(isoOf('2025-01-01T10:20:30.456789Z')).toBe('2025-01-01T10:20:30.456Z');
     expect(isoOf('')).toBeUndefined();
-  });
-
-  it('writes costs in USD: cents from a dollar, four significant digits below', () => {
-    expect(formatUsd('12.3456')).toBe('$12.35');
-    expect(formatUsd('1234.5')).toBe('$1,234.50');
-    expect(formatUsd('0.001234567')).toBe('$0.001235');
-    expect(formatUsd('0.05')).toBe('$0.05');
-    expect(formatUsd('0')).toBe('$0.00');
-    expect(formatUsd('0.0000000001')).toBe('< $0.000001');
-    expect(formatUsd(null)).toBe('—');
   });
 });
