@@ -18,11 +18,7 @@ export class ChangeSubscribers<T> {
    * A new subscriber of `key`: the changes to hand to the caller and the `release` that ends the subscription
    * (idempotent). `onLast` runs when the key's last subscriber leaves (Redis: unsubscribe its channel).
    */
-  add(
-    key: string,
-    signal: AbortSignal,
-    onLast?: () => void,
-  ): { changes: AsyncIterable<T>; release: () => void } {
+  add(key: string, signal: AbortSignal, onLast?: () => void): { changes: AsyncIterable<T>; release: () => void } {
     const queue = new ChangeQueue<T>();
     let set = this.#byKey.get(key);
     if (!set) {

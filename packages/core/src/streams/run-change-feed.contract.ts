@@ -203,7 +203,11 @@ export function runChangeFeedContract(name: string, options: RunChangeFeedContra
       const one = topicReader(await sub.subscribeTopic(t1, never()));
       const onPub = topicReader(await pub.subscribeTopic(t1, never()));
       const two = topicReader(await sub.subscribeTopic(t2, never()));
-      const messages = [{ n: 1, spans: [{ spanId: 'a' }] }, { n: 2, spans: [] }, { n: 3, text: 'é\u2028' }];
+      const messages = [
+        { n: 1, spans: [{ spanId: 'a' }] },
+        { n: 2, spans: [] },
+        { n: 3, text: 'é\u2028' },
+      ];
       await pub.publishTopic(t2, { n: 'other' });
       for (const m of messages) await pub.publishTopic(t1, m);
       // Nor does a topic named like an organization reach its run-change subscribers.
