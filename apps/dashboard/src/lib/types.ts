@@ -7,6 +7,7 @@ export type StopReason = NonNullable<Run['stopReason']>;
 export type Step = RouterOutputs['runs']['steps']['items'][number];
 export type Message = RouterOutputs['runs']['messages']['items'][number];
 export type TraceSpan = RouterOutputs['runs']['trace'][number];
+export type { TraceUpdate } from '@runtrace/client';
 export type BackendHealth = RouterOutputs['providerTraces']['health']['backends'][number];
 /** `runs.list`'s input without the cursor (the infinite query supplies it); its input type is a union with `{}`. */
 export type RunListInput = Omit<Extract<RouterInputs['runs']['list'], { statuses?: unknown }>, 'cursor'>;
