@@ -29,10 +29,9 @@ describe('the live trace waterfall', () => {
       { spanId: root, parentSpanId: '', name: 'POST /v1/agents/{agent_id}/messages', start: 0, end: 900 },
       { spanId: step, parentSpanId: root, name: 'agent_step', start: 10, end: 400 },
     ]);
-    await expect.poll(() => rowNames(page), { timeout: 20_000 }).toEqual([
-      'POST /v1/agents/{agent_id}/messages',
-      'agent_step',
-    ]);
+    await expect
+      .poll(() => rowNames(page), { timeout: 20_000 })
+      .toEqual(['POST /v1/agents/{agent_id}/messages', 'agent_step']);
 
     // The step's LLM call and tool, then a second step: each export grows the waterfall, under its parent.
     await exportSpans(dashboard.apiUrl, dashboard.apiKey, traceId, t0, [
@@ -58,9 +57,9 @@ describe('the live trace waterfall', () => {
     ];
     await expect.poll(() => rowNames(page), { timeout: 20_000 }).toEqual(all);
     // What a fresh read of the trace draws, and on the same document.
-    expect((await dashboard.producer.runs.trace.query({ runId: run.id, llmSpans: true })).map((s) => s.spanName)).toEqual(
-      all,
-    );
+    expect(
+      (await dashboard.producer.runs.trace.query({ runId: run.id, llmSpans: true })).map((s) => s.spanName),
+    ).toEqual(all);
     expect(await page.evaluate(() => (window as unknown as { stillHere?: boolean }).stillHere)).toBe(true);
     // The axis follows the trace as it grows (the second step ends at 1.4 s, past the first export's 0.9 s).
     const ticks = await page.getByTestId('axis-tick').allTextContents();
