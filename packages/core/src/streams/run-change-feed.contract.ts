@@ -27,42 +27,13 @@ export function change(organizationId: string, runId: string, type: RunChange['t
   return { type, organizationId, previousStatus: null, run: { id: runId, status: 'running' } } as unknown as RunChange;
 }
 
-/** Pulls changes one at a time, failing (not hanging) when one does not come in time. */
-export function reader(changes: AsyncIterable<RunChange>) {
-  const it = changes[Symbol.asyncIterator]();
-  const next = async (ms = 5000): Promise<IteratorResult<RunChange>> => {
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no change within ${ms} ms`)), ms);
-    });
-    try {
-      return await Promise.race([it.next(), late]);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
-  return {
-    next,
-    /** The run ids of the next `n` changes. */
-    async take(n: number): Promise<string[]> {
-      const ids: string[] = [];
-      while (ids.length < n) {
-        const r = await next();
-        if (r.done) throw new Error(`the subscription ended after ${ids.length} of ${n} changes`);
-        ids.push(r.value.run.id);
-      }
-      return ids;
-    },
-  };
-}
-
-/** Pulls a topic's messages, failing (not hanging) when one does not come in time. */
-export function topicReader(messages: AsyncIterable<unknown>) {
+/** Pulls a subscription's messages one at a time, failing (not hanging) when one does not come in time. */
+export function topicReader<T = unknown>(messages: AsyncIterable<T>) {
   const it = messages[Symbol.asyncIterator]();
-  const next = async (ms = 5000): Promise<IteratorResult<unknown>> => {
+  const next = async (ms = 5000): Promise<IteratorResult<T>> => {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no message within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new Error(`nothing delivered within ${ms} ms`)), ms);
     });
     try {
       return await Promise.race([it.next(), late]);
@@ -72,8 +43,9 @@ export function topicReader(messages: AsyncIterable<unknown>) {
   };
   return {
     next,
-    async take(n: number): Promise<unknown[]> {
-      const got: unknown[] = [];
+    /** The next `n` messages. */
+    async take(n: number): Promise<T[]> {
+      const got: T[] = [];
       while (got.length < n) {
         const r = await next();
         if (r.done) throw new Error(`the subscription ended after ${got.length} of ${n} messages`);
@@ -82,6 +54,12 @@ export function topicReader(messages: AsyncIterable<unknown>) {
       return got;
     },
   };
+}
+
+/** Pulls changes one at a time ({@link topicReader}); `take` gives their run ids. */
+export function reader(changes: AsyncIterable<RunChange>) {
+  const r = topicReader(changes);
+  return { next: r.next, take: async (n: number) => (await r.take(n)).map((c) => c.run.id) };
 }
 
 const never = () => new AbortController().signal;

@@ -104,6 +104,14 @@ function toTraceSpan(row: RowLine): TraceSpan {
 }
 
 /**
+ * What a row that {@link inTraceView} may keep contains (a root's empty parent, a view span's name, an attribute key
+ * naming a model): most rows of an export are none of these and are skipped without being parsed. A match may be a
+ * false one (a resource attribute with such a key), which the exact filter then drops.
+ */
+const VIEW_HINT =
+  /"ParentSpanId":""|"SpanName":"(?:agent_step|time_to_first_token|llm_request|(?:[^"\\]|\\.)*\._execute_tool)"|"(?:gen_ai\.request\.model|gen_ai\.response\.model|llm\.model_name)":/;
+
+/**
  * The spans of an ingest's rows that a trace view may draw (the view filter with LLM calls: each subscriber narrows
  * to its own `llmSpans`), by trace id; the others are never published.
  */
@@ -111,6 +119,7 @@ export function liveSpansOfRows(lines: string): Map<string, TraceSpan[]> {
   const byTrace = new Map<string, TraceSpan[]>();
   if (!lines) return byTrace;
   for (const line of lines.split('\n')) {
+    if (!VIEW_HINT.test(line)) continue;
     const span = toTraceSpan(parseRow(line));
     if (!inTraceView(span, true)) continue;
     const list = byTrace.get(span.traceId);
