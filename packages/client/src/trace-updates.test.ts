@@ -156,3 +156,25 @@ describe('runs.traceUpdates with CLICKHOUSE_URL=off', () => {
     expect(w.error?.message).toMatch(/CLICKHOUSE_URL/);
   });
 });
+
+describe('runs.traceUpdates and a server shutting down', () => {
+  it('ends the open subscription, so the server closes promptly, and the client tries to reconnect', async () => {
+    const api = await startApi(databaseTargets()[0]!, { CLICKHOUSE_URL: 'chdb:memory' });
+    const client = api.client(undefined, { reconnectDelayMs: 20 });
+    try {
+      const run = await client.runs.create.mutate({ agentId: newId('agent') });
+      const w = watchTraceUpdates(client, { runId: run.id });
+      await until('the snapshot', () => w.values.length === 1);
+      expect(api.openStreams()).toBe(1);
+      const started = Date.now();
+      await api.close();
+      // The HTTP server's close waits for every response: an SSE response that never ended would hold it.
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await until('the client to see the stream end', () => w.reconnects > 0 || w.error !== null, 5000);
+      w.unsubscribe();
+    } catch (err) {
+      await api.close().catch(() => {});
+      throw err;
+    }
+  });
+});
