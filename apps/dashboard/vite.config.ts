@@ -1,12 +1,11 @@
 // By path, not by package name: Vite's `--configLoader runner` resolves packages without the `@runtrace/source`
 // condition (it cannot read this file's settings before loading it), so the name would need a built core.
-
+import { loadToolConfig } from '../../packages/core/src/config.ts';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import react from '@vitejs/plugin-react';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
-import { loadToolConfig } from '../../packages/core/src/config.ts';
 
 /**
  * Writes `<file>.br` and `<file>.gz` beside each script and stylesheet of the build, at the strongest settings: the

@@ -20,8 +20,8 @@ import {
   type Metadata,
   Server,
   ServerCredentials,
-  ServerInterceptingCall,
   type ServerInterceptor,
+  ServerInterceptingCall,
   type ServiceDefinition,
   status,
 } from '@grpc/grpc-js';

@@ -1,8 +1,8 @@
 /** A background run's live view in Chromium: streaming, a forced reconnect, cancel, and render lag under load. */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { formatUsd } from '../src/lib/format.ts';
 import { STALE_AFTER_MS } from '../src/lib/live-activity.ts';
+import { formatUsd } from '../src/lib/format.ts';
 import { percentile } from './fixtures.ts';
 import { attr, checkAtWidths, recordBudgets, shot, useDashboard } from './harness.ts';
 

@@ -1,4 +1,4 @@
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer, type Socket, connect } from 'node:net';
 
 export interface DroppingProxy {
   /** e.g. `http://127.0.0.1:41235`: the browser loads the dashboard and calls the api through it. */

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Actor, newId } from '@runtrace/core';
-import { connectClickHouse } from '@runtrace/core/clickhouse';
 import { SocketProviderTraceBackend, toProviderTrace } from '@runtrace/core/telemetry';
+import { connectClickHouse } from '@runtrace/core/clickhouse';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countById, failingSidecar, spawnSidecar } from './test-helpers.ts';
 

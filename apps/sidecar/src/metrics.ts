@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { SidecarStats } from './sidecar-stats.ts';
 
 /**

@@ -4,8 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { inheritedEnvironment } from '@runtrace/core/config';
 import type { SocketRecordV1 } from '@runtrace/core/telemetry';
+import { inheritedEnvironment } from '@runtrace/core/config';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntraceClient, type RuntraceClient } from './create-runtrace-client.ts';
 import { isTRPCClientError } from './errors.ts';
 import { type ApiProcess, spawnApi } from './testing/api-process.ts';
-import { codeOf, type StreamWatch, sleep, until, watchStream } from './testing/streams.ts';
+import { codeOf, sleep, until, type StreamWatch, watchStream } from './testing/streams.ts';
 
 /**
  * The fault suite's Redis rows: an api process on a redis-server of the test's own, killed with -9 in the middle of

@@ -2,8 +2,8 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { databaseTargets, newId, streamTargets, testConfig } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi, type TestApi } from './testing/start-api.ts';
-import { sleep, until } from './testing/streams.ts';
 import { type SubscriberProcess, spawnSubscribers } from './testing/subscriber-process.ts';
+import { sleep, until } from './testing/streams.ts';
 
 /**
  * Resource hygiene of subscriptions. The api runs in this process (its heap is measured after a forced GC: this file

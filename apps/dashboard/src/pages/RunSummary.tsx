@@ -1,8 +1,9 @@
 import { useQuery } from '@tanstack/react-query';
 import { Fact } from '../components/Fact.tsx';
 import { ErrorState, Loading } from '../components/States.tsx';
-import { formatCount, formatNs, formatUsd } from '../lib/format.ts';
+import { formatCount, formatNs } from '../lib/format.ts';
 import type { Run } from '../lib/types.ts';
+import { formatUsd } from '../lib/format.ts';
 import { useTRPC } from '../trpc.ts';
 
 /** The run in figures: what it cost, its tokens by type, its steps, LLM time and tools (`runs.usage`, `runs.metrics`). */

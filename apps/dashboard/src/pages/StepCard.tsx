@@ -6,10 +6,11 @@ import { JsonTree } from '../components/JsonTree.tsx';
 import { Offset } from '../components/Offset.tsx';
 import { Empty, ErrorState, Loading } from '../components/States.tsx';
 import { StatusBadge } from '../components/StatusBadge.tsx';
-import { formatCount, formatNs, formatUsd } from '../lib/format.ts';
+import { formatCount, formatNs } from '../lib/format.ts';
 import { kindLabel, messageText } from '../lib/message-text.ts';
 import { TTFT_EXPLANATION } from '../lib/run-duration.ts';
 import type { Message, Run, Step } from '../lib/types.ts';
+import { formatUsd } from '../lib/format.ts';
 import { useTRPC } from '../trpc.ts';
 
 /**

@@ -18,16 +18,16 @@ import { retrieveRun } from './run-record.ts';
 import { runMetricsOf, runUsage } from './run-usage.ts';
 import {
   type CountRunsInput,
-  type CreateRunInput,
   countRunsInput,
+  type CreateRunInput,
   createRunInput,
   type ListActiveRunsInput,
   type ListRunsInput,
   listActiveRunsInput,
   listRunsInput,
   type Run,
-  type RunCount,
   type RunIdInput,
+  type RunCount,
   type RunMetrics,
   type RunUsage,
   runIdInput,
