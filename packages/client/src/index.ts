@@ -1,4 +1,5 @@
 export { createRuntraceClient, type RuntraceClient, type RuntraceClientOptions } from './create-runtrace-client.ts';
+export { isTRPCClientError, TRPCClientError } from './errors.ts';
 export {
   type AppRouter,
   isRunStreamEvent,
@@ -10,5 +11,6 @@ export {
   type RunStreamEvent,
   type RunStreamMessage,
   type RunStreamPing,
+  type TraceSpan,
+  type TraceUpdate,
 } from './types.ts';
-export { isTRPCClientError, TRPCClientError } from './errors.ts';

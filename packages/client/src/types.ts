@@ -21,6 +21,10 @@ export type RunStreamPing = Extract<RunStreamMessage, { messageType: 'ping' }>;
 export type RunEventInput = RouterInputs['runs']['appendEvents']['events'][number];
 /** One value of `runs.changes`: a run of the caller's organization was created, changed status, or was deleted. */
 export type RunChangeEvent = Yielded<RouterOutputs['runs']['changes']>;
+/** What `runs.traceUpdates` yields: a `snapshot` (replaces the spans held) or new `spans` (merge by spanId). */
+export type TraceUpdate = Yielded<RouterOutputs['runs']['traceUpdates']>;
+/** One span of a run's trace, as runs.trace and runs.traceUpdates give it. */
+export type TraceSpan = RouterOutputs['runs']['trace'][number];
 
 /** Whether a `runs.stream` value is an event (not a ping). */
 export function isRunStreamEvent(message: RunStreamMessage): message is RunStreamEvent {

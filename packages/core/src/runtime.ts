@@ -59,7 +59,7 @@ export interface Runtime {
   readonly runChanges: RunChangeFeed;
   /** The process's one ClickHouse (CLICKHOUSE_URL; chdb allows one per process), or null when it is off. */
   readonly clickhouse: ClickHouse | null;
-  /** OpenTelemetry spans: OTLP ingest (`POST /v1/traces`) and `runs.trace`. */
+  /** OpenTelemetry spans: OTLP ingest (`POST /v1/traces`), `runs.trace` and `runs.traceUpdates`. */
   readonly traces: OtelTraces;
   /** The SDK behind the api's own request spans (RUNTRACE_OTEL_SELF_TRACE), or null when off. */
   readonly selfTracer: SelfTracer | null;
@@ -189,7 +189,11 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
   const clickhouse = clickhouseResult.value;
 
   const auth = new AuthManager({ db: database.db });
-  const traces = new OtelTraces({ clickhouse, db: database.db });
+  // Opened before the span store, which publishes ingested spans on its feed: closed after it, once it has flushed.
+  const stores = await createStreamStores(config, logger);
+  opened.add(() => stores.changes.close());
+  opened.add(() => stores.stream.close());
+  const traces = new OtelTraces({ clickhouse, db: database.db, feed: stores.changes, logger });
   opened.add(() => traces.close());
   // Tools without ClickHouse (the CLI) serve no requests to trace.
   const selfTracer =
@@ -199,9 +203,6 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
   const telemetry = new TelemetryManager({ backends, logger });
   opened.add(() => telemetry.close());
   registerSpanMetrics(telemetry.metrics.registry, traces);
-  const stores = await createStreamStores(config, logger);
-  opened.add(() => stores.changes.close());
-  opened.add(() => stores.stream.close());
   const analyticsOnClickHouse = config.analyticsSource === 'clickhouse' && clickhouse !== null;
   const analyticsFeed = analyticsOnClickHouse
     ? new AnalyticsFeed({ db: database.db, clickhouse, logger, registry: telemetry.metrics.registry })

@@ -232,6 +232,15 @@ export function runTargets(): [string, Target][] {
     ),
     trpc(
       'subscription',
+      'runs.traceUpdates',
+      {
+        required: { runId },
+        optional: { limit: fc.integer({ min: 1, max: 5000 }), llmSpans: bool, lastEventId: safeString },
+      },
+      { lookups: ['runId'] },
+    ),
+    trpc(
+      'subscription',
       'runs.changes',
       fc.oneof(
         inputsOf({ optional: { agentId, lastEventId: safeString } }),

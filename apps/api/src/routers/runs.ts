@@ -12,7 +12,7 @@ import {
   updateRunInput,
 } from '@runtrace/core/runs';
 import { appendEventsInput, runEventSchema, streamRunInput } from '@runtrace/core/streams';
-import { runTraceInput } from '@runtrace/core/traces';
+import { runTraceInput, type TraceUpdate, traceUpdatesInput } from '@runtrace/core/traces';
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { withKeepalive } from '../keepalive.ts';
@@ -84,6 +84,18 @@ export const runsRouter = {
    * of every trace id its steps carry, oldest first (nanoseconds as strings). NOT_IMPLEMENTED with CLICKHOUSE_URL=off.
    */
   trace: publicProcedure.input(runTraceInput).query(({ ctx, input }) => ctx.runtime.traces.forRun(ctx.actor, input)),
+
+  /**
+   * runs.trace live: first `{ kind: 'snapshot', spans }` (what runs.trace answers, same input), then `{ kind: 'spans',
+   * spans }` as spans of the run's traces are ingested by any api process (merge by spanId), following trace ids its
+   * steps gain. A subscriber too slow to take them gets a new snapshot instead (it replaces what it holds). No resume
+   * point: a reconnect starts with a snapshot. NOT_FOUND / NOT_IMPLEMENTED as runs.trace.
+   */
+  traceUpdates: publicProcedure
+    .input(traceUpdatesInput)
+    .subscription(async ({ ctx, input }): Promise<AsyncIterable<TraceUpdate>> => {
+      return ctx.runtime.traces.updates(ctx.actor, input, ctx.signal);
+    }),
 
   /**
    * Appends events to a background run's stream; `end: true` (with a stop_reason among the events) ends the stream

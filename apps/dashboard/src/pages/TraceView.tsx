@@ -1,11 +1,13 @@
-import { useQuery } from '@tanstack/react-query';
+import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useSubscription } from '@trpc/tanstack-react-query';
 import { type KeyboardEvent, type PointerEvent, useEffect, useMemo, useRef, useState } from 'react';
 import { Empty, ErrorState, Loading } from '../components/States.tsx';
 import { formatMs } from '../lib/format.ts';
 import { formatCost, llmUsageOf, usageSummary } from '../lib/llm-usage.ts';
 import { SPAN_KINDS, type SpanKind, spanKindOf } from '../lib/span-kind.ts';
 import { niceTicks } from '../lib/time-axis.ts';
-import type { Run } from '../lib/types.ts';
+import { applyTraceUpdate } from '../lib/trace-updates.ts';
+import { isActive, type Run, type TraceSpan, type TraceUpdate } from '../lib/types.ts';
 import { layoutWaterfall, type WaterfallRow } from '../lib/waterfall.ts';
 import { estimateLabelPx, placeBarLabel, placeMarkerLabels } from '../lib/waterfall-labels.ts';
 import { searchRows, visibleRows } from '../lib/waterfall-tree.ts';
@@ -46,11 +48,30 @@ function useWidth<T extends HTMLElement>(fallback: number): [React.RefObject<T |
 /**
  * The run's OpenTelemetry trace (`runs.trace`) as a waterfall: spans on one time axis, each under its parent,
  * coloured and tagged by kind, with collapsible subtrees, a search, zoom into a time window, first-token markers and
- * a detail panel pinned by selecting a span.
+ * a detail panel pinned by selecting a span. While the run is active, `runs.traceUpdates` grows it as spans are
+ * ingested (into the same query's data, so leaving and coming back shows what arrived).
  */
 export function TraceView({ run }: { run: Run }) {
   const trpc = useTRPC();
-  const trace = useQuery(trpc.runs.trace.queryOptions({ runId: run.id, llmSpans: true }));
+  const queryClient = useQueryClient();
+  const input = { runId: run.id, llmSpans: true };
+  const trace = useQuery(trpc.runs.trace.queryOptions(input));
+  const queryKey = trpc.runs.trace.queryKey(input);
+  const active = isActive(run.status);
+  useSubscription(
+    trpc.runs.traceUpdates.subscriptionOptions(input, {
+      enabled: active,
+      onData(update: TraceUpdate) {
+        queryClient.setQueryData<TraceSpan[]>(queryKey, (held) => applyTraceUpdate(held, update));
+      },
+    }),
+  );
+  // Spans exported while the run finished may come after its subscription ended: read the trace once more.
+  const wasActive = useRef(active);
+  useEffect(() => {
+    if (wasActive.current && !active) void queryClient.invalidateQueries({ queryKey });
+    wasActive.current = active;
+  }, [active, queryClient, queryKey]);
   const waterfall = useMemo(() => layoutWaterfall(trace.data ?? []), [trace.data]);
   const rows = useMemo<DrawnRow[]>(
     () =>
@@ -74,7 +95,9 @@ function Waterfall({ rows, totalMs, firstTokenMs }: { rows: DrawnRow[]; totalMs:
   const [collapsed, setCollapsed] = useState<ReadonlySet<string>>(new Set());
   const [query, setQuery] = useState('');
   const [selectedKey, setSelectedKey] = useState<string | null>(null);
-  const [view, setView] = useState<Window>({ start: 0, end: totalMs });
+  // null: the whole trace, which follows it as it grows live; a window once zoomed.
+  const [zoom, setZoom] = useState<Window | null>(null);
+  const view = zoom ?? { start: 0, end: totalMs };
   const [drag, setDrag] = useState<{ from: number; to: number } | null>(null);
   const [trackRef, trackPx] = useWidth<HTMLDivElement>(600);
   const listRef = useRef<HTMLDivElement>(null);
@@ -106,7 +129,7 @@ function Waterfall({ rows, totalMs, firstTokenMs }: { rows: DrawnRow[]; totalMs:
     const lo = Math.max(0, Math.min(start, end));
     const hi = Math.min(totalMs, Math.max(start, end));
     if (hi - lo < MIN_WINDOW_MS) return;
-    setView({ start: lo, end: hi });
+    setZoom(lo <= 0 && hi >= totalMs ? null : { start: lo, end: hi });
   };
   const zoomBy = (factor: number) => {
     const center = (view.start + view.end) / 2;
@@ -161,7 +184,7 @@ function Waterfall({ rows, totalMs, firstTokenMs }: { rows: DrawnRow[]; totalMs:
           <button type="button" onClick={() => zoomBy(2)} disabled={!zoomed} aria-label="Zoom out">
             −
           </button>
-          <button type="button" onClick={() => setView({ start: 0, end: totalMs })} disabled={!zoomed}>
+          <button type="button" onClick={() => setZoom(null)} disabled={!zoomed}>
             Reset zoom
           </button>
           <span className="muted" data-testid="zoom-window">

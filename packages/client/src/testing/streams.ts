@@ -7,6 +7,7 @@ import {
   type RunChangeEvent,
   type RunStreamEvent,
   type RunStreamPing,
+  type TraceUpdate,
 } from '../types.ts';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -95,6 +96,14 @@ export function watchStream(client: RuntraceClient, input: RouterInputs['runs'][
 /** Subscribes to `runs.changes` and collects what arrives. */
 export function watchChanges(client: RuntraceClient, input?: RouterInputs['runs']['changes']): Watch<RunChangeEvent> {
   return watch<RunChangeEvent>((handlers) => client.runs.changes.subscribe(input, handlers));
+}
+
+/** Subscribes to `runs.traceUpdates` and collects what arrives. */
+export function watchTraceUpdates(
+  client: RuntraceClient,
+  input: RouterInputs['runs']['traceUpdates'],
+): Watch<TraceUpdate> {
+  return watch<TraceUpdate>((handlers) => client.runs.traceUpdates.subscribe(input, handlers));
 }
 
 /** The code of a failed subscription (`data.code`), e.g. `NOT_FOUND`. */

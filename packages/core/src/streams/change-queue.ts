@@ -1,20 +1,19 @@
 import { Unavailable } from '../errors.ts';
-import type { RunChange } from '../runs/run-manager.ts';
 
-/** Changes a subscriber may hold unread before it is dropped (with Unavailable: it reconnects). */
+/** Messages (run changes, topic messages) a subscriber may hold unread before it is dropped (with Unavailable: it reconnects). */
 export const MAX_PENDING_CHANGES = 10_000;
 
-/** One subscriber's queue, shared by both feeds. */
-export class ChangeQueue {
-  readonly #items: RunChange[] = [];
+/** One subscriber's queue, shared by both feeds (run changes and topic messages alike). */
+export class ChangeQueue<T> {
+  readonly #items: T[] = [];
   #wake: (() => void) | null = null;
   #error: Error | null = null;
   #done = false;
 
-  push(change: RunChange): void {
+  push(change: T): void {
     if (this.#done || this.#error) return;
     if (this.#items.length >= MAX_PENDING_CHANGES) {
-      this.fail(new Unavailable('The run change subscriber fell behind; subscribe again'));
+      this.fail(new Unavailable('The subscriber fell behind; subscribe again'));
       return;
     }
     this.#items.push(change);
@@ -38,14 +37,13 @@ export class ChangeQueue {
     wake?.();
   }
 
-  async *drain(signal: AbortSignal, release: () => void): AsyncGenerator<RunChange> {
+  async *drain(signal: AbortSignal, release: () => void): AsyncGenerator<T> {
     const onAbort = () => this.end();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       for (;;) {
-        const next = this.#items.shift();
-        if (next) {
-          yield next;
+        if (this.#items.length > 0) {
+          yield this.#items.shift() as T;
           continue;
         }
         if (this.#error) throw this.#error;

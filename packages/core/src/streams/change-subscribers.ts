@@ -1,5 +1,4 @@
 import { Unavailable } from '../errors.ts';
-import type { RunChange } from '../runs/run-manager.ts';
 import { ChangeQueue } from './change-queue.ts';
 
 /** What subscribing to, or staying subscribed to, a closed feed fails with. */
@@ -12,19 +11,15 @@ export function feedClosed(): Unavailable {
  * registry for both feeds. A subscriber leaves once, on abort (even if nobody iterates) or when its iteration ends;
  * a key goes with its last subscriber.
  */
-export class ChangeSubscribers {
-  readonly #byKey = new Map<string, Set<ChangeQueue>>();
+export class ChangeSubscribers<T> {
+  readonly #byKey = new Map<string, Set<ChangeQueue<T>>>();
 
   /**
    * A new subscriber of `key`: the changes to hand to the caller and the `release` that ends the subscription
    * (idempotent). `onLast` runs when the key's last subscriber leaves (Redis: unsubscribe its channel).
    */
-  add(
-    key: string,
-    signal: AbortSignal,
-    onLast?: () => void,
-  ): { changes: AsyncIterable<RunChange>; release: () => void } {
-    const queue = new ChangeQueue();
+  add(key: string, signal: AbortSignal, onLast?: () => void): { changes: AsyncIterable<T>; release: () => void } {
+    const queue = new ChangeQueue<T>();
     let set = this.#byKey.get(key);
     if (!set) {
       set = new Set();
@@ -54,7 +49,7 @@ export class ChangeSubscribers {
   }
 
   /** Queues the change for every subscriber of `key`. */
-  deliver(key: string, change: RunChange): void {
+  deliver(key: string, change: T): void {
     for (const queue of this.#byKey.get(key) ?? []) queue.push(change);
   }
 

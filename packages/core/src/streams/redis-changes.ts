@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { RunChange } from '../runs/run-manager.ts';
 import { ChangeSubscribers, feedClosed } from './change-subscribers.ts';
 import { connectPubSub, type RedisClient, type RedisConnectionOptions, redisError } from './redis-connection.ts';
-import type { RunChangeFeed } from './run-changes.ts';
+import { type RunChangeFeed, runChangesKey, topicKey } from './run-changes.ts';
 
 /**
  * Where this process PUBLISHes. A cluster sends a command without a key to any node, so two changes could leave from
@@ -20,9 +20,7 @@ function publisher(client: RedisClient): Pick<RedisClient, 'publish'> {
 }
 
 /** The Pub/Sub channel of an organization's run changes. */
-export function runChangesChannel(organizationId: string): string {
-  return `runtrace:run-changes:${organizationId}`;
-}
+export const runChangesChannel = runChangesKey;
 
 export interface RedisRunChangeFeedOptions extends RedisConnectionOptions {
   url: string;
@@ -30,8 +28,9 @@ export interface RedisRunChangeFeedOptions extends RedisConnectionOptions {
 }
 
 /**
- * Run changes across processes through Redis Pub/Sub: PUBLISH on the command connection, ONE subscriber connection
- * per process, a channel per organization subscribed while someone in this process listens to it. Subscribers are
+ * Run changes (and topics) across processes through Redis Pub/Sub: PUBLISH on the command connection, ONE subscriber
+ * connection per process, a channel per organization (per topic) subscribed while someone in this process listens to
+ * it. Subscribers are
  * failed with Unavailable when the subscriber connection drops (changes may have been missed): they subscribe again.
  */
 export class RedisRunChangeFeed implements RunChangeFeed {
@@ -39,7 +38,7 @@ export class RedisRunChangeFeed implements RunChangeFeed {
   readonly #pub: RedisClient;
   readonly #sub: RedisClient;
   readonly #logger: Logger | undefined;
-  readonly #subscribers = new ChangeSubscribers();
+  readonly #subscribers = new ChangeSubscribers<unknown>();
   #closed = false;
 
   private constructor(pub: RedisClient, sub: RedisClient, logger: Logger | undefined) {
@@ -59,16 +58,31 @@ export class RedisRunChangeFeed implements RunChangeFeed {
   }
 
   async publish(change: RunChange): Promise<void> {
+    await this.#publish(runChangesChannel(change.organizationId), change);
+  }
+
+  async subscribe(organizationId: string, signal: AbortSignal): Promise<AsyncIterable<RunChange>> {
+    return (await this.#subscribe(runChangesChannel(organizationId), signal)) as AsyncIterable<RunChange>;
+  }
+
+  publishTopic(topic: string, message: unknown): Promise<void> {
+    return this.#publish(topicKey(topic), message);
+  }
+
+  subscribeTopic(topic: string, signal: AbortSignal): Promise<AsyncIterable<unknown>> {
+    return this.#subscribe(topicKey(topic), signal);
+  }
+
+  async #publish(channel: string, message: unknown): Promise<void> {
     try {
-      await publisher(this.#pub).publish(runChangesChannel(change.organizationId), JSON.stringify(change));
+      await publisher(this.#pub).publish(channel, JSON.stringify(message));
     } catch (err) {
       throw redisError(err);
     }
   }
 
-  async subscribe(organizationId: string, signal: AbortSignal): Promise<AsyncIterable<RunChange>> {
+  async #subscribe(channel: string, signal: AbortSignal): Promise<AsyncIterable<unknown>> {
     if (this.#closed) throw feedClosed();
-    const channel = runChangesChannel(organizationId);
     const { changes, release } = this.#subscribers.add(channel, signal, () => {
       this.#sub.unsubscribe(channel).catch(() => {});
     });
@@ -98,11 +112,11 @@ export class RedisRunChangeFeed implements RunChangeFeed {
 
   #deliver(channel: string, message: string): void {
     if (!this.#subscribers.has(channel)) return;
-    let change: RunChange;
+    let change: unknown;
     try {
-      change = JSON.parse(message) as RunChange;
+      change = JSON.parse(message);
     } catch (err) {
-      this.#logger?.warn({ err, channel }, 'ignoring a malformed run change message');
+      this.#logger?.warn({ err, channel }, 'ignoring a malformed run change or topic message');
       return;
     }
     this.#subscribers.deliver(channel, change);

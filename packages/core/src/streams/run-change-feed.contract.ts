@@ -27,13 +27,13 @@ export function change(organizationId: string, runId: string, type: RunChange['t
   return { type, organizationId, previousStatus: null, run: { id: runId, status: 'running' } } as unknown as RunChange;
 }
 
-/** Pulls changes one at a time, failing (not hanging) when one does not come in time. */
-export function reader(changes: AsyncIterable<RunChange>) {
-  const it = changes[Symbol.asyncIterator]();
-  const next = async (ms = 5000): Promise<IteratorResult<RunChange>> => {
+/** Pulls a subscription's messages one at a time, failing (not hanging) when one does not come in time. */
+export function topicReader<T = unknown>(messages: AsyncIterable<T>) {
+  const it = messages[Symbol.asyncIterator]();
+  const next = async (ms = 5000): Promise<IteratorResult<T>> => {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no change within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new Error(`nothing delivered within ${ms} ms`)), ms);
     });
     try {
       return await Promise.race([it.next(), late]);
@@ -43,17 +43,23 @@ export function reader(changes: AsyncIterable<RunChange>) {
   };
   return {
     next,
-    /** The run ids of the next `n` changes. */
-    async take(n: number): Promise<string[]> {
-      const ids: string[] = [];
-      while (ids.length < n) {
+    /** The next `n` messages. */
+    async take(n: number): Promise<T[]> {
+      const got: T[] = [];
+      while (got.length < n) {
         const r = await next();
-        if (r.done) throw new Error(`the subscription ended after ${ids.length} of ${n} changes`);
-        ids.push(r.value.run.id);
+        if (r.done) throw new Error(`the subscription ended after ${got.length} of ${n} messages`);
+        got.push(r.value);
       }
-      return ids;
+      return got;
     },
   };
+}
+
+/** Pulls changes one at a time ({@link topicReader}); `take` gives their run ids. */
+export function reader(changes: AsyncIterable<RunChange>) {
+  const r = topicReader(changes);
+  return { next: r.next, take: async (n: number) => (await r.take(n)).map((c) => c.run.id) };
 }
 
 const never = () => new AbortController().signal;
@@ -165,6 +171,53 @@ export function runChangeFeedContract(name: string, options: RunChangeFeedContra
       await expect(waiting).rejects.toBeInstanceOf(Unavailable);
       await expect(sub.subscribe(org, never())).rejects.toBeInstanceOf(Unavailable);
       expect(options.held(sub)).toBe(0);
+    });
+
+    it('delivers a topic’s messages (JSON values) to its subscribers on both feeds, in order; not other topics’, not run changes', async () => {
+      const { sub, pub } = await pair();
+      const org = newId('organization');
+      const [t1, t2] = [`test:${newId('organization')}`, `test:${newId('organization')}`];
+      const here = (await sub.subscribe(org, never()))[Symbol.asyncIterator]();
+      const one = topicReader(await sub.subscribeTopic(t1, never()));
+      const onPub = topicReader(await pub.subscribeTopic(t1, never()));
+      const two = topicReader(await sub.subscribeTopic(t2, never()));
+      const messages = [
+        { n: 1, spans: [{ spanId: 'a' }] },
+        { n: 2, spans: [] },
+        { n: 3, text: 'é\u2028' },
+      ];
+      await pub.publishTopic(t2, { n: 'other' });
+      for (const m of messages) await pub.publishTopic(t1, m);
+      // Nor does a topic named like an organization reach its run-change subscribers.
+      await pub.publishTopic(org, { n: 'not a change' });
+      await pub.publish(change(org, 'the change'));
+      expect(await one.take(3)).toEqual(messages);
+      expect(await onPub.take(3)).toEqual(messages);
+      expect(await two.take(1)).toEqual([{ n: 'other' }]);
+      expect(((await here.next()).value as RunChange).run.id).toBe('the change');
+      await pub.publishTopic(t1, { n: 4 });
+      expect(await one.take(1)).toEqual([{ n: 4 }]);
+    });
+
+    it('a topic subscription is live only, ends on abort and is freed; close fails it with Unavailable', async () => {
+      const { sub, pub } = await pair();
+      const topic = `test:${newId('organization')}`;
+      await pub.publishTopic(topic, 'before');
+      const ac = new AbortController();
+      const leaving = topicReader(await sub.subscribeTopic(topic, ac.signal));
+      const staying = topicReader(await sub.subscribeTopic(topic, never()));
+      expect(options.held(sub)).toBe(2);
+      await pub.publishTopic(topic, 'after');
+      expect(await leaving.take(1)).toEqual(['after']);
+      ac.abort();
+      expect(options.held(sub)).toBe(1);
+      expect((await leaving.next()).done).toBe(true);
+      expect(await staying.take(1)).toEqual(['after']);
+      const waiting = staying.next();
+      waiting.catch(() => {});
+      await sub.close();
+      await expect(waiting).rejects.toBeInstanceOf(Unavailable);
+      await expect(sub.subscribeTopic(topic, never())).rejects.toBeInstanceOf(Unavailable);
     });
 
     it(`drops a subscriber ${MAX_PENDING_CHANGES} changes behind with Unavailable, after what it holds; not the others`, async () => {

@@ -9,15 +9,24 @@ export {
   type OtlpFormat,
   RPC_CODES,
 } from './encode-export-response.ts';
+export { inTraceView, traceSpansTopic } from './live-spans.ts';
 export {
   type IngestResult,
-  OTLP_REQUEST_OUTCOMES,
   type OrganizationIngestStats,
+  OTLP_REQUEST_OUTCOMES,
   OtelTraces,
   type OtelTracesOptions,
   type OtlpRequestOutcome,
   otlpOutcomeOf,
 } from './otel-traces.ts';
-export { MAX_RUN_TRACE_SPANS, type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts';
+export {
+  MAX_RUN_TRACE_SPANS,
+  type RunTraceInput,
+  runTraceInput,
+  type TraceSpan,
+  type TraceUpdatesInput,
+  traceUpdatesInput,
+} from './schemas.ts';
 export type { SelfTracer } from './self-trace.ts';
 export { type ReadTraceSpansOptions, readTraceSpans } from './span-reader.ts';
+export type { TraceUpdate, TraceUpdatesOptions } from './trace-updates.ts';

@@ -3,13 +3,23 @@ import type { Actor } from '../actor.ts';
 import { type ClickHouse, clickhouseOff, qualified } from '../clickhouse/connect.ts';
 import { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } from '../clickhouse/insert-batcher.ts';
 import type { Db } from '../db/connect.ts';
-import { TimedTally } from '../telemetry/tally.ts';
 import { steps } from '../db/schema.ts';
+import type { Logger } from '../logger.ts';
 import { requireRun } from '../runs/require-run.ts';
+import type { RunChangeFeed } from '../streams/run-changes.ts';
+import { TimedTally } from '../telemetry/tally.ts';
 import type { OtlpFormat } from './encode-export-response.ts';
+import { liveSpansOfRows, MAX_SPANS_PER_MESSAGE, traceSpansTopic } from './live-spans.ts';
 import { otlpToRows } from './otlp-to-rows.ts';
-import { type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts';
+import {
+  type RunTraceInput,
+  runTraceInput,
+  type TraceSpan,
+  type TraceUpdatesInput,
+  traceUpdatesInput,
+} from './schemas.ts';
 import { readTraceSpans } from './span-reader.ts';
+import { type TraceUpdate, type TraceUpdatesOptions, traceUpdates } from './trace-updates.ts';
 
 /**
  * How spans are batched into INSERTs. Every INSERT costs ClickHouse a part (a fixed cost per INSERT into otel_traces
@@ -39,6 +49,15 @@ export interface OtelTracesOptions {
   db: Db;
   /** How spans are batched into INSERTs. @default {@link SPAN_BATCHING} */
   batching?: Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'>;
+  /**
+   * Where written spans are published for `runs.traceUpdates` (the run-change feed: in-process, or Redis so that
+   * every api process hears them). Without it nothing is published and {@link OtelTraces.updates} is unavailable.
+   */
+  feed?: Pick<RunChangeFeed, 'publishTopic' | 'subscribeTopic'> | undefined;
+  /** Tells why publishing live spans failed (the spans are written all the same). */
+  logger?: Logger | undefined;
+  /** How `runs.traceUpdates` follows a run. */
+  live?: TraceUpdatesOptions | undefined;
 }
 
 /** OTLP ingest as `GET /metrics` reports it (span-metrics.ts). */
@@ -122,6 +141,9 @@ export class OtelTraces {
   readonly #ch: ClickHouse | null;
   readonly #db: Db;
   readonly #batcher: InsertBatcher | null;
+  readonly #feed: OtelTracesOptions['feed'];
+  readonly #logger: Logger | undefined;
+  readonly #live: TraceUpdatesOptions;
   /** Spans and requests by result, in total and per organization (the health view shows a caller only its own). */
   readonly #spans = { written: new TimedTally(), rejected: new TimedTally(), failed: new TimedTally() };
   readonly #reasons = new Map<string, TimedTally>();
@@ -132,6 +154,9 @@ export class OtelTraces {
   constructor(options: OtelTracesOptions) {
     this.#ch = options.clickhouse;
     this.#db = options.db;
+    this.#feed = options.feed;
+    this.#logger = options.logger;
+    this.#live = options.live ?? {};
     const ch = this.#ch;
     this.#batcher = ch
       ? new InsertBatcher({
@@ -179,7 +204,31 @@ export class OtelTraces {
       };
     }
     this.#spans.written.add(org, decoded.rows);
+    await this.#publish(org, decoded.lines);
     return { accepted: decoded.rows, rejected: decoded.rejected, errorMessage: decoded.errorMessage };
+  }
+
+  /**
+   * Publishes written spans that a trace view draws, per trace, for `runs.traceUpdates`. Never fails the ingest
+   * (the spans are stored): a failure is logged, and subscribers whose feed broke reconnect and re-read. Spans of a
+   * request ClickHouse refused in part are not published (which of them went in is not known); a subscriber sees
+   * them on its next snapshot.
+   */
+  async #publish(organizationId: string, lines: string): Promise<void> {
+    const feed = this.#feed;
+    if (!feed || !lines) return;
+    try {
+      const sends: Promise<void>[] = [];
+      for (const [traceId, spans] of liveSpansOfRows(lines)) {
+        const topic = traceSpansTopic(organizationId, traceId);
+        for (let i = 0; i < spans.length; i += MAX_SPANS_PER_MESSAGE) {
+          sends.push(feed.publishTopic(topic, { spans: spans.slice(i, i + MAX_SPANS_PER_MESSAGE) }));
+        }
+      }
+      await Promise.all(sends);
+    } catch (err) {
+      this.#logger?.warn({ err }, 'publishing ingested spans to runs.traceUpdates subscribers failed');
+    }
   }
 
   /**
@@ -192,19 +241,49 @@ export class OtelTraces {
     // As Letta: with ClickHouse off the answer is NotImplemented, whatever the run.
     if (!this.#ch) throw clickhouseOff('runs.trace');
     await requireRun(this.#db, actor, input.runId);
-    const rows = await this.#db
-      .selectDistinct({ traceId: steps.traceId })
-      .from(steps)
-      .where(
-        and(eq(steps.runId, input.runId), eq(steps.organizationId, actor.organizationId), isNotNull(steps.traceId)),
-      );
-    const traceIds = [...new Set(rows.map((r) => (r.traceId ?? '').trim().toLowerCase()).filter(Boolean))];
     return readTraceSpans(this.#ch, {
       organizationId: actor.organizationId,
-      traceIds,
+      traceIds: await this.#traceIdsOf(actor, input.runId),
       limit: input.limit,
       llmSpans: input.llmSpans,
     });
+  }
+
+  /**
+   * `runs.traceUpdates`: the run's trace as {@link forRun} answers it, then the spans of its traces (including trace
+   * ids its steps gain meanwhile) as they are ingested, in any process sharing the feed (see {@link TraceUpdate}).
+   * The checks (ClickHouse off → NotImplemented, another organization's run → NotFound) happen before it resolves;
+   * the iterable ends when `signal` aborts.
+   */
+  async updates(actor: Actor, raw: TraceUpdatesInput, signal: AbortSignal): Promise<AsyncIterable<TraceUpdate>> {
+    const input = traceUpdatesInput.parse(raw);
+    const ch = this.#ch;
+    if (!ch) throw clickhouseOff('runs.traceUpdates');
+    await requireRun(this.#db, actor, input.runId);
+    const feed = this.#feed;
+    if (!feed) throw new Error('OtelTraces.updates needs the feed option');
+    const organizationId = actor.organizationId;
+    return traceUpdates(
+      {
+        organizationId,
+        llmSpans: input.llmSpans,
+        signal,
+        traceIds: () => this.#traceIdsOf(actor, input.runId),
+        read: (traceIds) =>
+          readTraceSpans(ch, { organizationId, traceIds, limit: input.limit, llmSpans: input.llmSpans }),
+        subscribe: (topic, s) => feed.subscribeTopic(topic, s),
+      },
+      this.#live,
+    );
+  }
+
+  /** The distinct trace ids the run's steps carry, lowercase. */
+  async #traceIdsOf(actor: Actor, runId: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectDistinct({ traceId: steps.traceId })
+      .from(steps)
+      .where(and(eq(steps.runId, runId), eq(steps.organizationId, actor.organizationId), isNotNull(steps.traceId)));
+    return [...new Set(rows.map((r) => (r.traceId ?? '').trim().toLowerCase()).filter(Boolean))];
   }
 
   /** Writes out the spans accepted so far. */

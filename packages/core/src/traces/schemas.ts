@@ -17,6 +17,16 @@ export const runTraceInput = z.strictObject({
 });
 export type RunTraceInput = z.input<typeof runTraceInput>;
 
+/** `runs.traceUpdates`: runs.trace's input; the snapshot takes `limit`, the increments are not limited. */
+export const traceUpdatesInput = runTraceInput.extend({
+  /**
+   * Sent back by tRPC's client on reconnect; ignored: spans carry no ingest order to resume from, so a reconnect
+   * starts over with a snapshot (which replaces what the client holds; spans merge by id).
+   */
+  lastEventId: z.string().max(100).nullish(),
+});
+export type TraceUpdatesInput = z.input<typeof traceUpdatesInput>;
+
 /** An attribute map as stored (values are strings, as the OpenTelemetry Collector's ClickHouse exporter writes them). */
 export type SpanAttributes = Record<string, string>;
 

@@ -1,0 +1,130 @@
+import type { SpanAttributes, TraceSpan } from './schemas.ts';
+
+/**
+ * The topic (on the run-change feed: in-process or Redis Pub/Sub) of one trace's spans as they are ingested, for
+ * `runs.traceUpdates`. Scoped by organization, so a subscriber only ever hears its own organization's spans.
+ */
+export function traceSpansTopic(organizationId: string, traceId: string): string {
+  return `trace-spans:${organizationId}:${traceId}`;
+}
+
+/** What is published on a {@link traceSpansTopic}: spans of that trace, as `runs.trace` returns them. */
+export interface LiveSpansMessage {
+  spans: TraceSpan[];
+}
+
+/** Most spans one message carries: a large export is published in several, so no message is unboundedly large. */
+export const MAX_SPANS_PER_MESSAGE = 500;
+
+/** The JS twin of span-reader.ts's TRACE_VIEW_FILTER (and LLM_SPAN_FILTER when `llmSpans`): the same spans pass. */
+export function inTraceView(span: TraceSpan, llmSpans: boolean): boolean {
+  const name = span.spanName;
+  if (name === 'agent_step' || name === 'time_to_first_token' || name.endsWith('._execute_tool')) return true;
+  if (span.parentSpanId === '') return true;
+  if (!llmSpans) return false;
+  const a = span.spanAttributes;
+  return name === 'llm_request' || 'gen_ai.request.model' in a || 'gen_ai.response.model' in a || 'llm.model_name' in a;
+}
+
+/** An `otel_traces` JSONEachRow line as otlp-to-rows.ts writes it (nanoseconds already quoted, see below). */
+interface RowLine {
+  Timestamp: string;
+  TraceId: string;
+  SpanId: string;
+  ParentSpanId: string;
+  TraceState: string;
+  SpanName: string;
+  SpanKind: string;
+  ServiceName: string;
+  ResourceAttributes: SpanAttributes;
+  ScopeName: string;
+  ScopeVersion: string;
+  SpanAttributes: SpanAttributes;
+  Duration: string;
+  StatusCode: string;
+  StatusMessage: string;
+  'Events.Timestamp'?: string[];
+  'Events.Name'?: string[];
+  'Events.Attributes'?: SpanAttributes[];
+  'Links.TraceId'?: string[];
+  'Links.SpanId'?: string[];
+  'Links.TraceState'?: string[];
+  'Links.Attributes'?: SpanAttributes[];
+}
+
+/**
+ * Nanosecond numbers are past 2^53, so they are quoted before JSON.parse would round them. They are the only
+ * numbers in a row (attribute values are strings), and `"Timestamp":<digit>` cannot occur inside a string, where
+ * quotes are escaped.
+ */
+const NANOS = /"(Timestamp|Duration)":(\d+)/g;
+const EVENT_NANOS = /"Events\.Timestamp":\[([\d,]*)\]/;
+
+function parseRow(line: string): RowLine {
+  const quoted = line
+    .replace(NANOS, '"$1":"$2"')
+    .replace(
+      EVENT_NANOS,
+      (_, list: string) => `"Events.Timestamp":[${list ? `"${list.split(',').join('","')}"` : ''}]`,
+    );
+  return JSON.parse(quoted) as RowLine;
+}
+
+function toTraceSpan(row: RowLine): TraceSpan {
+  const eventNames = row['Events.Name'] ?? [];
+  const linkSpans = row['Links.SpanId'] ?? [];
+  return {
+    timestamp: row.Timestamp,
+    traceId: row.TraceId,
+    spanId: row.SpanId,
+    parentSpanId: row.ParentSpanId,
+    traceState: row.TraceState,
+    spanName: row.SpanName,
+    spanKind: row.SpanKind,
+    serviceName: row.ServiceName,
+    resourceAttributes: row.ResourceAttributes,
+    scopeName: row.ScopeName,
+    scopeVersion: row.ScopeVersion,
+    spanAttributes: row.SpanAttributes,
+    duration: row.Duration,
+    statusCode: row.StatusCode,
+    statusMessage: row.StatusMessage,
+    events: eventNames.map((name, i) => ({
+      timestamp: row['Events.Timestamp']?.[i] ?? '0',
+      name,
+      attributes: row['Events.Attributes']?.[i] ?? {},
+    })),
+    links: linkSpans.map((spanId, i) => ({
+      traceId: row['Links.TraceId']?.[i] ?? '',
+      spanId,
+      traceState: row['Links.TraceState']?.[i] ?? '',
+      attributes: row['Links.Attributes']?.[i] ?? {},
+    })),
+  };
+}
+
+/**
+ * What a row that {@link inTraceView} may keep contains (a root's empty parent, a view span's name, an attribute key
+ * naming a model): most rows of an export are none of these and are skipped without being parsed. A match may be a
+ * false one (a resource attribute with such a key), which the exact filter then drops.
+ */
+const VIEW_HINT =
+  /"ParentSpanId":""|"SpanName":"(?:agent_step|time_to_first_token|llm_request|(?:[^"\\]|\\.)*\._execute_tool)"|"(?:gen_ai\.request\.model|gen_ai\.response\.model|llm\.model_name)":/;
+
+/**
+ * The spans of an ingest's rows that a trace view may draw (the view filter with LLM calls: each subscriber narrows
+ * to its own `llmSpans`), by trace id; the others are never published.
+ */
+export function liveSpansOfRows(lines: string): Map<string, TraceSpan[]> {
+  const byTrace = new Map<string, TraceSpan[]>();
+  if (!lines) return byTrace;
+  for (const line of lines.split('\n')) {
+    if (!VIEW_HINT.test(line)) continue;
+    const span = toTraceSpan(parseRow(line));
+    if (!inTraceView(span, true)) continue;
+    const list = byTrace.get(span.traceId);
+    if (list) list.push(span);
+    else byTrace.set(span.traceId, [span]);
+  }
+  return byTrace;
+}
