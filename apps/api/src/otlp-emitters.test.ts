@@ -6,18 +6,16 @@
  * the exporters must see no partial success, and the three transports must store the very same rows.
  */
 import { type DiagLogger, DiagLogLevel, diag } from '@opentelemetry/api';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  InMemorySpanExporter,
-  NodeTracerProvider,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-node';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { databaseTargets } from '@runtrace/core/testing';
 import type { TraceSpan } from '@runtrace/core/traces';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AiSdkScenarioName, type AiSdkTelemetryFlavor, aiSdkScenarios } from './testing/ai-sdk-emitter.ts';
+import {
+  type AiSdkScenarioName,
+  type AiSdkTelemetryFlavor,
+  type RecordedAiSdkCall,
+  recordAiSdkCalls,
+} from './testing/ai-sdk-emitter.ts';
 import {
   type Api,
   exportWith,
@@ -30,34 +28,6 @@ import {
 
 const EXPORTERS = ['grpc', 'proto', 'json'] as const;
 type ExporterName = (typeof EXPORTERS)[number];
-
-interface RecordedCall {
-  scenario: AiSdkScenarioName;
-  flavor: AiSdkTelemetryFlavor;
-  traceId: string;
-  spans: ReadableSpan[];
-}
-
-/** Every scenario under both integrations, each call its own trace, recorded by the real SDK. */
-async function recordAiSdkCalls(): Promise<RecordedCall[]> {
-  const memory = new InMemorySpanExporter();
-  const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'weather-app' }),
-    spanProcessors: [new SimpleSpanProcessor(memory)],
-  });
-  const calls: RecordedCall[] = [];
-  for (const flavor of ['semconv', 'legacy'] as const) {
-    for (const scenario of Object.keys(aiSdkScenarios) as AiSdkScenarioName[]) {
-      memory.reset();
-      await aiSdkScenarios[scenario]({ provider, flavor });
-      await provider.forceFlush();
-      const spans = memory.getFinishedSpans();
-      calls.push({ scenario, flavor, traceId: spans[0]!.spanContext().traceId, spans: [...spans] });
-    }
-  }
-  await provider.shutdown();
-  return calls;
-}
 
 /**
  * Runs `send` and returns the OpenTelemetry diagnostics warnings meanwhile: the official exporters report an OTLP
@@ -135,7 +105,7 @@ function withoutOrganization(span: TraceSpan): TraceSpan {
 
 describe("the AI SDK's spans through every official OTLP exporter", () => {
   let api: Api;
-  let calls: RecordedCall[];
+  let calls: RecordedAiSdkCall[];
   const orgs = {} as Record<ExporterName, { id: string; userId: string; key: string }>;
 
   beforeAll(async () => {

@@ -12,7 +12,14 @@
  */
 
 import { LegacyOpenTelemetry, OpenTelemetry } from '@ai-sdk/otel';
-import type { TracerProvider } from '@opentelemetry/api';
+import type { Attributes, TracerProvider } from '@opentelemetry/api';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  InMemorySpanExporter,
+  NodeTracerProvider,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-node';
 import {
   APICallError,
   generateText,
@@ -186,3 +193,35 @@ export const aiSdkScenarios: Record<
   'stream-text': runStreamText,
   error: runFailingCall,
 };
+
+/** One scenario's spans, as the SDK finished them (children before their parents). */
+export interface RecordedAiSdkCall {
+  scenario: AiSdkScenarioName;
+  flavor: AiSdkTelemetryFlavor;
+  traceId: string;
+  spans: ReadableSpan[];
+}
+
+/**
+ * Every scenario under both integrations, each call its own trace (random ids), recorded in memory by the real SDK
+ * for a resource `service.name=weather-app` plus `resource`.
+ */
+export async function recordAiSdkCalls(resource: Attributes = {}): Promise<RecordedAiSdkCall[]> {
+  const memory = new InMemorySpanExporter();
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'weather-app', ...resource }),
+    spanProcessors: [new SimpleSpanProcessor(memory)],
+  });
+  const calls: RecordedAiSdkCall[] = [];
+  for (const flavor of ['semconv', 'legacy'] as const) {
+    for (const scenario of Object.keys(aiSdkScenarios) as AiSdkScenarioName[]) {
+      memory.reset();
+      await aiSdkScenarios[scenario]({ provider, flavor });
+      await provider.forceFlush();
+      const spans = [...memory.getFinishedSpans()];
+      calls.push({ scenario, flavor, traceId: spans[0]!.spanContext().traceId, spans });
+    }
+  }
+  await provider.shutdown();
+  return calls;
+}
