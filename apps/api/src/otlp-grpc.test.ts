@@ -8,9 +8,7 @@
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { Metadata } from '@grpc/grpc-js';
 import { type HrTime, ROOT_CONTEXT, SpanKind, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   InMemorySpanExporter,
@@ -18,51 +16,22 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-node';
-import { type Actor, DEFAULT_ACTOR, DEFAULT_ORGANIZATION_ID, newId } from '@runtrace/core';
+import { type Actor, DEFAULT_ACTOR, DEFAULT_ORGANIZATION_ID } from '@runtrace/core';
 import { otlpProtoTypes, qualified } from '@runtrace/core/internal';
-import { createTestRuntime, type DatabaseTarget, databaseTargets, type TestRuntime } from '@runtrace/core/testing';
-import { readTraceSpans, type TraceSpan } from '@runtrace/core/traces';
-import type { FastifyInstance } from 'fastify';
+import { createTestRuntime, databaseTargets } from '@runtrace/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { otlpGrpcPort } from './otlp-grpc.ts';
 import { buildServer } from './server.ts';
 import { grpcExportClient } from './test-grpc-export.ts';
-
-interface Api {
-  rt: TestRuntime;
-  app: FastifyInstance;
-  url: string;
-  grpcPort: number;
-}
-
-async function startApi(target: DatabaseTarget, env: Record<string, string>): Promise<Api> {
-  const rt = await createTestRuntime(target, { NODE_ENV: 'production', CLICKHOUSE_URL: 'chdb:memory', ...env });
-  const app = await buildServer(rt);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return {
-    rt,
-    app,
-    url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
-    grpcPort: otlpGrpcPort(app) ?? 0,
-  };
-}
-
-async function stopApi(api: Api | undefined) {
-  await api?.app.close();
-  await api?.rt.dispose();
-}
-
-/** A run whose steps name `traceId`, and its trace through runs.trace (tRPC over HTTP, as a client reads it). */
-async function runTrace(api: Api, actor: Actor, traceId: string, key?: string) {
-  const run = await api.rt.runs.create(actor, { agentId: newId('agent') });
-  await api.rt.steps.create(actor, { runId: run.id, traceId });
-  const input = encodeURIComponent(JSON.stringify({ runId: run.id }));
-  const res = await fetch(`${api.url}/trpc/runs.trace?input=${input}`, {
-    headers: key ? { authorization: `Bearer ${key}` } : {},
-  });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { result: { data: TraceSpan[] } }).result.data;
-}
+import {
+  type Api,
+  exportWith,
+  officialExporters,
+  runTrace,
+  startApi,
+  stopApi,
+  storedTraceSpans,
+} from './testing/otlp-test-api.ts';
 
 /** Every span row of the api's ClickHouse (any organization, any trace). */
 async function storedSpans(api: Api): Promise<number> {
@@ -77,14 +46,7 @@ async function storedSpans(api: Api): Promise<number> {
 
 /** The ids of the spans stored in one trace of one organization (all of them, not only a trace view's). */
 async function storedSpanIds(api: Api, organizationId: string, traceId: string): Promise<string[]> {
-  await api.rt.traces.flush();
-  const spans = await readTraceSpans(api.rt.clickhouse!, {
-    organizationId,
-    traceIds: [traceId],
-    limit: 10,
-    viewFilter: false,
-  });
-  return spans.map((s) => s.spanId);
+  return (await storedTraceSpans(api, organizationId, traceId, 10)).map((s) => s.spanId);
 }
 
 /** The OTLP counters of GET /metrics. */
@@ -138,19 +100,11 @@ async function recordAgentSpans(traceId?: string): Promise<{ traceId: string; sp
   return { traceId: root.spanContext().traceId, spans: memory.getFinishedSpans() };
 }
 
-/** The official exporter (gzip on), resolving once it reports success. */
+/** The official gRPC exporter (gzip on), resolving once it reports success. */
 async function exportWithSdk(api: Api, spans: ReadableSpan[], key?: string): Promise<void> {
-  const metadata = new Metadata();
-  if (key) metadata.set('authorization', `Bearer ${key}`);
-  const exporter = new OTLPTraceExporter({
-    url: `http://127.0.0.1:${api.grpcPort}`,
-    compression: 'gzip' as never,
-    metadata,
-  });
+  const exporter = officialExporters.grpc(api, key);
   try {
-    await new Promise<void>((resolve, reject) =>
-      exporter.export(spans, (result) => (result.code === 0 ? resolve() : reject(result.error))),
-    );
+    await exportWith(exporter, spans);
   } finally {
     await exporter.shutdown();
   }
@@ -341,6 +295,49 @@ describe.each(databaseTargets())('OTLP/gRPC receiver on $name', (target) => {
       expect(await storedSpans(api)).toBe(stored + 1);
       const after = await grpcMetrics(api);
       expect(after.exhausted - before.exhausted).toBe(2);
+    } finally {
+      plain.close();
+      gzip.close();
+    }
+  });
+
+  it("bad calls leave a concurrent good export whole: the official exporter's spans are stored, none of theirs, and the bad client's connection still serves", async () => {
+    const plain = grpcExportClient(api.grpcPort);
+    const gzip = grpcExportClient(api.grpcPort, { gzip: true });
+    try {
+      const before = await grpcMetrics(api);
+      const stored = await storedSpans(api);
+      const agent = await recordAgentSpans();
+      const oversized = protobufRequest([span('e4'.repeat(16), '01'.repeat(8), { name: 'x'.repeat(300 * 1024) })]);
+      // all at once: the exporter on its own connection, the bad calls on two others
+      const [, ...answers] = await Promise.all([
+        exportWithSdk(api, agent.spans, orgB.key),
+        plain.export(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01])),
+        plain.export(oversized),
+        gzip.export(oversized),
+        plain.export(protobufRequest([span('e5'.repeat(16), '01'.repeat(8))]), 'Bearer rt_nope'),
+      ]);
+      expect(answers.map((a) => a.code)).toEqual([
+        'INVALID_ARGUMENT',
+        'RESOURCE_EXHAUSTED',
+        'RESOURCE_EXHAUSTED',
+        'UNAUTHENTICATED',
+      ]);
+      expect((await storedSpanIds(api, orgB.actor.organizationId, agent.traceId)).sort()).toEqual(
+        agent.spans.map((s) => s.spanContext().spanId).sort(),
+      );
+      expect(await storedSpans(api)).toBe(stored + agent.spans.length);
+      // the connection that carried the bad calls is not poisoned
+      expect((await plain.export(protobufRequest([span('e6'.repeat(16), '01'.repeat(8))]))).code).toBe('OK');
+      expect(await storedSpanIds(api, DEFAULT_ORGANIZATION_ID, 'e6'.repeat(16))).toEqual(['01'.repeat(8)]);
+      const after = await grpcMetrics(api);
+      expect({
+        ok: after.ok - before.ok,
+        invalid: after.invalid - before.invalid,
+        exhausted: after.exhausted - before.exhausted,
+        unauthenticated: after.unauthenticated - before.unauthenticated,
+        written: after.written - before.written,
+      }).toEqual({ ok: 2, invalid: 1, exhausted: 2, unauthenticated: 1, written: agent.spans.length + 1 });
     } finally {
       plain.close();
       gzip.close();

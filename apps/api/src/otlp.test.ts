@@ -15,7 +15,6 @@ import {
   NodeTracerProvider,
   type ReadableSpan,
   SimpleSpanProcessor,
-  type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
 import { type Actor, DEFAULT_ACTOR, DEFAULT_ORGANIZATION_ID, newId } from '@runtrace/core';
 import { otlpProtoTypes, qualified } from '@runtrace/core/internal';
@@ -24,6 +23,7 @@ import { readTraceSpans, type TraceSpan } from '@runtrace/core/traces';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from './server.ts';
+import { exportWith } from './testing/otlp-test-api.ts';
 
 interface Api {
   rt: TestRuntime;
@@ -146,15 +146,6 @@ async function recordAgentTrace(
   await provider.forceFlush();
   expected.sort((a, b) => (BigInt(nanos(a.start)) < BigInt(nanos(b.start)) ? -1 : 1));
   return { traceId: root.s.spanContext().traceId, expected, spans: memory.getFinishedSpans() };
-}
-
-/** Sends spans with a real OTLP exporter and resolves with its result (it must be a success). */
-function exportWith(exporter: SpanExporter, spans: ReadableSpan[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    exporter.export(spans, (result) =>
-      result.code === 0 ? resolve() : reject(result.error ?? new Error('export failed')),
-    ),
-  );
 }
 
 async function runWithSteps(rt: TestRuntime, actor: Actor, traceIds: (string | null)[]) {
