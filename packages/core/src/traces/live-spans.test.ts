@@ -26,6 +26,10 @@ describe('liveSpansOfRows', () => {
       span(7, 'llm_request', p),
       span(8, 'time_to_first_token', p),
       span(9, 'x._execute_tool.more', p),
+      span(10, 'execute_tool weather', p, { 'gen_ai.operation.name': 'execute_tool' }),
+      span(11, 'search', p, { 'openinference.span.kind': 'TOOL' }),
+      span(12, 'ai.toolCall', p, { 'ai.operationId': 'ai.toolCall' }),
+      span(13, 'step 1', p, { 'gen_ai.operation': 'not a GenAI key' }),
     ];
     const body = Buffer.from(JSON.stringify({ resourceSpans: [{ resource: {}, scopeSpans: [{ spans }] }] }));
     const rows = otlpToRows(body, 'json', 'org-x');
@@ -37,6 +41,9 @@ describe('liveSpansOfRows', () => {
       'chat',
       'llm_request',
       'time_to_first_token',
+      'execute_tool weather',
+      'search',
+      'ai.toolCall',
     ]);
     expect(kept[0]?.timestamp).toBe('1790000000000000001');
     expect(kept[0]?.duration).toBe('998');

@@ -1,3 +1,4 @@
+import { GENAI_SPAN_KEYS } from './span-reader.ts';
 import type { SpanAttributes, TraceSpan } from './schemas.ts';
 
 /**
@@ -23,7 +24,7 @@ export function inTraceView(span: TraceSpan, llmSpans: boolean): boolean {
   if (span.parentSpanId === '') return true;
   if (!llmSpans) return false;
   const a = span.spanAttributes;
-  return name === 'llm_request' || 'gen_ai.request.model' in a || 'gen_ai.response.model' in a || 'llm.model_name' in a;
+  return name === 'llm_request' || GENAI_SPAN_KEYS.some((key) => key in a);
 }
 
 /** An `otel_traces` JSONEachRow line as otlp-to-rows.ts writes it (nanoseconds already quoted, see below). */
@@ -108,8 +109,9 @@ function toTraceSpan(row: RowLine): TraceSpan {
  * naming a model): most rows of an export are none of these and are skipped without being parsed. A match may be a
  * false one (a resource attribute with such a key), which the exact filter then drops.
  */
-const VIEW_HINT =
-  /"ParentSpanId":""|"SpanName":"(?:agent_step|time_to_first_token|llm_request|(?:[^"\\]|\\.)*\._execute_tool)"|"(?:gen_ai\.request\.model|gen_ai\.response\.model|llm\.model_name)":/;
+const VIEW_HINT = new RegExp(
+  String.raw`"ParentSpanId":""|"SpanName":"(?:agent_step|time_to_first_token|llm_request|(?:[^"\\]|\\.)*\._execute_tool)"|"(?:${GENAI_SPAN_KEYS.map((k) => k.replaceAll('.', '\\.')).join('|')})":`,
+);
 
 /**
  * The spans of an ingest's rows that a trace view may draw (the view filter with LLM calls: each subscriber narrows

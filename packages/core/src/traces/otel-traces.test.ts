@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ACTOR } from '../actor.ts';
 import { type ClickHouse, qualified } from '../clickhouse/connect.ts';
 import { currentTraceTtlDays, migrateClickHouse } from '../clickhouse/migrate.ts';
 import { clickhouseTargets, createScratchClickHouse, type ScratchClickHouse } from '../clickhouse/testing.ts';
 import { createTestRuntime, databaseTargets, newId, type TestRuntime } from '../testing/index.ts';
+import { inTraceView } from './live-spans.ts';
 import { readTraceSpans } from './span-reader.ts';
 
 async function rows<T>(ch: ClickHouse, query: string, params: Record<string, unknown> = {}): Promise<T[]> {
@@ -171,6 +173,39 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
       expect(
         await readTraceSpans(ch, { organizationId: DEFAULT_ACTOR.organizationId, traceIds: [hex(99, 16)], limit: 5 }),
       ).toEqual([]);
+    });
+
+    it("with llmSpans, draws a GenAI agent's steps and tools too (the AI SDK's spans), as the live filter does", async () => {
+      const traceIds: string[] = [];
+      for (const name of ['ai-sdk-generate-text', 'ai-sdk-legacy-generate-text']) {
+        const body = readFileSync(new URL(`./genai/fixtures/${name}.json`, import.meta.url));
+        traceIds.push(JSON.parse(body.toString()).resourceSpans[0].scopeSpans[0].spans[0].traceId);
+        expect((await rt.traces.ingest(DEFAULT_ACTOR, body, 'json')).rejected).toBe(0);
+      }
+      await rt.traces.flush();
+      const read = (options: { viewFilter?: boolean; llmSpans?: boolean }) =>
+        readTraceSpans(rt.clickhouse!, {
+          organizationId: DEFAULT_ACTOR.organizationId,
+          traceIds,
+          limit: 100,
+          ...options,
+        });
+      const drawn = await read({ llmSpans: true });
+      expect(new Set(drawn.map((s) => s.spanName))).toEqual(
+        new Set([
+          'invoke_agent gpt-4o-mini',
+          'step 1',
+          'chat gpt-4o-mini',
+          'execute_tool weather',
+          'step 2',
+          'ai.generateText',
+          'ai.generateText.doGenerate',
+          'ai.toolCall',
+        ]),
+      );
+      // the SQL filter and its JS twin (live updates) keep the same spans
+      expect(drawn).toEqual((await read({ viewFilter: false })).filter((s) => inTraceView(s, true)));
+      expect((await read({})).map((s) => s.spanName).sort()).toEqual(['ai.generateText', 'invoke_agent gpt-4o-mini']);
     });
 
     it('forRun reads the trace ids of the run steps in the caller organization only', async () => {

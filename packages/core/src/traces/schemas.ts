@@ -9,8 +9,9 @@ export const runTraceInput = z.strictObject({
   /** Most spans returned, oldest first. @default 1000 */
   limit: z.number().int().min(1).max(MAX_RUN_TRACE_SPANS).default(1000),
   /**
-   * Also the LLM calls ({@link LLM_SPAN_FILTER}: `llm_request` and spans naming a model), which Letta's view filter
-   * leaves out; the dashboard asks for them to show models and tokens. The REST layer keeps Letta's answer.
+   * Also the GenAI spans ({@link LLM_SPAN_FILTER}: `llm_request`, spans naming a model, and the GenAI conventions'
+   * agent, step and tool spans), which Letta's view filter leaves out; the dashboard asks for them to show models,
+   * tokens and the tool calls of agents recorded from their spans. The REST layer keeps Letta's answer.
    * @default false
    */
   llmSpans: z.boolean().default(false),

@@ -10,12 +10,24 @@ import type { SpanAttributes, TraceSpan } from './schemas.ts';
 export const TRACE_VIEW_FILTER =
   "(SpanName IN ('agent_step', 'time_to_first_token') OR endsWith(SpanName, '._execute_tool') OR ParentSpanId = '')";
 
+/** The attribute keys that make a span a GenAI span of {@link LLM_SPAN_FILTER} (live-spans.ts tests the same). */
+export const GENAI_SPAN_KEYS = [
+  'gen_ai.request.model',
+  'gen_ai.response.model',
+  'llm.model_name',
+  'gen_ai.operation.name',
+  'openinference.span.kind',
+  'ai.operationId',
+] as const;
+
 /**
- * LLM calls, drawn beside {@link TRACE_VIEW_FILTER}'s spans when asked: Letta's `llm_request`, and any span naming a
- * model in OpenTelemetry gen_ai or OpenInference attributes (where the model, tokens and cost are).
+ * GenAI spans, drawn beside {@link TRACE_VIEW_FILTER}'s spans when asked (`llmSpans`): Letta's `llm_request`, any span
+ * naming a model in OpenTelemetry gen_ai or OpenInference attributes (where the model, tokens and cost are), and the
+ * spans of the GenAI conventions' agents, steps and tools: any `gen_ai.operation.name` (invoke_agent, chat,
+ * execute_tool), OpenInference's `openinference.span.kind` and the AI SDK's `ai.operationId` — so an agent recorded
+ * from its spans draws its tool calls and steps, not only its model calls.
  */
-export const LLM_SPAN_FILTER =
-  "(SpanName = 'llm_request' OR mapContains(SpanAttributes, 'gen_ai.request.model') OR mapContains(SpanAttributes, 'gen_ai.response.model') OR mapContains(SpanAttributes, 'llm.model_name'))";
+export const LLM_SPAN_FILTER = `(SpanName = 'llm_request' OR hasAny(mapKeys(SpanAttributes), [${GENAI_SPAN_KEYS.map((k) => `'${k}'`).join(', ')}]))`;
 
 const COLUMNS = `toString(toUnixTimestamp64Nano(Timestamp)) AS timestamp, TraceId AS traceId, SpanId AS spanId,
   ParentSpanId AS parentSpanId, TraceState AS traceState, SpanName AS spanName, SpanKind AS spanKind,
