@@ -9,15 +9,26 @@ export {
   type OtlpFormat,
   RPC_CODES,
 } from './encode-export-response.ts';
+export type { GenAiSpan, GenAiSpanKind, MappingFailureReason } from './genai/gen-ai-span.ts';
+export { GEN_AI_SPAN_KINDS, MAPPING_FAILURE_REASONS } from './genai/gen-ai-span.ts';
+export { readGenAiSpan } from './genai/read-gen-ai-span.ts';
+export { type MappingStats, RunsFromSpans, type RunsFromSpansOptions } from './genai/runs-from-spans.ts';
+export {
+  RUNS_FROM_SPANS_CACHE_MS,
+  type RunsFromSpansSetting,
+  RunsFromSpansSettings,
+  setRunsFromSpansInput,
+} from './genai/runs-from-spans-settings.ts';
 export {
   type IngestResult,
-  OTLP_REQUEST_OUTCOMES,
   type OrganizationIngestStats,
+  OTLP_REQUEST_OUTCOMES,
   OtelTraces,
   type OtelTracesOptions,
   type OtlpRequestOutcome,
   otlpOutcomeOf,
 } from './otel-traces.ts';
+export { RUNS_FROM_SPANS_ATTRIBUTE } from './otlp-to-rows.ts';
 export { MAX_RUN_TRACE_SPANS, type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts';
 export type { SelfTracer } from './self-trace.ts';
 export { type ReadTraceSpansOptions, readTraceSpans } from './span-reader.ts';

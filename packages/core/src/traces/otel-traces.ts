@@ -3,11 +3,11 @@ import type { Actor } from '../actor.ts';
 import { type ClickHouse, clickhouseOff, qualified } from '../clickhouse/connect.ts';
 import { InsertBatcher, type InsertBatcherOptions, insertBody, RowsRefused } from '../clickhouse/insert-batcher.ts';
 import type { Db } from '../db/connect.ts';
-import { TimedTally } from '../telemetry/tally.ts';
 import { steps } from '../db/schema.ts';
 import { requireRun } from '../runs/require-run.ts';
+import { TimedTally } from '../telemetry/tally.ts';
 import type { OtlpFormat } from './encode-export-response.ts';
-import { otlpToRows } from './otlp-to-rows.ts';
+import { type OtlpRows, otlpToRows } from './otlp-to-rows.ts';
 import { type RunTraceInput, runTraceInput, type TraceSpan } from './schemas.ts';
 import { readTraceSpans } from './span-reader.ts';
 
@@ -39,6 +39,12 @@ export interface OtelTracesOptions {
   db: Db;
   /** How spans are batched into INSERTs. @default {@link SPAN_BATCHING} */
   batching?: Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'>;
+}
+
+/** A stage that maps an export request's decoded spans into other records before they are written (traces/genai/). */
+export interface SpanMappingStage {
+  /** @throws Unavailable when its store is down: the export fails (retryable) and no span is written. */
+  map(actor: Actor, decoded: OtlpRows): Promise<void>;
 }
 
 /** OTLP ingest as `GET /metrics` reports it (span-metrics.ts). */
@@ -128,6 +134,7 @@ export class OtelTraces {
   readonly #requests = new Map<OtlpRequestOutcome, TimedTally>(OTLP_REQUEST_OUTCOMES.map((o) => [o, new TimedTally()]));
   /** Requests refused before their caller was known (no key or a bad one, an unsupported type): no organization. */
   readonly #unattributed = new Map<OtlpRequestOutcome, number>();
+  #mapping: SpanMappingStage | null = null;
 
   constructor(options: OtelTracesOptions) {
     this.#ch = options.clickhouse;
@@ -142,6 +149,14 @@ export class OtelTraces {
           insert: (body) => insertSpanRows(ch, body),
         })
       : null;
+  }
+
+  /**
+   * Maps each export's GenAI spans into runs before the spans are written (runtime.ts attaches it once the managers
+   * it writes through exist).
+   */
+  useMapping(stage: SpanMappingStage): void {
+    this.#mapping = stage;
   }
 
   /** False when CLICKHOUSE_URL=off: ingest and forRun answer NotImplemented naming the variable. */
@@ -161,6 +176,8 @@ export class OtelTraces {
     const decoded = otlpToRows(body, format, org);
     this.#spans.rejected.add(org, decoded.rejected);
     for (const [reason, n] of decoded.reasons) this.#reason(reason).add(org, n);
+    // Mapped before the spans are written: a mapping that cannot reach Postgres fails the export (retryable).
+    await this.#mapping?.map(actor, decoded);
     try {
       await this.#batcher.add(decoded.lines, decoded.rows);
     } catch (err) {
