@@ -172,5 +172,6 @@ export * from '../clickhouse/testing.ts';
 /** Well-formed ids for tests. */
 export { newId } from '../ids.ts';
 export * from './free-tcp-port.ts';
+export * from './otlp-spans.ts';
 export * from './private-redis.ts';
 export * from './sample-traces.ts';

@@ -158,7 +158,7 @@ function finishReasons(a: SpanAttributes): string[] {
 
 /** Seconds (gen_ai.response.time_to_first_chunk) or the AI SDK's milliseconds → nanoseconds. */
 function ttftNs(a: SpanAttributes): bigint | null {
-  const seconds = a['gen_ai.response.time_to_first_chunk'];
+  const seconds = first(a, ['gen_ai.response.time_to_first_chunk', 'gen_ai.client.operation.time_to_first_chunk']);
   const ms = first(a, ['ai.response.msToFirstChunk', 'ai.stream.msToFirstChunk']);
   const ns = seconds !== undefined ? Number(seconds) * 1e9 : ms !== undefined ? Number(ms) * 1e6 : Number.NaN;
   return Number.isFinite(ns) && ns >= 0 ? BigInt(Math.round(ns)) : null;
@@ -211,9 +211,11 @@ function safeJson(text: string): unknown {
 
 /** The AI SDK names providers as `openai.chat`, `anthropic.messages`: the provider is the first part. */
 function providerOf(a: SpanAttributes): string | null {
-  const named = first(a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system']);
+  // The AI SDK's own name first: its gen_ai.system repeats `openai.chat`, while gen_ai names may contain dots
+  // (`azure.ai.openai`, `aws.bedrock`).
   const aiSdk = a['ai.model.provider'];
-  const provider = named ?? (aiSdk !== undefined ? aiSdk.split('.')[0] : undefined);
+  const provider =
+    aiSdk !== undefined ? aiSdk.split('.')[0] : first(a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system']);
   return boundedName(provider?.toLowerCase(), 'the provider name');
 }
 
