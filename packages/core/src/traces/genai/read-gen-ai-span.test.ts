@@ -17,7 +17,15 @@ const START = 1_765_000_000_123_456_789n;
 
 /** The span as the ingest path reads it: OTLP/JSON → decoder row → reader. */
 function read(attributes: Record<string, TestAttributeValue>, extra: Partial<TestSpan> = {}): GenAiSpan | null {
-  const span: TestSpan = { traceId: TRACE, spanId: 'b7ad6b7169203331', parentSpanId: '00f067aa0ba902b7', name: 'span', startNs: START, attributes, ...extra };
+  const span: TestSpan = {
+    traceId: TRACE,
+    spanId: 'b7ad6b7169203331',
+    parentSpanId: '00f067aa0ba902b7',
+    name: 'span',
+    startNs: START,
+    attributes,
+    ...extra,
+  };
   const rows = otlpToRows(otlpJsonRequest([{ attributes: { 'service.name': 'svc' }, spans: [span] }]), 'json', 'org-x');
   const [line] = rows.spanLines;
   if (!line) throw new Error('the decoder refused the span');
@@ -59,7 +67,14 @@ describe('OpenTelemetry gen_ai semantic conventions (incubating)', () => {
           { role: 'tool', parts: [{ type: 'tool_call_response', id: 'c1', response: { celsius: 3 } }] },
         ]),
         [semconv.ATTR_GEN_AI_OUTPUT_MESSAGES]: JSON.stringify([
-          { role: 'assistant', parts: [{ type: 'reasoning', content: 'cold' }, { type: 'text', content: '3°C' }], finish_reason: 'stop' },
+          {
+            role: 'assistant',
+            parts: [
+              { type: 'reasoning', content: 'cold' },
+              { type: 'text', content: '3°C' },
+            ],
+            finish_reason: 'stop',
+          },
         ]),
       },
       { status: 'ok' },
@@ -84,7 +99,13 @@ describe('OpenTelemetry gen_ai semantic conventions (incubating)', () => {
       { role: 'tool', parts: [{ type: 'tool_call_response', id: 'c1', response: '{"celsius":3}' }] },
     ]);
     expect(span?.outputMessages).toEqual([
-      { role: 'assistant', parts: [{ type: 'reasoning', content: 'cold' }, { type: 'text', content: '3°C' }] },
+      {
+        role: 'assistant',
+        parts: [
+          { type: 'reasoning', content: 'cold' },
+          { type: 'text', content: '3°C' },
+        ],
+      },
     ]);
   });
 
@@ -98,22 +119,36 @@ describe('OpenTelemetry gen_ai semantic conventions (incubating)', () => {
       },
       {
         events: [
-          { name: semconv.EVENT_GEN_AI_SYSTEM_MESSAGE, attributes: { 'gen_ai.event.content': JSON.stringify({ content: 'sys' }) } },
-          { name: semconv.EVENT_GEN_AI_USER_MESSAGE, attributes: { 'gen_ai.event.content': JSON.stringify({ content: 'hi' }) } },
+          {
+            name: semconv.EVENT_GEN_AI_SYSTEM_MESSAGE,
+            attributes: { 'gen_ai.event.content': JSON.stringify({ content: 'sys' }) },
+          },
+          {
+            name: semconv.EVENT_GEN_AI_USER_MESSAGE,
+            attributes: { 'gen_ai.event.content': JSON.stringify({ content: 'hi' }) },
+          },
           {
             name: semconv.EVENT_GEN_AI_CHOICE,
             attributes: {
               'gen_ai.event.content': JSON.stringify({
                 index: 0,
                 finish_reason: 'tool_calls',
-                message: { role: 'assistant', tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }] },
+                message: {
+                  role: 'assistant',
+                  tool_calls: [{ id: 't1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+                },
               }),
             },
           },
         ],
       },
     );
-    expect(span).toMatchObject({ kind: 'llm', provider: 'openai', model: 'gpt-4o', tokens: { prompt: 30, completion: 7 } });
+    expect(span).toMatchObject({
+      kind: 'llm',
+      provider: 'openai',
+      model: 'gpt-4o',
+      tokens: { prompt: 30, completion: 7 },
+    });
     expect(span?.inputMessages.map((m) => m.role)).toEqual(['system', 'user']);
     expect(span?.outputMessages).toEqual([
       { role: 'assistant', parts: [{ type: 'tool_call', id: 't1', name: 'f', arguments: '{}' }] },
@@ -305,7 +340,9 @@ describe('Vercel AI SDK (ai.*)', () => {
           { role: 'system', content: 'sys' },
           { role: 'user', content: [{ type: 'text', text: 'hi' }] },
         ]),
-        'ai.response.toolCalls': JSON.stringify([{ toolCallType: 'function', toolCallId: 'c', toolName: 'w', args: '{"x":1}' }]),
+        'ai.response.toolCalls': JSON.stringify([
+          { toolCallType: 'function', toolCallId: 'c', toolName: 'w', args: '{"x":1}' },
+        ]),
         [semconv.ATTR_GEN_AI_SYSTEM]: 'openai.chat',
         [semconv.ATTR_GEN_AI_REQUEST_MODEL]: 'gpt-4o-mini',
         [semconv.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: 12,
@@ -332,9 +369,17 @@ describe('Vercel AI SDK (ai.*)', () => {
   it('reads the outer call as an agent span, ai.toolCall as a tool span, and the stream TTFT in ms', () => {
     expect(read({ 'ai.operationId': 'ai.streamText' }, { name: 'ai.streamText' })?.kind).toBe('agent');
     expect(
-      read({ 'ai.operationId': 'ai.toolCall', 'ai.toolCall.name': 'w', 'ai.toolCall.id': 'c', 'ai.toolCall.args': '{}', 'ai.toolCall.result': '"ok"' }),
+      read({
+        'ai.operationId': 'ai.toolCall',
+        'ai.toolCall.name': 'w',
+        'ai.toolCall.id': 'c',
+        'ai.toolCall.args': '{}',
+        'ai.toolCall.result': '"ok"',
+      }),
     ).toMatchObject({ kind: 'tool', tool: { name: 'w', callId: 'c', arguments: '{}', result: '"ok"' } });
-    expect(read({ 'ai.operationId': 'ai.streamText.doStream', 'ai.response.msToFirstChunk': 42.5 })?.ttftNs).toBe(42_500_000n);
+    expect(read({ 'ai.operationId': 'ai.streamText.doStream', 'ai.response.msToFirstChunk': 42.5 })?.ttftNs).toBe(
+      42_500_000n,
+    );
     expect(read({ 'ai.operationId': 'ai.embed' })).toBeNull();
   });
 });
@@ -351,7 +396,9 @@ describe('bad data', () => {
   });
 
   it('ignores unknown gen_ai.usage.* keys', () => {
-    expect(read({ [semconv.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: 1, 'gen_ai.usage.audio_tokens': 'lots' })?.tokens).toMatchObject({
+    expect(
+      read({ [semconv.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: 1, 'gen_ai.usage.audio_tokens': 'lots' })?.tokens,
+    ).toMatchObject({
       prompt: 1,
     });
   });

@@ -215,7 +215,9 @@ function providerOf(a: SpanAttributes): string | null {
   // (`azure.ai.openai`, `aws.bedrock`).
   const aiSdk = a['ai.model.provider'];
   const provider =
-    aiSdk !== undefined ? aiSdk.split('.')[0] : first(a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system']);
+    aiSdk !== undefined
+      ? aiSdk.split('.')[0]
+      : first(a, ['gen_ai.provider.name', 'gen_ai.system', 'llm.provider', 'llm.system']);
   return boundedName(provider?.toLowerCase(), 'the provider name');
 }
 

@@ -134,6 +134,15 @@ export class RunsFromSpans {
    * recorded twice on the retry).
    */
   async map(actor: Actor, decoded: OtlpRows): Promise<void> {
+    try {
+      await this.#map(actor, decoded);
+    } catch (err) {
+      // the driver's own error (a statement timeout, a lost connection) becomes the retryable Unavailable
+      throw databaseUnavailable(err) ?? err;
+    }
+  }
+
+  async #map(actor: Actor, decoded: OtlpRows): Promise<void> {
     const { spanLines, runsFromSpansOverrides: overrides } = decoded;
     if (spanLines.length === 0) return;
     const orgOn = await this.#settings.enabled(actor.organizationId);
