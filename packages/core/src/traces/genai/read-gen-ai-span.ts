@@ -221,6 +221,12 @@ function providerOf(a: SpanAttributes): string | null {
   return boundedName(provider?.toLowerCase(), 'the provider name');
 }
 
+/** error.type, else the recorded exception's type (the AI SDK's `AI_APICallError`), else `error`. */
+function errorType(row: SpanRow): string {
+  const exception = row.events.find((e) => e.name === 'exception')?.attributes['exception.type'];
+  return row.spanAttributes['error.type'] || exception || 'error';
+}
+
 /**
  * Reads a span as a GenAI span, or null when it is none (see {@link genAiKind}).
  * @throws SpanDataError when it is one but its data cannot be mapped (a bad token count, an oversized model name,
@@ -279,7 +285,7 @@ export function readGenAiSpan(row: SpanRow): GenAiSpan | null {
     name: row.spanName,
     startNs: row.startNs,
     durationNs: row.durationNs,
-    error: row.statusCode === 'Error' ? { type: a['error.type'] || 'error', message: row.statusMessage } : null,
+    error: row.statusCode === 'Error' ? { type: errorType(row), message: row.statusMessage } : null,
     serviceName: row.serviceName,
     agentId: first(a, ['gen_ai.agent.id']) ?? null,
     agentName: agentName ?? null,

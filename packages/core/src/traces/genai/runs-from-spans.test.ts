@@ -205,7 +205,7 @@ describe.each(databaseTargets())('runs from spans on $name', (target: DatabaseTa
     const trace = await rt.providerTraces.forStep(actor, { stepId: step2!.id });
     expect(trace).toMatchObject({ runId, stepId: step2!.id, agentId: run.agentId });
     expect(trace?.requestJson).toMatchObject({ model: 'gpt-4o-mini', provider: 'openai' });
-    expect((trace?.requestJson.messages as unknown[]).length).toBe(4); // system + the three of the history
+    expect(trace?.requestJson.messages).toHaveLength(4); // system + the three of the history
     expect(trace?.responseJson).toMatchObject({
       finish_reasons: ['stop'],
       usage: { input_tokens: 160, output_tokens: 9 },
