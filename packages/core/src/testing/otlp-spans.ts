@@ -38,7 +38,7 @@ const keyValues = (attributes: Record<string, TestAttributeValue> = {}) =>
 const STATUS_CODES = { unset: 0, ok: 1, error: 2 } as const;
 
 /** An `ExportTraceServiceRequest` in OTLP/JSON, as bytes. */
-export function otlpJsonRequest(resources: TestResource[]): Uint8Array {
+export function otlpJsonRequest(resources: TestResource[]): Buffer {
   return Buffer.from(
     JSON.stringify({
       resourceSpans: resources.map((r) => ({

@@ -3,39 +3,17 @@
  * captured from the official OTLP/HTTP JSON exporter (fixtures/, see the emitters harness), become the run a user
  * expects: steps with tokens, messages in order, provider traces, the run's end.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../../actor.ts';
-import { createTestRuntime, type DatabaseTarget, databaseTargets, type TestRuntime } from '../../testing/index.ts';
+import {
+  type AiSdkFixture,
+  aiSdkFixture,
+  createTestRuntime,
+  type DatabaseTarget,
+  databaseTargets,
+  type TestRuntime,
+} from '../../testing/index.ts';
 import { deterministicId } from './deterministic-id.ts';
-
-interface FixtureSpan {
-  traceId: string;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  events?: { timeUnixNano: string }[];
-}
-interface Fixture {
-  resourceSpans: { scopeSpans: { spans: FixtureSpan[] }[] }[];
-}
-
-/** A fixture's export request, its times moved to now (the span store keeps recent spans), and its trace id. */
-function fixture(name: string): { body: Uint8Array; traceId: string } {
-  const request = JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), 'utf8')) as Fixture;
-  const spans = request.resourceSpans.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans));
-  const first = spans.reduce(
-    (min, s) => (BigInt(s.startTimeUnixNano) < min ? BigInt(s.startTimeUnixNano) : min),
-    BigInt(spans[0]!.startTimeUnixNano),
-  );
-  const shift = BigInt(Date.now()) * 1_000_000n - first;
-  const moved = (t: string) => String(BigInt(t) + shift);
-  for (const s of spans) {
-    s.startTimeUnixNano = moved(s.startTimeUnixNano);
-    s.endTimeUnixNano = moved(s.endTimeUnixNano);
-    for (const e of s.events ?? []) e.timeUnixNano = moved(e.timeUnixNano);
-  }
-  return { body: Buffer.from(JSON.stringify(request)), traceId: spans[0]!.traceId };
-}
 
 describe.each(databaseTargets())('AI SDK spans on $name', (target: DatabaseTarget) => {
   let rt: TestRuntime;
@@ -49,8 +27,8 @@ describe.each(databaseTargets())('AI SDK spans on $name', (target: DatabaseTarge
   afterAll(() => rt?.dispose());
 
   /** Ingests a fixture and answers its run with steps, messages and provider traces. */
-  async function record(name: string) {
-    const { body, traceId } = fixture(name);
+  async function record(name: AiSdkFixture) {
+    const { body, traceId } = aiSdkFixture(name);
     expect(await rt.traces.ingest(actor, body, 'json')).toMatchObject({ rejected: 0 });
     const runId = deterministicId('run', actor.organizationId, 'run', traceId);
     const run = await rt.runs.retrieve(actor, { runId });
@@ -61,7 +39,7 @@ describe.each(databaseTargets())('AI SDK spans on $name', (target: DatabaseTarge
     return { run, steps, messages, traces, agent, traceId };
   }
 
-  for (const name of ['ai-sdk-generate-text', 'ai-sdk-legacy-generate-text']) {
+  for (const name of ['ai-sdk-generate-text', 'ai-sdk-legacy-generate-text'] as const) {
     it(`${name}: generateText with a tool call is one run of two steps`, async () => {
       const { run, steps, messages, traces, agent, traceId } = await record(name);
       expect(run).toMatchObject({
@@ -112,7 +90,7 @@ describe.each(databaseTargets())('AI SDK spans on $name', (target: DatabaseTarge
     });
   }
 
-  for (const name of ['ai-sdk-stream-text', 'ai-sdk-legacy-stream-text']) {
+  for (const name of ['ai-sdk-stream-text', 'ai-sdk-legacy-stream-text'] as const) {
     it(`${name}: streamText records reasoning and text, and the run's time to first token`, async () => {
       const { run, steps, messages } = await record(name);
       expect(run).toMatchObject({ status: 'completed', stopReason: 'end_turn', stepCount: 1, totalTokens: 52 });
@@ -123,7 +101,7 @@ describe.each(databaseTargets())('AI SDK spans on $name', (target: DatabaseTarge
     });
   }
 
-  for (const name of ['ai-sdk-error', 'ai-sdk-legacy-error']) {
+  for (const name of ['ai-sdk-error', 'ai-sdk-legacy-error'] as const) {
     it(`${name}: a failed provider call fails the step and the run`, async () => {
       const { run, steps, messages } = await record(name);
       expect(run).toMatchObject({ status: 'failed', stopReason: 'error', stepCount: 1, stepErrors: 1 });
