@@ -39,7 +39,7 @@ describe.each(databaseTargets())('runs from spans over HTTP on $name', (target: 
   const postTraces = (key: string, body: Buffer) =>
     fetch(`${url}/v1/traces`, {
       method: 'POST',
-      body,
+      body: new Uint8Array(body),
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     });
 
