@@ -257,6 +257,34 @@ describe.each(databaseTargets())('runs from spans on $name', (target: DatabaseTa
     expect(rt.traces.stats().written - stats).toBe(2 + 1 + 1 + 4);
   });
 
+  it('ends the run when a plain root span (a web request around the agent) arrives later; a plain trace records nothing', async () => {
+    const traceId = newTraceId();
+    const { llm1 } = agentTrace(traceId, now());
+    const httpRoot: TestSpan = {
+      traceId,
+      spanId: spanId(1),
+      name: 'POST /chat',
+      startNs: llm1.startNs - MS,
+      durationNs: 20n * MS,
+      attributes: { 'http.request.method': 'POST' },
+    };
+    await ingest(actor, request([llm1]));
+    const runId = runIdOf(actor, traceId);
+    expect(await rt.runs.retrieve(actor, { runId })).toMatchObject({ status: 'running' });
+    const plainTrace = newTraceId();
+    await ingest(actor, request([httpRoot, { ...httpRoot, traceId: plainTrace }]));
+    expect(await rt.runs.retrieve(actor, { runId })).toMatchObject({
+      status: 'completed',
+      stopReason: 'end_turn',
+      totalDurationNs: String(20n * MS),
+      // the call's first chunk, 1 ms after the web request began plus its own 0.5 ms
+      ttftNs: String(1_500_000n),
+    });
+    await expect(rt.runs.retrieve(actor, { runId: runIdOf(actor, plainTrace) })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+
   it('fails the run when the root span has StatusCode Error, and marks the failed LLM call', async () => {
     const traceId = newTraceId();
     const { root, llm1 } = agentTrace(traceId, now(), 'error');

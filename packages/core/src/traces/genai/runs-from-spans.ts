@@ -17,7 +17,7 @@ import { ZodError } from 'zod';
 import type { Actor } from '../../actor.ts';
 import type { Db } from '../../db/connect.ts';
 import { databaseUnavailable } from '../../db/database-unavailable.ts';
-import { messages, steps } from '../../db/schema.ts';
+import { messages, runs, steps } from '../../db/schema.ts';
 import { Conflict, InvalidArgument, NotFound } from '../../errors.ts';
 import type { MessageManager } from '../../messages/message-manager.ts';
 import type { RunManager } from '../../runs/run-manager.ts';
@@ -154,7 +154,28 @@ export class RunsFromSpans {
       if (range.enabled) this.#collect(spanLines, range.firstRow, range.endRow, traces);
       next = range.endRow;
     }
+    await this.#dropPlainTraces(actor, traces);
     for (const group of traces.values()) await this.#trace(actor, group);
+  }
+
+  /**
+   * Leaves out the traces of this request that are only a plain root span (no GenAI span in this request) and have no
+   * run: an instrumented service's ordinary requests. One query for all of them, not one per trace.
+   */
+  async #dropPlainTraces(actor: Actor, traces: Map<string, TraceGroup>): Promise<void> {
+    const plain = new Map<string, string>();
+    for (const group of traces.values()) {
+      if (group.spans.length === 0 && !group.root?.span) {
+        plain.set(deterministicId('run', actor.organizationId, 'run', group.traceId), group.traceId);
+      }
+    }
+    if (plain.size === 0) return;
+    const found = await this.#db
+      .select({ id: runs.id })
+      .from(runs)
+      .where(and(eq(runs.organizationId, actor.organizationId), inArray(runs.id, [...plain.keys()])));
+    for (const { id } of found) plain.delete(id);
+    for (const traceId of plain.values()) traces.delete(traceId);
   }
 
   /** Parses the rows from `from` up to `to` that may be GenAI or root spans, into their traces' groups. */
