@@ -347,21 +347,26 @@ describe.each(databaseTargets())('runs from spans on $name', (target: DatabaseTa
 
   it('stores a span whose data cannot be mapped, and counts it as a mapping failure', async () => {
     const traceId = newTraceId();
-    const { root, llm1, llm2 } = agentTrace(traceId, now());
+    const { root, llm1, tool, llm2 } = agentTrace(traceId, now());
     const longModel = {
       ...llm1,
       attributes: { ...llm1.attributes, [semconv.ATTR_GEN_AI_REQUEST_MODEL]: 'm'.repeat(5000) },
     };
     const negative = { ...llm2, attributes: { ...llm2.attributes, [semconv.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: -3 } };
+    // the root's own data is bad too: it still ends the run
     const failures = (reason: string) => counter('runtrace_otlp_mapping_failures_total', 'reason', reason);
     const before = { long: await failures('model_too_long'), negative: await failures('invalid_tokens') };
     const mappedBefore = await counter('runtrace_otlp_mapped_spans_total', 'kind', 'agent');
-    expect(await ingest(actor, request([longModel, negative, root]))).toMatchObject({ accepted: 3, rejected: 0 });
+    const badRoot = { ...root, attributes: { ...root.attributes, [semconv.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: 1e12 } };
+    expect(await ingest(actor, request([longModel, tool, negative, badRoot]))).toMatchObject({
+      accepted: 4,
+      rejected: 0,
+    });
     expect((await failures('model_too_long')) - before.long).toBe(1);
-    expect((await failures('invalid_tokens')) - before.negative).toBe(1);
-    expect((await counter('runtrace_otlp_mapped_spans_total', 'kind', 'agent')) - mappedBefore).toBe(1);
-    expect(await storedSpans(actor, traceId)).toHaveLength(3);
-    // the run is still recorded from the root, without the two calls
+    expect((await failures('invalid_tokens')) - before.negative).toBe(2);
+    expect((await counter('runtrace_otlp_mapped_spans_total', 'kind', 'agent')) - mappedBefore).toBe(0);
+    expect(await storedSpans(actor, traceId)).toHaveLength(4);
+    // the run is still recorded (from the tool span) and ended by the root, without the two calls
     expect(await rt.runs.retrieve(actor, { runId: runIdOf(actor, traceId) })).toMatchObject({
       status: 'completed',
       stepCount: 0,

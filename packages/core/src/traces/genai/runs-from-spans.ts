@@ -184,15 +184,16 @@ export class RunsFromSpans {
       const line = lines[i] as string;
       if (!mayMap(line)) continue;
       const row = parseSpanRow(line);
+      const isRoot = row.parentSpanId === '';
       let span: GenAiSpan | null;
       try {
         span = readGenAiSpan(row);
       } catch (err) {
         if (!(err instanceof SpanDataError)) throw err;
         this.#failures[err.reason] += 1;
-        continue;
+        // a root whose data cannot be mapped still ends its trace's run, as a plain root would
+        span = null;
       }
-      const isRoot = row.parentSpanId === '';
       if (!span && !isRoot) continue;
       let group = traces.get(row.traceId);
       if (!group) {
