@@ -21,11 +21,10 @@ import { messages, runs, steps } from '../../db/schema.ts';
 import { Conflict, InvalidArgument, NotFound } from '../../errors.ts';
 import type { MessageManager } from '../../messages/message-manager.ts';
 import type { RunManager } from '../../runs/run-manager.ts';
-import { MAX_AGENT_NAME_LENGTH, MAX_STEP_DURATION_NS, type Run } from '../../runs/schemas.ts';
+import { MAX_AGENT_NAME_LENGTH, type Run } from '../../runs/schemas.ts';
 import { isTerminal, type StopReason } from '../../runs/status.ts';
 import type { StepManager } from '../../steps/step-manager.ts';
 import type { ProviderTraceService } from '../../telemetry/provider-trace-service.ts';
-import { toIso } from '../../time.ts';
 import type { OtlpRows } from '../otlp-to-rows.ts';
 import { deterministicId } from './deterministic-id.ts';
 import {
@@ -38,6 +37,7 @@ import {
   type SpanRow,
 } from './gen-ai-span.ts';
 import { lettaMessagesOf, type MappedMessage, newInputMessages } from './letta-messages-of.ts';
+import { nsToIso, providerTraceBodiesOf, stepInputOf, stopReasonOf } from './llm-call-records.ts';
 import { readGenAiSpan } from './read-gen-ai-span.ts';
 import type { RunsFromSpansSettings } from './runs-from-spans-settings.ts';
 import { mayMap, parseSpanRow } from './span-row.ts';
@@ -73,31 +73,6 @@ interface TraceGroup {
   spans: GenAiSpan[];
   root: { row: SpanRow; span: GenAiSpan | null } | null;
 }
-
-/** Finish reasons (as providers and conventions spell them) → the step's stop reason; others map to none. */
-const STOP_REASON_OF_FINISH: Record<string, StopReason> = {
-  stop: 'end_turn',
-  end_turn: 'end_turn',
-  end: 'end_turn',
-  eos: 'end_turn',
-  complete: 'end_turn',
-  stop_sequence: 'end_turn',
-  length: 'max_tokens_exceeded',
-  max_tokens: 'max_tokens_exceeded',
-  max_output_tokens: 'max_tokens_exceeded',
-  error: 'llm_api_error',
-};
-
-function stopReasonOf(span: GenAiSpan): StopReason | null {
-  if (span.error) return 'llm_api_error';
-  for (const reason of span.finishReasons) {
-    const mapped = STOP_REASON_OF_FINISH[reason.toLowerCase()];
-    if (mapped) return mapped;
-  }
-  return null;
-}
-
-const nsToIso = (ns: bigint) => toIso(new Date(Number(ns / 1_000_000n)));
 
 export class RunsFromSpans {
   readonly #db: Db;
@@ -309,61 +284,15 @@ export class RunsFromSpans {
     const org = actor.organizationId;
     const run = state.run;
     const stepId = deterministicId('step', org, 'step', span.traceId, span.spanId);
-    const tokens = span.tokens;
-    const duration = span.durationNs <= MAX_STEP_DURATION_NS ? span.durationNs : null;
-    const promptDetails: Record<string, number> = {};
-    if (tokens?.cachedInput) promptDetails.cached_tokens = tokens.cachedInput;
-    if (tokens?.cacheWrite) promptDetails.cache_creation_tokens = tokens.cacheWrite;
-    await this.#steps.create(actor, {
-      id: stepId,
-      runId: run.id,
-      origin: 'otel',
-      providerName: span.provider,
-      model: span.model ?? span.responseModel,
-      promptTokens: tokens?.prompt ?? 0,
-      completionTokens: tokens?.completion ?? 0,
-      promptTokensDetails: Object.keys(promptDetails).length ? promptDetails : null,
-      completionTokensDetails: tokens?.reasoning ? { reasoning_tokens: tokens.reasoning } : null,
-      stopReason: stopReasonOf(span),
-      traceId: span.traceId,
-      requestId: span.responseId,
-      status: span.error ? 'failed' : 'success',
-      errorType: span.error?.type ?? null,
-      errorData: span.error ? { message: span.error.message } : null,
-      stepStartNs: span.startNs,
-      llmRequestStartNs: span.startNs,
-      llmRequestNs: duration,
-      stepNs: duration,
-    });
+    await this.#steps.create(actor, stepInputOf(span, run.id, stepId));
     const end = nsToIso(span.startNs + span.durationNs);
     await this.#append(actor, run.id, span, stepId, [
       ...lettaMessagesOf(newInputMessages(span.inputMessages), nsToIso(span.startNs)),
       ...lettaMessagesOf(span.outputMessages, end),
     ]);
     await this.#providerTraces.create(actor, {
+      ...providerTraceBodiesOf(span),
       id: deterministicId('providerTrace', org, 'provider_trace', span.traceId, span.spanId),
-      requestJson: {
-        model: span.model,
-        ...(span.provider ? { provider: span.provider } : {}),
-        messages: span.inputMessages,
-        ...span.requestParams,
-      },
-      responseJson: {
-        ...(span.responseId ? { id: span.responseId } : {}),
-        model: span.responseModel ?? span.model,
-        messages: span.outputMessages,
-        finish_reasons: span.finishReasons,
-        usage: tokens
-          ? {
-              input_tokens: tokens.prompt,
-              output_tokens: tokens.completion,
-              cache_read_input_tokens: tokens.cachedInput,
-              cache_creation_input_tokens: tokens.cacheWrite,
-              reasoning_tokens: tokens.reasoning,
-            }
-          : null,
-        ...(span.error ? { error: span.error } : {}),
-      },
       stepId,
       runId: run.id,
       agentId: run.agentId,
