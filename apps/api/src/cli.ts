@@ -9,6 +9,8 @@
  *   pnpm --silent runtrace migrate
  *   pnpm --silent runtrace retention show [--org <org-id>]
  *   pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
+ *   pnpm --silent runtrace runs-from-spans show [--org <org-id>]
+ *   pnpm --silent runtrace runs-from-spans set --org <org-id> --enabled <on|off>
  *   pnpm --silent runtrace prices list [--org <org-id>] [--defaults]
  *   pnpm --silent runtrace prices upsert [--org <org-id>] [--provider <p>] (--model <m> | --pattern <re>)
  *       --effective-from <iso> --input <usd/M> --output <usd/M> [--cached-input <usd/M>] [--cache-write <usd/M>]
@@ -35,6 +37,7 @@ import {
 } from '@runtrace/core';
 import { ConfigError, loadApiConfig } from '@runtrace/core/config';
 import type { PriceOutput } from '@runtrace/core/pricing';
+import type { RunsFromSpansSetting } from '@runtrace/core/traces';
 import { analyticsCommand } from './cli-analytics.ts';
 import { migrateCommand } from './cli-migrate.ts';
 
@@ -47,6 +50,9 @@ const USAGE = `usage:
   pnpm --silent runtrace migrate   (Postgres/PGlite and ClickHouse migrations, then exit)
   pnpm --silent runtrace retention show [--org <org-id>]
   pnpm --silent runtrace retention set --org <org-id> --days <N|off|default>
+  pnpm --silent runtrace runs-from-spans show [--org <org-id>]
+  pnpm --silent runtrace runs-from-spans set --org <org-id> --enabled <on|off>
+      (an organization's GenAI spans become runs; api processes see a change within 10 s)
   pnpm --silent runtrace prices list [--org <org-id>] [--defaults]
   pnpm --silent runtrace prices upsert [--org <org-id>] [--provider <p>] (--model <m> | --pattern <re>)
       --effective-from <iso> --input <usd/M> --output <usd/M> [--cached-input <usd/M>] [--cache-write <usd/M>]
@@ -65,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
       org: { type: 'string' },
       name: { type: 'string' },
       days: { type: 'string' },
+      enabled: { type: 'string' },
       defaults: { type: 'boolean' },
       provider: { type: 'string' },
       model: { type: 'string' },
@@ -109,6 +116,9 @@ async function main(argv: string[]): Promise<number> {
     const auth = runtime.auth;
     const org = values.org ?? DEFAULT_ORGANIZATION_ID;
     if (resource === 'retention') return await retentionCommand(runtime, action, values.org, values.days, print);
+    if (resource === 'runs-from-spans') {
+      return await runsFromSpansCommand(runtime, action, values.org, values.enabled, print);
+    }
     if (resource === 'prices') return await pricesCommand(runtime, action, arg, { ...values, org }, print);
     switch (`${resource} ${action}`) {
       case 'orgs create': {
@@ -197,6 +207,37 @@ async function retentionCommand(
     return 0;
   }
   throw new UsageError(`unknown command: retention ${action}`);
+}
+
+/**
+ * `runs-from-spans show`: whether each organization's (or one's, with --org) GenAI spans become runs;
+ * `runs-from-spans set`: switches an organization on or off. Running api processes see the change within
+ * RUNS_FROM_SPANS_CACHE_MS (they cache the flag).
+ */
+async function runsFromSpansCommand(
+  runtime: Runtime,
+  action: string,
+  org: string | undefined,
+  enabled: string | undefined,
+  print: (value: unknown, text: string) => void,
+): Promise<number> {
+  const line = (s: RunsFromSpansSetting) => `${s.organizationId}  runs from spans ${s.enabled ? 'on' : 'off'}`;
+  if (action === 'show') {
+    const ids = org ? [org] : (await runtime.auth.listOrganizations()).map((o) => o.id);
+    const settings = [];
+    for (const id of ids) settings.push(await runtime.runsFromSpans.getFor(id));
+    print(org ? settings[0] : settings, settings.map(line).join('\n'));
+    return 0;
+  }
+  if (action === 'set') {
+    if (!org || enabled === undefined) throw new UsageError('runs-from-spans set needs --org and --enabled');
+    const value = ({ on: true, true: true, off: false, false: false } as Record<string, boolean>)[enabled];
+    if (value === undefined) throw new UsageError('--enabled must be on or off');
+    const setting = await runtime.runsFromSpans.setFor(org, { enabled: value });
+    print(setting, line(setting));
+    return 0;
+  }
+  throw new UsageError(`unknown command: runs-from-spans ${action}`);
 }
 
 /** `prices list|upsert|delete|recompute` for one organization (the default one without --org). */

@@ -1,4 +1,4 @@
+export { otlpGrpcPort } from './otlp-grpc.ts';
 export type { AppRouter } from './router.ts';
 export { appRouter } from './router.ts';
 export { buildServer, type ServerOptions } from './server.ts';
-export { otlpGrpcPort } from './otlp-grpc.ts';

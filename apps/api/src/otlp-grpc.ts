@@ -20,8 +20,8 @@ import {
   type Metadata,
   Server,
   ServerCredentials,
-  type ServerInterceptor,
   ServerInterceptingCall,
+  type ServerInterceptor,
   type ServiceDefinition,
   status,
 } from '@grpc/grpc-js';

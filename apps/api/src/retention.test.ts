@@ -2,18 +2,12 @@
  * `retention.get`/`retention.set` over HTTP: scoped to the caller's organization, bad input answered BAD_REQUEST
  * naming the field, and the job's counters on /metrics.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { inheritedEnvironment } from '@runtrace/core/config';
 import { createTestRuntime, type DatabaseTarget, databaseTargets, type TestRuntime } from '@runtrace/core/testing';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer } from './server.ts';
+import { scratchCli } from './test-cli.ts';
 
 describe.each(databaseTargets())('retention procedures on $name', (target: DatabaseTarget) => {
   let rt: TestRuntime;
@@ -98,23 +92,8 @@ describe.each(databaseTargets())('retention procedures on $name', (target: Datab
 });
 
 describe('pnpm runtrace retention (the CLI, on PGlite)', () => {
-  const apiDir = fileURLToPath(new URL('..', import.meta.url));
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'runtrace-retention-cli-'));
-  const env = {
-    ...inheritedEnvironment(),
-    RUNTRACE_DATA_DIR: dataDir,
-    DATABASE_URL: '',
-    RUNTRACE_RETENTION_DAYS: '30',
-  };
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-  const cli = (...args: string[]) =>
-    promisify(execFile)(path.join(apiDir, 'node_modules', '.bin', 'tsx'), ['src/cli.ts', ...args], {
-      cwd: apiDir,
-      env,
-    }).then(
-      ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
-      (err: { code: number; stdout: string; stderr: string }) => err,
-    );
+  const { run: cli, remove } = scratchCli('retention', { RUNTRACE_RETENTION_DAYS: '30' });
+  afterAll(remove);
   const org = 'org-00000000-0000-4000-8000-000000000000';
 
   it('sets, shows and resets an organization’s override; refuses bad days and unknown organizations', async () => {

@@ -30,6 +30,9 @@ import { RunStreamService } from './streams/run-stream-service.ts';
 import { createBackends } from './telemetry/factory.ts';
 import { ProviderTraceService } from './telemetry/provider-trace-service.ts';
 import { TelemetryManager } from './telemetry/telemetry-manager.ts';
+import { registerMappingMetrics } from './traces/genai/mapping-metrics.ts';
+import { RunsFromSpans } from './traces/genai/runs-from-spans.ts';
+import { RunsFromSpansSettings } from './traces/genai/runs-from-spans-settings.ts';
 import { OtelTraces } from './traces/otel-traces.ts';
 import { createSelfTracer, type SelfTracer } from './traces/self-trace.ts';
 import { registerSpanMetrics } from './traces/span-metrics.ts';
@@ -63,6 +66,8 @@ export interface Runtime {
   readonly traces: OtelTraces;
   /** The SDK behind the api's own request spans (RUNTRACE_OTEL_SELF_TRACE), or null when off. */
   readonly selfTracer: SelfTracer | null;
+  /** Per-organization runs-from-spans opt-in (`pnpm runtrace runs-from-spans`), cached for the OTLP ingest path. */
+  readonly runsFromSpans: RunsFromSpansSettings;
   /** Per-organization retention overrides (`retention.get`/`retention.set`, `pnpm runtrace retention`). */
   readonly retention: RetentionSettings;
   /** Deletes expired runs and provider traces in Postgres; started unless `retentionJob: false`. */
@@ -247,6 +252,21 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
   const probe = new ReadinessProbe({ db: database.db, redisUrl: config.redisUrl, clickhouse });
   opened.add(() => probe.close());
   const priceBook = new PriceBook(database.db);
+  const stepManager = new StepManager({ db: database.db, prices: priceBook, analytics: analyticsFeed });
+  const messages = new MessageManager({ db: database.db });
+  const providerTraces = new ProviderTraceService({ db: database.db, telemetry });
+  const runsFromSpans = new RunsFromSpansSettings(database.db);
+  const mapping = new RunsFromSpans({
+    db: database.db,
+    runs,
+    steps: stepManager,
+    messages,
+    providerTraces,
+    settings: runsFromSpans,
+    logger,
+  });
+  traces.useMapping(mapping);
+  registerMappingMetrics(telemetry.metrics.registry, mapping);
   return {
     config,
     logger,
@@ -254,17 +274,18 @@ async function openRuntime(options: RuntimeOptions, opened: OpenedResources): Pr
     auth,
     agents: new AgentManager({ db: database.db }),
     runs,
-    steps: new StepManager({ db: database.db, prices: priceBook, analytics: analyticsFeed }),
+    steps: stepManager,
     prices: new PriceManager({ db: database.db, book: priceBook, analytics: analyticsFeed }),
-    messages: new MessageManager({ db: database.db }),
+    messages,
     analytics: clickhouseAnalytics ?? new PostgresAnalytics({ db: database.db }),
     telemetry,
-    providerTraces: new ProviderTraceService({ db: database.db, telemetry }),
+    providerTraces,
     streams: streamService,
     runChanges: stores.changes,
     clickhouse,
     traces,
     selfTracer,
+    runsFromSpans,
     retention: new RetentionSettings(database.db, config.retentionDays),
     retentionJob,
     analyticsFeed,

@@ -28,6 +28,11 @@ export const organizations = pgTable('organizations', {
    * everything whatever the global setting says.
    */
   retentionDays: integer('retention_days'),
+  /**
+   * Whether this organization's GenAI spans (OTLP) become runs, steps and messages (traces/genai/). A resource's
+   * `runtrace.runs_from_spans` attribute overrides it either way.
+   */
+  runsFromSpans: boolean('runs_from_spans').notNull().default(false),
 });
 
 export const users = pgTable('users', {

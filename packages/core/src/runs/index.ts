@@ -39,8 +39,8 @@ export { RUN_STATUSES, type RunStatus, STOP_REASONS, type StopReason } from './n
 export { RunManager } from './run-manager.ts';
 export {
   type CountRunsInput,
-  countRunsInput,
   type CreateRunInput,
+  countRunsInput,
   createRunInput,
   type ListActiveRunsInput,
   type ListRunsInput,

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../actor.ts';
 import { Conflict, InvalidArgument, NotFound } from '../errors.ts';
-import { MAX_STEP_DURATION_NS } from './schemas.ts';
 import { createTestRuntime, databaseTargets, newId, type TestRuntime } from '../testing/index.ts';
+import { MAX_STEP_DURATION_NS } from './schemas.ts';
 
 const agentId = () => newId('agent');
 

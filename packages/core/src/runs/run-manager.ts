@@ -18,16 +18,16 @@ import { retrieveRun } from './run-record.ts';
 import { runMetricsOf, runUsage } from './run-usage.ts';
 import {
   type CountRunsInput,
-  countRunsInput,
   type CreateRunInput,
+  countRunsInput,
   createRunInput,
   type ListActiveRunsInput,
   type ListRunsInput,
   listActiveRunsInput,
   listRunsInput,
   type Run,
-  type RunIdInput,
   type RunCount,
+  type RunIdInput,
   type RunMetrics,
   type RunUsage,
   runIdInput,

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { BackendStats, OrganizationStats, ProviderTraceBackend } from './backend.ts';
-import { LatencyTally, type LatencySummary } from './latency-tally.ts';
+import { type LatencySummary, LatencyTally } from './latency-tally.ts';
 import { TimedTally } from './tally.ts';
 
 export type WriteResult = 'ok' | 'failed' | 'timeout';

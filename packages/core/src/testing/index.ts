@@ -171,6 +171,8 @@ export function streamTargets(): StreamTarget[] {
 export * from '../clickhouse/testing.ts';
 /** Well-formed ids for tests. */
 export { newId } from '../ids.ts';
+export * from './ai-sdk-fixtures.ts';
 export * from './free-tcp-port.ts';
+export * from './otlp-spans.ts';
 export * from './private-redis.ts';
 export * from './sample-traces.ts';

@@ -10,6 +10,16 @@ export {
   RPC_CODES,
 } from './encode-export-response.ts';
 export { inTraceView, traceSpansTopic } from './live-spans.ts';
+export type { GenAiSpan, GenAiSpanKind, MappingFailureReason } from './genai/gen-ai-span.ts';
+export { GEN_AI_SPAN_KINDS, MAPPING_FAILURE_REASONS } from './genai/gen-ai-span.ts';
+export { readGenAiSpan } from './genai/read-gen-ai-span.ts';
+export { type MappingStats, RunsFromSpans, type RunsFromSpansOptions } from './genai/runs-from-spans.ts';
+export {
+  RUNS_FROM_SPANS_CACHE_MS,
+  type RunsFromSpansSetting,
+  RunsFromSpansSettings,
+  setRunsFromSpansInput,
+} from './genai/runs-from-spans-settings.ts';
 export {
   type IngestResult,
   type OrganizationIngestStats,
@@ -27,6 +37,7 @@ export {
   type TraceUpdatesInput,
   traceUpdatesInput,
 } from './schemas.ts';
+export { RUNS_FROM_SPANS_ATTRIBUTE } from './otlp-to-rows.ts';
 export type { SelfTracer } from './self-trace.ts';
 export { type ReadTraceSpansOptions, readTraceSpans } from './span-reader.ts';
 export type { TraceUpdate, TraceUpdatesOptions } from './trace-updates.ts';

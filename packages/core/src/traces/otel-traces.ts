@@ -10,7 +10,7 @@ import type { RunChangeFeed } from '../streams/run-changes.ts';
 import { TimedTally } from '../telemetry/tally.ts';
 import type { OtlpFormat } from './encode-export-response.ts';
 import { liveSpansOfRows, MAX_SPANS_PER_MESSAGE, traceSpansTopic } from './live-spans.ts';
-import { otlpToRows } from './otlp-to-rows.ts';
+import { type OtlpRows, otlpToRows } from './otlp-to-rows.ts';
 import {
   type RunTraceInput,
   runTraceInput,
@@ -58,6 +58,12 @@ export interface OtelTracesOptions {
   logger?: Logger | undefined;
   /** How `runs.traceUpdates` follows a run. */
   live?: TraceUpdatesOptions | undefined;
+}
+
+/** A stage that maps an export request's decoded spans into other records before they are written (traces/genai/). */
+export interface SpanMappingStage {
+  /** @throws Unavailable when its store is down: the export fails (retryable) and no span is written. */
+  map(actor: Actor, decoded: OtlpRows): Promise<void>;
 }
 
 /** OTLP ingest as `GET /metrics` reports it (span-metrics.ts). */
@@ -150,6 +156,7 @@ export class OtelTraces {
   readonly #requests = new Map<OtlpRequestOutcome, TimedTally>(OTLP_REQUEST_OUTCOMES.map((o) => [o, new TimedTally()]));
   /** Requests refused before their caller was known (no key or a bad one, an unsupported type): no organization. */
   readonly #unattributed = new Map<OtlpRequestOutcome, number>();
+  #mapping: SpanMappingStage | null = null;
 
   constructor(options: OtelTracesOptions) {
     this.#ch = options.clickhouse;
@@ -169,6 +176,14 @@ export class OtelTraces {
       : null;
   }
 
+  /**
+   * Maps each export's GenAI spans into runs before the spans are written (runtime.ts attaches it once the managers
+   * it writes through exist).
+   */
+  useMapping(stage: SpanMappingStage): void {
+    this.#mapping = stage;
+  }
+
   /** False when CLICKHOUSE_URL=off: ingest and forRun answer NotImplemented naming the variable. */
   get enabled(): boolean {
     return this.#ch !== null;
@@ -186,6 +201,8 @@ export class OtelTraces {
     const decoded = otlpToRows(body, format, org);
     this.#spans.rejected.add(org, decoded.rejected);
     for (const [reason, n] of decoded.reasons) this.#reason(reason).add(org, n);
+    // Mapped before the spans are written: a mapping that cannot reach Postgres fails the export (retryable).
+    await this.#mapping?.map(actor, decoded);
     try {
       await this.#batcher.add(decoded.lines, decoded.rows);
     } catch (err) {

@@ -36,7 +36,17 @@ export interface OtlpRows {
   errorMessage: string;
   /** The refused spans by reason (a fixed sentence each: no span data), for the health view's counters. */
   reasons: ReadonlyMap<string, number>;
+  /** The rows one by one (what `lines` joins), for the GenAI mapping stage. */
+  spanLines: readonly string[];
+  /**
+   * The resources that set {@link RUNS_FROM_SPANS_ATTRIBUTE} (true or false), each with the rows it holds
+   * (`spanLines` indexes from `firstRow` up to, not including, `endRow`); empty in the common case.
+   */
+  runsFromSpansOverrides: readonly { firstRow: number; endRow: number; enabled: boolean }[];
 }
+
+/** The resource attribute that opts a resource's spans into (`true`) or out of (`false`) runs from spans. */
+export const RUNS_FROM_SPANS_ATTRIBUTE = 'runtrace.runs_from_spans';
 
 /** The resource attribute that carries the caller's organization; `otel_traces.OrganizationId` is derived from it. */
 export const ORGANIZATION_ATTRIBUTE = 'runtrace.organization_id';
@@ -85,6 +95,7 @@ class RowBuilder extends OtlpValueReader {
   readonly #organizationId: string;
   readonly #lines: string[] = [];
   readonly #reasons = new Map<string, number>();
+  readonly #overrides: { firstRow: number; endRow: number; enabled: boolean }[] = [];
   #rejected = 0;
   #altered = 0;
 
@@ -109,6 +120,8 @@ class RowBuilder extends OtlpValueReader {
       const resourceAltered = this.alteredSpan;
       const service = attributes['service.name'] ?? '';
       attributes[ORGANIZATION_ATTRIBUTE] = this.#organizationId;
+      const override = attributes[RUNS_FROM_SPANS_ATTRIBUTE]?.toLowerCase();
+      const firstRow = this.#lines.length;
       const resourcePart = `{"ServiceName":${JSON.stringify(service)},"ResourceAttributes":${JSON.stringify(attributes)}`;
       const scopeSpansList = this.list(resourceSpans.scopeSpans, 'scopeSpans');
       this.path.push('scopeSpans');
@@ -135,6 +148,9 @@ class RowBuilder extends OtlpValueReader {
         }
         this.path.length -= 2;
       }
+      if (override === 'true' || override === 'false') {
+        this.#overrides.push({ firstRow, endRow: this.#lines.length, enabled: override === 'true' });
+      }
       this.path.length -= 2;
     }
     this.path.pop();
@@ -145,6 +161,8 @@ class RowBuilder extends OtlpValueReader {
       altered: this.#altered,
       errorMessage: partialSuccessMessage(this.#reasons, this.#rejected, this.#altered),
       reasons: this.#reasons,
+      spanLines: this.#lines,
+      runsFromSpansOverrides: this.#overrides,
     };
   }
 

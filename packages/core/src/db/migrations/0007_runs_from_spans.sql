@@ -1,0 +1,1 @@
+ALTER TABLE "organizations" ADD COLUMN "runs_from_spans" boolean DEFAULT false NOT NULL;
