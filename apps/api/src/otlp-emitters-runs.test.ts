@@ -1,10 +1,7 @@
 /**
- * DEPENDS ON the `genai` branch (runs from spans, issue #16): without its mapping no run is recorded and every test
- * here fails. It lives on the scratch branch `emitters-on-genai` (emitters with genai merged) until both land.
- *
- * The AI SDK's own spans (testing/ai-sdk-emitter.ts: generateText with a tool, streamText, a failing call; both
+ * Runs from spans (README "Send OpenTelemetry"), end to end with emitters nobody here wrote. The AI SDK's own spans (testing/ai-sdk-emitter.ts: generateText with a tool, streamText, a failing call; both
  * `@ai-sdk/otel` integrations), sent by the official gRPC exporter with the resource opted in
- * (`runtrace.runs_from_spans=true`), become the ledger records GENAI-DESIGN.md describes: one run per trace, a step per
+ * (`runtrace.runs_from_spans=true`), become these ledger records: one run per trace, a step per
  * LLM call with its tokens and duration, the call's messages and provider trace — the same records whichever
  * integration traced the call. A repeated export records nothing twice; a resource not opted in records nothing.
  */
@@ -55,7 +52,7 @@ function llmSpans(call: RecordedAiSdkCall): ReadableSpan[] {
 
 const rootOf = (call: RecordedAiSdkCall) => call.spans.find((s) => !s.parentSpanContext)!;
 
-describe.each(databaseTargets())("the AI SDK's spans become runs (needs the genai branch) on $name", (target) => {
+describe.each(databaseTargets())("the AI SDK's spans become runs on $name", (target) => {
   let api: Api;
   let actor: Actor;
   let key: string;

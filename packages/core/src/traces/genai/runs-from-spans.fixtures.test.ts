@@ -114,4 +114,39 @@ describe.each(databaseTargets())('AI SDK spans on $name', (target: DatabaseTarge
       expect(messages.map((m) => m.messageType)).toEqual(['user_message']);
     });
   }
+
+  for (const name of ['ai-sdk-generate-text', 'ai-sdk-legacy-generate-text'] as const) {
+    it(`${name}: a tool span starting in the same nanosecond as its call, exported first, still follows the call`, async () => {
+      // SDKs stamp whole milliseconds: a tool often starts in the last millisecond of the call that asked for it.
+      const org = await rt.auth.createOrganization(`tie-${name}`);
+      const tied: Actor = { organizationId: org.id, userId: org.userId };
+      await rt.runsFromSpans.setFor(org.id, { enabled: true });
+      const { body, traceId } = aiSdkFixture(name);
+      const request = JSON.parse(body.toString());
+      const spans: { name: string; startTimeUnixNano: string; attributes: { key: string }[] }[] =
+        request.resourceSpans[0].scopeSpans.flatMap((s: { spans: unknown[] }) => s.spans);
+      const isTool = (s: (typeof spans)[number]) => s.name === 'ai.toolCall' || s.name.startsWith('execute_tool');
+      const isCall = (s: (typeof spans)[number]) => s.name.endsWith('.doGenerate') || s.name.startsWith('chat ');
+      const firstCall = spans
+        .filter(isCall)
+        .sort((a, b) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1))[0];
+      const tool = spans.find(isTool);
+      if (!firstCall || !tool) throw new Error(`${name} has no tool span and call`);
+      tool.startTimeUnixNano = firstCall.startTimeUnixNano;
+      for (const scope of request.resourceSpans[0].scopeSpans)
+        scope.spans.sort((a: unknown, b: unknown) => Number(isTool(b as never)) - Number(isTool(a as never)));
+      await rt.traces.ingest(tied, Buffer.from(JSON.stringify(request)), 'json');
+      const runId = deterministicId('run', tied.organizationId, 'run', traceId);
+      const messages = (await rt.messages.listByRun(tied, { runId })).items;
+      const steps = (await rt.steps.listByRun(tied, { runId, order: 'asc' })).items;
+      expect(messages.map((m) => m.messageType)).toEqual([
+        'system_message',
+        'user_message',
+        'tool_call_message',
+        'tool_return_message',
+        'assistant_message',
+      ]);
+      expect(messages[2]?.stepId).toBe(steps[0]?.id);
+    });
+  }
 });

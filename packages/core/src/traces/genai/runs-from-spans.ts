@@ -42,6 +42,9 @@ import { readGenAiSpan } from './read-gen-ai-span.ts';
 import type { RunsFromSpansSettings } from './runs-from-spans-settings.ts';
 import { mayMap, parseSpanRow } from './span-row.ts';
 
+/** Within one start time: an agent's span, then its LLM calls, then the tools they asked for. */
+const KIND_ORDER: Record<GenAiSpanKind, number> = { agent: 0, llm: 1, tool: 2 };
+
 /** Run metadata keys the stage keeps between export requests (flat: runs.update merges metadata shallowly). */
 export const RUN_METADATA = {
   traceId: 'otel.trace_id',
@@ -195,7 +198,11 @@ export class RunsFromSpans {
       }
     }
     const state = { run };
-    group.spans.sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+    // By start; on a tie an LLM call before the tool it asked for (SDKs stamp whole milliseconds, and a tool often
+    // starts in its call's last one), so that the call records the tool call with its step before the tool span does.
+    group.spans.sort((a, b) =>
+      a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : KIND_ORDER[a.kind] - KIND_ORDER[b.kind],
+    );
     for (const span of group.spans) await this.#guarded(span.kind, () => this.#span(actor, state, span));
     const root = group.root;
     if (!root) return;
