@@ -22,6 +22,7 @@ import { runsListSection } from './runs-list.ts';
 import type { BenchOptions, BenchSection, Check } from './section.ts';
 import { type SeedResult, seedRuns } from './seed.ts';
 import { int, seconds } from './stats.ts';
+import { spanMappingSection } from './span-mapping.ts';
 import { stepsPricingSection } from './steps-pricing.ts';
 import { streamsSection } from './streams.ts';
 import { telemetrySection } from './telemetry.ts';
@@ -34,6 +35,7 @@ const SECTIONS: BenchSection[] = [
   telemetrySection,
   streamsSection,
   tracesSection,
+  spanMappingSection,
   purgeSection,
   stepsPricingSection,
   analyticsSection,
