@@ -41,15 +41,11 @@ export async function measureListScenarios(
   const apiCpuMs = () => processCpuMs(api.pid);
   // Keep-alive GETs of the URL httpBatchLink sends (http.ts): the api's latency, not the client's JSON.parse.
   const agent = keepAliveAgent(c);
-  const overHttp = (
-    name: string,
-    input: { agentId?: string; cursor?: string },
-    headers?: Record<string, string>,
-  ): Scenario => {
+  const overHttp = (name: string, input: { agentId?: string; cursor?: string }): Scenario => {
     const url = new URL(
       `${api.url}/trpc/runs.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { limit: LIMIT, ...input } }))}`,
     );
-    return { name, concurrency: c, serverCpuMs: apiCpuMs, run: () => get(agent, url, headers) };
+    return { name, concurrency: c, serverCpuMs: apiCpuMs, run: () => get(agent, url) };
   };
   // The same first page through @runtrace/client, which also parses the ~60 KB of JSON (a dashboard does that too).
   const clients = Array.from({ length: c }, () => createRuntraceClient({ url: api.url }));
@@ -83,22 +79,19 @@ export async function measureListScenarios(
     sqlKeyset(L.sqlDeepAgent, agentId, agentDeep),
     overHttp(L.deepAgent, { agentId, cursor: encode(agentDeep) }),
     typedClient(L.firstClient),
-    // The same call through tRPC's own handler: any trpc-accept header sends it there (fast-calls.ts), and this one
-    // asks for the answer the direct route gives (plain JSON, not JSON lines).
-    overHttp(L.firstAdapter, {}, { 'trpc-accept': 'application/json' }),
   ];
   const rounds = 10;
   log(
     `    ${scenarios.length} scenarios × ${int(options.requests)} requests at concurrency ${c}, taking turns in ${rounds} rounds ` +
-      `(HTTP: ${L.first}, ${L.firstAgent}, ${L.deep}, ${L.deepAgent}; SQL: the same four queries; ${L.firstClient}; ${L.firstAdapter}) …`,
+      `(HTTP: ${L.first}, ${L.firstAgent}, ${L.deep}, ${L.deepAgent}; SQL: the same four queries; ${L.firstClient}) …`,
   );
   const t0 = performance.now();
-  const [sqlFirst, first, sqlFirstAgent, firstAgent, sqlDeep, deepM, sqlDeepAgent, deepAgent, firstClient, firstAdapter] =
+  const [sqlFirst, first, sqlFirstAgent, firstAgent, sqlDeep, deepM, sqlDeepAgent, deepAgent, firstClient] =
     (await measureInterleaved(scenarios, {
       requests: options.requests,
       rounds,
       onRound: (r, n) => log(`      round ${r}/${n}  ${seconds(performance.now() - t0)}`),
-    })) as [Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary];
+    })) as [Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary, Summary];
   agent.destroy();
   // No warm-up for OFFSET: at a million runs one such query scans and sorts the whole table for seconds.
   log(
@@ -122,7 +115,6 @@ export async function measureListScenarios(
     sqlDeepAgent,
     deepAgent,
     firstClient,
-    firstAdapter,
     offsetDeep,
     offsetDeepAgent,
   };

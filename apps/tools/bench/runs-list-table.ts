@@ -18,7 +18,6 @@ export function listLabels(deepPage: number, agentDeepPage: number, limit: numbe
     deep: `runs.list page ${int(deepPage)}`,
     deepAgent: `runs.list page ${int(agentDeepPage)}, agentId`,
     firstClient: 'runs.list page 1, typed client',
-    firstAdapter: "runs.list page 1, tRPC's adapter",
     sqlFirst: 'SQL keyset page 1 (no HTTP)',
     sqlFirstAgent: 'SQL keyset page 1, agentId',
     sqlDeep: `SQL keyset page ${int(deepPage)}`,
@@ -86,14 +85,6 @@ export function runsListTable(L: ListLabels, m: ListMeasurements): { table: stri
       baselineLabel: L.sqlDeep,
       baseline: m.sqlDeep,
       target: '(HTTP cost)',
-      checks: [],
-    },
-    {
-      label: L.first,
-      measured: m.first,
-      baselineLabel: L.firstAdapter,
-      baseline: m.firstAdapter,
-      target: '(direct route vs adapter)',
       checks: [],
     },
     {

@@ -3,9 +3,9 @@ import { spawnApi } from '@runtrace/client/testing/apiProcess';
 import { encodeCursor, toIso } from '@runtrace/core/internal';
 import { type ListSetup, measureListScenarios } from './measure-list-scenarios.ts';
 import { type Cursor, explain, keysetPage, LIMIT, offsetPage } from './runs-list-sql.ts';
-import { type ListLabels, type ListMeasurements, listLabels, runsListTable } from './runs-list-table.ts';
+import { listLabels, runsListTable } from './runs-list-table.ts';
 import type { BenchContext, BenchSection } from './section.ts';
-import { defaultWarmup, int, ms, ratio } from './stats.ts';
+import { defaultWarmup, int } from './stats.ts';
 
 /** The issue's deep page: page 10,000 of 100 (the last page of a million runs). */
 const DEEP_PAGE = 10_000;
@@ -90,26 +90,11 @@ async function measureList(ctx: BenchContext, api: { url: string; pid: number },
       `The api in a process of its own (apps/api/src/main.ts on the scratch database). HTTP rows: keep-alive GETs of the URL the typed client's httpBatchLink sends (runs.list?batch=1&input=…), ${c} sockets, each response read to its end and its status checked, not parsed, as wrk or autocannon would; the typed-client row goes through @runtrace/client (one client per worker, so calls are never batched together), which also parses the JSON. SQL: postgres.js, ${c} connections, the query runs.list issues.`,
       "cpu ms/req: CPU time of this (load-generating) process per request; api cpu ms/req: the api process's (/proc), for the HTTP rows. The api, Postgres and the load generator share the machine's cores.",
       `The ${scenarios} scenarios take turns in ${rounds} rounds (a change in machine load falls on all alike), each after ${defaultWarmup(options.requests)} untimed requests.`,
-      directVsAdapter(L, m),
       `Deep pages use a real cursor (encodeCursor of the last row of the previous page, found once with OFFSET); ratio = scenario / baseline.`,
       ...plans.map(([label, plan]) => `plan, ${label}: ${plan}`),
     ],
     checks,
   };
-}
-
-/**
- * What the direct route (fast-calls.ts) saves over tRPC's adapter for the same call, in api CPU per request and
- * throughput: issue 17 keeps it only while it saves at least 15%.
- */
-function directVsAdapter(L: ListLabels, m: ListMeasurements): string {
-  const cpu = m.first.serverCpuMsPerOp / m.firstAdapter.serverCpuMsPerOp;
-  const throughput = m.first.perSecond / m.firstAdapter.perSecond;
-  return (
-    `${L.first} (direct route) vs ${L.firstAdapter}: api cpu/req ${ratio(cpu)} (${ms(m.first.serverCpuMsPerOp)} vs ` +
-    `${ms(m.firstAdapter.serverCpuMsPerOp)} ms, saving ${Math.round((1 - cpu) * 100)}%), req/s ${ratio(throughput)}, ` +
-    `p50 ${ratio(m.first.p50 / m.firstAdapter.p50)}.`
-  );
 }
 
 /** The keyset pages over HTTP must be exactly the OFFSET pages, ties in created_at included. */
