@@ -23,6 +23,7 @@ import type { BenchOptions, BenchSection, Check } from './section.ts';
 import { type SeedResult, seedRuns } from './seed.ts';
 import { int, seconds } from './stats.ts';
 import { stepsPricingSection } from './steps-pricing.ts';
+import { directRoutesSection } from './direct-routes.ts';
 import { streamsSection } from './streams.ts';
 import { telemetrySection } from './telemetry.ts';
 import { tracesSection } from './traces.ts';
@@ -38,6 +39,7 @@ const SECTIONS: BenchSection[] = [
   stepsPricingSection,
   analyticsSection,
   compressionSection,
+  directRoutesSection,
 ];
 
 const USAGE = `pnpm bench [-- options]
