@@ -35,6 +35,7 @@ describe.each(databaseTargets())('procedure invoker against tRPC’s handler ($n
   // Real middlewares (trpc.ts: auth, error mapping, storable input); procedures a test needs to watch or fail.
   const testRouter = router({
     echo: publicProcedure.input(z.strictObject({ n: z.int().min(0) })).query(({ input }) => ({ n: input.n })),
+    bump: publicProcedure.input(z.strictObject({ n: z.int().min(0) })).mutation(({ input }) => ({ n: input.n + 1 })),
     bug: publicProcedure.query(() => {
       throw new Error('a bug');
     }),
@@ -75,7 +76,7 @@ describe.each(databaseTargets())('procedure invoker against tRPC’s handler ($n
     const invoker = new ProcedureInvoker({ router: testRouter, createContext: (req) => createContext({ req }) });
     const trpcOptions = { router: testRouter, createContext };
     registerSubscriptionRoutes(app, { invoker, prefix: '/direct', sse: SSE_OPTIONS });
-    await registerFastCalls(app, { invoker, prefix: '/direct', paths: ['echo', 'bug', 'slow'], trpcOptions });
+    await registerFastCalls(app, { invoker, prefix: '/direct', paths: ['echo', 'bump', 'bug', 'slow'], trpcOptions });
     await app.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
     await app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -103,6 +104,28 @@ describe.each(databaseTargets())('procedure invoker against tRPC’s handler ($n
       expect(await get('direct', batched)).toEqual(await get('trpc', batched));
       expect(direct.status).toBe(path === 'bug' ? 500 : input.n === 1 && !('nope' in input) ? 200 : 400);
     }
+  });
+
+  it('answers mutations on the direct route as tRPC’s handler does: data, bad input, not JSON; batched or not', async () => {
+    const post = async (prefix: string, query: string, body: string) => {
+      const res = await fetch(`${url}/${prefix}/${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      // Fastify names the charset of a string body (the direct route's), tRPC does not: the media type is the same.
+      const type = res.headers.get('content-type')?.split(';')[0];
+      return { status: res.status, type, body: await res.json() };
+    };
+    for (const body of [{ n: 1 }, { n: -1 }, { n: 1, nope: true }, 'not json']) {
+      const single = typeof body === 'string' ? body : JSON.stringify(body);
+      const batched = typeof body === 'string' ? `{"0":${body}}` : JSON.stringify({ 0: body });
+      const direct = await post('direct', 'bump', single);
+      expect(direct).toEqual(await post('trpc', 'bump', single));
+      expect(await post('direct', 'bump?batch=1', batched)).toEqual(await post('trpc', 'bump?batch=1', batched));
+      expect(direct.status).toBe(typeof body === 'string' || body.n < 0 || 'nope' in body ? 400 : 200);
+    }
+    expect((await post('direct', 'bump', '{"n":1}')).body).toEqual({ result: { data: { n: 2 } } });
   });
 
   it('streams a subscription as tRPC’s handler does: tracked and untracked values, its end, errors, a resume', async () => {
