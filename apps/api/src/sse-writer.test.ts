@@ -42,7 +42,12 @@ describe('SseWriter', () => {
 
   /** A client that collects what it reads (unless paused). */
   const connect = async (name: string, query = '') => {
-    const received = { text: '', ended: false, headers: {} as http.IncomingHttpHeaders, res: null as http.IncomingMessage | null };
+    const received = {
+      text: '',
+      ended: false,
+      headers: {} as http.IncomingHttpHeaders,
+      res: null as http.IncomingMessage | null,
+    };
     const req = http.get(`${url}/sse/${name}${query}`);
     req.on('response', (res) => {
       received.headers = res.headers;
@@ -131,7 +136,10 @@ describe('SseWriter', () => {
 
   it('broadcasts one frame to every response', async () => {
     const clients = await Promise.all(['b1', 'b2', 'b3'].map((name) => connect(name)));
-    await SseWriter.broadcast('data: {"to":"all"}\n\n', clients.map((c) => c.writer));
+    await SseWriter.broadcast(
+      'data: {"to":"all"}\n\n',
+      clients.map((c) => c.writer),
+    );
     await until(() => clients.every((c) => c.received.text === 'data: {"to":"all"}\n\n'));
     for (const c of clients) c.writer.end();
   });

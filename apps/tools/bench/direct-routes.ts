@@ -42,7 +42,9 @@ export const directRoutesSection: BenchSection = {
       const append = url('runs.appendEvents');
       const apiCpuMs = () => processCpuMs(api.pid);
       const n = options.requests;
-      log(`    runs.appendEvents, direct route and tRPC's handler: ${int(n)} calls each at concurrency ${CONCURRENCY} …`);
+      log(
+        `    runs.appendEvents, direct route and tRPC's handler: ${int(n)} calls each at concurrency ${CONCURRENCY} …`,
+      );
       const [direct, adapter] = (await measureInterleaved(
         [
           {
@@ -66,7 +68,7 @@ export const directRoutesSection: BenchSection = {
           { header: 'call', align: 'left' },
           { header: 'n' },
           { header: 'direct api cpu ms' },
-          { header: "adapter api cpu ms" },
+          { header: 'adapter api cpu ms' },
           { header: 'cpu ratio' },
           { header: 'direct req/s' },
           { header: 'adapter req/s' },
@@ -98,7 +100,9 @@ export const directRoutesSection: BenchSection = {
           "api cpu ms: the api process's CPU per call (/proc). A direct route that saves less than 15% goes back to tRPC's handler (issue 17).",
           `The two take turns in 10 rounds, each after ${defaultWarmup(n)} untimed calls.`,
         ],
-        checks: [{ name: `runs.appendEvents direct route saves ≥ ${MIN_SAVING * 100}% api cpu`, pass: saving >= MIN_SAVING }],
+        checks: [
+          { name: `runs.appendEvents direct route saves ≥ ${MIN_SAVING * 100}% api cpu`, pass: saving >= MIN_SAVING },
+        ],
       };
     } finally {
       agent.destroy();

@@ -131,7 +131,9 @@ export function streamRoute(settings: StreamSettings): LettaRoute {
           const known = domainErrorOf(err);
           if (!known) runtime.logger.error({ err, runId }, 'Letta run stream failed');
           const error = known ? known.message : 'An unknown error occurred';
-          sse.end(`event: error\ndata: ${writeJson({ error, code: known ? known.code : 'INTERNAL_SERVER_ERROR' })}\n\n`);
+          sse.end(
+            `event: error\ndata: ${writeJson({ error, code: known ? known.code : 'INTERNAL_SERVER_ERROR' })}\n\n`,
+          );
         }
       } finally {
         subscription.release();
