@@ -96,22 +96,26 @@ describe('SseWriter', () => {
     writer.end();
   });
 
-  it('holds a write back while the client does not read, until it drains; a client that leaves releases it', async () => {
-    const { received, writer, req } = await connect('slow');
-    received.res?.pause();
+  /** Writes big frames to a client that does not read until a write is held back; that write (boxed: not awaited). */
+  const fillUntilHeld = async (writer: SseWriter): Promise<{ held: Promise<void> }> => {
     const frame = `data: ${'x'.repeat(64 * 1024)}\n\n`;
-    let pending: Promise<void> | null = null;
-    for (let i = 0; i < 1000 && !pending; i++) {
+    for (let i = 0; i < 1000; i++) {
       let settled = false;
       const write = writer.write(frame).then(() => {
         settled = true;
       });
       await new Promise((r) => setImmediate(r));
-      if (!settled) pending = write;
+      if (!settled) return { held: write };
     }
-    expect(pending).not.toBeNull();
+    throw new Error('every write was taken at once: no backpressure');
+  };
+
+  it('holds a write back while the client does not read, until it drains; a client that leaves releases it', async () => {
+    const { received, writer, req } = await connect('slow');
+    received.res?.pause();
+    const { held } = await fillUntilHeld(writer);
     let drained = false;
-    void pending?.then(() => {
+    void held.then(() => {
       drained = true;
     });
     await new Promise((r) => setTimeout(r, 50));
@@ -120,17 +124,9 @@ describe('SseWriter', () => {
     await until(() => drained);
     // Full again, then the client leaves: the write resolves, the signal aborts.
     received.res?.pause();
-    let again: Promise<void> | null = null;
-    for (let i = 0; i < 1000 && !again; i++) {
-      let settled = false;
-      const write = writer.write(frame).then(() => {
-        settled = true;
-      });
-      await new Promise((r) => setImmediate(r));
-      if (!settled) again = write;
-    }
+    const again = await fillUntilHeld(writer);
     req.destroy();
-    await again;
+    await again.held;
     await until(() => writer.signal.aborted);
   });
 
