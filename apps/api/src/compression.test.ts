@@ -1,6 +1,6 @@
 /**
  * Compressed answers (compression.ts) on a real api over HTTP: brotli or gzip as `Accept-Encoding` prefers, on tRPC's
- * adapter, the direct routes of fast-calls.ts, batches, errors, REST and /metrics; never on SSE (both streams still
+ * adapter, batches, errors, REST and /metrics; never on SSE (both streams still
  * deliver each event as it happens), HEAD, small answers, or with RUNTRACE_HTTP_COMPRESSION_MIN_BYTES=off.
  * Requests go through node:http, which (unlike fetch) neither asks for nor decodes a coding by itself.
  */
@@ -143,7 +143,7 @@ describe('compressed answers', () => {
   });
 
   const listInput = encodeURIComponent(JSON.stringify({ limit: 20 }));
-  /** Served by fast-calls.ts (a single query without trpc-accept). */
+  /** A single query, as httpLink sends it. */
   const fastList = () => `${api.url}/trpc/runs.list?input=${listInput}`;
   const identityList = async () => {
     const res = await request(fastList());
@@ -237,7 +237,7 @@ describe('compressed answers', () => {
     expect(list).toEqual(plain);
     expect(agents.result.data.items.length).toBeGreaterThan(0);
 
-    // One call batched through the direct route, and a mutation through the adapter.
+    // One call batched, and a mutation.
     const single = await request(
       `${api.url}/trpc/runs.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { limit: 20 } }))}`,
       { headers: { 'accept-encoding': 'gzip' } },

@@ -25,7 +25,7 @@ export interface CompressionOptions {
  * answer that could be compressed, whatever its size, so a cache never hands a compressed answer to a client that
  * cannot read it.
  *
- * Left as they are: Server-Sent Events (sse.ts and the REST stream write to the socket themselves, and a
+ * Left as they are: Server-Sent Events (sse-writer.ts writes them to the socket itself, for tRPC and REST, and a
  * `text/event-stream` or streamed answer is never buffered here: a compressor would hold events back), answers already
  * encoded (the dashboard's pre-compressed assets), streamed bodies (files), other types (OTLP protobuf), HEAD, 1xx,
  * 204 and 304 answers.

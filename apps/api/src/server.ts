@@ -12,6 +12,7 @@ import { registerMetrics } from './metrics.ts';
 import { registerOriginPolicy } from './origin-policy.ts';
 import { registerOtlpRoutes } from './otlp.ts';
 import { registerOtlpGrpc } from './otlp-grpc.ts';
+import { ProcedureInvoker } from './procedure-invoker.ts';
 import { registerLettaRest } from './rest/index.ts';
 import { type AppRouter, appRouter } from './router.ts';
 import { registerSelfTracing } from './self-trace.ts';
@@ -95,14 +96,10 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
       runtime.logger.error({ err: error.cause ?? error, path }, 'request failed');
     }
   };
+  // One way to call a procedure outside tRPC's adapter (procedure-invoker.ts), for the routes below.
+  const invoker = new ProcedureInvoker({ router: appRouter, createContext: (req) => createContext({ req }), onError });
   // Subscriptions (SSE) on routes of their own, one write per event (sse.ts); queries and mutations through tRPC's.
-  registerSubscriptionRoutes(app, {
-    router: appRouter,
-    prefix: '/trpc',
-    createContext: (req) => createContext({ req }),
-    onError,
-    sse: SSE_OPTIONS,
-  });
+  registerSubscriptionRoutes(app, { invoker, prefix: '/trpc', sse: SSE_OPTIONS });
   // tRPC's adapter answers with a web Response whose status Fastify's onSend does not see yet: its own hook says it.
   const responseMeta = ({ errors }: { errors: { code: string }[] }) =>
     errors.some((e) => e.code === 'SERVICE_UNAVAILABLE') ? { headers: { 'retry-after': '1' } } : {};
@@ -112,16 +109,8 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     onError,
     responseMeta,
   } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
-  // The hot write of live streams (a producer appends token by token) and the hot read of dashboards on direct
-  // routes (fast-calls.ts).
-  await registerFastCalls(app, {
-    router: appRouter,
-    prefix: '/trpc',
-    paths: ['runs.appendEvents', 'runs.list'],
-    createContext: (req) => createContext({ req }),
-    onError,
-    trpcOptions,
-  });
+  // The hot write of live streams (a producer appends token by token) on a direct route (fast-calls.ts).
+  await registerFastCalls(app, { invoker, prefix: '/trpc', paths: ['runs.appendEvents'], trpcOptions });
   await app.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
   await registerDashboard(app);
   return app;

@@ -1,12 +1,7 @@
-import {
-  type AnyTRPCRouter,
-  callTRPCProcedure,
-  getTRPCErrorFromUnknown,
-  getTRPCErrorShape,
-  isTrackedEnvelope,
-  TRPCError,
-} from '@trpc/server';
+import { type AnyTRPCRouter, isTrackedEnvelope } from '@trpc/server';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { clientAbort, type ProcedureInvoker } from './procedure-invoker.ts';
+import { SharedFrames, SseWriter } from './sse-writer.ts';
 
 /**
  * Subscriptions over Server-Sent Events, on the wire exactly as tRPC's own SSE producer speaks (so tRPC's
@@ -17,9 +12,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
  * a run read by many subscribers cost several cores (`pnpm bench`, streams section). Here a delivery costs one
  * JSON.stringify and one `write`.
  *
- * Everything else is tRPC's: the procedure is called with `callTRPCProcedure` (input parsing, every middleware —
- * authentication, the error mapping of trpc.ts, the subscription registry), errors are shaped by the root error
- * formatter (`getTRPCErrorShape`), values wrapped in `tracked()` carry their id, and `lastEventId` (the
+ * Everything else is tRPC's: the procedure is called by procedure-invoker.ts (input parsing, every middleware —
+ * authentication, the error mapping of trpc.ts, the subscription registry — errors reported once and shaped by the
+ * root error formatter), frames go out through the api's one SSE writer (sse-writer.ts: headers, backpressure,
+ * pings), values wrapped in `tracked()` carry their id, and `lastEventId` (the
  * `Last-Event-ID` header an EventSource sends when it reconnects, or the query parameter) is merged into the
  * input as tRPC does.
  *
@@ -28,21 +24,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
  * with the error shape when it fails (then the response ends and the client decides whether to reconnect).
  */
 export interface SubscriptionServerOptions<TRouter extends AnyTRPCRouter> {
-  router: TRouter;
+  invoker: ProcedureInvoker<TRouter>;
   /** The tRPC prefix, e.g. `/trpc`. */
   prefix: string;
-  createContext: (request: FastifyRequest) => unknown;
-  /** Called with every error (as tRPC's onError): the server logs internal ones. */
-  onError?: (opts: { error: TRPCError; path: string }) => void;
   sse: { ping: { enabled: boolean; intervalMs: number }; client: Record<string, unknown> };
 }
-
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream',
-  'cache-control': 'no-cache, no-transform',
-  'x-accel-buffering': 'no',
-  connection: 'keep-alive',
-} as const;
 
 /** The id an EventSource sent back (header first, as tRPC reads it). */
 function lastEventIdOf(request: FastifyRequest): string | null {
@@ -52,108 +38,61 @@ function lastEventIdOf(request: FastifyRequest): string | null {
   return typeof value === 'string' && value ? value : null;
 }
 
+const PING_FRAME = 'event: ping\ndata: \n\n';
+
 /** Registers `GET <prefix>/<path>` for every subscription procedure of the router, ahead of tRPC's own route. */
 export function registerSubscriptionRoutes<TRouter extends AnyTRPCRouter>(
   app: FastifyInstance,
   options: SubscriptionServerOptions<TRouter>,
 ): string[] {
-  const procedures = options.router._def.procedures as Record<string, { _def: { type: string } }>;
-  const paths = Object.keys(procedures).filter((path) => procedures[path]?._def.type === 'subscription');
-  const frames: FrameCache = new WeakMap();
+  const paths = options.invoker.paths('subscription');
+  // A tracked value's frame, by the value: one serialization per event for every subscriber of a run.
+  const frames = new SharedFrames();
   for (const path of paths) {
     app.get(`${options.prefix}/${path}`, (request, reply) => serve(request, reply, path, options, frames));
   }
   return paths;
 }
 
-/**
- * The frame of a tracked value, by the value: a run's stream hands the SAME event object to every reader of an
- * entry (run-stream.ts), so a hundred subscribers of a run cost one serialization per event, not a hundred.
- * Values are never modified once yielded; weak keys, so a frame lives as long as its event.
- */
-type FrameCache = WeakMap<object, { id: string; frame: string }>;
-
 async function serve<TRouter extends AnyTRPCRouter>(
   request: FastifyRequest,
   reply: FastifyReply,
   path: string,
   options: SubscriptionServerOptions<TRouter>,
-  frames: FrameCache,
+  frames: SharedFrames,
 ): Promise<void> {
-  reply.hijack();
-  const res = reply.raw;
-  const config = options.router._def._config;
-  const serialize = (value: unknown) => JSON.stringify(config.transformer.output.serialize(value));
-  const abort = new AbortController();
+  const { invoker } = options;
+  const abort = clientAbort(reply);
   const { signal } = abort;
-  res.once('close', () => abort.abort());
-
-  let input: unknown;
-  let ctx: unknown;
-  let iterable: AsyncIterable<unknown> | null = null;
-  let setupError: TRPCError | null = null;
   const lastEventId = lastEventIdOf(request);
-  try {
-    ctx = await options.createContext(request);
-    const raw = (request.query as Record<string, unknown>).input;
-    try {
-      input = typeof raw === 'string' ? config.transformer.input.deserialize(JSON.parse(raw)) : undefined;
-    } catch (cause) {
-      throw new TRPCError({ code: 'PARSE_ERROR', message: 'The input query parameter is not JSON', cause });
-    }
-    if (lastEventId) {
-      if (typeof input === 'object' && input !== null && !Array.isArray(input)) input = { ...input, lastEventId };
-      else input ??= { lastEventId };
-    }
-    const data = await callTRPCProcedure({
-      router: options.router,
-      path,
-      getRawInput: async () => input,
-      ctx,
-      type: 'subscription',
-      signal,
-      batchIndex: 0,
-    });
-    if (typeof data !== 'object' || data === null || !(Symbol.asyncIterator in data)) {
-      throw new Error(`Subscription ${path} did not return an async iterable`);
-    }
-    iterable = data as AsyncIterable<unknown>;
-  } catch (cause) {
-    setupError = getTRPCErrorFromUnknown(cause);
+  const rawInput = (request.query as Record<string, unknown>).input;
+  const type = 'subscription';
+  const rawJson = typeof rawInput === 'string' ? rawInput : undefined;
+  let outcome = await invoker.call({ request, path, type, rawJson, signal, lastEventId });
+  if (outcome.ok && !isAsyncIterable(outcome.data)) {
+    const error = new Error(`Subscription ${path} did not return an async iterable`);
+    outcome = invoker.failure(error, { path, type, ctx: outcome.ctx, input: outcome.input });
   }
-
-  const errorFrame = (error: TRPCError) => {
-    options.onError?.({ error, path });
-    const shape = getTRPCErrorShape({ config, error, type: 'subscription', path, input, ctx });
-    return `event: serialized-error\ndata: ${serialize(shape)}\n\n`;
-  };
-
-  if (signal.aborted) return;
-  res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
-  res.write(`event: connected\ndata: ${JSON.stringify(options.sse.client)}\n\n`);
-  if (setupError || !iterable) {
-    res.end(errorFrame(setupError as TRPCError));
+  // The client left while the subscription was being set up: nothing to answer.
+  if (signal.aborted) {
+    if (outcome.ok) await (outcome.data as AsyncIterable<unknown>)[Symbol.asyncIterator]().return?.();
+    return;
+  }
+  const sse = new SseWriter(reply, {
+    ping: options.sse.ping.enabled ? { intervalMs: options.sse.ping.intervalMs, frame: () => PING_FRAME } : undefined,
+  });
+  await sse.write(`event: connected\ndata: ${JSON.stringify(options.sse.client)}\n\n`);
+  const { ctx, input } = outcome;
+  const errorFrame = (cause: unknown) =>
+    `event: serialized-error\ndata: ${invoker.serialize(invoker.failure(cause, { path, type, ctx, input }).shape)}\n\n`;
+  if (!outcome.ok) {
+    sse.end(`event: serialized-error\ndata: ${invoker.serialize(outcome.shape)}\n\n`);
     return;
   }
 
-  // tRPC's ping comment while idle; the timer restarts with every frame.
-  let ping: ReturnType<typeof setTimeout> | undefined;
-  const armPing = () => {
-    if (!options.sse.ping.enabled) return;
-    if (ping) ping.refresh();
-    else {
-      ping = setTimeout(function beat() {
-        if (res.writableEnded || signal.aborted) return;
-        res.write('event: ping\ndata: \n\n');
-        ping = setTimeout(beat, options.sse.ping.intervalMs);
-      }, options.sse.ping.intervalMs);
-    }
-  };
-  armPing();
-
   // The id the client's EventSource holds (tRPC restores it after an untracked value, which clears it).
   let clientId = lastEventId && !/[\0\n\r]/.test(lastEventId) ? lastEventId : null;
-  const iterator = iterable[Symbol.asyncIterator]();
+  const iterator = (outcome.data as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   let finished = false;
   try {
     for (;;) {
@@ -162,47 +101,34 @@ async function serve<TRouter extends AnyTRPCRouter>(
         finished = true;
         break;
       }
-      if (signal.aborted) break;
+      if (signal.aborted || sse.closed) break;
       const value = next.value;
       let frame: string;
       if (isTrackedEnvelope(value)) {
         const [id, data] = value;
-        const cached = typeof data === 'object' && data !== null ? frames.get(data) : undefined;
-        if (cached?.id === id) frame = cached.frame;
-        else {
-          frame = `data: ${serialize(data)}\nid: ${id}\n\n`;
-          if (typeof data === 'object' && data !== null) frames.set(data, { id, frame });
-        }
+        frame = frames.frame(data, id, () => `data: ${invoker.serialize(data)}\nid: ${id}\n\n`);
         clientId = id;
       } else if (clientId === null) {
-        frame = `data: ${serialize(value)}\n\n`;
+        frame = `data: ${invoker.serialize(value)}\n\n`;
       } else {
-        frame = `data: ${serialize(value)}\nid: \n\nevent: restore-id\ndata: \nid: ${clientId}\n\n`;
+        frame = `data: ${invoker.serialize(value)}\nid: \n\nevent: restore-id\ndata: \nid: ${clientId}\n\n`;
       }
-      armPing();
-      if (!res.write(frame)) {
-        // A slow client: read no further until its socket drained (or it left).
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            resolve();
-          };
-          res.once('drain', done);
-          res.once('close', done);
-        });
-      }
+      // A slow client: read no further until its socket drained (or it left).
+      await sse.write(frame);
     }
-    if (finished && !signal.aborted) res.write('event: return\ndata: \n\n');
+    if (finished && !signal.aborted) sse.end('event: return\ndata: \n\n');
   } catch (cause) {
     finished = true;
     const aborted = signal.aborted || (cause instanceof Error && cause.name === 'AbortError');
-    if (!aborted) res.write(errorFrame(getTRPCErrorFromUnknown(cause)));
+    if (!aborted) sse.end(errorFrame(cause));
   } finally {
-    clearTimeout(ping);
     // The subscriber left (or the stream ended): release the procedure's reader at once.
     abort.abort();
     if (!finished) await iterator.return?.().catch(() => {});
-    res.end();
+    sse.end();
   }
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }

@@ -119,7 +119,7 @@ async function* streaming<T>(
 }
 
 /**
- * Maps domain errors to tRPC codes (setup and, for subscriptions, iteration), logs internal errors, and gives each
+ * Maps domain errors to tRPC codes (setup and, for subscriptions, iteration) and gives each
  * procedure `ctx.signal`: for a subscription it aborts when the client leaves or the server shuts down.
  */
 const errorMapping = t.middleware(async ({ next, ctx, path, type, signal }) => {
@@ -135,11 +135,8 @@ const errorMapping = t.middleware(async ({ next, ctx, path, type, signal }) => {
   subscription?.release();
   const mapped = result.error.cause ? toTRPCError(result.error.cause) : null;
   if (mapped?.code === 'SERVICE_UNAVAILABLE') logUnavailable(ctx.runtime.logger, mapped.cause, { path });
-  if (mapped) return { ...result, error: mapped };
-  if (result.error.code === 'INTERNAL_SERVER_ERROR') {
-    ctx.runtime.logger.error({ err: result.error.cause ?? result.error, path }, 'procedure failed');
-  }
-  return result;
+  // Internal errors are logged once, by the server's onError (server.ts), whichever route the call took.
+  return mapped ? { ...result, error: mapped } : result;
 });
 
 /** The caller, as for every entry point (auth.ts); its Unauthorized is mapped by errorMapping. */

@@ -17,12 +17,17 @@ export function get(agent: http.Agent, url: URL, headers?: http.OutgoingHttpHead
   return send(http.get(url, { agent, headers }), url);
 }
 
-/** One POST of a JSON body; a status other than 200 rejects. */
-export function postJson(agent: http.Agent, url: URL, body: string): Promise<number> {
+/** One POST of a JSON body (and `headers`); a status other than 200 rejects. */
+export function postJson(
+  agent: http.Agent,
+  url: URL,
+  body: string,
+  headers?: http.OutgoingHttpHeaders,
+): Promise<number> {
   const request = http.request(url, {
     agent,
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
   });
   request.end(body);
   return send(request, url);

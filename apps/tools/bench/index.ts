@@ -15,6 +15,7 @@ import { intFlag, parseFlags } from '../src/args.ts';
 import { analyticsSection } from './analytics.ts';
 import { compressionSection } from './compression.ts';
 import { buildDashboard } from './dashboard-overview.ts';
+import { directRoutesSection } from './direct-routes.ts';
 import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
 import { purgeSection } from './purge.ts';
 import { runsCreateSection } from './runs-create.ts';
@@ -40,6 +41,7 @@ const SECTIONS: BenchSection[] = [
   stepsPricingSection,
   analyticsSection,
   compressionSection,
+  directRoutesSection,
 ];
 
 const USAGE = `pnpm bench [-- options]

@@ -6,11 +6,11 @@
  * defaults, the headers go out at once instead of with the first chunk, and the stream ends exactly once.
  */
 import { randomUUID } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
 import { domainErrorOf, Expired, InvalidArgument } from '@runtrace/core';
 import type { StreamedRunEvent, StreamItem } from '@runtrace/core/streams';
 import { z } from 'zod';
-import { withKeepalive } from '../keepalive.ts';
+import { clientAbort } from '../procedure-invoker.ts';
+import { SharedFrames, SseWriter } from '../sse-writer.ts';
 import type { Subscriptions } from '../subscriptions.ts';
 import { PingShape, toLettaStreamEvent } from './shapes.ts';
 import { type LettaRoute, pathId } from './shared.ts';
@@ -38,16 +38,17 @@ export const retrieveStreamRequest = z.looseObject({
   batch_size: z.int().min(1).max(1000).nullish(),
 });
 
-const SSE_HEADERS = {
-  'content-type': 'text/event-stream; charset=utf-8',
-  'cache-control': 'no-cache',
-  connection: 'keep-alive',
-  'x-accel-buffering': 'no',
-};
+/**
+ * An event's frame, by the event: a run's stream hands the same event object to every reader (run-stream.ts), so
+ * many readers of a run cost one serialization per event.
+ */
+const frames = new SharedFrames();
 
 function eventChunk(event: StreamedRunEvent): string {
-  const json = writeJson(toLettaStreamEvent(event));
-  return event.messageType === 'error_message' ? `event: error\ndata: ${json}\n\n` : `data: ${json}\n\n`;
+  return frames.frame(event, 'letta', () => {
+    const json = writeJson(toLettaStreamEvent(event));
+    return event.messageType === 'error_message' ? `event: error\ndata: ${json}\n\n` : `data: ${json}\n\n`;
+  });
 }
 
 function pingChunk(runId: string, seqId: number | null): string {
@@ -66,22 +67,6 @@ function pingChunk(runId: string, seqId: number | null): string {
   });
   return `data: ${writeJson(ping)}\n\n`;
 }
-
-/** Writes a chunk, waiting while the socket's buffer is full (a slow reader holds the stream back, not memory). */
-function write(res: ServerResponse, chunk: string, signal: AbortSignal): Promise<void> {
-  if (res.write(chunk) || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    res.once('drain', done);
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
-const PING: unique symbol = Symbol('ping');
 
 export function streamRoute(settings: StreamSettings): LettaRoute {
   return {
@@ -105,8 +90,7 @@ export function streamRoute(settings: StreamSettings): LettaRoute {
       if (Date.now() - new Date(run.createdAt).getTime() > STREAM_EXPIRY_MS) {
         throw new Expired('Run was created more than 3 hours ago, and is now expired.', { field: 'run_id' });
       }
-      const left = new AbortController();
-      reply.raw.once('close', () => left.abort());
+      const left = clientAbort(reply);
       const subscription = settings.subscriptions.open(left.signal, 'rest:runs.stream');
       let items: AsyncIterable<StreamItem>;
       try {
@@ -121,35 +105,25 @@ export function streamRoute(settings: StreamSettings): LettaRoute {
         throw err;
       }
       const { signal } = subscription;
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS });
-      res.flushHeaders();
       let lastSeq: number | null = null;
-      let ended = false;
-      async function* events(): AsyncGenerator<StreamedRunEvent> {
+      const sse = new SseWriter(reply, {
+        contentType: 'text/event-stream; charset=utf-8',
+        ping:
+          body.include_pings === false
+            ? undefined
+            : { intervalMs: settings.pingIntervalMs, frame: () => pingChunk(runId, lastSeq) },
+      });
+      try {
         for await (const item of items) {
           if (item.kind === 'end') {
-            ended = true;
-            return;
+            sse.end('data: [DONE]\n\n');
+            break;
           }
-          yield item.event;
+          lastSeq = item.event.seqId;
+          // A slow reader holds the stream back, not memory.
+          await sse.write(eventChunk(item.event));
+          if (sse.closed) break;
         }
-      }
-      const source =
-        body.include_pings === false
-          ? events()
-          : withKeepalive(events(), { intervalMs: settings.pingIntervalMs, ping: () => PING, signal });
-      try {
-        for await (const item of source) {
-          if (typeof item === 'symbol') {
-            await write(res, pingChunk(runId, lastSeq), signal);
-            continue;
-          }
-          lastSeq = item.seqId;
-          await write(res, eventChunk(item), signal);
-        }
-        if (ended) res.write('data: [DONE]\n\n');
       } catch (err) {
         // The reader left, or the server is shutting down (the client resumes with starting_after): just close.
         if (!signal.aborted) {
@@ -157,13 +131,13 @@ export function streamRoute(settings: StreamSettings): LettaRoute {
           const known = domainErrorOf(err);
           if (!known) runtime.logger.error({ err, runId }, 'Letta run stream failed');
           const error = known ? known.message : 'An unknown error occurred';
-          res.write(
+          sse.end(
             `event: error\ndata: ${writeJson({ error, code: known ? known.code : 'INTERNAL_SERVER_ERROR' })}\n\n`,
           );
         }
       } finally {
         subscription.release();
-        res.end();
+        sse.end();
       }
       return undefined;
     },
