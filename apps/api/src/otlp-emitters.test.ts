@@ -187,7 +187,7 @@ describe("the AI SDK's spans through every official OTLP exporter", () => {
     }
   });
 
-  it("runs.trace draws an AI SDK trace from the exporters' spans: the call (root) and, with llmSpans, its model calls", async () => {
+  it("runs.trace draws an AI SDK trace from the exporters' spans: the call (root) and, with llmSpans, its steps, model calls and tool", async () => {
     const call = calls.find((c) => c.scenario === 'generate-text' && c.flavor === 'semconv')!;
     const org = orgs.json;
     const actor = { organizationId: org.id, userId: org.userId };
@@ -196,10 +196,13 @@ describe("the AI SDK's spans through every official OTLP exporter", () => {
     const withLlm = await runTrace(api, actor, call.traceId, org.key, { llmSpans: true });
     expect(withLlm.map((s) => s.spanName)).toEqual([
       'invoke_agent gpt-4o-mini',
+      'step 1',
       'chat gpt-4o-mini',
+      'execute_tool weather',
+      'step 2',
       'chat gpt-4o-mini',
     ]);
-    expect(withLlm[1]!.spanAttributes).toMatchObject({
+    expect(withLlm.find((s) => s.spanName === 'chat gpt-4o-mini')!.spanAttributes).toMatchObject({
       'gen_ai.usage.input_tokens': '120',
       'gen_ai.usage.cache_read.input_tokens': '100',
       'gen_ai.response.finish_reasons': '["tool-calls"]',
