@@ -287,6 +287,9 @@ export abstract class OtlpValueReader {
 
   /** Every string of the request passes here ({@link toStorableText}); a change marks the span as altered. */
   #storable(text: string): string {
+    // Text decoded from protobuf's UTF-8 holds no unpaired surrogate (the decoder makes each invalid sequence U+FFFD):
+    // only NUL needs looking for, a memchr rather than the surrogate pattern over every string.
+    if (this.#proto && !text.includes('\u0000')) return text;
     const storable = toStorableText(text);
     if (storable !== text) this.alteredSpan = true;
     return storable;

@@ -3,6 +3,7 @@ import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otl
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { describe, expect, it } from 'vitest';
+import { unstorableTextReason } from '../storable-text.ts';
 import { encodeExportResponse, encodeStatus } from './encode-export-response.ts';
 import { otlpProtoTypes } from './otlp-proto.ts';
 import { ORGANIZATION_ATTRIBUTE, otlpToRows } from './otlp-to-rows.ts';
@@ -239,6 +240,15 @@ describe('OTLP export requests → otel_traces rows', () => {
     });
     const fromProto = otlpToRows(proto(request({ name: 'x\u0000y' }, 'bytes')), 'protobuf', ORG);
     expect([rows(fromProto.lines)[0]?.SpanName, fromProto.altered]).toEqual(['xy', 1]);
+    // protobuf text is only NUL-checked: a surrogate encoded in UTF-8 bytes (ED A0 80, what a lenient encoder makes of
+    // "\ud800") and invalid bytes decode to U+FFFD, never to an unpaired surrogate
+    const bytes = Buffer.from(proto(request({ name: 'a@@@b#c' }, 'bytes')));
+    const at = bytes.indexOf('a@@@b#c');
+    bytes.set([0xed, 0xa0, 0x80], at + 1);
+    bytes[at + 5] = 0xff;
+    const decoded = rows(otlpToRows(bytes, 'protobuf', ORG).lines)[0]?.SpanName as string;
+    expect(decoded).toMatch(/^a\ufffd+b\ufffdc$/);
+    expect(unstorableTextReason(decoded)).toBeNull();
   });
 
   it('answers a body that is not an export request with InvalidArgument naming the place', () => {
