@@ -9,7 +9,6 @@ export {
   type OtlpFormat,
   RPC_CODES,
 } from './encode-export-response.ts';
-export { inTraceView, traceSpansTopic } from './live-spans.ts';
 export type { GenAiSpan, GenAiSpanKind, MappingFailureReason } from './genai/gen-ai-span.ts';
 export { GEN_AI_SPAN_KINDS, MAPPING_FAILURE_REASONS } from './genai/gen-ai-span.ts';
 export { readGenAiSpan } from './genai/read-gen-ai-span.ts';
@@ -20,6 +19,7 @@ export {
   RunsFromSpansSettings,
   setRunsFromSpansInput,
 } from './genai/runs-from-spans-settings.ts';
+export { inTraceView, traceSpansTopic } from './live-spans.ts';
 export {
   type IngestResult,
   type OrganizationIngestStats,
@@ -29,6 +29,7 @@ export {
   type OtlpRequestOutcome,
   otlpOutcomeOf,
 } from './otel-traces.ts';
+export { RUNS_FROM_SPANS_ATTRIBUTE } from './otlp-to-rows.ts';
 export {
   MAX_RUN_TRACE_SPANS,
   type RunTraceInput,
@@ -37,7 +38,6 @@ export {
   type TraceUpdatesInput,
   traceUpdatesInput,
 } from './schemas.ts';
-export { RUNS_FROM_SPANS_ATTRIBUTE } from './otlp-to-rows.ts';
 export type { SelfTracer } from './self-trace.ts';
 export { type ReadTraceSpansOptions, readTraceSpans } from './span-reader.ts';
 export type { TraceUpdate, TraceUpdatesOptions } from './trace-updates.ts';

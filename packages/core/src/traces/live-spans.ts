@@ -1,5 +1,5 @@
-import { GENAI_SPAN_KEYS } from './span-reader.ts';
 import type { SpanAttributes, TraceSpan } from './schemas.ts';
+import { GENAI_SPAN_KEYS } from './span-reader.ts';
 
 /**
  * The topic (on the run-change feed: in-process or Redis Pub/Sub) of one trace's spans as they are ingested, for

@@ -19,7 +19,7 @@ import {
   traceUpdatesInput,
 } from './schemas.ts';
 import { readTraceSpans } from './span-reader.ts';
-import { type TraceUpdate, type TraceUpdatesOptions, traceUpdates } from './trace-updates.ts';
+import { TRACE_WATCH_INTERVAL_MS, type TraceUpdate, type TraceUpdatesOptions, traceUpdates } from './trace-updates.ts';
 
 /**
  * How spans are batched into INSERTs. Every INSERT costs ClickHouse a part (a fixed cost per INSERT into otel_traces
@@ -33,6 +33,13 @@ export const SPAN_BATCHING = {
   flushIntervalMs: 200,
   maxConcurrentInserts: 2,
 } as const satisfies Omit<InsertBatcherOptions, 'insert' | 'location' | 'rowsName'>;
+
+/**
+ * Where `runs.traceUpdates` subscribers announce their organization, every {@link TRACE_WATCH_INTERVAL_MS}: ingest
+ * publishes live spans only for organizations announced within {@link TRACE_WATCH_TTL_MS}.
+ */
+export const TRACE_WATCHERS_TOPIC = 'trace-watchers';
+export const TRACE_WATCH_TTL_MS = 5 * TRACE_WATCH_INTERVAL_MS;
 
 /** One INSERT of `otel_traces` rows as JSONEachRow lines (what {@link otlpToRows} makes). */
 export function insertSpanRows(ch: ClickHouse, body: string): Promise<void> {
@@ -157,6 +164,12 @@ export class OtelTraces {
   /** Requests refused before their caller was known (no key or a bad one, an unsupported type): no organization. */
   readonly #unattributed = new Map<OtlpRequestOutcome, number>();
   #mapping: SpanMappingStage | null = null;
+  /** When each organization's trace subscribers last announced themselves (epoch ms), from every process. */
+  readonly #watched = new Map<string, number>();
+  /** Ends the announcements' subscription on close. */
+  readonly #watching = new AbortController();
+  /** False until the announcements are heard, and after they broke: then every organization counts as watched. */
+  #hearing = false;
 
   constructor(options: OtelTracesOptions) {
     this.#ch = options.clickhouse;
@@ -164,6 +177,7 @@ export class OtelTraces {
     this.#feed = options.feed;
     this.#logger = options.logger;
     this.#live = options.live ?? {};
+    if (this.#feed) void this.#hearWatchers(this.#feed);
     const ch = this.#ch;
     this.#batcher = ch
       ? new InsertBatcher({
@@ -234,6 +248,9 @@ export class OtelTraces {
   async #publish(organizationId: string, lines: string): Promise<void> {
     const feed = this.#feed;
     if (!feed || !lines) return;
+    // Parsing and publishing every view span of every export cost ingest as much as decoding it: only organizations
+    // with a subscriber (in any process) pay for it.
+    if (this.#hearing && !(Date.now() - (this.#watched.get(organizationId) ?? 0) < TRACE_WATCH_TTL_MS)) return;
     try {
       const sends: Promise<void>[] = [];
       for (const [traceId, spans] of liveSpansOfRows(lines)) {
@@ -245,6 +262,29 @@ export class OtelTraces {
       await Promise.all(sends);
     } catch (err) {
       this.#logger?.warn({ err }, 'publishing ingested spans to runs.traceUpdates subscribers failed');
+    }
+  }
+
+  /**
+   * Hears the announcements of trace subscribers ({@link TRACE_WATCHERS_TOPIC}) from every process. While it cannot
+   * (before its subscription is made, after it broke) every organization counts as watched, so no subscriber misses a
+   * span; a broken subscription is made again a second later.
+   */
+  async #hearWatchers(feed: NonNullable<OtelTracesOptions['feed']>): Promise<void> {
+    while (!this.#watching.signal.aborted) {
+      try {
+        const announcements = await feed.subscribeTopic(TRACE_WATCHERS_TOPIC, this.#watching.signal);
+        this.#hearing = true;
+        for await (const message of announcements) {
+          const org = (message as { organizationId?: unknown }).organizationId;
+          if (typeof org === 'string') this.#watched.set(org, Date.now());
+        }
+      } catch {
+        // the feed closed or Redis dropped: publish for everyone until heard again
+      }
+      this.#hearing = false;
+      if (this.#watching.signal.aborted) return;
+      await new Promise((resolve) => setTimeout(resolve, 1000).unref());
     }
   }
 
@@ -289,6 +329,7 @@ export class OtelTraces {
         read: (traceIds) =>
           readTraceSpans(ch, { organizationId, traceIds, limit: input.limit, llmSpans: input.llmSpans }),
         subscribe: (topic, s) => feed.subscribeTopic(topic, s),
+        announce: () => feed.publishTopic(TRACE_WATCHERS_TOPIC, { organizationId }),
       },
       this.#live,
     );
@@ -373,6 +414,7 @@ export class OtelTraces {
 
   /** Refuses new spans and writes out the accepted ones. The ClickHouse connection is its owner's to close. */
   async close(): Promise<void> {
+    this.#watching.abort();
     await this.#batcher?.close();
   }
 }

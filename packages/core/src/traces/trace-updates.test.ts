@@ -4,12 +4,13 @@
  * would have), on a real chdb and a real database.
  */
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Actor, DEFAULT_ACTOR } from '../actor.ts';
 import { RedisRunChangeFeed } from '../streams/redis-changes.ts';
 import { MemoryRunChangeFeed, type RunChangeFeed } from '../streams/run-changes.ts';
 import { createTestRuntime, databaseTargets, newId, streamTargets, type TestRuntime } from '../testing/index.ts';
-import { OtelTraces } from './otel-traces.ts';
+import { traceSpansTopic } from './live-spans.ts';
+import { OtelTraces, TRACE_WATCHERS_TOPIC } from './otel-traces.ts';
 import type { TraceSpan } from './schemas.ts';
 import type { TraceUpdate } from './trace-updates.ts';
 
@@ -217,6 +218,29 @@ describe.each(streamTargets())('runs.traceUpdates over the $name feed', (target)
     const update = await next();
     expect(update.kind).toBe('snapshot');
     expect(names(update.spans)).toEqual(['root', 'agent_step', 'agent_step', 'agent_step', 'agent_step']);
+    ac.abort();
+  });
+
+  it('publishes live spans only for organizations whose subscribers announced themselves, in any process', async () => {
+    const org = await rt.auth.createOrganization('watched later');
+    const actor: Actor = { organizationId: org.id, userId: org.userId };
+    const traceId = hex(16);
+    const ac = new AbortController();
+    const heard: string[] = [];
+    const messages = await rt.runChanges.subscribeTopic(traceSpansTopic(org.id, traceId), ac.signal);
+    void (async () => {
+      for await (const m of messages) heard.push(...names((m as { spans: TraceSpan[] }).spans));
+    })().catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the ingesting side hears announcements by now
+    await pub.ingest(actor, request(traceId, t0, [{ id: hex(8), name: 'unwatched root', at: 0 }]), 'json');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(heard).toEqual([]);
+    await rt.runChanges.publishTopic(TRACE_WATCHERS_TOPIC, { organizationId: org.id });
+    await vi.waitFor(async () => {
+      await pub.ingest(actor, request(traceId, t0, [{ id: hex(8), name: 'watched root', at: 1 }]), 'json');
+      expect(heard).toContain('watched root');
+    });
+    expect(heard).not.toContain('unwatched root');
     ac.abort();
   });
 

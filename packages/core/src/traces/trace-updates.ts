@@ -16,10 +16,18 @@ export interface TraceUpdateSources {
   traceIds(): Promise<string[]>;
   /** The spans of these traces that the view draws, as runs.trace reads them (bounded by its limit). */
   read(traceIds: string[]): Promise<TraceSpan[]>;
+  /**
+   * Tells every process that this organization has a trace subscriber (ingest publishes live spans only for such
+   * organizations): before the first subscription and then every few seconds while subscribed.
+   */
+  announce(): Promise<void>;
   /** The feed's topic subscription (RunChangeFeed.subscribeTopic). */
   subscribe(topic: string, signal: AbortSignal): Promise<AsyncIterable<unknown>>;
   signal: AbortSignal;
 }
+
+/** How often a subscriber announces itself (ingest remembers it for five times as long: otel-traces.ts). */
+export const TRACE_WATCH_INTERVAL_MS = 2_000;
 
 export interface TraceUpdatesOptions {
   /**
@@ -96,12 +104,15 @@ export async function* traceUpdates(
   };
 
   try {
+    // announced before subscribing and reading: an ingest that finishes after the read has heard of this subscriber
+    await sources.announce();
+    let announceAt = Date.now() + TRACE_WATCH_INTERVAL_MS;
     await follow(await sources.traceIds());
     yield { kind: 'snapshot', spans: await sources.read([...subscribed]) };
     let refreshAt = Date.now() + refreshMs;
     for (;;) {
       if (!resync && pending.size === 0 && !('error' in broken) && !signal.aborted) {
-        const wait = refreshAt - Date.now();
+        const wait = Math.min(refreshAt, announceAt) - Date.now();
         if (wait > 0) {
           await new Promise<void>((resolve) => {
             const done = () => {
@@ -126,6 +137,10 @@ export async function* traceUpdates(
         const spans = [...pending.values()].sort(byTime);
         pending.clear();
         yield { kind: 'spans', spans };
+      }
+      if (Date.now() >= announceAt) {
+        await sources.announce();
+        announceAt = Date.now() + TRACE_WATCH_INTERVAL_MS;
       }
       if (Date.now() >= refreshAt) {
         const fresh = await follow(await sources.traceIds());
