@@ -37,6 +37,10 @@ export class NotFound extends DomainError {
   readonly code = 'NOT_FOUND';
   override name = 'NotFound';
 }
+/** The answer for an organization id nobody holds (the CLI and operator tools name organizations by id). */
+export function organizationNotFound(organizationId: string): NotFound {
+  return new NotFound(`Organization ${organizationId} not found`, { field: 'organizationId' });
+}
 export class Conflict extends DomainError {
   readonly code = 'CONFLICT';
   override name = 'Conflict';

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { type Actor, DEFAULT_ACTOR } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { apiKeys, organizations, users } from '../db/schema.ts';
-import { NotFound, Unauthorized } from '../errors.ts';
+import { NotFound, organizationNotFound, Unauthorized } from '../errors.ts';
 import { assertId, newId } from '../ids.ts';
 import { toIso, toIsoOrNull } from '../time.ts';
 
@@ -84,7 +84,7 @@ export class AuthManager {
       .where(eq(users.organizationId, organizationId))
       .orderBy(asc(users.createdAt))
       .limit(1);
-    if (!user) throw new NotFound(`Organization ${organizationId} not found`, { field: 'organizationId' });
+    if (!user) throw organizationNotFound(organizationId);
     const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
     const [row] = await this.#db
       .insert(apiKeys)

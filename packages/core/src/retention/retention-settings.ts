@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { organizations } from '../db/schema.ts';
-import { NotFound } from '../errors.ts';
+import { organizationNotFound } from '../errors.ts';
 
 /** Days, `off` (keep everything), or null (follow RUNTRACE_RETENTION_DAYS): what an organization may choose. */
 export type RetentionDays = number | 'off';
@@ -67,7 +67,7 @@ export class RetentionSettings {
       .select({ days: organizations.retentionDays })
       .from(organizations)
       .where(eq(organizations.id, organizationId));
-    if (!row) throw orgNotFound(organizationId);
+    if (!row) throw organizationNotFound(organizationId);
     return this.#setting(organizationId, row.days);
   }
 
@@ -79,7 +79,7 @@ export class RetentionSettings {
       .set({ retentionDays: toColumn(days) })
       .where(eq(organizations.id, organizationId))
       .returning({ days: organizations.retentionDays });
-    if (!row) throw orgNotFound(organizationId);
+    if (!row) throw organizationNotFound(organizationId);
     return this.#setting(organizationId, row.days);
   }
 
@@ -91,8 +91,4 @@ export class RetentionSettings {
       effectiveDays: effectiveRetentionDays(column, this.#defaultDays) ?? 'off',
     };
   }
-}
-
-function orgNotFound(organizationId: string): NotFound {
-  return new NotFound(`Organization ${organizationId} not found`, { field: 'organizationId' });
 }

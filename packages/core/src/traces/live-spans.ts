@@ -1,5 +1,6 @@
-import type { SpanAttributes, TraceSpan } from './schemas.ts';
+import type { TraceSpan } from './schemas.ts';
 import { GENAI_SPAN_KEYS } from './span-reader.ts';
+import { traceSpanOfRow } from './trace-span-of-row.ts';
 
 /**
  * The topic (on the run-change feed: in-process or Redis Pub/Sub) of one trace's spans as they are ingested, for
@@ -27,83 +28,6 @@ export function inTraceView(span: TraceSpan, llmSpans: boolean): boolean {
   return name === 'llm_request' || GENAI_SPAN_KEYS.some((key) => key in a);
 }
 
-/** An `otel_traces` JSONEachRow line as otlp-to-rows.ts writes it (nanoseconds already quoted, see below). */
-interface RowLine {
-  Timestamp: string;
-  TraceId: string;
-  SpanId: string;
-  ParentSpanId: string;
-  TraceState: string;
-  SpanName: string;
-  SpanKind: string;
-  ServiceName: string;
-  ResourceAttributes: SpanAttributes;
-  ScopeName: string;
-  ScopeVersion: string;
-  SpanAttributes: SpanAttributes;
-  Duration: string;
-  StatusCode: string;
-  StatusMessage: string;
-  'Events.Timestamp'?: string[];
-  'Events.Name'?: string[];
-  'Events.Attributes'?: SpanAttributes[];
-  'Links.TraceId'?: string[];
-  'Links.SpanId'?: string[];
-  'Links.TraceState'?: string[];
-  'Links.Attributes'?: SpanAttributes[];
-}
-
-/**
- * Nanosecond numbers are past 2^53, so they are quoted before JSON.parse would round them. They are the only
- * numbers in a row (attribute values are strings), and `"Timestamp":<digit>` cannot occur inside a string, where
- * quotes are escaped.
- */
-const NANOS = /"(Timestamp|Duration)":(\d+)/g;
-const EVENT_NANOS = /"Events\.Timestamp":\[([\d,]*)\]/;
-
-function parseRow(line: string): RowLine {
-  const quoted = line
-    .replace(NANOS, '"$1":"$2"')
-    .replace(
-      EVENT_NANOS,
-      (_, list: string) => `"Events.Timestamp":[${list ? `"${list.split(',').join('","')}"` : ''}]`,
-    );
-  return JSON.parse(quoted) as RowLine;
-}
-
-function toTraceSpan(row: RowLine): TraceSpan {
-  const eventNames = row['Events.Name'] ?? [];
-  const linkSpans = row['Links.SpanId'] ?? [];
-  return {
-    timestamp: row.Timestamp,
-    traceId: row.TraceId,
-    spanId: row.SpanId,
-    parentSpanId: row.ParentSpanId,
-    traceState: row.TraceState,
-    spanName: row.SpanName,
-    spanKind: row.SpanKind,
-    serviceName: row.ServiceName,
-    resourceAttributes: row.ResourceAttributes,
-    scopeName: row.ScopeName,
-    scopeVersion: row.ScopeVersion,
-    spanAttributes: row.SpanAttributes,
-    duration: row.Duration,
-    statusCode: row.StatusCode,
-    statusMessage: row.StatusMessage,
-    events: eventNames.map((name, i) => ({
-      timestamp: row['Events.Timestamp']?.[i] ?? '0',
-      name,
-      attributes: row['Events.Attributes']?.[i] ?? {},
-    })),
-    links: linkSpans.map((spanId, i) => ({
-      traceId: row['Links.TraceId']?.[i] ?? '',
-      spanId,
-      traceState: row['Links.TraceState']?.[i] ?? '',
-      attributes: row['Links.Attributes']?.[i] ?? {},
-    })),
-  };
-}
-
 /**
  * What a row that {@link inTraceView} may keep contains (a root's empty parent, a view span's name, an attribute key
  * naming a model): most rows of an export are none of these and are skipped without being parsed. A match may be a
@@ -122,7 +46,7 @@ export function liveSpansOfRows(lines: string): Map<string, TraceSpan[]> {
   if (!lines) return byTrace;
   for (const line of lines.split('\n')) {
     if (!VIEW_HINT.test(line)) continue;
-    const span = toTraceSpan(parseRow(line));
+    const span = traceSpanOfRow(line);
     if (!inTraceView(span, true)) continue;
     const list = byTrace.get(span.traceId);
     if (list) list.push(span);

@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../../db/connect.ts';
 import { organizations } from '../../db/schema.ts';
-import { NotFound } from '../../errors.ts';
+import { organizationNotFound } from '../../errors.ts';
 
 /** How long the ingest path trusts an organization's flag before reading it again. */
 export const RUNS_FROM_SPANS_CACHE_MS = 10_000;
@@ -39,23 +39,25 @@ export class RunsFromSpansSettings {
     const cached = this.#cache.get(organizationId);
     const now = Date.now();
     if (cached && now - cached.at < this.#ttlMs) return cached.enabled;
-    const [row] = await this.#db
-      .select({ enabled: organizations.runsFromSpans })
-      .from(organizations)
-      .where(eq(organizations.id, organizationId));
-    const enabled = row?.enabled ?? false;
+    const enabled = (await this.#read(organizationId)) ?? false;
     this.#cache.set(organizationId, { enabled, at: now });
     return enabled;
   }
 
   /** Any organization's setting, read from Postgres (the CLI). NotFound for an unknown id. */
   async getFor(organizationId: string): Promise<RunsFromSpansSetting> {
+    const enabled = await this.#read(organizationId);
+    if (enabled === null) throw organizationNotFound(organizationId);
+    return { organizationId, enabled };
+  }
+
+  /** The stored setting, or null for an unknown organization. */
+  async #read(organizationId: string): Promise<boolean | null> {
     const [row] = await this.#db
       .select({ enabled: organizations.runsFromSpans })
       .from(organizations)
       .where(eq(organizations.id, organizationId));
-    if (!row) throw orgNotFound(organizationId);
-    return { organizationId, enabled: row.enabled };
+    return row?.enabled ?? null;
   }
 
   /** Switches an organization's mapping on or off. NotFound for an unknown id. */
@@ -66,12 +68,8 @@ export class RunsFromSpansSettings {
       .set({ runsFromSpans: enabled })
       .where(eq(organizations.id, organizationId))
       .returning({ enabled: organizations.runsFromSpans });
-    if (!row) throw orgNotFound(organizationId);
+    if (!row) throw organizationNotFound(organizationId);
     this.#cache.set(organizationId, { enabled: row.enabled, at: Date.now() });
     return { organizationId, enabled: row.enabled };
   }
-}
-
-function orgNotFound(organizationId: string): NotFound {
-  return new NotFound(`Organization ${organizationId} not found`, { field: 'organizationId' });
 }

@@ -15,6 +15,15 @@ import {
 } from '../../testing/index.ts';
 import { deterministicId } from './deterministic-id.ts';
 
+/** The messages of generateText with a tool call, in order: the prompt, the tool's round trip, the answer. */
+const TOOL_ROUND_TRIP = [
+  'system_message',
+  'user_message',
+  'tool_call_message',
+  'tool_return_message',
+  'assistant_message',
+];
+
 describe.each(databaseTargets())('AI SDK spans on $name', (target: DatabaseTarget) => {
   let rt: TestRuntime;
   let actor: Actor;
@@ -59,13 +68,7 @@ describe.each(databaseTargets())('AI SDK spans on $name', (target: DatabaseTarge
       ]);
       // reasoning tokens: the legacy spans name them; the new integration only with its usage extras (on here)
       expect(steps[0]?.reasoningTokens).toBe(8);
-      expect(messages.map((m) => m.messageType)).toEqual([
-        'system_message',
-        'user_message',
-        'tool_call_message',
-        'tool_return_message',
-        'assistant_message',
-      ]);
+      expect(messages.map((m) => m.messageType)).toEqual(TOOL_ROUND_TRIP);
       expect(messages.map((m) => ('content' in m ? m.content : null))).toEqual([
         'You answer weather questions briefly.',
         'Weather in Paris?',
@@ -139,13 +142,7 @@ describe.each(databaseTargets())('AI SDK spans on $name', (target: DatabaseTarge
       const runId = deterministicId('run', tied.organizationId, 'run', traceId);
       const messages = (await rt.messages.listByRun(tied, { runId })).items;
       const steps = (await rt.steps.listByRun(tied, { runId, order: 'asc' })).items;
-      expect(messages.map((m) => m.messageType)).toEqual([
-        'system_message',
-        'user_message',
-        'tool_call_message',
-        'tool_return_message',
-        'assistant_message',
-      ]);
+      expect(messages.map((m) => m.messageType)).toEqual(TOOL_ROUND_TRIP);
       expect(messages[2]?.stepId).toBe(steps[0]?.id);
     });
   }
