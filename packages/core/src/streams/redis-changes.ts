@@ -32,6 +32,8 @@ export interface RedisRunChangeFeedOptions extends RedisConnectionOptions {
  * connection per process, a channel per organization (per topic) subscribed while someone in this process listens to
  * it. Subscribers are
  * failed with Unavailable when the subscriber connection drops (changes may have been missed): they subscribe again.
+ * On a cluster a PUBLISH crosses the cluster bus after the publishing node acknowledged it, so a change published just
+ * before a subscription may still reach it; every change published after `subscribe` resolved does.
  */
 export class RedisRunChangeFeed implements RunChangeFeed {
   readonly kind = 'redis' as const;
