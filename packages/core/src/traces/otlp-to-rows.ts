@@ -1,5 +1,6 @@
 /**
- * OTLP trace export requests (OTLP/HTTP, JSON or protobuf) → `otel_traces` rows.
+ * OTLP trace export requests (OTLP/HTTP, JSON or protobuf) → `otel_traces` rows. JSON is walked here as parsed
+ * objects; protobuf is read straight from the wire format (otlp-wire-rows.ts) into the same rows.
  *
  * Rows are built as JSONEachRow text straight from the decoded request, the way the OpenTelemetry Collector's
  * ClickHouse exporter fills its columns: ids as lowercase hex, `SpanKind`/`StatusCode` as pdata names (`Server`,
@@ -20,41 +21,18 @@
 import { Buffer } from 'node:buffer';
 import { InvalidArgument } from '../errors.ts';
 import { type OtlpFormat, partialSuccessMessage } from './encode-export-response.ts';
-import { otlpProtoTypes } from './otlp-proto.ts';
+import {
+  ORGANIZATION_ATTRIBUTE,
+  type OtlpRows,
+  RUNS_FROM_SPANS_ATTRIBUTE,
+  SPAN_KINDS,
+  STATUS_CODES,
+} from './otlp-row-parts.ts';
 import { type Obj, OtlpValueReader } from './otlp-value-reader.ts';
+import { protobufToRows } from './otlp-wire-rows.ts';
 
-/** The spans of one export request as `otel_traces` rows. */
-export interface OtlpRows {
-  /** JSONEachRow lines, joined by newlines (no trailing one); '' when there are none. */
-  lines: string;
-  rows: number;
-  /** Spans refused for invalid data (partial success). */
-  rejected: number;
-  /** Spans kept with text made storable (unpaired surrogates → U+FFFD, NUL removed). */
-  altered: number;
-  /** Why, when `rejected` > 0: each reason with its count; the warning about altered spans. */
-  errorMessage: string;
-  /** The refused spans by reason (a fixed sentence each: no span data), for the health view's counters. */
-  reasons: ReadonlyMap<string, number>;
-  /** The rows one by one (what `lines` joins), for the GenAI mapping stage. */
-  spanLines: readonly string[];
-  /**
-   * The resources that set {@link RUNS_FROM_SPANS_ATTRIBUTE} (true or false), each with the rows it holds
-   * (`spanLines` indexes from `firstRow` up to, not including, `endRow`); empty in the common case.
-   */
-  runsFromSpansOverrides: readonly { firstRow: number; endRow: number; enabled: boolean }[];
-}
+export { ORGANIZATION_ATTRIBUTE, type OtlpRows, RUNS_FROM_SPANS_ATTRIBUTE } from './otlp-row-parts.ts';
 
-/** The resource attribute that opts a resource's spans into (`true`) or out of (`false`) runs from spans. */
-export const RUNS_FROM_SPANS_ATTRIBUTE = 'runtrace.runs_from_spans';
-
-/** The resource attribute that carries the caller's organization; `otel_traces.OrganizationId` is derived from it. */
-export const ORGANIZATION_ATTRIBUTE = 'runtrace.organization_id';
-
-/** pdata's SpanKind.String() (what the exporter writes), by the proto's enum number. */
-const SPAN_KINDS = ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'];
-/** pdata's StatusCode.String(), by enum number. */
-const STATUS_CODES = ['Unset', 'Ok', 'Error'];
 /** OTLP/JSON sends enums as numbers; the protobuf JSON mapping also allows their names. */
 const SPAN_KIND_NAMES: Record<string, number> = {
   SPAN_KIND_UNSPECIFIED: 0,
@@ -71,26 +49,17 @@ const STATUS_CODE_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS
  * @throws InvalidArgument when the body is not a request in that format.
  */
 export function otlpToRows(body: Uint8Array, format: OtlpFormat, organizationId: string): OtlpRows {
+  if (format === 'protobuf') return protobufToRows(body, organizationId);
   let request: unknown;
-  if (format === 'json') {
-    try {
-      request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
-    } catch (err) {
-      throw new InvalidArgument(`the body is not JSON: ${(err as Error).message}`);
-    }
-  } else {
-    try {
-      request = otlpProtoTypes().ExportTraceServiceRequest.decode(body);
-    } catch (err) {
-      throw new InvalidArgument(
-        `the body is not an OTLP protobuf ExportTraceServiceRequest: ${(err as Error).message}`,
-      );
-    }
+  try {
+    request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new InvalidArgument(`the body is not JSON: ${(err as Error).message}`);
   }
-  return new RowBuilder(format === 'protobuf', organizationId).build(request);
+  return new RowBuilder(organizationId).build(request);
 }
 
-/** One request's walk: resource → scope → span, each span a row or a reason it was refused. */
+/** One OTLP/JSON request's walk: resource → scope → span, each span a row or a reason it was refused. */
 class RowBuilder extends OtlpValueReader {
   readonly #organizationId: string;
   readonly #lines: string[] = [];
@@ -99,8 +68,8 @@ class RowBuilder extends OtlpValueReader {
   #rejected = 0;
   #altered = 0;
 
-  constructor(proto: boolean, organizationId: string) {
-    super(proto);
+  constructor(organizationId: string) {
+    super(false);
     this.#organizationId = organizationId;
   }
 
@@ -190,64 +159,16 @@ class RowBuilder extends OtlpValueReader {
     const statusCode = STATUS_CODES[this.enum(status?.code, STATUS_CODE_NAMES, 'code')] ?? '';
     const statusMessage = this.str(status?.message, 'message');
     this.path.pop();
-    let line =
+    const line =
       `${prefix},"Timestamp":${start},"TraceId":"${traceId}","SpanId":"${spanId}","ParentSpanId":"${parentSpanId}"` +
       `,"TraceState":${JSON.stringify(this.str(span.traceState, 'traceState'))}` +
       `,"SpanName":${JSON.stringify(this.str(span.name, 'name'))},"SpanKind":"${kind}"` +
       `,"SpanAttributes":${this.attributes(span.attributes)}` +
       `,"Duration":${end - start},"StatusCode":"${statusCode}","StatusMessage":${JSON.stringify(statusMessage)}`;
 
-    const events = this.list(span.events, 'events');
-    if (events.length) {
-      const times: bigint[] = [];
-      const names: string[] = [];
-      const attributes: string[] = [];
-      this.path.push('events');
-      for (let e = 0; e < events.length; e++) {
-        this.path.push(e);
-        const event = this.object(events[e], null);
-        const time = this.nanos(event.timeUnixNano, 'timeUnixNano');
-        names.push(JSON.stringify(this.str(event.name, 'name')));
-        attributes.push(this.attributes(event.attributes));
-        this.path.pop();
-        if (time === null) {
-          this.path.pop();
-          return 'an event timestamp is past 2262-04-11 (beyond DateTime64(9))';
-        }
-        times.push(time);
-      }
-      this.path.pop();
-      line += `,"Events.Timestamp":[${times.join(',')}],"Events.Name":[${names.join(',')}],"Events.Attributes":[${attributes.join(',')}]`;
-    }
-
-    const links = this.list(span.links, 'links');
-    if (links.length) {
-      const traceIds: string[] = [];
-      const spanIds: string[] = [];
-      const states: string[] = [];
-      const attributes: string[] = [];
-      this.path.push('links');
-      for (let l = 0; l < links.length; l++) {
-        this.path.push(l);
-        const link = this.object(links[l], null);
-        const linkTrace = this.id(link.traceId, 16, 'traceId') ?? '';
-        const linkSpan = this.id(link.spanId, 8, 'spanId') ?? '';
-        states.push(JSON.stringify(this.str(link.traceState, 'traceState')));
-        attributes.push(this.attributes(link.attributes));
-        this.path.pop();
-        if (!linkTrace || !linkSpan) {
-          this.path.pop();
-          return 'a link has an invalid traceId or spanId';
-        }
-        traceIds.push(`"${linkTrace}"`);
-        spanIds.push(`"${linkSpan}"`);
-      }
-      this.path.pop();
-      line +=
-        `,"Links.TraceId":[${traceIds.join(',')}],"Links.SpanId":[${spanIds.join(',')}]` +
-        `,"Links.TraceState":[${states.join(',')}],"Links.Attributes":[${attributes.join(',')}]`;
-    }
-    this.#lines.push(`${line}}`);
+    const nested = this.eventAndLinkColumns(span.events, span.links);
+    if (nested.refused) return nested.refused;
+    this.#lines.push(`${line}${nested.columns}}`);
     return null;
   }
 }

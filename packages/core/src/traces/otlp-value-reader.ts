@@ -1,5 +1,6 @@
 /**
- * The checked reading of an OTLP export request's values, shared by JSON and protobuf (what protobufjs decodes): ids,
+ * The checked reading of an OTLP export request's values, shared by JSON (parsed objects) and protobuf (the objects protobufjs would decode, made by otlp-wire-rows.ts for what
+ * it does not copy itself): ids,
  * timestamps, attributes (pdata's AsString/AsRaw), enums and strings, each refused as an {@link InvalidArgument}
  * naming its path when malformed, and the limits of what is stored (DateTime64(9), nesting depth). Every string passes
  * through {@link toStorableText}; a change marks the span being read as altered.
@@ -9,7 +10,7 @@ import { InvalidArgument } from '../errors.ts';
 import { toStorableText } from '../storable-text.ts';
 
 /** The largest nanosecond timestamp DateTime64(9) holds (2262-04-11). */
-const MAX_NS = 9_223_372_036_854_775_807n;
+export const MAX_NS = 9_223_372_036_854_775_807n;
 /** Attribute values nest (arrays, maps); deeper than this is refused rather than recursed into. */
 const MAX_DEPTH = 32;
 const HEX_32 = /^[0-9a-fA-F]{32}$/;
@@ -127,6 +128,64 @@ export abstract class OtlpValueReader {
   }
 
   /**
+   * A span's `events` and `links` (decoded lists) as the Nested columns' JSONEachRow text (`,"Events.Timestamp":[…]…`,
+   * '' when both are empty), or why the span is refused.
+   */
+  protected eventAndLinkColumns(eventList: unknown, linkList: unknown): { columns: string; refused: string | null } {
+    let columns = '';
+    const events = this.list(eventList, 'events');
+    if (events.length) {
+      const times: bigint[] = [];
+      const names: string[] = [];
+      const attributes: string[] = [];
+      this.path.push('events');
+      for (let e = 0; e < events.length; e++) {
+        this.path.push(e);
+        const event = this.object(events[e], null);
+        const time = this.nanos(event.timeUnixNano, 'timeUnixNano');
+        names.push(JSON.stringify(this.str(event.name, 'name')));
+        attributes.push(this.attributes(event.attributes));
+        this.path.pop();
+        if (time === null) {
+          this.path.pop();
+          return { columns: '', refused: 'an event timestamp is past 2262-04-11 (beyond DateTime64(9))' };
+        }
+        times.push(time);
+      }
+      this.path.pop();
+      columns += `,"Events.Timestamp":[${times.join(',')}],"Events.Name":[${names.join(',')}],"Events.Attributes":[${attributes.join(',')}]`;
+    }
+    const links = this.list(linkList, 'links');
+    if (links.length) {
+      const traceIds: string[] = [];
+      const spanIds: string[] = [];
+      const states: string[] = [];
+      const attributes: string[] = [];
+      this.path.push('links');
+      for (let l = 0; l < links.length; l++) {
+        this.path.push(l);
+        const link = this.object(links[l], null);
+        const linkTrace = this.id(link.traceId, 16, 'traceId') ?? '';
+        const linkSpan = this.id(link.spanId, 8, 'spanId') ?? '';
+        states.push(JSON.stringify(this.str(link.traceState, 'traceState')));
+        attributes.push(this.attributes(link.attributes));
+        this.path.pop();
+        if (!linkTrace || !linkSpan) {
+          this.path.pop();
+          return { columns: '', refused: 'a link has an invalid traceId or spanId' };
+        }
+        traceIds.push(`"${linkTrace}"`);
+        spanIds.push(`"${linkSpan}"`);
+      }
+      this.path.pop();
+      columns +=
+        `,"Links.TraceId":[${traceIds.join(',')}],"Links.SpanId":[${spanIds.join(',')}]` +
+        `,"Links.TraceState":[${states.join(',')}],"Links.Attributes":[${attributes.join(',')}]`;
+    }
+    return { columns, refused: null };
+  }
+
+  /**
    * The field an AnyValue holds. protobufjs sets only the present field as an own property (defaults live on the
    * prototype); JSON has only the present field.
    */
@@ -139,6 +198,10 @@ export abstract class OtlpValueReader {
   }
 
   /** pdata's Value.AsString() of a KeyValue's `value`. */
+  protected attributeText(value: unknown): string {
+    return this.#asString(value);
+  }
+
   #asString(value: unknown): string {
     if (value === undefined || value === null) return '';
     // the common case first: a string value
