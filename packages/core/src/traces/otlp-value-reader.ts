@@ -1,6 +1,6 @@
 /**
- * The checked reading of an OTLP export request's values, shared by JSON (parsed objects) and protobuf (the objects protobufjs would decode, made by otlp-wire-rows.ts for what
- * it does not copy itself): ids,
+ * The checked reading of an OTLP export request's values, shared by JSON (parsed objects) and protobuf (the objects
+ * protobufjs would decode, made by otlp-wire-rows.ts for what it does not copy itself): ids,
  * timestamps, attributes (pdata's AsString/AsRaw), enums and strings, each refused as an {@link InvalidArgument}
  * naming its path when malformed, and the limits of what is stored (DateTime64(9), nesting depth). Every string passes
  * through {@link toStorableText}; a change marks the span being read as altered.
