@@ -17,13 +17,14 @@ import { compressionSection } from './compression.ts';
 import { buildDashboard } from './dashboard-overview.ts';
 import { directRoutesSection } from './direct-routes.ts';
 import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
+import { createPinning } from './pinning.ts';
 import { purgeSection } from './purge.ts';
 import { runsCreateSection } from './runs-create.ts';
 import { runsListSection } from './runs-list.ts';
 import type { BenchOptions, BenchSection, Check } from './section.ts';
 import { type SeedResult, seedRuns } from './seed.ts';
-import { int, seconds } from './stats.ts';
 import { spanMappingSection } from './span-mapping.ts';
+import { int, seconds } from './stats.ts';
 import { stepsPricingSection } from './steps-pricing.ts';
 import { streamsSection } from './streams.ts';
 import { telemetrySection } from './telemetry.ts';
@@ -70,6 +71,8 @@ const USAGE = `pnpm bench [-- options]
   --step-creates <n>        timed steps.create calls per pricing scenario (default 5,000)
   --only <names>            comma list of sections: ${SECTIONS.map((s) => s.name).join(', ')}
   --check                   exit 1 when a target is missed
+  --no-pin                  do not pin processes to CPUs with taskset (by default, when taskset exists and there
+                            are 2+ CPUs: servers under measurement on the last CPU, the load generator on the others)
   --keep                    keep the scratch database (to study plans); the bench says its name
   --keep-indexes            seed with every index in place (slower; indexes grown row by row, as in production)
 
@@ -121,6 +124,7 @@ async function main(): Promise<number> {
     'step-creates': { type: 'string' },
     only: { type: 'string' },
     check: { type: 'boolean' },
+    'no-pin': { type: 'boolean' },
     keep: { type: 'boolean' },
     'keep-indexes': { type: 'boolean' },
   });
@@ -169,6 +173,7 @@ async function main(): Promise<number> {
   }
 
   const started = performance.now();
+  const pinning = createPinning(flags['no-pin'] === true);
   const cleanup = new Cleanup();
   const interrupted = (signal: NodeJS.Signals) => {
     stopping = true;
@@ -183,6 +188,7 @@ async function main(): Promise<number> {
     log(
       `  machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${int(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     );
+    log(`  ${pinning.describe()}`);
     log(
       `  load average before start: ${loadAverage()}${busy() ? '  ← the machine is busy: figures will be inflated' : ''}`,
     );
@@ -233,7 +239,10 @@ async function main(): Promise<number> {
     for (const section of sections) {
       log(`\n${section.name}:`);
       const t0 = performance.now();
-      const result = await section.run({ env, seed, options, log });
+      if (section.loadGeneratorOnly) pinning.load(process.pid);
+      const result = await section
+        .run({ env, seed, options, log, pinning })
+        .finally(() => section.loadGeneratorOnly && pinning.release(process.pid));
       const took = seconds(performance.now() - t0);
       log(`    done in ${took}; load average ${loadAverage()}`);
       outputs.push(
