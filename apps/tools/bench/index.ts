@@ -54,10 +54,9 @@ const USAGE = `pnpm bench [-- options]
   --concurrency <n>         runs.list workers (default 8)
   --creates <n>             timed runs.create calls per concurrency (default 5,000)
   --create-concurrency <l>  comma list (default 8,64)
-  --stream-seconds <n>      seconds each live-stream scenario appends for (default 15)
+  --stream-seconds <n>      seconds each live-stream phase appends for (default 15; 4 phases per scenario)
   --stream-scenarios <l>    comma list of live-stream scenarios: a (1,000 runs × 1 subscriber), b (1 run × 100)
   --stream-processes <n>    processes the live-stream subscribers are dealt over (default 2)
-  --stream-rate-scale <x>   multiplies the live-stream event rates, e.g. 0.25 (targets apply at 1 only)
   --traces <n>              provider traces per telemetry row (default 20,000)
   --sidecar-records <n>     records of the sidecar ingest measure (default 300,000)
   --otlp-exports <n>        OTLP exports of 512 spans per ingest scenario (default 400)
@@ -80,16 +79,6 @@ Needs a Postgres server: DATABASE_URL, else ${'postgres://postgres@127.0.0.1:543
 
 const log = (line: string) => console.log(line);
 
-/** `--stream-rate-scale`: a positive number. */
-function rateScale(value: string | undefined): number {
-  if (value === undefined) return 1;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`--stream-rate-scale must be a positive number, got '${value}'`);
-    process.exit(2);
-  }
-  return n;
-}
 /** Set on SIGINT/SIGTERM: the failures that follow (queries cut off by the drop) are expected, not reported. */
 let stopping = false;
 /** 1, 5 and 15-minute load averages: above the core count, other processes shared the CPUs with the bench. */
@@ -112,7 +101,6 @@ async function main(): Promise<number> {
     'stream-seconds': { type: 'string' },
     'stream-scenarios': { type: 'string' },
     'stream-processes': { type: 'string' },
-    'stream-rate-scale': { type: 'string' },
     traces: { type: 'string' },
     'sidecar-records': { type: 'string' },
     'otlp-exports': { type: 'string' },
@@ -148,7 +136,6 @@ async function main(): Promise<number> {
     streamSeconds: intFlag('stream-seconds', flags['stream-seconds'], 15),
     streamScenarios: flags['stream-scenarios']?.split(',').map((v) => v.trim()),
     streamSubscriberProcesses: intFlag('stream-processes', flags['stream-processes'], 2),
-    streamRateScale: rateScale(flags['stream-rate-scale']),
     traces: intFlag('traces', flags.traces, 20_000),
     sidecarRecords: intFlag('sidecar-records', flags['sidecar-records'], 300_000),
     otlpExports: intFlag('otlp-exports', flags['otlp-exports'], 400),

@@ -26,14 +26,12 @@ export interface BenchOptions {
   /** Timed runs.create calls per concurrency. */
   creates: number;
   createConcurrency: number[];
-  /** Seconds each live-stream scenario appends for. */
+  /** Seconds each live-stream phase appends for (four phases per scenario). */
   streamSeconds: number;
   /** Which live-stream scenarios run (`a`, `b`); all when undefined. */
   streamScenarios?: string[] | undefined;
   /** Processes the live-stream subscribers are dealt over. @default 2 */
   streamSubscriberProcesses?: number | undefined;
-  /** Multiplies the live-stream scenarios' event rates (their targets then do not apply). @default 1 */
-  streamRateScale?: number | undefined;
   /** Provider traces per telemetry scenario. */
   traces: number;
   /** Records of the sidecar's ingest measure. */
