@@ -10,6 +10,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { encodeCursor, toIso } from '@runtrace/core/internal';
+import { formatUsd } from '@runtrace/core/pricing';
 import postgres from 'postgres';
 import { reportListening } from './floor-process.ts';
 import { type Cursor, keysetPage, LIMIT } from './runs-list-sql.ts';
@@ -22,15 +23,74 @@ interface ListInput {
   cursor?: string;
 }
 
-type Row = Record<string, unknown> & { id: string; createdAt: string; updatedAt: string; completedAt: string | null };
+/** A row of the select list (runs-list-sql.ts): bigints as text, timestamps as Postgres writes them. */
+interface Row {
+  id: string;
+  agentId: string;
+  status: string;
+  stopReason: string | null;
+  background: boolean | null;
+  conversationId: string | null;
+  baseTemplateId: string | null;
+  metadata: unknown;
+  requestConfig: unknown;
+  callbackUrl: string | null;
+  callbackSentAt: string | null;
+  callbackStatusCode: number | null;
+  callbackError: string | null;
+  ttftNs: string | null;
+  totalDurationNs: string | null;
+  runNs: string | null;
+  model: string | null;
+  provider: string | null;
+  stepCount: number;
+  stepErrors: number;
+  totalTokens: string | number;
+  costPusd: string | null;
+  unpricedTokens: string | number;
+  llmNs: string | null;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+/** The run as the api answers it (core's toRun): the same keys, in the same order, with the same values. */
+function item(row: Row) {
+  return {
+    id: row.id,
+    agentId: row.agentId,
+    status: row.status,
+    stopReason: row.stopReason,
+    background: row.background,
+    conversationId: row.conversationId,
+    baseTemplateId: row.baseTemplateId,
+    metadata: row.metadata ?? null,
+    requestConfig: row.requestConfig ?? null,
+    callbackUrl: row.callbackUrl,
+    callbackSentAt: row.callbackSentAt === null ? null : toIso(row.callbackSentAt),
+    callbackStatusCode: row.callbackStatusCode,
+    callbackError: row.callbackError,
+    ttftNs: row.ttftNs,
+    totalDurationNs: row.runNs ?? row.totalDurationNs,
+    model: row.model,
+    provider: row.provider,
+    stepCount: row.stepCount,
+    stepErrors: row.stepErrors,
+    totalTokens: Number(row.totalTokens),
+    costUsd: row.costPusd === null ? null : formatUsd(BigInt(row.costPusd)),
+    unpricedTokens: Number(row.unpricedTokens),
+    llmNs: row.llmNs,
+    createdAt: toIso(row.createdAt),
+    updatedAt: toIso(row.updatedAt),
+    completedAt: row.completedAt === null ? null : toIso(row.completedAt),
+  };
+}
 
 function main(databaseUrl: string, organizationId: string, poolSize: number) {
   const sql = postgres(databaseUrl, {
     max: poolSize,
     onnotice: () => {},
     connection: { TimeZone: 'UTC', application_name: 'runtrace-bench-floor' },
-    // snake_case columns as the api's camelCase keys
-    transform: { column: { from: postgres.toCamel } },
     // timestamps kept as Postgres wrote them (microseconds), written out as toIso does for the api
     types: { timestamptz: { to: 1184, from: [1184], serialize: (v: string) => v, parse: (v: string) => v } },
   });
@@ -48,12 +108,7 @@ function main(databaseUrl: string, organizationId: string, poolSize: number) {
       }
       const rows = (await keysetPage(sql, organizationId, input.agentId ?? null, cursor, false)) as unknown as Row[];
       const limit = input.limit ?? LIMIT;
-      const items = rows.slice(0, limit);
-      for (const row of items) {
-        row.createdAt = toIso(row.createdAt);
-        row.updatedAt = toIso(row.updatedAt);
-        if (row.completedAt) row.completedAt = toIso(row.completedAt);
-      }
+      const items = rows.slice(0, limit).map(item);
       const last = items[items.length - 1];
       const nextCursor = rows.length > limit && last ? encodeCursor('runs', 'desc', last.createdAt, last.id) : null;
       const body = JSON.stringify([{ result: { data: { items, nextCursor } } }]);

@@ -91,7 +91,7 @@ async function measureList(
   await checkKeysetPagesMatchOffset(ctx, client, setup);
   const bytes = await checkFloorPagesMatchApi(api.url, floor.url, setup);
   ctx.log(
-    `    the floor answers the same pages as the api (ids, order, nextCursor; checked): ${bytes.map(([a, f]) => `${int(a)} B / ${int(f)} B`).join(', ')} (api / floor)`,
+    `    the floor answers the api's very bytes for page 1, page 1 with agentId and the deep page (checked): ${bytes.map((b) => `${int(b)} B`).join(', ')}`,
   );
   const L = listLabels(deepPage, agentDeepPage, LIMIT);
   const { m, scenarios, rounds, ...floorMeasurements } = await measureListScenarios(ctx, api, floor, client, L, setup);
@@ -108,7 +108,7 @@ async function measureList(
     title: `runs.list, limit ${LIMIT}, ${int(seed.runs)} runs in one organization (agent ${agentId.slice(0, 14)}… has ${int(agentRuns)}), concurrency ${c}`,
     table,
     notes: [
-      `Issue 17's method. Capacity: req/s at saturation (closed loop, ${c} workers) and the server process's CPU per page (/proc/<pid>/stat, 10 ms ticks over the whole phase), the api beside the floor: bench/runs-list-floor.ts, a node:http server in a process of its own answering the same URL with the same keyset SQL through postgres.js (${c} connections) and JSON.stringify of the same page (camelCase keys, ISO timestamps, nextCursor, tRPC's batch envelope), no tRPC, no validation, no auth, no drizzle; checked to answer the same ids as the api. Latency: p50/p99 under an open-loop constant-rate load at 50% of the capacity each server just showed, counted from each request's scheduled time (wrk2's way), ${int(options.requests)} requests per page and server. ${ctx.pinning.enabled ? `Pinning: api and floor on CPU ${ctx.pinning.serverCpus}, this load generator on CPU ${ctx.pinning.loadCpus}; Postgres unpinned.` : 'No pinning.'}`,
+      `Issue 17's method. Capacity: req/s at saturation (closed loop, ${c} workers) and the server process's CPU per page (/proc/<pid>/stat, 10 ms ticks over the whole phase), the api beside the floor: bench/runs-list-floor.ts, a node:http server in a process of its own answering the same URL with the same keyset SQL through postgres.js (${c} connections) and JSON.stringify of the same page (each row shaped as core's toRun shapes it, nextCursor, tRPC's batch envelope), no tRPC, no validation, no auth, no drizzle; checked to answer the api's very bytes. Latency: p50/p99 under an open-loop constant-rate load at 50% of the capacity each server just showed, counted from each request's scheduled time (wrk2's way), ${int(options.requests)} requests per page and server. ${ctx.pinning.enabled ? `Pinning: api and floor on CPU ${ctx.pinning.serverCpus}, this load generator on CPU ${ctx.pinning.loadCpus}; Postgres unpinned.` : 'No pinning.'}`,
       `The api in a process of its own (apps/api/src/main.ts on the scratch database). HTTP rows: keep-alive GETs of the URL the typed client's httpBatchLink sends (runs.list?batch=1&input=…), ${c} sockets, each response read to its end and its status checked, not parsed, as wrk or autocannon would; the typed-client row goes through @runtrace/client (one client per worker, so calls are never batched together), which also parses the JSON. SQL: postgres.js, ${c} connections, the query runs.list issues.`,
       "cpu ms/req: CPU time of this (load-generating) process per request; api cpu ms/req: the api process's (/proc), for the HTTP rows. The api, Postgres and the load generator share the machine's cores.",
       `The ${scenarios} scenarios take turns in ${rounds} rounds (a change in machine load falls on all alike), each after ${defaultWarmup(options.requests)} untimed requests.`,
@@ -142,29 +142,26 @@ async function checkKeysetPagesMatchOffset(
   log(`    page ${int(deepPage)} and agent page ${int(agentDeepPage)} over HTTP equal their OFFSET pages (checked)`);
 }
 
-/** The floor must answer the same page as the api (same ids, same order, same next cursor), or it measures less work. */
+/** The floor must answer the api's very bytes for each page, or it measures other work. Answers the sizes. */
 async function checkFloorPagesMatchApi(
   apiUrl: string,
   floorUrl: string,
   { agentId, deep, encode }: ListSetup,
-): Promise<[number, number][]> {
-  const sizes: [number, number][] = [];
+): Promise<number[]> {
+  const sizes: number[] = [];
   for (const input of [{}, { agentId }, { cursor: encode(deep) }]) {
     const query = `/trpc/runs.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { limit: LIMIT, ...input } }))}`;
-    const page = async (base: string) => {
-      const text = await (await fetch(`${base}${query}`)).text();
-      const [answer] = JSON.parse(text) as [
-        { result: { data: { items: { id: string }[]; nextCursor: string | null } } },
-      ];
-      return { ...answer.result.data, bytes: Buffer.byteLength(text) };
-    };
-    const [viaApi, viaFloor] = await Promise.all([page(apiUrl), page(floorUrl)]);
-    const same =
-      viaApi.items.length === viaFloor.items.length &&
-      viaApi.items.every((r, i) => r.id === viaFloor.items[i]?.id) &&
-      viaApi.nextCursor === viaFloor.nextCursor;
-    if (!same) throw new Error(`the runs.list floor's page for ${JSON.stringify(input)} differs from the api's`);
-    sizes.push([viaApi.bytes, viaFloor.bytes]);
+    const answer = async (base: string) => (await fetch(`${base}${query}`)).text();
+    const [viaApi, viaFloor] = await Promise.all([answer(apiUrl), answer(floorUrl)]);
+    if (viaApi !== viaFloor) {
+      let at = 0;
+      while (viaApi[at] === viaFloor[at]) at++;
+      throw new Error(
+        `the runs.list floor's answer for ${JSON.stringify(input)} differs from the api's at character ${at}: ` +
+          `api …${viaApi.slice(Math.max(0, at - 80), at + 80)}… floor …${viaFloor.slice(Math.max(0, at - 80), at + 80)}…`,
+      );
+    }
+    sizes.push(Buffer.byteLength(viaApi));
   }
   return sizes;
 }
