@@ -188,11 +188,11 @@ export const telemetrySection: BenchSection = {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     };
-    // This process is the api here (the TelemetryManager runs in it): on the server CPU; the sidecar beside it, as
-    // the api's neighbour, on the other.
-    ctx.pinning.server(process.pid);
-    ctx.pinning.load(sidecar.pid);
     try {
+      // This process is the api here (the TelemetryManager runs in it): on the server CPU; the sidecar beside it, as
+      // the api's neighbour, on the other.
+      ctx.pinning.server(process.pid);
+      ctx.pinning.load(sidecar.pid);
       // Baseline 1: the reference's way, one INSERT per trace, at the same concurrency (the pool caps connections).
       log(`  one INSERT per trace, ${int(total)} traces, ${PRODUCERS} producers …`);
       const perRow = makeTraces(total);
@@ -406,7 +406,7 @@ export const telemetrySection: BenchSection = {
     }
     notes.push(
       `api cpu/trace: this process's CPU (it is the api here: the TelemetryManager and its backends, with the ${PRODUCERS} producers' own share, the same in every row) per trace over the closed loop and the delivery of what it left queued; the socket backend's share = postgres,socket − postgres. ` +
-        "sidecar cpu/record: the sidecar process's CPU (/proc) from the start of the row until its file sink holds every trace, per trace. COPY's and INSERT's cpu/trace: this process as their client. " +
+        "sidecar cpu/record: the sidecar process's CPU (/proc) from the start of each round until its file sink holds the round's traces, per trace (/proc counts 10 ms ticks: coarse when a round holds few traces). COPY's and INSERT's cpu/trace: this process as their client. " +
         (ctx.pinning.enabled
           ? `Pinning: this process on CPU ${ctx.pinning.serverCpus}, the sidecar on CPU ${ctx.pinning.loadCpus}; Postgres unpinned.`
           : 'No pinning.'),
