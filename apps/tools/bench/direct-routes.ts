@@ -19,9 +19,11 @@ const CONCURRENCY = 8;
 export const directRoutesSection: BenchSection = {
   name: 'direct-routes',
   needsSeed: false,
+  loadGeneratorOnly: true,
   async run(ctx: BenchContext) {
     const { env, options, log } = ctx;
     const api = await spawnApi({ DATABASE_URL: env.databaseUrl, RUNTRACE_AUTH: 'optional' });
+    ctx.pinning.server(api.pid);
     const agent = keepAliveAgent(CONCURRENCY);
     try {
       const url = (path: string) => new URL(`${api.url}/trpc/${path}?batch=1`);

@@ -19,7 +19,12 @@ function forkSubscriber() {
   });
   const replies: SubscriberReply[] = [];
   let wake: (() => void) | null = null;
+  let received = 0;
   child.on('message', (reply: SubscriberReply) => {
+    if (reply.type === 'progress') {
+      received = reply.received;
+      return;
+    }
     replies.push(reply);
     wake?.();
   });
@@ -43,6 +48,7 @@ function forkSubscriber() {
   return {
     pid: child.pid as number,
     send: (command: SubscriberCommand) => child.send(command),
+    received: () => received,
     next,
     stop: () => {
       if (!exited) child.kill('SIGTERM');
@@ -71,6 +77,12 @@ export function forkSubscribers(processes: number) {
     timing(on: boolean) {
       for (const c of children) c.send({ type: 'timing', on });
     },
+    /** Starts or stops the processes' reports of their received events (see {@link received}). */
+    progress(on: boolean) {
+      for (const c of children) c.send({ type: 'progress', on });
+    },
+    /** Events received by every subscription, as last reported (every PROGRESS_INTERVAL_MS while progress is on). */
+    received: () => children.reduce((sum, c) => sum + c.received(), 0),
     async finish(expected: Record<string, number>, timeoutMs: number) {
       for (const c of children) c.send({ type: 'finish', expected, timeoutMs });
       const replies = await merged('finished');

@@ -17,13 +17,14 @@ import { compressionSection } from './compression.ts';
 import { buildDashboard } from './dashboard-overview.ts';
 import { directRoutesSection } from './direct-routes.ts';
 import { Cleanup, describeUrl, openEnvironment, resolveServerUrl } from './environment.ts';
+import { createPinning } from './pinning.ts';
 import { purgeSection } from './purge.ts';
 import { runsCreateSection } from './runs-create.ts';
 import { runsListSection } from './runs-list.ts';
 import type { BenchOptions, BenchSection, Check } from './section.ts';
 import { type SeedResult, seedRuns } from './seed.ts';
-import { int, seconds } from './stats.ts';
 import { spanMappingSection } from './span-mapping.ts';
+import { int, seconds } from './stats.ts';
 import { stepsPricingSection } from './steps-pricing.ts';
 import { streamsSection } from './streams.ts';
 import { telemetrySection } from './telemetry.ts';
@@ -53,10 +54,9 @@ const USAGE = `pnpm bench [-- options]
   --concurrency <n>         runs.list workers (default 8)
   --creates <n>             timed runs.create calls per concurrency (default 5,000)
   --create-concurrency <l>  comma list (default 8,64)
-  --stream-seconds <n>      seconds each live-stream scenario appends for (default 15)
+  --stream-seconds <n>      seconds each live-stream phase appends for (default 15; 4 phases per scenario)
   --stream-scenarios <l>    comma list of live-stream scenarios: a (1,000 runs × 1 subscriber), b (1 run × 100)
   --stream-processes <n>    processes the live-stream subscribers are dealt over (default 2)
-  --stream-rate-scale <x>   multiplies the live-stream event rates, e.g. 0.25 (targets apply at 1 only)
   --traces <n>              provider traces per telemetry row (default 20,000)
   --sidecar-records <n>     records of the sidecar ingest measure (default 300,000)
   --otlp-exports <n>        OTLP exports of 512 spans per ingest scenario (default 400)
@@ -70,6 +70,8 @@ const USAGE = `pnpm bench [-- options]
   --step-creates <n>        timed steps.create calls per pricing scenario (default 5,000)
   --only <names>            comma list of sections: ${SECTIONS.map((s) => s.name).join(', ')}
   --check                   exit 1 when a target is missed
+  --no-pin                  do not pin processes to CPUs with taskset (by default, when taskset exists and there
+                            are 2+ CPUs: servers under measurement on the last CPU, the load generator on the others)
   --keep                    keep the scratch database (to study plans); the bench says its name
   --keep-indexes            seed with every index in place (slower; indexes grown row by row, as in production)
 
@@ -77,16 +79,6 @@ Needs a Postgres server: DATABASE_URL, else ${'postgres://postgres@127.0.0.1:543
 
 const log = (line: string) => console.log(line);
 
-/** `--stream-rate-scale`: a positive number. */
-function rateScale(value: string | undefined): number {
-  if (value === undefined) return 1;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) {
-    console.error(`--stream-rate-scale must be a positive number, got '${value}'`);
-    process.exit(2);
-  }
-  return n;
-}
 /** Set on SIGINT/SIGTERM: the failures that follow (queries cut off by the drop) are expected, not reported. */
 let stopping = false;
 /** 1, 5 and 15-minute load averages: above the core count, other processes shared the CPUs with the bench. */
@@ -109,7 +101,6 @@ async function main(): Promise<number> {
     'stream-seconds': { type: 'string' },
     'stream-scenarios': { type: 'string' },
     'stream-processes': { type: 'string' },
-    'stream-rate-scale': { type: 'string' },
     traces: { type: 'string' },
     'sidecar-records': { type: 'string' },
     'otlp-exports': { type: 'string' },
@@ -121,6 +112,7 @@ async function main(): Promise<number> {
     'step-creates': { type: 'string' },
     only: { type: 'string' },
     check: { type: 'boolean' },
+    'no-pin': { type: 'boolean' },
     keep: { type: 'boolean' },
     'keep-indexes': { type: 'boolean' },
   });
@@ -144,7 +136,6 @@ async function main(): Promise<number> {
     streamSeconds: intFlag('stream-seconds', flags['stream-seconds'], 15),
     streamScenarios: flags['stream-scenarios']?.split(',').map((v) => v.trim()),
     streamSubscriberProcesses: intFlag('stream-processes', flags['stream-processes'], 2),
-    streamRateScale: rateScale(flags['stream-rate-scale']),
     traces: intFlag('traces', flags.traces, 20_000),
     sidecarRecords: intFlag('sidecar-records', flags['sidecar-records'], 300_000),
     otlpExports: intFlag('otlp-exports', flags['otlp-exports'], 400),
@@ -169,6 +160,7 @@ async function main(): Promise<number> {
   }
 
   const started = performance.now();
+  const pinning = createPinning(flags['no-pin'] === true);
   const cleanup = new Cleanup();
   const interrupted = (signal: NodeJS.Signals) => {
     stopping = true;
@@ -183,6 +175,7 @@ async function main(): Promise<number> {
     log(
       `  machine: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ${int(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     );
+    log(`  ${pinning.describe()}`);
     log(
       `  load average before start: ${loadAverage()}${busy() ? '  ← the machine is busy: figures will be inflated' : ''}`,
     );
@@ -233,7 +226,10 @@ async function main(): Promise<number> {
     for (const section of sections) {
       log(`\n${section.name}:`);
       const t0 = performance.now();
-      const result = await section.run({ env, seed, options, log });
+      if (section.loadGeneratorOnly) pinning.load(process.pid);
+      const result = await section
+        .run({ env, seed, options, log, pinning })
+        .finally(() => section.loadGeneratorOnly && pinning.release(process.pid));
       const took = seconds(performance.now() - t0);
       log(`    done in ${took}; load average ${loadAverage()}`);
       outputs.push(

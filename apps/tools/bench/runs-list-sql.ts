@@ -11,10 +11,19 @@ export function expectRows(label: string, rows: readonly unknown[]) {
   if (rows.length < LIMIT) throw new Error(`${label}: ${rows.length} rows, expected ${LIMIT}`);
 }
 
-/** The columns RunManager's reads select: no join (runs.run_ns mirrors run_metrics.run_ns), bigints as text. */
-const RUN_COLUMNS = `id, agent_id, status, stop_reason, background, conversation_id, base_template_id, metadata, request_config,
-  callback_url, callback_sent_at, callback_status_code, callback_error, ttft_ns::text, total_duration_ns::text, run_ns::text,
-  created_at, updated_at, completed_at`;
+/**
+ * The select list of RunManager's reads (core's runRecordList in runs/run-record.ts): every RunRecord column under
+ * its camelCase name, bigints as text, no join (runs.run_ns mirrors run_metrics.run_ns).
+ */
+const RUN_COLUMNS = `"id" as "id", "agent_id" as "agentId", "status" as "status", "stop_reason" as "stopReason",
+  "background" as "background", "conversation_id" as "conversationId", "base_template_id" as "baseTemplateId",
+  "metadata" as "metadata", "request_config" as "requestConfig", "callback_url" as "callbackUrl",
+  "callback_sent_at" as "callbackSentAt", "callback_status_code" as "callbackStatusCode",
+  "callback_error" as "callbackError", "ttft_ns"::text as "ttftNs", "total_duration_ns"::text as "totalDurationNs",
+  "run_ns"::text as "runNs", "model" as "model", "provider" as "provider", "step_count" as "stepCount",
+  "step_errors" as "stepErrors", "total_tokens" as "totalTokens", "cost_pusd"::text as "costPusd",
+  "unpriced_tokens" as "unpricedTokens", "llm_ns"::text as "llmNs", "created_at" as "createdAt",
+  "updated_at" as "updatedAt", "completed_at" as "completedAt"`;
 
 /** The query RunManager.list issues (keyset over (created_at, id)). */
 export function keysetPage(

@@ -1,9 +1,11 @@
 import { createRuntraceClient, type RuntraceClient } from '@runtrace/client';
 import { spawnApi } from '@runtrace/client/testing/apiProcess';
 import { encodeCursor, toIso } from '@runtrace/core/internal';
+import { type FloorProcess, startFloor } from './floor-process.ts';
 import { type ListSetup, measureListScenarios } from './measure-list-scenarios.ts';
+import { RUNS_LIST_FLOOR_SCRIPT } from './runs-list-floor.ts';
 import { type Cursor, explain, keysetPage, LIMIT, offsetPage } from './runs-list-sql.ts';
-import { listLabels, runsListTable } from './runs-list-table.ts';
+import { floorTable, listLabels, runsListTable } from './runs-list-table.ts';
 import type { BenchContext, BenchSection } from './section.ts';
 import { defaultWarmup, int } from './stats.ts';
 
@@ -17,6 +19,7 @@ const DEEP_PAGE = 10_000;
  */
 export const runsListSection: BenchSection = {
   name: 'runs.list',
+  loadGeneratorOnly: true,
   async run(ctx: BenchContext) {
     const { env, seed, options } = ctx;
     const org = seed.organizationId;
@@ -51,8 +54,13 @@ export const runsListSection: BenchSection = {
       RUNTRACE_STREAM_STALE_AFTER_MS: String(365 * 24 * 3600 * 1000),
       RUNTRACE_STREAM_SWEEP_INTERVAL_MS: String(24 * 3600 * 1000),
     });
+    let floor: FloorProcess | null = null;
     try {
-      return await measureList(ctx, api, {
+      // The floor: the same keyset query through postgres.js and JSON.stringify, on a pool as large as the workers.
+      floor = await startFloor(RUNS_LIST_FLOOR_SCRIPT, [env.databaseUrl, org, String(c)]);
+      ctx.pinning.server(api.pid);
+      ctx.pinning.server(floor.pid);
+      return await measureList(ctx, api, floor, {
         org,
         agentId,
         agentRuns,
@@ -65,19 +73,32 @@ export const runsListSection: BenchSection = {
         db,
       });
     } finally {
+      await floor?.stop();
       await api.stop();
     }
   },
 };
 
-async function measureList(ctx: BenchContext, api: { url: string; pid: number }, setup: ListSetup) {
+async function measureList(
+  ctx: BenchContext,
+  api: { url: string; pid: number },
+  floor: FloorProcess,
+  setup: ListSetup,
+) {
   const { seed, options } = ctx;
   const { org, agentId, agentRuns, deepPage, agentDeepPage, agentDeep, c, db } = setup;
   const client = createRuntraceClient({ url: api.url });
   await checkKeysetPagesMatchOffset(ctx, client, setup);
+  const bytes = await checkFloorPagesMatchApi(api.url, floor.url, setup);
+  ctx.log(
+    `    the floor answers the api's very bytes for page 1, page 1 with agentId and the deep page (checked): ${bytes.map((b) => `${int(b)} B`).join(', ')}`,
+  );
   const L = listLabels(deepPage, agentDeepPage, LIMIT);
-  const { m, scenarios, rounds } = await measureListScenarios(ctx, api, client, L, setup);
-  const { table, checks } = runsListTable(L, m);
+  const { m, scenarios, rounds, ...floorMeasurements } = await measureListScenarios(ctx, api, floor, client, L, setup);
+  const capacity = floorTable(L, m, floorMeasurements);
+  const baselines = runsListTable(L, m);
+  const table = `${capacity.table}\n\nat saturation (closed loop, concurrency ${c}), beside the SQL and OFFSET baselines:\n${baselines.table}`;
+  const checks = [...capacity.checks, ...baselines.checks];
   const plans = [
     [L.sqlFirst, await explain(keysetPage(db, org, null, null, true))],
     [L.sqlDeepAgent, await explain(keysetPage(db, org, agentId, agentDeep, true))],
@@ -87,6 +108,7 @@ async function measureList(ctx: BenchContext, api: { url: string; pid: number },
     title: `runs.list, limit ${LIMIT}, ${int(seed.runs)} runs in one organization (agent ${agentId.slice(0, 14)}… has ${int(agentRuns)}), concurrency ${c}`,
     table,
     notes: [
+      `Issue 17's method. Capacity: req/s at saturation (closed loop, ${c} workers) and the server process's CPU per page (/proc/<pid>/stat, 10 ms ticks over the whole phase), the api beside the floor: bench/runs-list-floor.ts, a node:http server in a process of its own answering the same URL with the same keyset SQL through postgres.js (${c} connections) and JSON.stringify of the same page (each row shaped as core's toRun shapes it, nextCursor, tRPC's batch envelope), no tRPC, no validation, no auth, no drizzle; checked to answer the api's very bytes. Latency: p50/p99 under an open-loop constant-rate load at 50% of the capacity each server just showed, counted from each request's scheduled time (wrk2's way), ${int(options.requests)} requests per page and server. ${ctx.pinning.enabled ? `Pinning: api and floor on CPU ${ctx.pinning.serverCpus}, this load generator on CPU ${ctx.pinning.loadCpus}; Postgres unpinned.` : 'No pinning.'}`,
       `The api in a process of its own (apps/api/src/main.ts on the scratch database). HTTP rows: keep-alive GETs of the URL the typed client's httpBatchLink sends (runs.list?batch=1&input=…), ${c} sockets, each response read to its end and its status checked, not parsed, as wrk or autocannon would; the typed-client row goes through @runtrace/client (one client per worker, so calls are never batched together), which also parses the JSON. SQL: postgres.js, ${c} connections, the query runs.list issues.`,
       "cpu ms/req: CPU time of this (load-generating) process per request; api cpu ms/req: the api process's (/proc), for the HTTP rows. The api, Postgres and the load generator share the machine's cores.",
       `The ${scenarios} scenarios take turns in ${rounds} rounds (a change in machine load falls on all alike), each after ${defaultWarmup(options.requests)} untimed requests.`,
@@ -118,4 +140,28 @@ async function checkKeysetPagesMatchOffset(
     if (!same) throw new Error(`runs.list page ${page}${agent ? ' (agentId)' : ''} differs from the OFFSET page`);
   }
   log(`    page ${int(deepPage)} and agent page ${int(agentDeepPage)} over HTTP equal their OFFSET pages (checked)`);
+}
+
+/** The floor must answer the api's very bytes for each page, or it measures other work. Answers the sizes. */
+async function checkFloorPagesMatchApi(
+  apiUrl: string,
+  floorUrl: string,
+  { agentId, deep, encode }: ListSetup,
+): Promise<number[]> {
+  const sizes: number[] = [];
+  for (const input of [{}, { agentId }, { cursor: encode(deep) }]) {
+    const query = `/trpc/runs.list?batch=1&input=${encodeURIComponent(JSON.stringify({ 0: { limit: LIMIT, ...input } }))}`;
+    const answer = async (base: string) => (await fetch(`${base}${query}`)).text();
+    const [viaApi, viaFloor] = await Promise.all([answer(apiUrl), answer(floorUrl)]);
+    if (viaApi !== viaFloor) {
+      let at = 0;
+      while (viaApi[at] === viaFloor[at]) at++;
+      throw new Error(
+        `the runs.list floor's answer for ${JSON.stringify(input)} differs from the api's at character ${at}: ` +
+          `api …${viaApi.slice(Math.max(0, at - 80), at + 80)}… floor …${viaFloor.slice(Math.max(0, at - 80), at + 80)}…`,
+      );
+    }
+    sizes.push(Buffer.byteLength(viaApi));
+  }
+  return sizes;
 }

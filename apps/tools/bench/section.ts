@@ -1,4 +1,5 @@
 import type { BenchEnvironment } from './environment.ts';
+import type { Pinning } from './pinning.ts';
 import type { SeedResult } from './seed.ts';
 
 /** What every section gets: the running api and database, the seeded data, the options, a logger. */
@@ -7,6 +8,8 @@ export interface BenchContext {
   seed: SeedResult;
   options: BenchOptions;
   log: (line: string) => void;
+  /** Where the processes the section starts go (taskset): servers on one CPU, load generators on the others. */
+  pinning: Pinning;
 }
 
 export interface BenchOptions {
@@ -23,14 +26,12 @@ export interface BenchOptions {
   /** Timed runs.create calls per concurrency. */
   creates: number;
   createConcurrency: number[];
-  /** Seconds each live-stream scenario appends for. */
+  /** Seconds each live-stream phase appends for (four phases per scenario). */
   streamSeconds: number;
   /** Which live-stream scenarios run (`a`, `b`); all when undefined. */
   streamScenarios?: string[] | undefined;
   /** Processes the live-stream subscribers are dealt over. @default 2 */
   streamSubscriberProcesses?: number | undefined;
-  /** Multiplies the live-stream scenarios' event rates (their targets then do not apply). @default 1 */
-  streamRateScale?: number | undefined;
   /** Provider traces per telemetry scenario. */
   traces: number;
   /** Records of the sidecar's ingest measure. */
@@ -76,5 +77,10 @@ export interface BenchSection {
   name: string;
   /** Whether the section reads the seeded runs (the seed is skipped when no selected section needs it). @default true */
   needsSeed?: boolean;
+  /**
+   * The section's servers run in processes of their own (pinned by the section to the server CPU): the bench's
+   * process is only a load generator, pinned to the load CPUs while the section runs. @default false
+   */
+  loadGeneratorOnly?: boolean;
   run(ctx: BenchContext): Promise<SectionResult>;
 }

@@ -1,55 +1,46 @@
-import { int } from './stats.ts';
-import type { SubscriberClient } from './stream-subscribers.ts';
-
+/** A live-stream scenario's shape and issue 17's targets for it. */
 export interface StreamScenario {
+  /** `(a) 1,000 runs × 1 subscriber`: its letter is what --stream-scenarios selects. */
   name: string;
   runs: number;
   subscribersPerRun: number;
-  /** Appended events per second over all runs (one event per appendEvents call, open loop). */
-  eventsPerSecond: number;
-  seconds: number;
-  /** Runs that also get an XRANGE poller (Letta's reader: XRANGE, then sleep 100 ms when nothing new). */
+  /** Runs that also get an XRANGE poller in the latency phase (Letta's reader: XRANGE, then sleep 100 ms when idle). */
   polledRuns: number;
-  /** How the subscribers read (bench/stream-subscribers.ts): as a load generator (`sse`) or through @runtrace/client. */
-  subscriber: SubscriberClient;
-  targets: { p50?: number; p99?: number; pollRatio?: number };
+  /**
+   * Events per second the typed client's phase appends (the earlier bench's rate for the shape), at most half the
+   * api's capacity: through @runtrace/client a subscription costs its process tens of µs per event.
+   */
+  typedClientEventsPerSecond: number;
+  targets: {
+    /** The api's CPU per delivered event at most this many times the floor server's. */
+    floorCpuRatio?: number;
+    /** The api's CPU per delivered event, µs, at most. */
+    apiCpuUsPerDelivery?: number;
+    /** p99, ms, under an open-loop load at half the api's capacity. */
+    p99: number;
+    /** The XRANGE poller's p50 at least this many times the api's p50. */
+    pollRatio?: number;
+    /** The typed client's CPU per event received, µs, at most. */
+    typedClientCpuUsPerEvent: number;
+  };
 }
 
-/**
- * (a) and (b), each read by load-generator subscribers (the targets apply to these, as a server's latency is measured
- * by wrk rather than by a client library) and again through @runtrace/client (printed beside, no target).
- */
-export function streamScenarios(seconds: number, rateScale = 1): StreamScenario[] {
-  const shapes = [
-    {
-      name: '(a) 1,000 runs × 1 subscriber',
-      runs: 1000,
-      subscribersPerRun: 1,
-      eventsPerSecond: 1000,
-      seconds,
-      polledRuns: 10,
-      targets: { p50: 2, p99: 10, pollRatio: 25 },
-    },
-    {
-      name: '(b) 1 run × 100 subscribers',
-      runs: 1,
-      subscribersPerRun: 100,
-      eventsPerSecond: 100,
-      seconds,
-      polledRuns: 1,
-      targets: { p99: 20, pollRatio: 25 },
-    },
-  ];
-  const scenarios: StreamScenario[] = shapes.flatMap((shape) => [
-    { ...shape, subscriber: 'sse' as const },
-    { ...shape, name: `${shape.name}, typed client`, subscriber: 'typed' as const, targets: {} },
-  ]);
-  if (rateScale === 1) return scenarios;
-  // At another rate the targets (set for the rates above) do not apply; the figures are printed without checks.
-  return scenarios.map((sc) => ({
-    ...sc,
-    name: `${sc.name} at ${int(sc.eventsPerSecond * rateScale)}/s`,
-    eventsPerSecond: sc.eventsPerSecond * rateScale,
-    targets: {},
-  }));
-}
+/** (a) and (b), with the targets of issue 17. */
+export const STREAM_SCENARIOS: readonly StreamScenario[] = [
+  {
+    name: '(a) 1,000 runs × 1 subscriber',
+    runs: 1000,
+    subscribersPerRun: 1,
+    polledRuns: 10,
+    typedClientEventsPerSecond: 1000,
+    targets: { floorCpuRatio: 1.3, p99: 10, typedClientCpuUsPerEvent: 20 },
+  },
+  {
+    name: '(b) 1 run × 100 subscribers',
+    runs: 1,
+    subscribersPerRun: 100,
+    polledRuns: 1,
+    typedClientEventsPerSecond: 100,
+    targets: { apiCpuUsPerDelivery: 10, p99: 20, pollRatio: 25, typedClientCpuUsPerEvent: 20 },
+  },
+];

@@ -19,14 +19,20 @@ export type SubscriberCommand =
   /** One subscription per entry (a run id may repeat). */
   | { type: 'subscribe'; url: string; runIds: string[]; client: SubscriberClient }
   | { type: 'timing'; on: boolean }
+  /** While on, the process reports every {@link PROGRESS_INTERVAL_MS} how many events its subscriptions received. */
+  | { type: 'progress'; on: boolean }
   | { type: 'finish'; expected: Record<string, number>; timeoutMs: number };
 
 export type SubscriberClient = 'sse' | 'typed';
 
 export type SubscriberReply =
   | { type: 'subscribed'; ms: number }
+  | { type: 'progress'; received: number }
   | { type: 'finished'; latencies: number[]; deliveries: number; problems: string[] }
   | { type: 'error'; message: string };
+
+/** How often a subscriber process reports its count of received events while asked to. */
+export const PROGRESS_INTERVAL_MS = 20;
 
 /** Milliseconds on the monotonic clock shared by every process of the machine. */
 export const monotonicMs = () => Number(process.hrtime.bigint()) / 1e6;
@@ -57,6 +63,8 @@ function main() {
   const problems: string[] = [];
   let timing = false;
   let deliveries = 0;
+  let received = 0;
+  let progress: NodeJS.Timeout | undefined;
   const reply = (r: SubscriberReply) => process.send?.(r);
   const problem = (p: string) => {
     if (problems.length < 20) problems.push(p);
@@ -76,6 +84,11 @@ function main() {
         timing = command.on;
         return;
       }
+      if (command.type === 'progress') {
+        clearInterval(progress);
+        if (command.on) progress = setInterval(() => reply({ type: 'progress', received }), PROGRESS_INTERVAL_MS);
+        return;
+      }
       if (command.type === 'subscribe') {
         const t0 = performance.now();
         const client = command.client === 'typed' ? createRuntraceClient({ url: command.url }) : null;
@@ -93,6 +106,7 @@ function main() {
             if (event.seqId !== sub.lastSeq + 1) problem(`${runId}: seq ${event.seqId} after ${sub.lastSeq}`);
             sub.lastSeq = event.seqId;
             sub.received++;
+            received++;
             if (!timing || event.messageType !== 'assistant_message') return;
             const match = MARKER.exec(String(event.content));
             if (!match) return;

@@ -6,8 +6,9 @@
  *
  * Token counts, models, tool calls, thinking and provider errors come from shared/data/provider-traces.sample.ndjson.
  */
-import { ConfigError, loadToolConfig } from '@runtrace/core/config';
+
 import { createRuntraceClient } from '@runtrace/client';
+import { ConfigError, loadToolConfig } from '@runtrace/core/config';
 import { intFlag, parseFlags, percentFlag } from './args.ts';
 import { describeCall, loadProviderSamples } from './provider-samples.ts';
 import { createRandom, stableId } from './random.ts';

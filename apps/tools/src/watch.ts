@@ -6,9 +6,10 @@
  *   pnpm watch-run run-8d3f… --from 120            # events after seq 120
  *   pnpm watch-run run-8d3f… --url http://127.0.0.1:18400 --api-key rt_…
  */
-import { ConfigError, loadToolConfig } from '@runtrace/core/config';
-import { createRuntraceClient, isRunStreamEvent, isTRPCClientError } from '@runtrace/client';
+
 import { parseArgs } from 'node:util';
+import { createRuntraceClient, isRunStreamEvent, isTRPCClientError } from '@runtrace/client';
+import { ConfigError, loadToolConfig } from '@runtrace/core/config';
 import { ansiStyle, plainStyle, type RenderableEvent, renderEnd, renderEvent } from './watch-render.ts';
 
 const USAGE = `pnpm watch-run <runId> [options]      (also: pnpm --silent runtrace-watch <runId>)
