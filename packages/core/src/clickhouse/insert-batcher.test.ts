@@ -127,7 +127,7 @@ describe.each(clickhouseTargets())('InsertBatcher on $name: a row ClickHouse ref
       flushIntervalMs: 60_000,
       insert: (body) => {
         inserts += 1;
-        return insertBody(scratch.ch, `INSERT INTO ${into} FORMAT JSONEachRow`, body);
+        return insertBody(scratch.ch, into, {}, body);
       },
     });
     return { batcher, inserts: () => inserts };

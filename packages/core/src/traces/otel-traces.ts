@@ -43,11 +43,7 @@ export const TRACE_WATCH_TTL_MS = 5 * TRACE_WATCH_INTERVAL_MS;
 
 /** One INSERT of `otel_traces` rows as JSONEachRow lines (what {@link otlpToRows} makes). */
 export function insertSpanRows(ch: ClickHouse, body: string): Promise<void> {
-  return insertBody(
-    ch,
-    `INSERT INTO ${qualified(ch, 'otel_traces')} SETTINGS input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`,
-    body,
-  );
+  return insertBody(ch, qualified(ch, 'otel_traces'), { input_format_skip_unknown_fields: 0 }, body);
 }
 
 export interface OtelTracesOptions {

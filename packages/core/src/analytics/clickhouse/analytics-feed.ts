@@ -129,11 +129,7 @@ export class AnalyticsFeed {
         location: options.clickhouse.location,
         rowsName: table.replace('analytics_', 'analytics '),
         insert: (body) =>
-          insertBody(
-            this.#ch,
-            `INSERT INTO ${qualified(this.#ch, table)} SETTINGS input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`,
-            body,
-          ),
+          insertBody(this.#ch, qualified(this.#ch, table), { input_format_skip_unknown_fields: 0 }, body),
       });
     this.#batchers = { analytics_runs: batcher('analytics_runs'), analytics_steps: batcher('analytics_steps') };
     this.#rows = new Counter({

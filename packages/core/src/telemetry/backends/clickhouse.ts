@@ -122,7 +122,8 @@ export class ClickHouseProviderTraceBackend implements ProviderTraceBackend {
       insert: (body) =>
         insertBody(
           this.#ch,
-          `INSERT INTO ${this.#table} SETTINGS input_format_json_read_objects_as_strings = 1, input_format_skip_unknown_fields = 0 FORMAT JSONEachRow`,
+          this.#table,
+          { input_format_json_read_objects_as_strings: 1, input_format_skip_unknown_fields: 0 },
           body,
         ),
     });
