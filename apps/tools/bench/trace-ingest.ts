@@ -200,7 +200,8 @@ export async function measureTraceIngest(
   );
   notes.push(
     'The raw insert is what the target refers to (a chdb insert of OTel-shaped rows as JSONEachRow through ' +
-      "@clickhouse/client, Node serialization included); the pre-serialized rows show ClickHouse's own cost, the floor.",
+      "@clickhouse/client, Node serialization included, the client's default settings); the pre-serialized rows show " +
+      "ClickHouse's own cost through the receiver's INSERT (on chdb parsed by one thread, input_format_parallel_parsing = 0), the floor.",
     `Receiver batches: ${SPAN_BATCHING.minBatchRows}–${SPAN_BATCHING.maxBatchRows} spans per INSERT, ${SPAN_BATCHING.maxConcurrentInserts} in flight, ` +
       `${SPAN_BATCHING.flushIntervalMs} ms at most; an export is answered once its spans are written. The exporters post from a ` +
       'worker thread of this process (node:http, keep-alive; @grpc/grpc-js over HTTP/2 with a connection per exporter; their ' +
