@@ -22,7 +22,10 @@ export const directRoutesSection: BenchSection = {
   loadGeneratorOnly: true,
   async run(ctx: BenchContext) {
     const { env, options, log } = ctx;
-    const api = await spawnApi({ DATABASE_URL: env.databaseUrl, RUNTRACE_AUTH: 'optional' });
+    const api = await spawnApi(
+      { DATABASE_URL: env.databaseUrl, RUNTRACE_AUTH: 'optional' },
+      { nodeArgs: options.apiNodeArgs },
+    );
     ctx.pinning.server(api.pid);
     const agent = keepAliveAgent(CONCURRENCY);
     try {

@@ -9,6 +9,7 @@
  * (also on error and Ctrl-C).
  */
 import os from 'node:os';
+import path from 'node:path';
 import { DEFAULT_ORGANIZATION_ID } from '@runtrace/core';
 import { ConfigError, loadApiConfig, loadToolConfig } from '@runtrace/core/config';
 import { intFlag, parseFlags } from '../src/args.ts';
@@ -74,6 +75,8 @@ const USAGE = `pnpm bench [-- options]
                             are 2+ CPUs: servers under measurement on the last CPU, the load generator on the others)
   --keep                    keep the scratch database (to study plans); the bench says its name
   --keep-indexes            seed with every index in place (slower; indexes grown row by row, as in production)
+  --profile-api <dir>       write a CPU profile of each api process the bench spawns (runs.list, streams,
+                            direct-routes) into <dir> (node --cpu-prof), to see where a missed target's CPU goes
 
 Needs a Postgres server: DATABASE_URL, else ${'postgres://postgres@127.0.0.1:5432/test'} if it answers.`;
 
@@ -115,6 +118,7 @@ async function main(): Promise<number> {
     'no-pin': { type: 'boolean' },
     keep: { type: 'boolean' },
     'keep-indexes': { type: 'boolean' },
+    'profile-api': { type: 'string' },
   });
   if (flags.help) {
     console.log(USAGE);
@@ -145,6 +149,7 @@ async function main(): Promise<number> {
     analyticsRuns: intFlag('analytics-runs', flags['analytics-runs'], 1_000_000),
     analyticsQueries: intFlag('analytics-queries', flags['analytics-queries'], 200),
     stepCreates: intFlag('step-creates', flags['step-creates'], 5_000),
+    apiNodeArgs: flags['profile-api'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(flags['profile-api'])}`] : [],
   };
   if (options.runs < options.agents * 200) {
     console.error(

@@ -48,12 +48,15 @@ export const runsListSection: BenchSection = {
 
     // The api in a process of its own, as in production: the load generator's CPU is not the api's event loop's.
     // The seeded runs include backdated background runs without streams; the stale-run sweep must leave them be.
-    const api = await spawnApi({
-      DATABASE_URL: env.databaseUrl,
-      RUNTRACE_AUTH: 'optional',
-      RUNTRACE_STREAM_STALE_AFTER_MS: String(365 * 24 * 3600 * 1000),
-      RUNTRACE_STREAM_SWEEP_INTERVAL_MS: String(24 * 3600 * 1000),
-    });
+    const api = await spawnApi(
+      {
+        DATABASE_URL: env.databaseUrl,
+        RUNTRACE_AUTH: 'optional',
+        RUNTRACE_STREAM_STALE_AFTER_MS: String(365 * 24 * 3600 * 1000),
+        RUNTRACE_STREAM_SWEEP_INTERVAL_MS: String(24 * 3600 * 1000),
+      },
+      { nodeArgs: options.apiNodeArgs },
+    );
     let floor: FloorProcess | null = null;
     try {
       // The floor: the same keyset query through postgres.js and JSON.stringify, on a pool as large as the workers.

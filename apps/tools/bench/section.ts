@@ -50,6 +50,8 @@ export interface BenchOptions {
   analyticsQueries: number;
   /** Timed steps.create calls per pricing scenario. */
   stepCreates: number;
+  /** Node flags of every api process a section spawns (`--profile-api`: a CPU profile each). */
+  apiNodeArgs: string[];
   /**
    * Set when the analytics section runs: null once the dashboard is built for its overview measure, else why not
    * (the bench builds it before the api starts, dashboard-overview.ts).

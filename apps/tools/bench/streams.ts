@@ -46,7 +46,10 @@ export const streamsSection: BenchSection = {
       };
     }
     log(`    starting an api process and the floor server with REDIS_URL=${redisUrl} …`);
-    const api = await spawnApi({ DATABASE_URL: env.databaseUrl, REDIS_URL: redisUrl, RUNTRACE_AUTH: 'optional' });
+    const api = await spawnApi(
+      { DATABASE_URL: env.databaseUrl, REDIS_URL: redisUrl, RUNTRACE_AUTH: 'optional' },
+      { nodeArgs: options.apiNodeArgs },
+    );
     let floor: FloorProcess | null = null;
     let stores: StreamStores | null = null;
     const results: ScenarioPhases[] = [];
