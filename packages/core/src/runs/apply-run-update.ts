@@ -51,31 +51,55 @@ export function applyRunUpdate(
       await onTerminal?.(run);
       return { changed: false as const, run };
     }
-    if (patch.status) {
-      const why = transitionError(from, current.stopReason, patch.status);
-      if (why) throw new Conflict(`Cannot update run ${runId}: ${why}`, { field: 'status' });
-    }
-    const firstTerminal = patch.status !== undefined && isTerminal(patch.status) && current.completedAt === null;
-    const [updated] = await tx
-      .update(runs)
-      .set(runSet(runId, patch, firstTerminal))
-      .where(eq(runs.id, runId))
-      .returning();
-    if (!updated) throw runNotFound(runId);
-    await tx
-      .update(runMetrics)
-      .set(metricsSet(runId, updated.runNs, firstTerminal))
-      .where(eq(runMetrics.id, runId));
-    if (firstTerminal && patch.stopReason) {
-      await tx
-        .update(agents)
-        .set({ lastStopReason: patch.stopReason })
-        .where(and(eq(agents.organizationId, actor.organizationId), eq(agents.id, updated.agentId)));
-    }
-    const run = toRun(updated);
-    if (patch.status && isTerminal(run.status)) await onTerminal?.(run);
-    return { changed: true as const, from, firstTerminal, run };
+    const refused = patchRefusal(current, patch);
+    if (refused) throw refused;
+    const { outcome } = await applyLockedRunUpdate(tx, actor, current, patch, onTerminal);
+    return outcome;
   });
+}
+
+type RunRow = typeof runs.$inferSelect;
+
+/** Why the status machine refuses `patch` on the run as it is (`current`), or null when it may apply. */
+export function patchRefusal(current: RunRow, patch: RunPatch): Conflict | null {
+  if (!patch.status) return null;
+  const why = transitionError(current.status as RunStatus, current.stopReason, patch.status);
+  return why ? new Conflict(`Cannot update run ${current.id}: ${why}`, { field: 'status' }) : null;
+}
+
+/**
+ * Writes a patch {@link patchRefusal} let through to a run whose row `tx` holds locked (`current`, as it is now):
+ * the run row, its metrics row and its agent's last stop reason; `row` is the run's row after it.
+ */
+export async function applyLockedRunUpdate(
+  tx: Db,
+  actor: Actor,
+  current: RunRow,
+  patch: RunPatch,
+  onTerminal: ApplyRunUpdateOptions['onTerminal'],
+): Promise<{ outcome: Extract<RunUpdateOutcome, { changed: true }>; row: RunRow }> {
+  const runId = current.id;
+  const from = current.status as RunStatus;
+  const firstTerminal = patch.status !== undefined && isTerminal(patch.status) && current.completedAt === null;
+  const [updated] = await tx
+    .update(runs)
+    .set(runSet(runId, patch, firstTerminal))
+    .where(eq(runs.id, runId))
+    .returning();
+  if (!updated) throw runNotFound(runId);
+  await tx
+    .update(runMetrics)
+    .set(metricsSet(runId, updated.runNs, firstTerminal))
+    .where(eq(runMetrics.id, runId));
+  if (firstTerminal && patch.stopReason) {
+    await tx
+      .update(agents)
+      .set({ lastStopReason: patch.stopReason })
+      .where(and(eq(agents.organizationId, actor.organizationId), eq(agents.id, updated.agentId)));
+  }
+  const run = toRun(updated);
+  if (patch.status && isTerminal(run.status)) await onTerminal?.(run);
+  return { outcome: { changed: true as const, from, firstTerminal, run }, row: updated };
 }
 
 /** The `runs` columns the patch sets; the first terminal status also stamps completion and the run's duration. */
