@@ -1,11 +1,11 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, type SQL, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
-import type { Db } from '../db/connect.ts';
+import { type Db, rowsOf } from '../db/connect.ts';
 import { agents, messages, runMetrics, runs, steps } from '../db/schema.ts';
 import { Conflict } from '../errors.ts';
 import { nowNs } from '../time.ts';
 import { requireRun, runNotFound } from './require-run.ts';
-import { retrieveRun, toRun } from './run-record.ts';
+import { type RunRecord, retrieveRun, runRecordList, toRun } from './run-record.ts';
 import type { Run } from './schemas.ts';
 import { isTerminal, type RunStatus, type StopReason, transitionError } from './status.ts';
 
@@ -58,10 +58,11 @@ export function applyRunUpdate(
   });
 }
 
-type RunRow = typeof runs.$inferSelect;
+/** What an update reads of the run it changes, as it stands (locked) before the update. */
+export type LockedRun = Pick<RunRecord, 'id' | 'agentId' | 'status' | 'stopReason' | 'completedAt'>;
 
 /** Why the status machine refuses `patch` on the run as it is (`current`), or null when it may apply. */
-export function patchRefusal(current: RunRow, patch: RunPatch): Conflict | null {
+export function patchRefusal(current: LockedRun, patch: RunPatch): Conflict | null {
   if (!patch.status) return null;
   const why = transitionError(current.status as RunStatus, current.stopReason, patch.status);
   return why ? new Conflict(`Cannot update run ${current.id}: ${why}`, { field: 'status' }) : null;
@@ -69,34 +70,48 @@ export function patchRefusal(current: RunRow, patch: RunPatch): Conflict | null 
 
 /**
  * Writes a patch {@link patchRefusal} let through to a run whose row `tx` holds locked (`current`, as it is now):
- * the run row, its metrics row and its agent's last stop reason; `row` is the run's row after it.
+ * the run row, its metrics row and its agent's last stop reason, in one statement; `row` is the run after it.
  */
 export async function applyLockedRunUpdate(
   tx: Db,
   actor: Actor,
-  current: RunRow,
+  current: LockedRun,
   patch: RunPatch,
   onTerminal: ApplyRunUpdateOptions['onTerminal'],
-): Promise<{ outcome: Extract<RunUpdateOutcome, { changed: true }>; row: RunRow }> {
+): Promise<{ outcome: Extract<RunUpdateOutcome, { changed: true }>; row: RunRecord }> {
   const runId = current.id;
   const from = current.status as RunStatus;
   const firstTerminal = patch.status !== undefined && isTerminal(patch.status) && current.completedAt === null;
-  const [updated] = await tx
+  const runUpdate = tx
     .update(runs)
     .set(runSet(runId, patch, firstTerminal))
     .where(eq(runs.id, runId))
     .returning();
-  if (!updated) throw runNotFound(runId);
-  await tx
+  const metricsUpdate = tx
     .update(runMetrics)
-    .set(metricsSet(runId, updated.runNs, firstTerminal))
+    .set(metricsSet(runId, sql`(select ${sql.raw(`"${runs.runNs.name}"`)} from updated)`, firstTerminal))
     .where(eq(runMetrics.id, runId));
-  if (firstTerminal && patch.stopReason) {
-    await tx
-      .update(agents)
-      .set({ lastStopReason: patch.stopReason })
-      .where(and(eq(agents.organizationId, actor.organizationId), eq(agents.id, updated.agentId)));
-  }
+  // the agent's last stop reason: only the first terminal update of a run that names one
+  const agentUpdate =
+    firstTerminal && patch.stopReason
+      ? sql`, agent as (${tx
+          .update(agents)
+          .set({ lastStopReason: patch.stopReason })
+          .where(
+            and(
+              eq(agents.organizationId, actor.organizationId),
+              eq(agents.id, sql`(select ${sql.raw(`"${runs.agentId.name}"`)} from updated)`),
+            ),
+          )
+          .getSQL()})`
+      : sql``;
+  // One statement (one round trip) for the run, its metrics and its agent: they share the snapshot, and the metrics
+  // read the run's new duration from the CTE.
+  const [updated] = rowsOf<RunRecord>(
+    await tx.execute(sql`with updated as (${runUpdate.getSQL()}), metrics as (${metricsUpdate.getSQL()})${agentUpdate}
+      select ${sql.raw(runRecordList)} from updated`),
+  );
+  if (!updated) throw runNotFound(runId);
   const run = toRun(updated);
   if (patch.status && isTerminal(run.status)) await onTerminal?.(run);
   return { outcome: { changed: true as const, from, firstTerminal, run }, row: updated };
@@ -126,11 +141,7 @@ function runSet(runId: string, patch: RunPatch, firstTerminal: boolean): Record<
 }
 
 /** The `run_metrics` columns an update refreshes: the step count always, duration and tools used when it ends. */
-function metricsSet(
-  runId: string,
-  runNs: (typeof runs.$inferSelect)['runNs'],
-  firstTerminal: boolean,
-): Record<string, unknown> {
+function metricsSet(runId: string, runNs: SQL, firstTerminal: boolean): Record<string, unknown> {
   const set: Record<string, unknown> = {
     numSteps: sql`(select count(*)::int from ${steps} where ${steps.runId} = ${runId})`,
   };

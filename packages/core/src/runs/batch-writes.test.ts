@@ -41,6 +41,24 @@ describe.each(databaseTargets())('batch writes of the managers on $name', (targe
     const found = await rt.runs.findMany(actor, [freshId, retriedId, takenId, newId('run')]);
     expect([...found.keys()].sort()).toEqual([freshId, retriedId].sort());
     expect(found.get(retriedId)).toEqual(await rt.runs.retrieve(actor, { runId: retriedId }));
+    expect(await rt.runs.metrics(actor, { runId: freshId })).toMatchObject({ id: freshId, agentId, numSteps: 0 });
+    expect((await rt.agents.list(actor, {})).items.find((a) => a.id === agentId)?.name).toBe('batch agent');
+  });
+
+  it('runs: createMany with one id or one agent repeated: the first input creates, a repeat is a retry or taken', async () => {
+    const runId = newId('run');
+    const agentId = newId('agent');
+    const answers = await rt.runs.createMany(actor, [
+      { id: runId, agentId, agentName: 'first' },
+      { id: runId, agentId, agentName: 'first' },
+      { id: runId, agentId, agentName: 'second' },
+      { agentId, agentName: 'third' },
+    ]);
+    expect(answers[0]).toMatchObject({ created: true, run: { id: runId } });
+    expect(answers[1]).toEqual({ created: false, run: (answers[0] as { run: unknown }).run });
+    expect(answers[2]).toBeInstanceOf(Conflict);
+    expect(answers[3]).toMatchObject({ created: true, run: { agentId } });
+    expect((await rt.agents.list(actor, {})).items.find((a) => a.id === agentId)?.name).toBe('first');
   });
 
   it('runs: updateMany applies updates in order in one transaction; a refused one changes nothing of its own', async () => {

@@ -10,13 +10,14 @@ import type { RunEvent } from '../streams/run-event.ts';
 import {
   applyLockedRunUpdate,
   applyRunUpdate,
+  type LockedRun,
   patchRefusal,
   type RunPatch,
   type RunUpdateOutcome,
 } from './apply-run-update.ts';
 import type { CallbackOptions } from './callback.ts';
 import { countRuns } from './count-runs.ts';
-import { insertRun } from './insert-run.ts';
+import { insertRun, insertRuns } from './insert-run.ts';
 import { listRuns, type RunListOptions, runCursor } from './list-runs.ts';
 import { lockRuns, runNotFound } from './require-run.ts';
 import { RunCallbackSender } from './run-callback-sender.ts';
@@ -137,17 +138,26 @@ export class RunManager {
    * `created` says which were new. Each input has its own answer: the run, or the error its create would have thrown.
    */
   async createMany(actor: Actor, raws: readonly CreateRunInput[]): Promise<({ run: Run; created: boolean } | Error)[]> {
-    return Promise.all(
-      raws.map(async (raw) => {
-        try {
-          const result = await insertRun(this.#db, actor, createRunInput.parse(raw));
-          this.#afterCreate(actor, result.run, result.created);
-          return result;
-        } catch (err) {
-          return asError(err);
-        }
-      }),
+    const answers: ({ run: Run; created: boolean } | Error)[] = [];
+    const parsed: { index: number; input: ReturnType<typeof createRunInput.parse> }[] = [];
+    raws.forEach((raw, index) => {
+      try {
+        parsed.push({ index, input: createRunInput.parse(raw) });
+      } catch (err) {
+        answers[index] = asError(err);
+      }
+    });
+    const inserted = await insertRuns(
+      this.#db,
+      actor,
+      parsed.map((p) => p.input),
     );
+    parsed.forEach(({ index }, i) => {
+      const answer = inserted[i] as { run: Run; created: boolean } | Error;
+      answers[index] = answer;
+      if (!(answer instanceof Error)) this.#afterCreate(actor, answer.run, answer.created);
+    });
+    return answers;
   }
 
   #afterCreate(actor: Actor, run: Run, created: boolean): void {
@@ -221,10 +231,12 @@ export class RunManager {
     if (parsed.length === 0) return answers;
     const onTerminal = this.#onTerminal;
     const changed = await this.#db.transaction(async (tx) => {
-      const rows = await lockRuns(
-        tx,
-        actor,
-        parsed.map((p) => p.runId),
+      const rows = new Map<string, LockedRun>(
+        await lockRuns(
+          tx,
+          actor,
+          parsed.map((p) => p.runId),
+        ),
       );
       const outcomes: Extract<RunUpdateOutcome, { changed: true }>[] = [];
       for (const { index, runId, patch } of parsed) {
