@@ -147,13 +147,23 @@ export class MessageManager {
         batches.map((b) => b.input.runId),
       );
       const agentOf = new Map([...locked.values()].map((r) => [r.id, r.agentId]));
-      // A step is referenced only within the caller's organization (CONTRACTS §7): another's is NOT_FOUND.
-      const found = stepIds.length
-        ? await tx
-            .select({ id: steps.id })
-            .from(steps)
-            .where(and(inArray(steps.id, stepIds), eq(steps.organizationId, actor.organizationId)))
-        : [];
+      // A step is referenced only within the caller's organization (CONTRACTS §7): another's is NOT_FOUND. Read
+      // together with the runs' last positions (one round trip).
+      const [found, lastSeqs] = await Promise.all([
+        stepIds.length
+          ? tx
+              .select({ id: steps.id })
+              .from(steps)
+              .where(and(inArray(steps.id, stepIds), eq(steps.organizationId, actor.organizationId)))
+          : [],
+        agentOf.size
+          ? tx
+              .select({ runId: messages.runId, seq: sql<number>`coalesce(max(${messages.seq}), 0)::int` })
+              .from(messages)
+              .where(inArray(messages.runId, [...agentOf.keys()]))
+              .groupBy(messages.runId)
+          : [],
+      ]);
       const known = new Set(found.map((r) => r.id));
       const accepted: PreparedBatch[] = [];
       for (const batch of batches) {
@@ -165,16 +175,6 @@ export class MessageManager {
         } else accepted.push(batch);
       }
       if (accepted.length === 0) return;
-      const lastSeqs = await tx
-        .select({ runId: messages.runId, seq: sql<number>`coalesce(max(${messages.seq}), 0)::int` })
-        .from(messages)
-        .where(
-          inArray(
-            messages.runId,
-            accepted.map((b) => b.input.runId),
-          ),
-        )
-        .groupBy(messages.runId);
       const next = new Map(lastSeqs.map((r) => [r.runId, Number(r.seq)]));
       const values = accepted.flatMap((batch) => {
         const runId = batch.input.runId;

@@ -115,7 +115,12 @@ async function runsOf(recorder: TraceRecorder, actor: Actor, traces: TraceToReco
     const state: TraceState = { work, run, start, spans: [] };
     const stepOf = (span: GenAiSpan) =>
       deterministicId('step', actor.organizationId, 'step', span.traceId, span.spanId);
-    state.spans = work.spans.map((span) => ({ span, trace: state, failed: false, stepId: stepOf(span) }));
+    state.spans = work.spans.map((span) => ({
+      span,
+      trace: state,
+      failed: false,
+      stepId: span.kind === 'llm' ? stepOf(span) : '',
+    }));
     states.push(state);
   };
   const missing = traces.filter((t) => !t.run && t.spans.length > 0);

@@ -393,7 +393,6 @@ describe.each(databaseTargets())('runs from spans on $name', (target: DatabaseTa
       ingest(actor, request([...all].reverse())),
       ingest(actor, request(all.slice(0, 8))),
       ingest(actor, request(all.slice(4))),
-      ingest(actor, request(all)),
     ]);
     for (const { traceId } of traces) {
       const runId = runIdOf(actor, traceId);
