@@ -2,7 +2,9 @@
  * "Runs from spans": the OTLP ingest stage that turns an organization's GenAI spans into ledger records — one run per
  * trace, a step per LLM call with its messages and provider trace — through the same managers an SDK's calls use, so
  * totals, pricing, rollups and run events stay right. Every record's id is derived from (organization, trace, span),
- * so a repeated export, or a retry after Postgres was unavailable, records nothing twice.
+ * so a repeated export, or a retry after Postgres was unavailable, records nothing twice. The traces of one request
+ * are recorded together, each kind of record in one batch call of its manager (record-traces.ts); two requests with
+ * spans of the same trace, mapped at once, wait for each other on the trace's run row.
  *
  * Spans of a trace may come in several export requests, in any order (children usually before their root): the first
  * GenAI span of a trace creates its run (running); the root span (empty parentSpanId) ends it. Documented limits:
