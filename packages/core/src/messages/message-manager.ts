@@ -2,6 +2,7 @@ import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
+import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { messages, steps } from '../db/schema.ts';
 import { InvalidArgument, NotFound } from '../errors.ts';
 import { assertId, idSchema, idTaken, invalidIdMessage, isId, newId } from '../ids.ts';
@@ -139,93 +140,95 @@ export class MessageManager {
     const stepIds = [
       ...new Set(batches.flatMap((b) => b.input.messages.flatMap((m) => (m.stepId != null ? [m.stepId] : [])))),
     ];
-    await this.#db.transaction(async (tx) => {
-      // Locking the runs' rows serialises appends to one run, so sequence numbers never collide.
-      const locked = await lockRuns(
-        tx,
-        actor,
-        batches.map((b) => b.input.runId),
-      );
-      const agentOf = new Map([...locked.values()].map((r) => [r.id, r.agentId]));
-      // A step is referenced only within the caller's organization (CONTRACTS §7): another's is NOT_FOUND. Read
-      // together with the runs' last positions (one round trip).
-      const [found, lastSeqs] = await Promise.all([
-        stepIds.length
-          ? tx
-              .select({ id: steps.id })
-              .from(steps)
-              .where(and(inArray(steps.id, stepIds), eq(steps.organizationId, actor.organizationId)))
-          : [],
-        agentOf.size
-          ? tx
-              .select({ runId: messages.runId, seq: sql<number>`coalesce(max(${messages.seq}), 0)::int` })
-              .from(messages)
-              .where(inArray(messages.runId, [...agentOf.keys()]))
-              .groupBy(messages.runId)
-          : [],
-      ]);
-      const known = new Set(found.map((r) => r.id));
-      const accepted: PreparedBatch[] = [];
-      for (const batch of batches) {
-        const i = batch.input.messages.findIndex((m) => m.stepId != null && !known.has(m.stepId));
-        const missing = batch.input.messages[i];
-        if (!agentOf.has(batch.input.runId)) answers[batch.index] = runNotFound(batch.input.runId);
-        else if (missing) {
-          answers[batch.index] = new NotFound(`Step ${missing.stepId} not found`, { field: `messages.${i}.stepId` });
-        } else accepted.push(batch);
-      }
-      if (accepted.length === 0) return;
-      const next = new Map(lastSeqs.map((r) => [r.runId, Number(r.seq)]));
-      const values = accepted.flatMap((batch) => {
-        const runId = batch.input.runId;
-        const start = next.get(runId) ?? 0;
-        next.set(runId, start + batch.ids.length);
-        return batch.input.messages.map((m, i) => {
-          const body: Record<string, unknown> = {};
-          for (const key of BODY_KEYS[m.messageType]) {
-            const value = (m as Record<string, unknown>)[key];
-            if (value !== undefined) body[key] = value;
-          }
-          return {
-            id: batch.ids[i] as string,
-            organizationId: actor.organizationId,
-            runId,
-            agentId: agentOf.get(runId) as string,
-            stepId: m.stepId ?? null,
-            seq: start + i + 1,
-            messageType: m.messageType,
-            date: m.date ?? sql`clock_timestamp()`,
-            name: m.name ?? null,
-            otid: m.otid ?? null,
-            senderId: m.senderId ?? null,
-            isErr: m.isErr ?? null,
-            body,
-          };
-        });
-      });
-      const inserted: MessageRow[] = [];
-      for (let i = 0; i < values.length; i += MAX_MESSAGES_PER_APPEND) {
-        const chunk = values.slice(i, i + MAX_MESSAGES_PER_APPEND);
-        inserted.push(
-          ...(await tx.insert(messages).values(chunk).onConflictDoNothing({ target: messages.id }).returning()),
+    await retryOnDeadlock(() =>
+      this.#db.transaction(async (tx) => {
+        // Locking the runs' rows serialises appends to one run, so sequence numbers never collide.
+        const locked = await lockRuns(
+          tx,
+          actor,
+          batches.map((b) => b.input.runId),
         );
-      }
-      // Ids are unique across organizations: one taken anywhere, before or by a concurrent append, gets one answer
-      // (idTaken) naming the first in the batch's order, and the transaction's rollback writes nothing of the batch.
-      if (inserted.length < values.length) {
-        const stored = new Set(inserted.map((r) => r.id));
-        for (const batch of accepted) {
-          const first = batch.ids.findIndex((id) => !stored.has(id));
-          if (first >= 0) {
-            throw idTaken(batch.ids[first] as string, `${batch.index ? `${batch.index}.` : ''}messages.${first}.id`);
+        const agentOf = new Map([...locked.values()].map((r) => [r.id, r.agentId]));
+        // A step is referenced only within the caller's organization (CONTRACTS §7): another's is NOT_FOUND. Read
+        // together with the runs' last positions (one round trip).
+        const [found, lastSeqs] = await Promise.all([
+          stepIds.length
+            ? tx
+                .select({ id: steps.id })
+                .from(steps)
+                .where(and(inArray(steps.id, stepIds), eq(steps.organizationId, actor.organizationId)))
+            : [],
+          agentOf.size
+            ? tx
+                .select({ runId: messages.runId, seq: sql<number>`coalesce(max(${messages.seq}), 0)::int` })
+                .from(messages)
+                .where(inArray(messages.runId, [...agentOf.keys()]))
+                .groupBy(messages.runId)
+            : [],
+        ]);
+        const known = new Set(found.map((r) => r.id));
+        const accepted: PreparedBatch[] = [];
+        for (const batch of batches) {
+          const i = batch.input.messages.findIndex((m) => m.stepId != null && !known.has(m.stepId));
+          const missing = batch.input.messages[i];
+          if (!agentOf.has(batch.input.runId)) answers[batch.index] = runNotFound(batch.input.runId);
+          else if (missing) {
+            answers[batch.index] = new NotFound(`Step ${missing.stepId} not found`, { field: `messages.${i}.stepId` });
+          } else accepted.push(batch);
+        }
+        if (accepted.length === 0) return;
+        const next = new Map(lastSeqs.map((r) => [r.runId, Number(r.seq)]));
+        const values = accepted.flatMap((batch) => {
+          const runId = batch.input.runId;
+          const start = next.get(runId) ?? 0;
+          next.set(runId, start + batch.ids.length);
+          return batch.input.messages.map((m, i) => {
+            const body: Record<string, unknown> = {};
+            for (const key of BODY_KEYS[m.messageType]) {
+              const value = (m as Record<string, unknown>)[key];
+              if (value !== undefined) body[key] = value;
+            }
+            return {
+              id: batch.ids[i] as string,
+              organizationId: actor.organizationId,
+              runId,
+              agentId: agentOf.get(runId) as string,
+              stepId: m.stepId ?? null,
+              seq: start + i + 1,
+              messageType: m.messageType,
+              date: m.date ?? sql`clock_timestamp()`,
+              name: m.name ?? null,
+              otid: m.otid ?? null,
+              senderId: m.senderId ?? null,
+              isErr: m.isErr ?? null,
+              body,
+            };
+          });
+        });
+        const inserted: MessageRow[] = [];
+        for (let i = 0; i < values.length; i += MAX_MESSAGES_PER_APPEND) {
+          const chunk = values.slice(i, i + MAX_MESSAGES_PER_APPEND);
+          inserted.push(
+            ...(await tx.insert(messages).values(chunk).onConflictDoNothing({ target: messages.id }).returning()),
+          );
+        }
+        // Ids are unique across organizations: one taken anywhere, before or by a concurrent append, gets one answer
+        // (idTaken) naming the first in the batch's order, and the transaction's rollback writes nothing of the batch.
+        if (inserted.length < values.length) {
+          const stored = new Set(inserted.map((r) => r.id));
+          for (const batch of accepted) {
+            const first = batch.ids.findIndex((id) => !stored.has(id));
+            if (first >= 0) {
+              throw idTaken(batch.ids[first] as string, `${batch.index ? `${batch.index}.` : ''}messages.${first}.id`);
+            }
           }
         }
-      }
-      const byId = new Map(inserted.map((row) => [row.id, row]));
-      for (const batch of accepted) {
-        answers[batch.index] = batch.ids.map((id) => toMessage(byId.get(id) as MessageRow));
-      }
-    });
+        const byId = new Map(inserted.map((row) => [row.id, row]));
+        for (const batch of accepted) {
+          answers[batch.index] = batch.ids.map((id) => toMessage(byId.get(id) as MessageRow));
+        }
+      }),
+    );
     return answers;
   }
 

@@ -3,6 +3,7 @@ import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import type { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
+import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { agents, runMetrics, runs } from '../db/schema.ts';
 import { idTaken, newId } from '../ids.ts';
 import { fingerprint } from '../json.ts';
@@ -80,7 +81,8 @@ export async function insertRuns(
   // One statement, so one round trip and its own transaction instead of BEGIN, three INSERTs and COMMIT: the agents
   // (created on first use), the runs, and their metrics rows (pnpm bench, runs.create).
   const created = rowsOf<RunRecord>(
-    await db.execute(sql`
+    await retryOnDeadlock(() =>
+      db.execute(sql`
       with agent as (
         insert into ${agents} (${columnList(agents.id, agents.organizationId, agents.name)})
         values ${sql.join(
@@ -132,6 +134,7 @@ export async function insertRuns(
         )}) as v(id, project_id, template_id) on v.id = c.id
       )
       select ${sql.raw(runRecordList)} from created`),
+    ),
   );
   const createdById = new Map(created.map((r) => [r.id, r]));
   const firstOf = new Map<string, (typeof rows)[number]>();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Actor } from '../actor.ts';
 import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
+import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { providerTraceIds, providerTraces, runs } from '../db/schema.ts';
 import { InvalidArgument } from '../errors.ts';
 import type { Order, Page } from '../pagination.ts';
@@ -230,35 +231,37 @@ export class RunManager {
     });
     if (parsed.length === 0) return answers;
     const onTerminal = this.#onTerminal;
-    const changed = await this.#db.transaction(async (tx) => {
-      const rows = new Map<string, LockedRun>(
-        await lockRuns(
-          tx,
-          actor,
-          parsed.map((p) => p.runId),
-        ),
-      );
-      const outcomes: Extract<RunUpdateOutcome, { changed: true }>[] = [];
-      for (const { index, runId, patch } of parsed) {
-        const current = rows.get(runId);
-        const refused = current ? patchRefusal(current, patch) : runNotFound(runId);
-        if (!current || refused) {
-          answers[index] = refused ?? runNotFound(runId);
-          continue;
-        }
-        const { outcome, row } = await applyLockedRunUpdate(
-          tx,
-          actor,
-          current,
-          patch,
-          onTerminal && ((run) => onTerminal(actor, run, undefined)),
+    const changed = await retryOnDeadlock(() =>
+      this.#db.transaction(async (tx) => {
+        const rows = new Map<string, LockedRun>(
+          await lockRuns(
+            tx,
+            actor,
+            parsed.map((p) => p.runId),
+          ),
         );
-        rows.set(runId, row);
-        answers[index] = outcome.run;
-        outcomes.push(outcome);
-      }
-      return outcomes;
-    });
+        const outcomes: Extract<RunUpdateOutcome, { changed: true }>[] = [];
+        for (const { index, runId, patch } of parsed) {
+          const current = rows.get(runId);
+          const refused = current ? patchRefusal(current, patch) : runNotFound(runId);
+          if (!current || refused) {
+            answers[index] = refused ?? runNotFound(runId);
+            continue;
+          }
+          const { outcome, row } = await applyLockedRunUpdate(
+            tx,
+            actor,
+            current,
+            patch,
+            onTerminal && ((run) => onTerminal(actor, run, undefined)),
+          );
+          rows.set(runId, row);
+          answers[index] = outcome.run;
+          outcomes.push(outcome);
+        }
+        return outcomes;
+      }),
+    );
     for (const outcome of changed) this.#afterUpdate(actor, outcome);
     return answers;
   }

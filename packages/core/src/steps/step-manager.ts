@@ -2,6 +2,7 @@ import { and, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from 'driz
 import type { Actor } from '../actor.ts';
 import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
 import type { Db } from '../db/connect.ts';
+import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { runMetrics, runs, steps } from '../db/schema.ts';
 import { NotFound } from '../errors.ts';
 import { assertId, idTaken, newId } from '../ids.ts';
@@ -259,79 +260,81 @@ export class StepManager {
     const priceAt = (step: StepToInsert, at: string): Price | null =>
       selectPrice(prices, { provider: step.input.providerName, model: step.input.model, at });
     const now = toIso(new Date());
-    const written = await this.#db.transaction(async (tx) => {
-      // Locked before any step is written: batches over the same runs wait for each other instead of deadlocking on
-      // their steps' ids or their runs' totals.
-      const locked = await lockRuns(
-        tx,
-        actor,
-        pending.map((p) => p.input.runId),
-      );
-      const agentOf = new Map([...locked.values()].map((r) => [r.id, r.agentId]));
-      const insertable: (StepToInsert & { agentId: string; guess: Price | null })[] = [];
-      for (const step of pending) {
-        const agentId = agentOf.get(step.input.runId);
-        if (agentId === undefined) answers[step.index] = runNotFound(step.input.runId);
-        else insertable.push({ ...step, agentId, guess: priceAt(step, now) });
-      }
-      if (insertable.length === 0) return [];
-      // A run's steps list in created_at order: within one statement each later step of a run is stamped at least a
-      // microsecond after the one before it, as separate creates would be (clock_timestamp() may repeat a value).
-      const position = new Map<string, number>();
-      const inserted = await tx
-        .insert(steps)
-        .values(
-          insertable.map((step) => ({
-            ...step.content,
-            ...createdAfter(position, step.input.runId),
-            ...costColumns(costOf(step.usage, step.totalTokens, step.guess)),
-            id: step.id,
-            organizationId: actor.organizationId,
-            agentId: step.agentId,
-            totalTokens: step.totalTokens,
-            createFingerprint: step.createFingerprint,
-          })),
-        )
-        .onConflictDoNothing()
-        .returning();
-      const insertedById = new Map(inserted.map((row) => [row.id, row]));
-      const takenIds = insertable.filter((step) => !insertedById.has(step.id)).map((step) => step.id);
-      const existing = takenIds.length ? await tx.select().from(steps).where(inArray(steps.id, takenIds)) : [];
-      const existingById = new Map(existing.map((row) => [row.id, row]));
-      const added = new Map<string, StepRow[]>();
-      const firstOf = new Map<string, StepToInsert>();
-      for (const step of insertable) if (!firstOf.has(step.id)) firstOf.set(step.id, step);
-      for (const step of insertable) {
-        let row = insertedById.get(step.id);
-        if (!row || firstOf.get(step.id) !== step) {
-          // written before (a retry, or taken), by a concurrent create, or by an earlier input of this batch
-          const held = existingById.get(step.id) ?? insertedById.get(step.id);
-          answers[step.index] =
-            held?.organizationId === actor.organizationId && held.createFingerprint === step.createFingerprint
-              ? toStep(held)
-              : idTaken(step.id);
-          continue;
+    const written = await retryOnDeadlock(() =>
+      this.#db.transaction(async (tx) => {
+        // Locked before any step is written: batches over the same runs wait for each other instead of deadlocking on
+        // their steps' ids or their runs' totals.
+        const locked = await lockRuns(
+          tx,
+          actor,
+          pending.map((p) => p.input.runId),
+        );
+        const agentOf = new Map([...locked.values()].map((r) => [r.id, r.agentId]));
+        const insertable: (StepToInsert & { agentId: string; guess: Price | null })[] = [];
+        for (const step of pending) {
+          const agentId = agentOf.get(step.input.runId);
+          if (agentId === undefined) answers[step.index] = runNotFound(step.input.runId);
+          else insertable.push({ ...step, agentId, guess: priceAt(step, now) });
         }
-        const price = priceAt(step, toIso(row.createdAt));
-        if (price !== step.guess) {
-          [row = row] = await tx
-            .update(steps)
-            .set(costColumns(costOf(step.usage, step.totalTokens, price)))
-            .where(eq(steps.id, step.id))
-            .returning();
-          insertedById.set(step.id, row);
+        if (insertable.length === 0) return [];
+        // A run's steps list in created_at order: within one statement each later step of a run is stamped at least a
+        // microsecond after the one before it, as separate creates would be (clock_timestamp() may repeat a value).
+        const position = new Map<string, number>();
+        const inserted = await tx
+          .insert(steps)
+          .values(
+            insertable.map((step) => ({
+              ...step.content,
+              ...createdAfter(position, step.input.runId),
+              ...costColumns(costOf(step.usage, step.totalTokens, step.guess)),
+              id: step.id,
+              organizationId: actor.organizationId,
+              agentId: step.agentId,
+              totalTokens: step.totalTokens,
+              createFingerprint: step.createFingerprint,
+            })),
+          )
+          .onConflictDoNothing()
+          .returning();
+        const insertedById = new Map(inserted.map((row) => [row.id, row]));
+        const takenIds = insertable.filter((step) => !insertedById.has(step.id)).map((step) => step.id);
+        const existing = takenIds.length ? await tx.select().from(steps).where(inArray(steps.id, takenIds)) : [];
+        const existingById = new Map(existing.map((row) => [row.id, row]));
+        const added = new Map<string, StepRow[]>();
+        const firstOf = new Map<string, StepToInsert>();
+        for (const step of insertable) if (!firstOf.has(step.id)) firstOf.set(step.id, step);
+        for (const step of insertable) {
+          let row = insertedById.get(step.id);
+          if (!row || firstOf.get(step.id) !== step) {
+            // written before (a retry, or taken), by a concurrent create, or by an earlier input of this batch
+            const held = existingById.get(step.id) ?? insertedById.get(step.id);
+            answers[step.index] =
+              held?.organizationId === actor.organizationId && held.createFingerprint === step.createFingerprint
+                ? toStep(held)
+                : idTaken(step.id);
+            continue;
+          }
+          const price = priceAt(step, toIso(row.createdAt));
+          if (price !== step.guess) {
+            [row = row] = await tx
+              .update(steps)
+              .set(costColumns(costOf(step.usage, step.totalTokens, price)))
+              .where(eq(steps.id, step.id))
+              .returning();
+            insertedById.set(step.id, row);
+          }
+          const list = added.get(step.input.runId) ?? [];
+          list.push(row);
+          added.set(step.input.runId, list);
+          answers[step.index] = toStep(row);
         }
-        const list = added.get(step.input.runId) ?? [];
-        list.push(row);
-        added.set(step.input.runId, list);
-        answers[step.index] = toStep(row);
-      }
-      await addToRunTotals(
-        tx,
-        [...added].map(([runId, list]) => totalsDelta(runId, list)),
-      );
-      return [...added.values()].flat();
-    });
+        await addToRunTotals(
+          tx,
+          [...added].map(([runId, list]) => totalsDelta(runId, list)),
+        );
+        return [...added.values()].flat();
+      }),
+    );
     for (const row of written) this.#analytics?.stepWritten(actor, row);
     return answers;
   }
