@@ -85,6 +85,22 @@ describe.each(databaseTargets())('batch writes of the managers on $name', (targe
     expect(answers[5]).toBeInstanceOf(InvalidArgument);
     expect(await rt.runs.retrieve(actor, { runId: b.id })).toMatchObject({ status: 'failed', stopReason: 'error' });
     expect((await rt.runs.metrics(actor, { runId: a.id })).runNs).toBe('5000000');
+    // runs of one agent ended in one batch: each updated in one statement; the agent keeps the last stop reason
+    const agentId = newId('agent');
+    const c = await rt.runs.create(actor, { agentId });
+    const d = await rt.runs.create(actor, { agentId });
+    const ended = await rt.runs.updateMany(actor, [
+      { runId: c.id, stopReason: 'end_turn', totalDurationNs: 7n, metadata: { k: 1 } },
+      { runId: d.id, stopReason: 'max_tokens_exceeded' },
+      { runId: c.id, metadata: { j: 2 } },
+    ]);
+    expect(ended[0]).toMatchObject({ status: 'completed', totalDurationNs: '7', metadata: { k: 1 } });
+    expect(ended[1]).toMatchObject({ status: 'failed', stopReason: 'max_tokens_exceeded' });
+    expect(ended[2]).toMatchObject({ status: 'completed', metadata: { k: 1, j: 2 } });
+    expect((ended[1] as { completedAt: string | null }).completedAt).not.toBeNull();
+    expect((await rt.agents.list(actor, {})).items.find((a) => a.id === agentId)?.lastStopReason).toBe(
+      'max_tokens_exceeded',
+    );
     // another organization's run is unknown to the actor
     expect((await rt.runs.updateMany(other, [{ runId: a.id, metadata: { y: 2 } }]))[0]).toBeInstanceOf(NotFound);
   });

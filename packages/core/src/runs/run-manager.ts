@@ -9,7 +9,7 @@ import { InvalidArgument } from '../errors.ts';
 import type { Order, Page } from '../pagination.ts';
 import type { RunEvent } from '../streams/run-event.ts';
 import {
-  applyLockedRunUpdate,
+  applyLockedRunUpdates,
   applyRunUpdate,
   type LockedRun,
   patchRefusal,
@@ -240,25 +240,43 @@ export class RunManager {
             parsed.map((p) => p.runId),
           ),
         );
-        const outcomes: Extract<RunUpdateOutcome, { changed: true }>[] = [];
-        for (const { index, runId, patch } of parsed) {
-          const current = rows.get(runId);
-          const refused = current ? patchRefusal(current, patch) : runNotFound(runId);
-          if (!current || refused) {
-            answers[index] = refused ?? runNotFound(runId);
-            continue;
+        // In waves, one statement each: every run's next update, so that a run's updates apply in their order, each
+        // seeing the run as the one before left it.
+        const byIndex = new Map<number, Extract<RunUpdateOutcome, { changed: true }>>();
+        let pending = parsed;
+        while (pending.length) {
+          const wave: ((typeof parsed)[number] & { current: LockedRun })[] = [];
+          const later: typeof parsed = [];
+          const inWave = new Set<string>();
+          for (const update of pending) {
+            if (inWave.has(update.runId)) {
+              later.push(update);
+              continue;
+            }
+            const current = rows.get(update.runId);
+            const refused = current ? patchRefusal(current, update.patch) : runNotFound(update.runId);
+            if (!current || refused) {
+              answers[update.index] = refused ?? runNotFound(update.runId);
+              continue;
+            }
+            inWave.add(update.runId);
+            wave.push({ ...update, current });
           }
-          const { outcome, row } = await applyLockedRunUpdate(
+          const written = await applyLockedRunUpdates(
             tx,
             actor,
-            current,
-            patch,
+            wave,
             onTerminal && ((run) => onTerminal(actor, run, undefined)),
           );
-          rows.set(runId, row);
-          answers[index] = outcome.run;
-          outcomes.push(outcome);
+          wave.forEach(({ index, runId }, i) => {
+            const { outcome, row } = written[i] as (typeof written)[number];
+            rows.set(runId, row);
+            answers[index] = outcome.run;
+            byIndex.set(index, outcome);
+          });
+          pending = later;
         }
+        const outcomes = parsed.flatMap(({ index }) => byIndex.get(index) ?? []);
         return outcomes;
       }),
     );
