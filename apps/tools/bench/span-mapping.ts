@@ -141,7 +141,7 @@ export const spanMappingSection: BenchSection & { needsSeed: boolean } = {
         )} of ingest without it; its throughput is ${ratio(onS.perSecond / offS.perSecond)} of it.`,
         'Per trace of 6 spans the mapping records a run, 2 steps (priced, with run totals and rollups), 5 messages and 2 ' +
           "provider traces through the managers' batch methods: each kind of record for all traces of an export in one " +
-          'call (one statement or transaction), about 1 transaction per trace; the api and Postgres share 2 cores here.',
+          'call (one statement or transaction), under 1 transaction per trace; the api and Postgres share 2 cores here.',
         `Postgres CPU over the whole measure (warm-up included): ${int(postgresUsed)} ms.`,
       ],
       checks,
