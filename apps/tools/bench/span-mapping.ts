@@ -2,9 +2,10 @@
  * Runs from spans (traces/genai/): what mapping GenAI spans into runs, steps, messages and provider traces costs per
  * span, beside the same exports ingested by an organization that has it off. The exports are the Vercel AI SDK's own
  * spans (generateText with a tool: an agent, two steps, two LLM calls, a tool), each trace given fresh ids, so every
- * mapped trace records a new run of two steps, five messages and two provider traces. Ingest goes through the
- * bench's runtime in process (as the receiver calls it after decoding the body); Postgres's own CPU is read from
- * /proc beside it, since the mapping's writes are mostly Postgres's work.
+ * mapped trace records a new run of two steps, five messages and two provider traces (each kind for all traces of an
+ * export in one batch call of its manager: record-traces.ts). Ingest goes through the bench's runtime in process
+ * (as the receiver calls it after decoding the body); Postgres's own CPU is read from /proc beside it, since the
+ * mapping's writes are mostly Postgres's work.
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -139,7 +140,8 @@ export const spanMappingSection: BenchSection & { needsSeed: boolean } = {
           perSpan(onS.cpuMsPerOp + onS.serverCpuMsPerOp) / perSpan(offS.cpuMsPerOp + offS.serverCpuMsPerOp),
         )} of ingest without it; its throughput is ${ratio(onS.perSecond / offS.perSecond)} of it.`,
         'Per trace of 6 spans the mapping records a run, 2 steps (priced, with run totals and rollups), 5 messages and 2 ' +
-          'provider traces through the managers, each in its own transaction; the api and Postgres share 2 cores here.',
+          "provider traces through the managers' batch methods: each kind of record for all traces of an export in one " +
+          'call (one statement or transaction), under 1 transaction per trace; the api and Postgres share 2 cores here.',
         `Postgres CPU over the whole measure (warm-up included): ${int(postgresUsed)} ms.`,
       ],
       checks,

@@ -2,6 +2,7 @@ import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
+import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { messages, steps } from '../db/schema.ts';
 import { InvalidArgument, NotFound } from '../errors.ts';
 import { assertId, idSchema, idTaken, invalidIdMessage, isId, newId } from '../ids.ts';
@@ -16,7 +17,7 @@ import {
   type PageWindow,
   toPage,
 } from '../pagination.ts';
-import { requireRun } from '../runs/require-run.ts';
+import { lockRuns, requireRun, runNotFound } from '../runs/require-run.ts';
 import { requireStep } from '../steps/require-step.ts';
 import { toIso } from '../time.ts';
 import { BODY_KEYS, type Message, type MessageType, messageInputSchema } from './letta-message.ts';
@@ -68,6 +69,35 @@ function toMessage(row: MessageRow): Message {
   } as Message;
 }
 
+/** One batch of an append, checked: its input and its messages' ids; `index` is its place among the batches. */
+interface PreparedBatch {
+  index: number;
+  input: z.output<typeof appendMessagesInput>;
+  ids: string[];
+}
+
+function prepareBatch(raw: AppendMessagesInput, index: number): PreparedBatch {
+  const input = appendMessagesInput.parse(raw);
+  const ids = input.messages.map((m, i) => {
+    if (m.id === undefined) return newId('message');
+    if (!idSchema('message').safeParse(m.id).success) {
+      throw new InvalidArgument(`Invalid message ID format: ${m.id}. Expected format: 'message-<uuid4>'`, {
+        field: `messages.${i}.id`,
+      });
+    }
+    return m.id;
+  });
+  if (new Set(ids).size !== ids.length) {
+    throw new InvalidArgument('Message ids within one batch must be unique', { field: 'messages' });
+  }
+  input.messages.forEach((m, i) => {
+    if (m.stepId != null && !isId('step', m.stepId)) {
+      throw new InvalidArgument(invalidIdMessage('step', m.stepId), { field: `messages.${i}.stepId` });
+    }
+  });
+  return { index, input, ids };
+}
+
 /** The durable record of a run's messages, in the order they were appended. */
 export class MessageManager {
   readonly #db: Db;
@@ -78,58 +108,91 @@ export class MessageManager {
 
   /** Appends a batch atomically; positions continue the run's sequence. */
   async append(actor: Actor, raw: AppendMessagesInput): Promise<Message[]> {
-    const input = appendMessagesInput.parse(raw);
-    const ids = input.messages.map((m, i) => {
-      if (m.id === undefined) return newId('message');
-      if (!idSchema('message').safeParse(m.id).success) {
-        throw new InvalidArgument(`Invalid message ID format: ${m.id}. Expected format: 'message-<uuid4>'`, {
-          field: `messages.${i}.id`,
-        });
+    const [answer] = await this.appendMany(actor, [raw]);
+    if (answer instanceof Error) throw answer;
+    return answer as Message[];
+  }
+
+  /**
+   * Appends several batches (to one run or several) in one transaction, each as {@link append} would, in the order
+   * given. Each batch has its own answer: its messages, or the error that refused it (a bad input, an unknown run or
+   * step), which then wrote nothing of it. A message id taken meanwhile (idTaken, naming the batch's index in its
+   * `field` past the first) and an error of the writes themselves roll back every batch and are thrown.
+   */
+  async appendMany(actor: Actor, raws: readonly AppendMessagesInput[]): Promise<(Message[] | Error)[]> {
+    const answers: (Message[] | Error)[] = [];
+    const batches: PreparedBatch[] = [];
+    const seen = new Set<string>();
+    raws.forEach((raw, index) => {
+      try {
+        const batch = prepareBatch(raw, index);
+        const repeated = batch.ids.findIndex((id) => seen.has(id));
+        if (repeated >= 0) {
+          throw new InvalidArgument('Message ids within one batch must be unique', { field: 'messages' });
+        }
+        for (const id of batch.ids) seen.add(id);
+        batches.push(batch);
+      } catch (err) {
+        answers[index] = err instanceof Error ? err : new Error(String(err));
       }
-      return m.id;
     });
-    if (new Set(ids).size !== ids.length) {
-      throw new InvalidArgument('Message ids within one batch must be unique', { field: 'messages' });
-    }
-    input.messages.forEach((m, i) => {
-      if (m.stepId != null && !isId('step', m.stepId)) {
-        throw new InvalidArgument(invalidIdMessage('step', m.stepId), { field: `messages.${i}.stepId` });
-      }
-    });
-    const stepIds = [...new Set(input.messages.flatMap((m) => (m.stepId != null ? [m.stepId] : [])))];
-    const rows = await this.#db.transaction(async (tx) => {
-      // Locking the run row serialises appends to one run, so sequence numbers never collide.
-      const run = await requireRun(tx, actor, input.runId, true);
-      if (stepIds.length) {
-        // A step is referenced only within the caller's organization (CONTRACTS §7): another's is NOT_FOUND.
-        const found = await tx
-          .select({ id: steps.id })
-          .from(steps)
-          .where(and(inArray(steps.id, stepIds), eq(steps.organizationId, actor.organizationId)));
+    if (batches.length === 0) return answers;
+    const stepIds = [
+      ...new Set(batches.flatMap((b) => b.input.messages.flatMap((m) => (m.stepId != null ? [m.stepId] : [])))),
+    ];
+    await retryOnDeadlock(() =>
+      this.#db.transaction(async (tx) => {
+        // Locking the runs' rows serialises appends to one run, so sequence numbers never collide.
+        const locked = await lockRuns(
+          tx,
+          actor,
+          batches.map((b) => b.input.runId),
+        );
+        const agentOf = new Map([...locked.values()].map((r) => [r.id, r.agentId]));
+        // A step is referenced only within the caller's organization (CONTRACTS §7): another's is NOT_FOUND. Read
+        // together with the runs' last positions (one round trip).
+        const [found, lastSeqs] = await Promise.all([
+          stepIds.length
+            ? tx
+                .select({ id: steps.id })
+                .from(steps)
+                .where(and(inArray(steps.id, stepIds), eq(steps.organizationId, actor.organizationId)))
+            : [],
+          agentOf.size
+            ? tx
+                .select({ runId: messages.runId, seq: sql<number>`coalesce(max(${messages.seq}), 0)::int` })
+                .from(messages)
+                .where(inArray(messages.runId, [...agentOf.keys()]))
+                .groupBy(messages.runId)
+            : [],
+        ]);
         const known = new Set(found.map((r) => r.id));
-        const i = input.messages.findIndex((m) => m.stepId != null && !known.has(m.stepId));
-        const missing = input.messages[i];
-        if (missing) throw new NotFound(`Step ${missing.stepId} not found`, { field: `messages.${i}.stepId` });
-      }
-      const [last] = await tx
-        .select({ seq: sql<number>`coalesce(max(${messages.seq}), 0)::int` })
-        .from(messages)
-        .where(eq(messages.runId, input.runId));
-      const start = Number(last?.seq ?? 0);
-      const inserted = await tx
-        .insert(messages)
-        .values(
-          input.messages.map((m, i) => {
+        const accepted: PreparedBatch[] = [];
+        for (const batch of batches) {
+          const i = batch.input.messages.findIndex((m) => m.stepId != null && !known.has(m.stepId));
+          const missing = batch.input.messages[i];
+          if (!agentOf.has(batch.input.runId)) answers[batch.index] = runNotFound(batch.input.runId);
+          else if (missing) {
+            answers[batch.index] = new NotFound(`Step ${missing.stepId} not found`, { field: `messages.${i}.stepId` });
+          } else accepted.push(batch);
+        }
+        if (accepted.length === 0) return;
+        const next = new Map(lastSeqs.map((r) => [r.runId, Number(r.seq)]));
+        const values = accepted.flatMap((batch) => {
+          const runId = batch.input.runId;
+          const start = next.get(runId) ?? 0;
+          next.set(runId, start + batch.ids.length);
+          return batch.input.messages.map((m, i) => {
             const body: Record<string, unknown> = {};
             for (const key of BODY_KEYS[m.messageType]) {
               const value = (m as Record<string, unknown>)[key];
               if (value !== undefined) body[key] = value;
             }
             return {
-              id: ids[i] as string,
+              id: batch.ids[i] as string,
               organizationId: actor.organizationId,
-              runId: input.runId,
-              agentId: run.agentId,
+              runId,
+              agentId: agentOf.get(runId) as string,
               stepId: m.stepId ?? null,
               seq: start + i + 1,
               messageType: m.messageType,
@@ -140,20 +203,33 @@ export class MessageManager {
               isErr: m.isErr ?? null,
               body,
             };
-          }),
-        )
-        .onConflictDoNothing({ target: messages.id })
-        .returning();
-      // Ids are unique across organizations: one taken anywhere, before or by a concurrent append, gets one answer
-      // (idTaken) naming the first in the batch's order, and the transaction's rollback writes nothing of the batch.
-      if (inserted.length < ids.length) {
-        const stored = new Set(inserted.map((r) => r.id));
-        const first = ids.findIndex((id) => !stored.has(id));
-        throw idTaken(ids[first] as string, `messages.${first}.id`);
-      }
-      return inserted;
-    });
-    return rows.map(toMessage);
+          });
+        });
+        const inserted: MessageRow[] = [];
+        for (let i = 0; i < values.length; i += MAX_MESSAGES_PER_APPEND) {
+          const chunk = values.slice(i, i + MAX_MESSAGES_PER_APPEND);
+          inserted.push(
+            ...(await tx.insert(messages).values(chunk).onConflictDoNothing({ target: messages.id }).returning()),
+          );
+        }
+        // Ids are unique across organizations: one taken anywhere, before or by a concurrent append, gets one answer
+        // (idTaken) naming the first in the batch's order, and the transaction's rollback writes nothing of the batch.
+        if (inserted.length < values.length) {
+          const stored = new Set(inserted.map((r) => r.id));
+          for (const batch of accepted) {
+            const first = batch.ids.findIndex((id) => !stored.has(id));
+            if (first >= 0) {
+              throw idTaken(batch.ids[first] as string, `${batch.index ? `${batch.index}.` : ''}messages.${first}.id`);
+            }
+          }
+        }
+        const byId = new Map(inserted.map((row) => [row.id, row]));
+        for (const batch of accepted) {
+          answers[batch.index] = batch.ids.map((id) => toMessage(byId.get(id) as MessageRow));
+        }
+      }),
+    );
+    return answers;
   }
 
   /** A run's messages by position, filtered by the run's `requestConfig.includeReturnMessageTypes`. */

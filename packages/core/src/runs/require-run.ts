@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
 import { runs } from '../db/schema.ts';
@@ -20,4 +20,24 @@ export async function requireRun(db: Db, actor: Actor, runId: string, lock = fal
   const [row] = await (lock ? query.for('update') : query);
   if (!row) throw runNotFound(runId);
   return row;
+}
+
+/**
+ * Locks the actor's runs among `runIds` inside a transaction, in id order (two transactions locking some of the same
+ * runs wait for each other instead of deadlocking), and answers their rows by id; unknown ids are left out.
+ */
+export async function lockRuns(
+  tx: Db,
+  actor: Actor,
+  runIds: readonly string[],
+): Promise<Map<string, typeof runs.$inferSelect>> {
+  const ids = [...new Set(runIds)].sort();
+  if (ids.length === 0) return new Map();
+  const rows = await tx
+    .select()
+    .from(runs)
+    .where(and(inArray(runs.id, ids), eq(runs.organizationId, actor.organizationId)))
+    .orderBy(runs.id)
+    .for('update');
+  return new Map(rows.map((row) => [row.id, row]));
 }

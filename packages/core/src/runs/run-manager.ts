@@ -1,20 +1,28 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import type { Actor } from '../actor.ts';
 import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
-import type { Db } from '../db/connect.ts';
+import { type Db, rowsOf } from '../db/connect.ts';
+import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { providerTraceIds, providerTraces, runs } from '../db/schema.ts';
 import { InvalidArgument } from '../errors.ts';
 import type { Order, Page } from '../pagination.ts';
 import type { RunEvent } from '../streams/run-event.ts';
-import { applyRunUpdate, type RunPatch } from './apply-run-update.ts';
+import {
+  applyLockedRunUpdates,
+  applyRunUpdate,
+  type LockedRun,
+  patchRefusal,
+  type RunPatch,
+  type RunUpdateOutcome,
+} from './apply-run-update.ts';
 import type { CallbackOptions } from './callback.ts';
 import { countRuns } from './count-runs.ts';
-import { insertRun } from './insert-run.ts';
+import { insertRun, insertRuns } from './insert-run.ts';
 import { listRuns, type RunListOptions, runCursor } from './list-runs.ts';
-import { runNotFound } from './require-run.ts';
+import { lockRuns, runNotFound } from './require-run.ts';
 import { RunCallbackSender } from './run-callback-sender.ts';
-import { retrieveRun } from './run-record.ts';
+import { type RunRecord, retrieveRun, selectRunRecords, toRun } from './run-record.ts';
 import { runMetricsOf, runUsage } from './run-usage.ts';
 import {
   type CountRunsInput,
@@ -76,6 +84,26 @@ export interface TerminalEnd {
   ids?: string[];
 }
 
+/** An update's input checked: the run and the patch, with the status its stop reason implies. */
+function parseUpdate(raw: UpdateRunInput, final: TerminalEnd | undefined): { runId: string; patch: RunPatch } {
+  const input = updateRunInput.parse(raw);
+  const target = input.status ?? (input.stopReason !== undefined ? statusForStopReason(input.stopReason) : undefined);
+  if (input.status && input.stopReason && statusForStopReason(input.stopReason) !== input.status) {
+    throw new InvalidArgument(
+      `stopReason '${input.stopReason}' means status '${statusForStopReason(input.stopReason)}', not '${input.status}'`,
+      { field: 'stopReason' },
+    );
+  }
+  if (final && !(target && isTerminal(target))) {
+    throw new InvalidArgument('the events that end a stream need a terminal status', { field: 'status' });
+  }
+  const { runId, ...rest } = input;
+  return { runId, patch: { ...rest, status: target } };
+}
+
+/** A thrown value as an Error (what the batch methods answer an input with). */
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
 /**
  * Runs: create, read, list, update through the status machine, cancel, delete; their usage and metrics. Each job's
  * SQL lives in a module of its own (insert-run, list-runs, apply-run-update, run-usage); this class parses inputs,
@@ -102,14 +130,59 @@ export class RunManager {
 
   async create(actor: Actor, raw: CreateRunInput): Promise<Run> {
     const { run, created } = await insertRun(this.#db, actor, createRunInput.parse(raw));
+    this.#afterCreate(actor, run, created);
+    return run;
+  }
+
+  /**
+   * Creates several runs at once, each as {@link create} would (an idempotent retry answers the existing run);
+   * `created` says which were new. Each input has its own answer: the run, or the error its create would have thrown.
+   */
+  async createMany(actor: Actor, raws: readonly CreateRunInput[]): Promise<({ run: Run; created: boolean } | Error)[]> {
+    const answers: ({ run: Run; created: boolean } | Error)[] = [];
+    const parsed: { index: number; input: ReturnType<typeof createRunInput.parse> }[] = [];
+    raws.forEach((raw, index) => {
+      try {
+        parsed.push({ index, input: createRunInput.parse(raw) });
+      } catch (err) {
+        answers[index] = asError(err);
+      }
+    });
+    const inserted = await insertRuns(
+      this.#db,
+      actor,
+      parsed.map((p) => p.input),
+    );
+    parsed.forEach(({ index }, i) => {
+      const answer = inserted[i] as { run: Run; created: boolean } | Error;
+      answers[index] = answer;
+      if (!(answer instanceof Error)) this.#afterCreate(actor, answer.run, answer.created);
+    });
+    return answers;
+  }
+
+  #afterCreate(actor: Actor, run: Run, created: boolean): void {
     this.#analytics?.runChanged(actor, run.id);
     if (created) this.#emit({ type: 'created', organizationId: actor.organizationId, run, previousStatus: null });
-    return run;
   }
 
   async retrieve(actor: Actor, raw: RunIdInput): Promise<Run> {
     const { runId } = runIdInput.parse(raw);
     return retrieveRun(this.#db, actor, runId);
+  }
+
+  /** The actor's runs among `runIds`, by id, in one query; unknown ids (or another organization's) are left out. */
+  async findMany(actor: Actor, runIds: readonly string[]): Promise<Map<string, Run>> {
+    const ids = [...new Set(runIds.map((runId) => runIdInput.parse({ runId }).runId))];
+    const found = new Map<string, Run>();
+    if (ids.length === 0) return found;
+    const rows = rowsOf<RunRecord>(
+      await this.#db.execute(
+        sql`${selectRunRecords} where ${inArray(runs.id, ids)} and ${runs.organizationId} = ${actor.organizationId}`,
+      ),
+    );
+    for (const row of rows) found.set(row.id, toRun(row));
+    return found;
   }
 
   async list(actor: Actor, raw: ListRunsInput, options: RunListOptions = {}): Promise<Page<Run>> {
@@ -137,18 +210,78 @@ export class RunManager {
 
   /** `final`: the stream's last events, ending it with this update (see {@link TerminalEnd}); the update needs a terminal status. */
   async update(actor: Actor, raw: UpdateRunInput, final?: TerminalEnd): Promise<Run> {
-    const input = updateRunInput.parse(raw);
-    const target = input.status ?? (input.stopReason !== undefined ? statusForStopReason(input.stopReason) : undefined);
-    if (input.status && input.stopReason && statusForStopReason(input.stopReason) !== input.status) {
-      throw new InvalidArgument(
-        `stopReason '${input.stopReason}' means status '${statusForStopReason(input.stopReason)}', not '${input.status}'`,
-        { field: 'stopReason' },
-      );
-    }
-    if (final && !(target && isTerminal(target))) {
-      throw new InvalidArgument('the events that end a stream need a terminal status', { field: 'status' });
-    }
-    return this.#applyUpdate(actor, input.runId, { ...input, status: target }, false, final);
+    const { runId, patch } = parseUpdate(raw, final);
+    return this.#applyUpdate(actor, runId, patch, false, final);
+  }
+
+  /**
+   * Applies several updates, in order, in one transaction, each as {@link update} would (without `final`); one run may
+   * be updated more than once. Each input has its own answer: the run after it, or the error that refused it (which
+   * then changed nothing). An error of the writes themselves (Postgres, a hook) rolls back every update and is thrown.
+   */
+  async updateMany(actor: Actor, raws: readonly UpdateRunInput[]): Promise<(Run | Error)[]> {
+    const answers: (Run | Error)[] = [];
+    const parsed: { index: number; runId: string; patch: RunPatch }[] = [];
+    raws.forEach((raw, index) => {
+      try {
+        parsed.push({ index, ...parseUpdate(raw, undefined) });
+      } catch (err) {
+        answers[index] = asError(err);
+      }
+    });
+    if (parsed.length === 0) return answers;
+    const onTerminal = this.#onTerminal;
+    const changed = await retryOnDeadlock(() =>
+      this.#db.transaction(async (tx) => {
+        const rows = new Map<string, LockedRun>(
+          await lockRuns(
+            tx,
+            actor,
+            parsed.map((p) => p.runId),
+          ),
+        );
+        // In waves, one statement each: every run's next update, so that a run's updates apply in their order, each
+        // seeing the run as the one before left it.
+        const byIndex = new Map<number, Extract<RunUpdateOutcome, { changed: true }>>();
+        let pending = parsed;
+        while (pending.length) {
+          const wave: ((typeof parsed)[number] & { current: LockedRun })[] = [];
+          const later: typeof parsed = [];
+          const inWave = new Set<string>();
+          for (const update of pending) {
+            if (inWave.has(update.runId)) {
+              later.push(update);
+              continue;
+            }
+            const current = rows.get(update.runId);
+            const refused = current ? patchRefusal(current, update.patch) : runNotFound(update.runId);
+            if (!current || refused) {
+              answers[update.index] = refused ?? runNotFound(update.runId);
+              continue;
+            }
+            inWave.add(update.runId);
+            wave.push({ ...update, current });
+          }
+          const written = await applyLockedRunUpdates(
+            tx,
+            actor,
+            wave,
+            onTerminal && ((run) => onTerminal(actor, run, undefined)),
+          );
+          wave.forEach(({ index, runId }, i) => {
+            const { outcome, row } = written[i] as (typeof written)[number];
+            rows.set(runId, row);
+            answers[index] = outcome.run;
+            byIndex.set(index, outcome);
+          });
+          pending = later;
+        }
+        const outcomes = parsed.flatMap(({ index }) => byIndex.get(index) ?? []);
+        return outcomes;
+      }),
+    );
+    for (const outcome of changed) this.#afterUpdate(actor, outcome);
+    return answers;
   }
 
   /**
@@ -171,8 +304,12 @@ export class RunManager {
       isCancel,
       onTerminal: onTerminal && ((run) => onTerminal(actor, run, final)),
     });
-    if (!outcome.changed) return outcome.run;
-    this.#analytics?.runChanged(actor, runId);
+    if (outcome.changed) this.#afterUpdate(actor, outcome);
+    return outcome.run;
+  }
+
+  #afterUpdate(actor: Actor, outcome: Extract<RunUpdateOutcome, { changed: true }>): void {
+    this.#analytics?.runChanged(actor, outcome.run.id);
     if (outcome.firstTerminal && outcome.run.callbackUrl) this.#callbacks.send(actor, outcome.run);
     this.#emit({
       type: 'updated',
@@ -180,7 +317,6 @@ export class RunManager {
       run: outcome.run,
       previousStatus: outcome.from,
     });
-    return outcome.run;
   }
 
   /** Deletes a run (cancelling it first if it is still active) with its steps, messages, metrics and traces. */

@@ -4,6 +4,10 @@ import type { Db } from '../db/connect.ts';
 import { steps } from '../db/schema.ts';
 import { NotFound } from '../errors.ts';
 
+export function stepNotFound(stepId: string): NotFound {
+  return new NotFound(`Step ${stepId} not found`, { field: 'stepId' });
+}
+
 /**
  * The step's row if it belongs to the actor's organization, else NotFound (the same answer for another
  * organization's step as for an unknown one).
@@ -13,6 +17,6 @@ export async function requireStep(db: Db, actor: Actor, stepId: string): Promise
     .select()
     .from(steps)
     .where(and(eq(steps.id, stepId), eq(steps.organizationId, actor.organizationId)));
-  if (!row) throw new NotFound(`Step ${stepId} not found`, { field: 'stepId' });
+  if (!row) throw stepNotFound(stepId);
   return row;
 }

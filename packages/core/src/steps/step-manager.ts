@@ -2,6 +2,7 @@ import { and, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from 'driz
 import type { Actor } from '../actor.ts';
 import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
 import type { Db } from '../db/connect.ts';
+import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { runMetrics, runs, steps } from '../db/schema.ts';
 import { NotFound } from '../errors.ts';
 import { assertId, idTaken, newId } from '../ids.ts';
@@ -11,7 +12,7 @@ import { formatUsd } from '../pricing/money.ts';
 import { costOf, type Price, type StepCost, selectPrice } from '../pricing/price.ts';
 import { PriceBook } from '../pricing/price-book.ts';
 import { usageTypes } from '../pricing/usage-types.ts';
-import { requireRun } from '../runs/require-run.ts';
+import { lockRuns, requireRun, runNotFound } from '../runs/require-run.ts';
 import { nsToString, toIso } from '../time.ts';
 import { requireStep } from './require-step.ts';
 import {
@@ -104,27 +105,111 @@ function costColumns(cost: StepCost) {
   };
 }
 
+/** What a run's new steps add to its totals. */
+interface RunTotalsDelta {
+  runId: string;
+  steps: number;
+  failed: number;
+  totalTokens: number;
+  unpriced: number;
+  cost: bigint | null;
+  llmNs: bigint | null;
+  model: string | null;
+  providerName: string | null;
+}
+
+/** The delta of one run's new steps, in the order they were recorded (its first step names its model and provider). */
+function totalsDelta(runId: string, added: readonly StepRow[]): RunTotalsDelta {
+  const delta: RunTotalsDelta = {
+    runId,
+    steps: added.length,
+    failed: 0,
+    totalTokens: 0,
+    unpriced: 0,
+    cost: null,
+    llmNs: null,
+    model: added.find((step) => step.model !== null)?.model ?? null,
+    providerName: added.find((step) => step.providerName !== null)?.providerName ?? null,
+  };
+  for (const step of added) {
+    if (step.status === 'failed' || step.errorType !== null) delta.failed += 1;
+    delta.totalTokens += step.totalTokens;
+    delta.unpriced += step.unpricedTokens ?? step.totalTokens;
+    if (step.costPusd !== null) delta.cost = (delta.cost ?? 0n) + BigInt(step.costPusd);
+    if (step.llmRequestNs !== null) delta.llmNs = (delta.llmNs ?? 0n) + BigInt(step.llmRequestNs);
+  }
+  return delta;
+}
+
+const column = (c: { name: string }) => sql.raw(`"${c.name}"`);
+
 /**
- * Adds a new step to its run's totals, in one UPDATE (README, Cost and analytics). The run's model and
- * provider are its first step's, as the migration that added them backfilled them.
+ * Adds new steps to their runs' totals and their metrics' step counts, every run in one statement (README, Cost and
+ * analytics). A run's model and provider are its first step's, as the migration that added them backfilled them.
  */
-async function addToRunTotals(db: Db, step: StepRow): Promise<void> {
-  const failed = step.status === 'failed' || step.errorType !== null ? 1 : 0;
-  const cost = step.costPusd;
-  const llmNs = step.llmRequestNs;
-  await db
-    .update(runs)
-    .set({
-      stepCount: sql`${runs.stepCount} + 1`,
-      stepErrors: sql`${runs.stepErrors} + ${failed}`,
-      totalTokens: sql`${runs.totalTokens} + ${step.totalTokens}`,
-      costPusd: cost === null ? undefined : sql`coalesce(${runs.costPusd}, 0) + ${cost}::bigint`,
-      unpricedTokens: sql`${runs.unpricedTokens} + ${step.unpricedTokens ?? step.totalTokens}`,
-      llmNs: llmNs === null ? undefined : sql`coalesce(${runs.llmNs}, 0) + ${llmNs}::bigint`,
-      model: sql`coalesce(${runs.model}, ${step.model})`,
-      provider: sql`coalesce(${runs.provider}, lower(${step.providerName}))`,
-    })
-    .where(eq(runs.id, step.runId));
+async function addToRunTotals(db: Db, deltas: readonly RunTotalsDelta[]): Promise<void> {
+  if (deltas.length === 0) return;
+  const rows = sql.join(
+    deltas.map(
+      (d) =>
+        sql`(${d.runId}::text, ${d.steps}::int, ${d.failed}::int, ${d.totalTokens}::bigint, ${d.unpriced}::bigint,
+          ${d.cost?.toString() ?? null}::bigint, ${d.llmNs?.toString() ?? null}::bigint, ${d.model}::text,
+          ${d.providerName}::text)`,
+    ),
+    sql`, `,
+  );
+  await db.execute(sql`
+    with delta (run_id, steps, failed, tokens, unpriced, cost, llm_ns, model, provider) as (values ${rows}),
+    metrics as (
+      update ${runMetrics} set ${column(runMetrics.numSteps)} = ${runMetrics.numSteps} + delta.steps
+      from delta where ${runMetrics.id} = delta.run_id
+    )
+    update ${runs} set
+      ${column(runs.stepCount)} = ${runs.stepCount} + delta.steps,
+      ${column(runs.stepErrors)} = ${runs.stepErrors} + delta.failed,
+      ${column(runs.totalTokens)} = ${runs.totalTokens} + delta.tokens,
+      ${column(runs.costPusd)} = case when delta.cost is null then ${runs.costPusd}
+        else coalesce(${runs.costPusd}, 0) + delta.cost end,
+      ${column(runs.unpricedTokens)} = ${runs.unpricedTokens} + delta.unpriced,
+      ${column(runs.llmNs)} = case when delta.llm_ns is null then ${runs.llmNs}
+        else coalesce(${runs.llmNs}, 0) + delta.llm_ns end,
+      ${column(runs.model)} = coalesce(${runs.model}, delta.model),
+      ${column(runs.provider)} = coalesce(${runs.provider}, lower(delta.provider))
+    from delta where ${runs.id} = delta.run_id`);
+}
+
+/** The created_at of the next step of `runId` in one insert: the default for its first, then a microsecond apart. */
+function createdAfter(position: Map<string, number>, runId: string): { createdAt?: SQL } {
+  const k = position.get(runId) ?? 0;
+  position.set(runId, k + 1);
+  return k === 0 ? {} : { createdAt: sql`clock_timestamp() + ${k} * interval '1 microsecond'` };
+}
+
+/** A thrown value as an Error (what {@link StepManager.createMany} answers a step with). */
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/** A step input checked, with what its insert needs; `index` is its place among a batch's inputs. */
+interface StepToInsert {
+  index: number;
+  input: CreateStepInput & { runId: string; promptTokens: number; completionTokens: number };
+  id: string;
+  content: Omit<ReturnType<typeof createStepInput.parse>, 'id'>;
+  createFingerprint: string;
+  totalTokens: number;
+  usage: ReturnType<typeof usageTypes>;
+}
+
+function stepToInsert(raw: CreateStepInput): Omit<StepToInsert, 'index'> {
+  const input = createStepInput.parse(raw);
+  const { id: clientId, ...content } = input;
+  return {
+    input,
+    id: clientId ?? newId('step'),
+    content,
+    createFingerprint: fingerprint(content),
+    totalTokens: input.totalTokens ?? input.promptTokens + input.completionTokens,
+    usage: usageTypes(input),
+  };
 }
 
 /** Steps of runs: each LLM call an agent made, with its tokens, timings and errors. */
@@ -148,58 +233,110 @@ export class StepManager {
    * transaction (an idempotent retry adds nothing).
    */
   async create(actor: Actor, raw: CreateStepInput): Promise<Step> {
-    const input = createStepInput.parse(raw);
-    const { id: clientId, ...content } = input;
-    const id = clientId ?? newId('step');
-    const createFingerprint = fingerprint(content);
-    const totalTokens = input.totalTokens ?? input.promptTokens + input.completionTokens;
-    const usage = usageTypes(input);
+    const [answer] = await this.createMany(actor, [raw]);
+    if (answer instanceof Error) throw answer;
+    return answer as Step;
+  }
+
+  /**
+   * Records several steps in one transaction, each as {@link create} would. Each input has its own answer: the step,
+   * or the error its create would have thrown (which then wrote nothing of it). An error of the writes themselves
+   * (Postgres) rolls back every step and is thrown.
+   */
+  async createMany(actor: Actor, raws: readonly CreateStepInput[]): Promise<(Step | Error)[]> {
+    const answers: (Step | Error)[] = [];
+    const pending: StepToInsert[] = [];
+    raws.forEach((raw, index) => {
+      try {
+        pending.push({ index, ...stepToInsert(raw) });
+      } catch (err) {
+        answers[index] = asError(err);
+      }
+    });
+    if (pending.length === 0) return answers;
     // Matched on this process's clock before the insert, and checked against the row's own created_at after it:
     // the price can only differ when an effective date falls between the two.
     const prices = await this.#prices.prices(actor.organizationId);
-    const priceAt = (at: string): Price | null =>
-      selectPrice(prices, { provider: input.providerName, model: input.model, at });
-    const guess = priceAt(toIso(new Date()));
-    const row = await this.#db.transaction(async (tx) => {
-      const run = await requireRun(tx, actor, input.runId);
-      const [inserted] = await tx
-        .insert(steps)
-        .values({
-          ...content,
-          ...costColumns(costOf(usage, totalTokens, guess)),
-          id,
-          organizationId: actor.organizationId,
-          agentId: run.agentId,
-          totalTokens,
-          createFingerprint,
-        })
-        .onConflictDoNothing()
-        .returning();
-      if (!inserted) {
-        const [existing] = await tx.select().from(steps).where(eq(steps.id, id));
-        if (existing?.organizationId === actor.organizationId && existing.createFingerprint === createFingerprint) {
-          return existing;
+    const priceAt = (step: StepToInsert, at: string): Price | null =>
+      selectPrice(prices, { provider: step.input.providerName, model: step.input.model, at });
+    const now = toIso(new Date());
+    const written = await retryOnDeadlock(() =>
+      this.#db.transaction(async (tx) => {
+        // Locked before any step is written: batches over the same runs wait for each other instead of deadlocking on
+        // their steps' ids or their runs' totals.
+        const locked = await lockRuns(
+          tx,
+          actor,
+          pending.map((p) => p.input.runId),
+        );
+        const agentOf = new Map([...locked.values()].map((r) => [r.id, r.agentId]));
+        const insertable: (StepToInsert & { agentId: string; guess: Price | null })[] = [];
+        for (const step of pending) {
+          const agentId = agentOf.get(step.input.runId);
+          if (agentId === undefined) answers[step.index] = runNotFound(step.input.runId);
+          else insertable.push({ ...step, agentId, guess: priceAt(step, now) });
         }
-        throw idTaken(id);
-      }
-      let step = inserted;
-      const price = priceAt(toIso(inserted.createdAt));
-      if (price !== guess) {
-        [step = inserted] = await tx
-          .update(steps)
-          .set(costColumns(costOf(usage, totalTokens, price)))
-          .where(eq(steps.id, id))
+        if (insertable.length === 0) return [];
+        // A run's steps list in created_at order: within one statement each later step of a run is stamped at least a
+        // microsecond after the one before it, as separate creates would be (clock_timestamp() may repeat a value).
+        const position = new Map<string, number>();
+        const inserted = await tx
+          .insert(steps)
+          .values(
+            insertable.map((step) => ({
+              ...step.content,
+              ...createdAfter(position, step.input.runId),
+              ...costColumns(costOf(step.usage, step.totalTokens, step.guess)),
+              id: step.id,
+              organizationId: actor.organizationId,
+              agentId: step.agentId,
+              totalTokens: step.totalTokens,
+              createFingerprint: step.createFingerprint,
+            })),
+          )
+          .onConflictDoNothing()
           .returning();
-      }
-      await addToRunTotals(tx, step);
-      await tx
-        .update(runMetrics)
-        .set({ numSteps: sql`${runMetrics.numSteps} + 1` })
-        .where(eq(runMetrics.id, input.runId));
-      return step;
-    });
-    this.#analytics?.stepWritten(actor, row);
-    return toStep(row);
+        const insertedById = new Map(inserted.map((row) => [row.id, row]));
+        const takenIds = insertable.filter((step) => !insertedById.has(step.id)).map((step) => step.id);
+        const existing = takenIds.length ? await tx.select().from(steps).where(inArray(steps.id, takenIds)) : [];
+        const existingById = new Map(existing.map((row) => [row.id, row]));
+        const added = new Map<string, StepRow[]>();
+        const firstOf = new Map<string, StepToInsert>();
+        for (const step of insertable) if (!firstOf.has(step.id)) firstOf.set(step.id, step);
+        for (const step of insertable) {
+          let row = insertedById.get(step.id);
+          if (!row || firstOf.get(step.id) !== step) {
+            // written before (a retry, or taken), by a concurrent create, or by an earlier input of this batch
+            const held = existingById.get(step.id) ?? insertedById.get(step.id);
+            answers[step.index] =
+              held?.organizationId === actor.organizationId && held.createFingerprint === step.createFingerprint
+                ? toStep(held)
+                : idTaken(step.id);
+            continue;
+          }
+          const price = priceAt(step, toIso(row.createdAt));
+          if (price !== step.guess) {
+            [row = row] = await tx
+              .update(steps)
+              .set(costColumns(costOf(step.usage, step.totalTokens, price)))
+              .where(eq(steps.id, step.id))
+              .returning();
+            insertedById.set(step.id, row);
+          }
+          const list = added.get(step.input.runId) ?? [];
+          list.push(row);
+          added.set(step.input.runId, list);
+          answers[step.index] = toStep(row);
+        }
+        await addToRunTotals(
+          tx,
+          [...added].map(([runId, list]) => totalsDelta(runId, list)),
+        );
+        return [...added.values()].flat();
+      }),
+    );
+    for (const row of written) this.#analytics?.stepWritten(actor, row);
+    return answers;
   }
 
   async retrieve(actor: Actor, raw: StepIdInput): Promise<Step> {

@@ -1,4 +1,4 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
 import { providerTraceIds, providerTraces } from '../db/schema.ts';
@@ -23,21 +23,66 @@ export async function claimProviderTraceId(
   trace: ProviderTrace,
   timeGiven: boolean,
 ): Promise<ProviderTrace | null> {
-  const { id, createdAt, ...content } = trace;
-  const print = fingerprint(timeGiven ? { ...content, createdAt } : content);
+  const [answer] = await claimProviderTraceIds(db, actor, [{ trace, timeGiven }]);
+  if (answer instanceof Error) throw answer;
+  return answer ?? null;
+}
+
+/**
+ * {@link claimProviderTraceId} for several traces in the same two statements: each answer is null (claimed now), the
+ * trace as first created (a retry), or the CONFLICT its claim would have thrown.
+ */
+export async function claimProviderTraceIds(
+  db: Db,
+  actor: Actor,
+  claims: readonly { trace: ProviderTrace; timeGiven: boolean }[],
+): Promise<(ProviderTrace | null | Error)[]> {
+  if (claims.length === 0) return [];
+  const prints = claims.map(({ trace: { id, createdAt, ...content }, timeGiven }) =>
+    fingerprint(timeGiven ? { ...content, createdAt } : content),
+  );
+  // In id order: two concurrent claims of the same ids wait for each other instead of deadlocking.
+  const order = claims.map((_, i) => i).sort((a, b) => (claims[a]!.trace.id < claims[b]!.trace.id ? -1 : 1));
+  const values = sql.join(
+    order.map((i) => {
+      const { trace } = claims[i]!;
+      return sql`(${trace.id}::text, ${actor.organizationId}::text, ${trace.runId}::text, ${prints[i]}::text, ${trace.createdAt}::text)`;
+    }),
+    sql`, `,
+  );
   const claimed = rowsOf<{ id: string }>(
     await db.execute(sql`
       insert into ${providerTraceIds} (id, organization_id, run_id, fingerprint, trace_created_at)
-      select ${id}, ${actor.organizationId}, ${trace.runId}, ${print}, ${createdAt}
-      where not exists (select 1 from ${providerTraces} where ${providerTraces.id} = ${id})
+      select v.id, v.organization_id, v.run_id, v.fingerprint, v.trace_created_at
+      from (values ${values}) as v(id, organization_id, run_id, fingerprint, trace_created_at)
+      where not exists (select 1 from ${providerTraces} where ${providerTraces.id} = v.id)
       on conflict do nothing
       returning id`),
   );
-  if (claimed.length) return null;
+  const claimedIds = new Set(claimed.map((r) => r.id));
+  const answers: (ProviderTrace | null | Error)[] = claims.map(() => null);
+  const others = claims.flatMap((c, i) => (claimedIds.has(c.trace.id) ? [] : [i]));
+  if (others.length === 0) return answers;
   // A statement of its own: it sees a holder that committed while the INSERT above waited for it.
-  const [holder] = await db.select().from(providerTraceIds).where(eq(providerTraceIds.id, id));
-  if (holder?.organizationId !== actor.organizationId || holder.fingerprint !== print) throw idTaken(id);
-  return { ...trace, createdAt: holder.traceCreatedAt };
+  const holders = await db
+    .select()
+    .from(providerTraceIds)
+    .where(
+      inArray(
+        providerTraceIds.id,
+        others.map((i) => claims[i]!.trace.id),
+      ),
+    );
+  const holderOf = new Map(holders.map((h) => [h.id, h]));
+  for (const i of others) {
+    const { trace } = claims[i]!;
+    const holder = holderOf.get(trace.id);
+    answers[i] =
+      holder?.organizationId !== actor.organizationId || holder.fingerprint !== prints[i]
+        ? idTaken(trace.id)
+        : { ...trace, createdAt: holder.traceCreatedAt };
+  }
+  return answers;
 }
 
 /**

@@ -373,6 +373,52 @@ describe.each(databaseTargets())('runs from spans on $name', (target: DatabaseTa
     });
   });
 
+  it('maps concurrent exports of the same traces once: one run each, every step, message and provider trace once', async () => {
+    const traces = [newTraceId(), newTraceId(), newTraceId()].map((traceId) => ({
+      traceId,
+      ...agentTrace(traceId, now()),
+    }));
+    const all = traces.flatMap(({ root, llm1, tool, llm2 }) => [llm1, tool, llm2, root]);
+    const failures = async () =>
+      (
+        await Promise.all(
+          ['conflict', 'refused', 'internal'].map((r) => counter('runtrace_otlp_mapping_failures_total', 'reason', r)),
+        )
+      ).reduce((a, b) => a + b, 0);
+    const failedBefore = await failures();
+    // the same traces in several requests at once: all of them, reversed, and overlapping parts of them (whole
+    // traces: a root that ends its run before a call's first token is known leaves the run without TTFT)
+    await Promise.all([
+      ingest(actor, request(all)),
+      ingest(actor, request([...all].reverse())),
+      ingest(actor, request(all.slice(0, 8))),
+      ingest(actor, request(all.slice(4))),
+    ]);
+    for (const { traceId } of traces) {
+      const runId = runIdOf(actor, traceId);
+      expect(await rt.runs.retrieve(actor, { runId })).toMatchObject({
+        status: 'completed',
+        stopReason: 'end_turn',
+        stepCount: 2,
+        totalTokens: 307,
+        ttftNs: String(1_500_000n),
+      });
+      expect((await rt.runs.metrics(actor, { runId })).numSteps).toBe(2);
+      expect((await rt.steps.listByRun(actor, { runId })).items).toHaveLength(2);
+      const messages = (await rt.messages.listByRun(actor, { runId })).items;
+      expect(messages.map((m) => m.messageType)).toEqual([
+        'system_message',
+        'user_message',
+        'tool_call_message',
+        'tool_return_message',
+        'assistant_message',
+      ]);
+      expect(messages.map((m) => m.seqId)).toEqual([1, 2, 3, 4, 5]);
+      expect((await rt.providerTraces.listByRun(actor, { runId })).items).toHaveLength(2);
+    }
+    expect(await failures()).toBe(failedBefore);
+  });
+
   /** A counter of /metrics by its label, as scraped. */
   async function counter(name: string, label: string, value: string): Promise<number> {
     const text = await rt.telemetry.metrics.registry.metrics();

@@ -2,7 +2,9 @@
  * "Runs from spans": the OTLP ingest stage that turns an organization's GenAI spans into ledger records — one run per
  * trace, a step per LLM call with its messages and provider trace — through the same managers an SDK's calls use, so
  * totals, pricing, rollups and run events stay right. Every record's id is derived from (organization, trace, span),
- * so a repeated export, or a retry after Postgres was unavailable, records nothing twice.
+ * so a repeated export, or a retry after Postgres was unavailable, records nothing twice. The traces of one request
+ * are recorded together, each kind of record in one batch call of its manager (record-traces.ts); two requests with
+ * spans of the same trace, mapped at once, wait for each other on the trace's run row.
  *
  * Spans of a trace may come in several export requests, in any order (children usually before their root): the first
  * GenAI span of a trace creates its run (running); the root span (empty parentSpanId) ends it. Documented limits:
@@ -11,18 +13,14 @@
  * the run's totals but does not change its status or TTFT; the run's agent is the one named by the first span that
  * created it (agent spans are preferred within one request).
  */
-import { and, desc, eq, inArray, isNotNull } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import type { Actor } from '../../actor.ts';
 import type { Db } from '../../db/connect.ts';
 import { databaseUnavailable } from '../../db/database-unavailable.ts';
-import { messages, runs, steps } from '../../db/schema.ts';
 import { Conflict, InvalidArgument, NotFound } from '../../errors.ts';
 import type { MessageManager } from '../../messages/message-manager.ts';
 import type { RunManager } from '../../runs/run-manager.ts';
-import { MAX_AGENT_NAME_LENGTH, type Run } from '../../runs/schemas.ts';
-import { isTerminal, type StopReason } from '../../runs/status.ts';
 import type { StepManager } from '../../steps/step-manager.ts';
 import type { ProviderTraceService } from '../../telemetry/provider-trace-service.ts';
 import type { OtlpRows } from '../otlp-to-rows.ts';
@@ -36,23 +34,15 @@ import {
   SpanDataError,
   type SpanRow,
 } from './gen-ai-span.ts';
-import { lettaMessagesOf, type MappedMessage, newInputMessages } from './letta-messages-of.ts';
-import { nsToIso, providerTraceBodiesOf, stepInputOf, stopReasonOf } from './llm-call-records.ts';
 import { readGenAiSpan } from './read-gen-ai-span.ts';
+import { RUN_METADATA, recordTraces, type TraceRecorder, type TraceToRecord } from './record-traces.ts';
 import type { RunsFromSpansSettings } from './runs-from-spans-settings.ts';
 import { mayMap, parseSpanRow } from './span-row.ts';
 
+export { RUN_METADATA };
+
 /** Within one start time: an agent's span, then its LLM calls, then the tools they asked for. */
 const KIND_ORDER: Record<GenAiSpanKind, number> = { agent: 0, llm: 1, tool: 2 };
-
-/** Run metadata keys the stage keeps between export requests (flat: runs.update merges metadata shallowly). */
-export const RUN_METADATA = {
-  traceId: 'otel.trace_id',
-  /** Epoch ns of the earliest first token seen among the trace's LLM calls (the run's TTFT once the root ends it). */
-  firstTokenNs: 'otel.first_token_ns',
-  /** An agent span of the trace ended with StatusCode Error: the run fails when its root arrives. */
-  agentError: 'otel.agent_error',
-} as const;
 
 export interface RunsFromSpansOptions {
   db: Db;
@@ -78,11 +68,7 @@ interface TraceGroup {
 }
 
 export class RunsFromSpans {
-  readonly #db: Db;
-  readonly #runs: RunManager;
-  readonly #steps: StepManager;
-  readonly #messages: MessageManager;
-  readonly #providerTraces: ProviderTraceService;
+  readonly #recorder: TraceRecorder;
   readonly #settings: RunsFromSpansSettings;
   readonly #logger: Logger;
   readonly #mapped = Object.fromEntries(GEN_AI_SPAN_KINDS.map((k) => [k, 0])) as Record<GenAiSpanKind, number>;
@@ -92,13 +78,21 @@ export class RunsFromSpans {
   >;
 
   constructor(options: RunsFromSpansOptions) {
-    this.#db = options.db;
-    this.#runs = options.runs;
-    this.#steps = options.steps;
-    this.#messages = options.messages;
-    this.#providerTraces = options.providerTraces;
     this.#settings = options.settings;
     this.#logger = options.logger;
+    this.#recorder = {
+      db: options.db,
+      runs: options.runs,
+      steps: options.steps,
+      messages: options.messages,
+      providerTraces: options.providerTraces,
+      mapped: (kind) => {
+        this.#mapped[kind] += 1;
+      },
+      failed: (err, spans) => {
+        this.#failures[this.#reasonOf(err)] += spans;
+      },
+    };
   }
 
   stats(): MappingStats {
@@ -132,28 +126,26 @@ export class RunsFromSpans {
       if (range.enabled) this.#collect(spanLines, range.firstRow, range.endRow, traces);
       next = range.endRow;
     }
-    await this.#dropPlainTraces(actor, traces);
-    for (const group of traces.values()) await this.#trace(actor, group);
-  }
-
-  /**
-   * Leaves out the traces of this request that are only a plain root span (no GenAI span in this request) and have no
-   * run: an instrumented service's ordinary requests. One query for all of them, not one per trace.
-   */
-  async #dropPlainTraces(actor: Actor, traces: Map<string, TraceGroup>): Promise<void> {
-    const plain = new Map<string, string>();
+    if (traces.size === 0) return;
+    const runIdOf = (traceId: string) => deterministicId('run', actor.organizationId, 'run', traceId);
+    // One read for the runs of every trace of the request, not one per trace.
+    const runs = await this.#recorder.runs.findMany(actor, [...traces.keys()].map(runIdOf));
+    const work: TraceToRecord[] = [];
     for (const group of traces.values()) {
-      if (group.spans.length === 0 && !group.root?.span) {
-        plain.set(deterministicId('run', actor.organizationId, 'run', group.traceId), group.traceId);
-      }
+      const runId = runIdOf(group.traceId);
+      const run = runs.get(runId) ?? null;
+      // a plain root span (no GenAI span in this request) of a trace without a run: a service's ordinary request
+      if (!run && group.spans.length === 0 && !group.root?.span) continue;
+      // By start; on a tie an LLM call before the tool it asked for (SDKs stamp whole milliseconds, and a tool often
+      // starts in its call's last one), so that the call records the tool call with its step before the tool span
+      // does. The root span comes after every other span of its trace.
+      group.spans.sort((a, b) =>
+        a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : KIND_ORDER[a.kind] - KIND_ORDER[b.kind],
+      );
+      const spans = group.root?.span ? [...group.spans, group.root.span] : group.spans;
+      work.push({ traceId: group.traceId, runId, run, spans, root: group.root });
     }
-    if (plain.size === 0) return;
-    const found = await this.#db
-      .select({ id: runs.id })
-      .from(runs)
-      .where(and(eq(runs.organizationId, actor.organizationId), inArray(runs.id, [...plain.keys()])));
-    for (const { id } of found) plain.delete(id);
-    for (const traceId of plain.values()) traces.delete(traceId);
+    await recordTraces(this.#recorder, actor, work);
   }
 
   /** Parses the rows from `from` up to `to` that may be GenAI or root spans, into their traces' groups. */
@@ -183,44 +175,6 @@ export class RunsFromSpans {
     }
   }
 
-  async #trace(actor: Actor, group: TraceGroup): Promise<void> {
-    const runId = deterministicId('run', actor.organizationId, 'run', group.traceId);
-    const all = group.root?.span ? [...group.spans, group.root.span] : group.spans;
-    let run = await this.#findRun(actor, runId);
-    if (!run) {
-      if (all.length === 0) return; // a root span of a trace without GenAI spans
-      try {
-        run = await this.#createRun(actor, runId, group.traceId, all);
-      } catch (err) {
-        const reason = this.#reasonOf(err);
-        this.#failures[reason] += all.length;
-        return;
-      }
-    }
-    const state = { run };
-    // By start; on a tie an LLM call before the tool it asked for (SDKs stamp whole milliseconds, and a tool often
-    // starts in its call's last one), so that the call records the tool call with its step before the tool span does.
-    group.spans.sort((a, b) =>
-      a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : KIND_ORDER[a.kind] - KIND_ORDER[b.kind],
-    );
-    for (const span of group.spans) await this.#guarded(span.kind, () => this.#span(actor, state, span));
-    const root = group.root;
-    if (!root) return;
-    const rootSpan = root.span;
-    if (rootSpan) await this.#guarded(rootSpan.kind, () => this.#span(actor, state, rootSpan));
-    await this.#guarded(null, () => this.#end(actor, state, root.row, rootSpan));
-  }
-
-  /** Runs one span's mapping: counted as mapped, or as a failure by reason; Unavailable is the caller's. */
-  async #guarded(kind: GenAiSpanKind | null, map: () => Promise<void>): Promise<void> {
-    try {
-      await map();
-      if (kind) this.#mapped[kind] += 1;
-    } catch (err) {
-      this.#failures[this.#reasonOf(err)] += 1;
-    }
-  }
-
   /** The failure reason of a mapping error; rethrows Unavailable (Postgres down: the export must fail). */
   #reasonOf(err: unknown): MappingFailureReason {
     const unavailable = databaseUnavailable(err);
@@ -230,209 +184,5 @@ export class RunsFromSpans {
     if (err instanceof InvalidArgument || err instanceof NotFound || err instanceof ZodError) return 'refused';
     this.#logger.error({ err }, 'mapping a GenAI span failed');
     return 'internal';
-  }
-
-  async #findRun(actor: Actor, runId: string): Promise<Run | null> {
-    try {
-      return await this.#runs.retrieve(actor, { runId });
-    } catch (err) {
-      if (err instanceof NotFound) return null;
-      throw err;
-    }
-  }
-
-  /** Creates the trace's run (and its agent on first use), running. A concurrent create of the same run is answered. */
-  async #createRun(actor: Actor, runId: string, traceId: string, spans: GenAiSpan[]): Promise<Run> {
-    const named =
-      spans.find((s) => s.kind === 'agent' && (s.agentId || s.agentName)) ??
-      spans.find((s) => s.agentId || s.agentName) ??
-      spans[0];
-    const key = named?.agentId ?? named?.agentName ?? (named?.serviceName || 'otel');
-    const name = (named?.agentName ?? (named?.serviceName || 'otel')).slice(0, MAX_AGENT_NAME_LENGTH);
-    const agentId = deterministicId('agent', actor.organizationId, 'agent', key);
-    let run: Run;
-    try {
-      run = await this.#runs.create(actor, {
-        id: runId,
-        agentId,
-        agentName: name,
-        metadata: { [RUN_METADATA.traceId]: traceId },
-      });
-    } catch (err) {
-      // another request created it first, naming another agent: that run is the trace's
-      if (!(err instanceof Conflict)) throw err;
-      const existing = await this.#findRun(actor, runId);
-      if (!existing) throw err;
-      return existing;
-    }
-    if (run.status !== 'created') return run;
-    try {
-      return await this.#runs.update(actor, { runId, status: 'running' });
-    } catch (err) {
-      // ended meanwhile by a concurrent request
-      if (!(err instanceof Conflict)) throw err;
-      return (await this.#findRun(actor, runId)) ?? run;
-    }
-  }
-
-  async #span(actor: Actor, state: { run: Run }, span: GenAiSpan): Promise<void> {
-    if (span.kind === 'llm') await this.#llm(actor, state, span);
-    else if (span.kind === 'tool') await this.#tool(actor, state.run, span);
-    else if (span.error && span.parentSpanId !== '' && !isTerminal(state.run.status)) {
-      state.run = await this.#runs.update(actor, {
-        runId: state.run.id,
-        metadata: { [RUN_METADATA.agentError]: true },
-      });
-    }
-  }
-
-  /** An LLM call: its step, its messages and its provider trace; and the run's first token time. */
-  async #llm(actor: Actor, state: { run: Run }, span: GenAiSpan): Promise<void> {
-    const org = actor.organizationId;
-    const run = state.run;
-    const stepId = deterministicId('step', org, 'step', span.traceId, span.spanId);
-    await this.#steps.create(actor, stepInputOf(span, run.id, stepId));
-    const end = nsToIso(span.startNs + span.durationNs);
-    await this.#append(actor, run.id, span, stepId, [
-      ...lettaMessagesOf(newInputMessages(span.inputMessages), nsToIso(span.startNs)),
-      ...lettaMessagesOf(span.outputMessages, end),
-    ]);
-    await this.#providerTraces.create(actor, {
-      ...providerTraceBodiesOf(span),
-      id: deterministicId('providerTrace', org, 'provider_trace', span.traceId, span.spanId),
-      stepId,
-      runId: run.id,
-      agentId: run.agentId,
-      callType: 'agent_step',
-      createdAt: end,
-    });
-    if (span.ttftNs !== null && !isTerminal(run.status)) {
-      const firstToken = span.startNs + span.ttftNs;
-      const known = run.metadata?.[RUN_METADATA.firstTokenNs];
-      if (typeof known !== 'string' || BigInt(known) > firstToken) {
-        state.run = await this.#runs.update(actor, {
-          runId: run.id,
-          metadata: { [RUN_METADATA.firstTokenNs]: firstToken.toString() },
-        });
-      }
-    }
-  }
-
-  /** A tool execution: its call and return messages, keyed by the call id (the LLM spans name the same ones). */
-  async #tool(actor: Actor, run: Run, span: GenAiSpan): Promise<void> {
-    const tool = span.tool;
-    if (!tool) return;
-    const callId = tool.callId ?? span.spanId;
-    const list: MappedMessage[] = [];
-    if (tool.name) {
-      list.push({
-        messageType: 'tool_call_message',
-        toolCall: { name: tool.name, arguments: tool.arguments ?? '{}', toolCallId: callId },
-        date: nsToIso(span.startNs),
-        toolCallKey: { callId, side: 'call' },
-      });
-    }
-    if (tool.result !== null || span.error) {
-      list.push({
-        messageType: 'tool_return_message',
-        toolReturn: tool.result ?? span.error?.message ?? '',
-        status: span.error ? 'error' : 'success',
-        toolCallId: callId,
-        date: nsToIso(span.startNs + span.durationNs),
-        toolCallKey: { callId, side: 'return' },
-      });
-    }
-    await this.#append(actor, run.id, span, null, list);
-  }
-
-  /**
-   * Appends the span's messages with deterministic ids; those the organization already has (a repeated export, or a
-   * tool call another span of the trace recorded) are skipped.
-   */
-  async #append(actor: Actor, runId: string, span: GenAiSpan, stepId: string | null, list: MappedMessage[]) {
-    const org = actor.organizationId;
-    const withIds = list.map(({ toolCallKey, ...m }, i) => ({
-      ...m,
-      id: toolCallKey
-        ? deterministicId('message', org, `tool_${toolCallKey.side}`, span.traceId, toolCallKey.callId)
-        : deterministicId('message', org, 'message', span.traceId, span.spanId, String(i)),
-      stepId,
-    }));
-    // one tool call id may appear twice in a span (a repeated call id): the first is kept
-    const unique = [...new Map(withIds.map((m) => [m.id, m])).values()];
-    for (let attempt = 0; ; attempt++) {
-      const fresh = await this.#missing(org, unique);
-      if (fresh.length === 0) return;
-      try {
-        for (let i = 0; i < fresh.length; i += 1000) {
-          await this.#messages.append(actor, { runId, messages: fresh.slice(i, i + 1000) });
-        }
-        return;
-      } catch (err) {
-        // a concurrent request appended some of them first: look again, once
-        if (!(err instanceof Conflict) || attempt > 0) throw err;
-      }
-    }
-  }
-
-  async #missing<T extends { id: string }>(organizationId: string, list: T[]): Promise<T[]> {
-    if (list.length === 0) return list;
-    const rows = await this.#db
-      .select({ id: messages.id })
-      .from(messages)
-      .where(
-        and(
-          eq(messages.organizationId, organizationId),
-          inArray(
-            messages.id,
-            list.map((m) => m.id),
-          ),
-        ),
-      );
-    const taken = new Set(rows.map((r) => r.id));
-    return list.filter((m) => !taken.has(m.id));
-  }
-
-  /** The root span ends the run: status and stop reason, its duration, and the TTFT of the first LLM call. */
-  async #end(actor: Actor, state: { run: Run }, root: SpanRow, span: GenAiSpan | null): Promise<void> {
-    const run =
-      state.run.status === 'running' || state.run.status === 'created'
-        ? await this.#runs.retrieve(actor, { runId: state.run.id })
-        : state.run;
-    if (isTerminal(run.status)) return; // a repeated export of the root
-    const failed = root.statusCode === 'Error' || run.metadata?.[RUN_METADATA.agentError] === true;
-    let stopReason: StopReason;
-    if (failed) stopReason = span?.kind === 'llm' ? 'llm_api_error' : 'error';
-    else if (span && stopReasonOf(span) === 'max_tokens_exceeded') stopReason = 'max_tokens_exceeded';
-    else
-      stopReason =
-        (await this.#lastStepStopReason(actor, run.id)) === 'max_tokens_exceeded' ? 'max_tokens_exceeded' : 'end_turn';
-    const firstToken = run.metadata?.[RUN_METADATA.firstTokenNs];
-    let ttftNs = span?.ttftNs ?? null;
-    if (ttftNs === null && typeof firstToken === 'string' && BigInt(firstToken) >= root.startNs) {
-      ttftNs = BigInt(firstToken) - root.startNs;
-    }
-    try {
-      state.run = await this.#runs.update(actor, {
-        runId: run.id,
-        stopReason,
-        totalDurationNs: root.durationNs,
-        ...(ttftNs !== null ? { ttftNs } : {}),
-      });
-    } catch (err) {
-      // a concurrent request ended it first
-      if (!(err instanceof Conflict)) throw err;
-    }
-  }
-
-  /** The stop reason of the run's last LLM call (by start time), if it has one. */
-  async #lastStepStopReason(actor: Actor, runId: string): Promise<string | null> {
-    const [row] = await this.#db
-      .select({ stopReason: steps.stopReason })
-      .from(steps)
-      .where(and(eq(steps.organizationId, actor.organizationId), eq(steps.runId, runId), isNotNull(steps.stepStartNs)))
-      .orderBy(desc(steps.stepStartNs))
-      .limit(1);
-    return row?.stopReason ?? null;
   }
 }
