@@ -100,7 +100,13 @@ describe('the overview', () => {
       /^Cost by agent over 16[89] hours/,
     );
 
-    await page.getByRole('radio', { name: 'Model' }).check();
+    // A click is not undone while the route changes: the radio is checked as soon as the click returns (React puts a
+    // controlled input back to its props right after the change handler; the browser's hashchange came a task later).
+    const checkedAtOnce = await page.getByRole('radio', { name: 'Model' }).evaluate((radio: HTMLInputElement) => {
+      radio.click();
+      return radio.checked;
+    });
+    expect(checkedAtOnce).toBe(true);
     await expect.poll(() => hashOf(page).params.get('group')).toBe('model');
     await drawn(page, 'hour', 'model');
     expect((await legend(page, 'chart-cost')).sort()).toEqual(SEEDED_MODELS.map((m) => m.model).sort());

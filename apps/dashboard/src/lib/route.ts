@@ -48,14 +48,17 @@ export function routeHref(route: Route): string {
 /**
  * Goes to `href`. `replace` rewrites the current history entry instead of adding one: for state that changes as the
  * user types (a search box), so Back leaves the page rather than stepping through every keystroke.
+ *
+ * The pages hear of it at once (a `hashchange` dispatched here, not the browser's, which comes a task later): a control
+ * whose change navigates (a radio, a select) is controlled by the route, and React puts a controlled input back to its
+ * props right after the change handler, so until the route changed the click seemed undone.
  */
 export function navigate(href: string, { replace = false }: { replace?: boolean } = {}): void {
-  if (!replace) {
-    window.location.hash = href;
-    return;
-  }
-  history.replaceState(history.state, '', href);
-  // replaceState fires no event of its own; the pages listen to hashchange.
+  if (replace) history.replaceState(history.state, '', href);
+  else if (window.location.hash === href)
+    return; // as assigning the same hash: no new entry
+  else history.pushState(null, '', href);
+  // neither fires an event of its own; Back and Forward between these entries fire the browser's hashchange
   window.dispatchEvent(new HashChangeEvent('hashchange'));
 }
 
