@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from '../ids.ts';
+import { jsonObjectSchema } from '../json.ts';
 import { messageTypeSchema } from '../messages/letta-message.ts';
 import { cursorSchema, limitSchema, orderSchema } from '../pagination.ts';
 import { timestampInputSchema } from '../time.ts';
@@ -44,7 +45,7 @@ export const MAX_AGENT_NAME_LENGTH = 256;
 /** Longest conversation id: it is indexed, and a btree entry holds at most about 2.7 kB. */
 export const MAX_CONVERSATION_ID_LENGTH = 256;
 
-const metadataSchema = z.record(z.string(), z.unknown());
+const metadataSchema = jsonObjectSchema;
 
 export const requestConfigSchema = z.strictObject({
   useAssistantMessage: z.boolean().default(true),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from '../ids.ts';
+import { jsonObjectSchema } from '../json.ts';
 import { cursorSchema, limitSchema, orderSchema } from '../pagination.ts';
 import { CACHE_READ_KEYS, CACHE_WRITE_KEYS, detailCount, REASONING_KEYS } from '../pricing/usage-types.ts';
 import { nanosecondsOutputSchema, nanosecondsSchema, stepDurationNsSchema } from '../runs/schemas.ts';
@@ -13,7 +14,7 @@ export const INT4_MAX = 2_147_483_647;
 /** Longest trace id: it is indexed, and a btree entry holds at most about 2.7 kB (OpenTelemetry's are 32 hex digits). */
 export const MAX_TRACE_ID_LENGTH = 256;
 const tokens = z.number().int().min(0).max(INT4_MAX);
-const details = z.record(z.string(), z.unknown());
+const details = jsonObjectSchema;
 
 /**
  * Token details as providers report them: free-form, except the keys priced as usage types (pricing/usage-types.ts)

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { idSchema, newId } from '../ids.ts';
+import { jsonObjectSchema } from '../json.ts';
 import { timestampInputSchema, toIso } from '../time.ts';
 
-const jsonObject = z.record(z.string(), z.unknown());
+const jsonObject = jsonObjectSchema;
 
 /**
  * A provider trace as a caller sends it: the raw request and response of one LLM call. Strict: unknown keys
