@@ -175,6 +175,29 @@ describe.each(clickhouseTargets())('otel_traces on $name', (target) => {
       ).toEqual([]);
     });
 
+    it('puts a parent before the children that start in the same nanosecond, whatever their span ids', async () => {
+      const t0 = BigInt(Date.now()) * 1_000_000n - 60_000_000_000n;
+      // span 9 (the root) and its child 5 and grandchild 2 start together; span ids alone would give 2, 5, 9
+      await rt.traces.ingest(
+        DEFAULT_ACTOR,
+        request([
+          [11, 2, t0, 'grandchild', 5],
+          [11, 9, t0, 'root'],
+          [11, 5, t0, 'child', 9],
+          [11, 1, t0 + 1n, 'later', 9],
+        ]),
+        'json',
+      );
+      await rt.traces.flush();
+      const spans = await readTraceSpans(rt.clickhouse!, {
+        organizationId: DEFAULT_ACTOR.organizationId,
+        traceIds: [hex(11, 16)],
+        limit: 10,
+        viewFilter: false,
+      });
+      expect(spans.map((s) => s.spanName)).toEqual(['root', 'child', 'grandchild', 'later']);
+    });
+
     it("with llmSpans, draws a GenAI agent's steps and tools too (the AI SDK's spans), as the live filter does", async () => {
       const traceIds: string[] = [];
       for (const name of ['ai-sdk-generate-text', 'ai-sdk-legacy-generate-text']) {

@@ -66,7 +66,10 @@ export interface ReadTraceSpansOptions {
   useLookup?: boolean;
 }
 
-/** The spans of some traces, oldest first (ties by span id), camelCased; nanoseconds as decimal strings. */
+/**
+ * The spans of some traces, oldest first (spans that start together: a parent before its children, then by span id),
+ * camelCased; nanoseconds as decimal strings.
+ */
 export async function readTraceSpans(ch: ClickHouse, options: ReadTraceSpansOptions): Promise<TraceSpan[]> {
   if (options.traceIds.length === 0) return [];
   const window =
@@ -90,7 +93,45 @@ export async function readTraceSpans(ch: ClickHouse, options: ReadTraceSpansOpti
   } catch (err) {
     throw clickhouseFailure(err);
   }
-  return rows.map(toTraceSpan);
+  return parentsFirstOnTies(rows.map(toTraceSpan));
+}
+
+/**
+ * Spans ordered by start come out in span-id order when they start in the same nanosecond, which SDKs that keep
+ * milliseconds (the AI SDK) make common: a step and the model call it makes. Within each such group a span goes after
+ * its ancestors (fewer ancestors first), so a waterfall never draws a child above its parent.
+ */
+function parentsFirstOnTies(spans: TraceSpan[]): TraceSpan[] {
+  let depths: Map<string, number> | null = null;
+  const depthOf = (span: TraceSpan): number => {
+    if (!depths) {
+      const parents = new Map(spans.map((s) => [`${s.traceId}/${s.spanId}`, s.parentSpanId]));
+      depths = new Map();
+      for (const s of spans) {
+        let depth = 0;
+        let parent = s.parentSpanId;
+        // bounded: a cycle (malformed ids) must not loop forever
+        while (parent && depth < spans.length) {
+          depth += 1;
+          parent = parents.get(`${s.traceId}/${parent}`) ?? '';
+        }
+        depths.set(`${s.traceId}/${s.spanId}`, depth);
+      }
+    }
+    return depths.get(`${span.traceId}/${span.spanId}`) ?? 0;
+  };
+  for (let start = 0; start < spans.length; ) {
+    let end = start + 1;
+    while (end < spans.length && spans[end]?.timestamp === spans[start]?.timestamp) end += 1;
+    if (end - start > 1) {
+      const group = spans
+        .slice(start, end)
+        .sort((a, b) => depthOf(a) - depthOf(b) || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0));
+      spans.splice(start, end - start, ...group);
+    }
+    start = end;
+  }
+  return spans;
 }
 
 function toTraceSpan(row: SpanRow): TraceSpan {
