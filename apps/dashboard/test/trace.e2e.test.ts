@@ -195,7 +195,8 @@ describe('the trace waterfall', () => {
 
     await checkAtWidths(page, 'trace', async () => {
       await page.getByTestId('span-details').waitFor();
-      expect(await labelsInside(page)).toEqual([]);
+      // the bars are laid out again after the zoom reset and the resize (a frame or two later): wait for it
+      await expect.poll(() => labelsInside(page)).toEqual([]);
     });
     // At phone width the waterfall scrolls inside its own panel, and the details come below the rows.
     await page.setViewportSize({ width: 390, height: 844 });
