@@ -2,7 +2,6 @@ import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
-import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { messages, steps } from '../db/schema.ts';
 import { InvalidArgument, NotFound } from '../errors.ts';
 import { assertId, idSchema, idTaken, invalidIdMessage, isId, newId } from '../ids.ts';
@@ -17,7 +16,7 @@ import {
   type PageWindow,
   toPage,
 } from '../pagination.ts';
-import { lockRuns, requireRun, runNotFound } from '../runs/require-run.ts';
+import { requireRun, runNotFound, withRunsLocked } from '../runs/require-run.ts';
 import { requireStep } from '../steps/require-step.ts';
 import { toIso } from '../time.ts';
 import { BODY_KEYS, type Message, type MessageType, messageInputSchema } from './letta-message.ts';
@@ -140,15 +139,12 @@ export class MessageManager {
     const stepIds = [
       ...new Set(batches.flatMap((b) => b.input.messages.flatMap((m) => (m.stepId != null ? [m.stepId] : [])))),
     ];
-    await retryOnDeadlock(() =>
-      this.#db.transaction(async (tx) => {
-        // Locking the runs' rows serialises appends to one run, so sequence numbers never collide.
-        const locked = await lockRuns(
-          tx,
-          actor,
-          batches.map((b) => b.input.runId),
-        );
-        const agentOf = new Map([...locked.values()].map((r) => [r.id, r.agentId]));
+    // Locking the runs' rows serialises appends to one run, so sequence numbers never collide.
+    await withRunsLocked(
+      this.#db,
+      actor,
+      batches.map((b) => b.input.runId),
+      async (tx, locked) => {
         // A step is referenced only within the caller's organization (CONTRACTS §7): another's is NOT_FOUND. Read
         // together with the runs' last positions (one round trip).
         const [found, lastSeqs] = await Promise.all([
@@ -158,11 +154,11 @@ export class MessageManager {
                 .from(steps)
                 .where(and(inArray(steps.id, stepIds), eq(steps.organizationId, actor.organizationId)))
             : [],
-          agentOf.size
+          locked.size
             ? tx
                 .select({ runId: messages.runId, seq: sql<number>`coalesce(max(${messages.seq}), 0)::int` })
                 .from(messages)
-                .where(inArray(messages.runId, [...agentOf.keys()]))
+                .where(inArray(messages.runId, [...locked.keys()]))
                 .groupBy(messages.runId)
             : [],
         ]);
@@ -171,7 +167,7 @@ export class MessageManager {
         for (const batch of batches) {
           const i = batch.input.messages.findIndex((m) => m.stepId != null && !known.has(m.stepId));
           const missing = batch.input.messages[i];
-          if (!agentOf.has(batch.input.runId)) answers[batch.index] = runNotFound(batch.input.runId);
+          if (!locked.has(batch.input.runId)) answers[batch.index] = runNotFound(batch.input.runId);
           else if (missing) {
             answers[batch.index] = new NotFound(`Step ${missing.stepId} not found`, { field: `messages.${i}.stepId` });
           } else accepted.push(batch);
@@ -192,7 +188,7 @@ export class MessageManager {
               id: batch.ids[i] as string,
               organizationId: actor.organizationId,
               runId,
-              agentId: agentOf.get(runId) as string,
+              agentId: locked.get(runId)?.agentId as string,
               stepId: m.stepId ?? null,
               seq: start + i + 1,
               messageType: m.messageType,
@@ -227,7 +223,7 @@ export class MessageManager {
         for (const batch of accepted) {
           answers[batch.index] = batch.ids.map((id) => toMessage(byId.get(id) as MessageRow));
         }
-      }),
+      },
     );
     return answers;
   }

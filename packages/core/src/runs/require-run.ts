@@ -1,6 +1,7 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Actor } from '../actor.ts';
 import type { Db } from '../db/connect.ts';
+import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { runs } from '../db/schema.ts';
 import { NotFound } from '../errors.ts';
 
@@ -40,4 +41,22 @@ export async function lockRuns(
     .orderBy(runs.id)
     .for('update');
   return new Map(rows.map((row) => [row.id, row]));
+}
+
+/**
+ * `work` in a transaction that first locks the actor's runs among `runIds` ({@link lockRuns}), rerun when Postgres
+ * aborts it to break a deadlock: the batch writes' one way of touching many runs. `work` gets the locked runs' rows by
+ * id (unknown runs left out).
+ */
+export function withRunsLocked<T>(
+  db: Db,
+  actor: Actor,
+  runIds: readonly string[],
+  work: (tx: Db, locked: Map<string, typeof runs.$inferSelect>) => Promise<T>,
+): Promise<T> {
+  return retryOnDeadlock(() =>
+    db.transaction(async (tx) => {
+      return work(tx, await lockRuns(tx, actor, runIds));
+    }),
+  );
 }

@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import type { Actor } from '../actor.ts';
 import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
 import { type Db, rowsOf } from '../db/connect.ts';
-import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { providerTraceIds, providerTraces, runs } from '../db/schema.ts';
 import { InvalidArgument } from '../errors.ts';
 import type { Order, Page } from '../pagination.ts';
@@ -20,7 +19,7 @@ import type { CallbackOptions } from './callback.ts';
 import { countRuns } from './count-runs.ts';
 import { insertRun, insertRuns } from './insert-run.ts';
 import { listRuns, type RunListOptions, runCursor } from './list-runs.ts';
-import { lockRuns, runNotFound } from './require-run.ts';
+import { runNotFound, withRunsLocked } from './require-run.ts';
 import { RunCallbackSender } from './run-callback-sender.ts';
 import { type RunRecord, retrieveRun, selectRunRecords, toRun } from './run-record.ts';
 import { runMetricsOf, runUsage } from './run-usage.ts';
@@ -231,15 +230,12 @@ export class RunManager {
     });
     if (parsed.length === 0) return answers;
     const onTerminal = this.#onTerminal;
-    const changed = await retryOnDeadlock(() =>
-      this.#db.transaction(async (tx) => {
-        const rows = new Map<string, LockedRun>(
-          await lockRuns(
-            tx,
-            actor,
-            parsed.map((p) => p.runId),
-          ),
-        );
+    const changed = await withRunsLocked(
+      this.#db,
+      actor,
+      parsed.map((p) => p.runId),
+      async (tx, locked) => {
+        const rows = new Map<string, LockedRun>(locked);
         // In waves, one statement each: every run's next update, so that a run's updates apply in their order, each
         // seeing the run as the one before left it.
         const byIndex = new Map<number, Extract<RunUpdateOutcome, { changed: true }>>();
@@ -278,7 +274,7 @@ export class RunManager {
         }
         const outcomes = parsed.flatMap(({ index }) => byIndex.get(index) ?? []);
         return outcomes;
-      }),
+      },
     );
     for (const outcome of changed) this.#afterUpdate(actor, outcome);
     return answers;

@@ -2,7 +2,6 @@ import { and, eq, gt, inArray, isNotNull, isNull, lt, type SQL, sql } from 'driz
 import type { Actor } from '../actor.ts';
 import type { AnalyticsFeed } from '../analytics/clickhouse/analytics-feed.ts';
 import type { Db } from '../db/connect.ts';
-import { retryOnDeadlock } from '../db/retry-on-deadlock.ts';
 import { runMetrics, runs, steps } from '../db/schema.ts';
 import { NotFound } from '../errors.ts';
 import { assertId, idTaken, newId } from '../ids.ts';
@@ -12,7 +11,7 @@ import { formatUsd } from '../pricing/money.ts';
 import { costOf, type Price, type StepCost, selectPrice } from '../pricing/price.ts';
 import { PriceBook } from '../pricing/price-book.ts';
 import { usageTypes } from '../pricing/usage-types.ts';
-import { lockRuns, requireRun, runNotFound } from '../runs/require-run.ts';
+import { requireRun, runNotFound, withRunsLocked } from '../runs/require-run.ts';
 import { nsToString, toIso } from '../time.ts';
 import { requireStep } from './require-step.ts';
 import {
@@ -260,19 +259,16 @@ export class StepManager {
     const priceAt = (step: StepToInsert, at: string): Price | null =>
       selectPrice(prices, { provider: step.input.providerName, model: step.input.model, at });
     const now = toIso(new Date());
-    const written = await retryOnDeadlock(() =>
-      this.#db.transaction(async (tx) => {
-        // Locked before any step is written: batches over the same runs wait for each other instead of deadlocking on
-        // their steps' ids or their runs' totals.
-        const locked = await lockRuns(
-          tx,
-          actor,
-          pending.map((p) => p.input.runId),
-        );
-        const agentOf = new Map([...locked.values()].map((r) => [r.id, r.agentId]));
+    // Locked before any step is written: batches over the same runs wait for each other instead of deadlocking on
+    // their steps' ids or their runs' totals.
+    const written = await withRunsLocked(
+      this.#db,
+      actor,
+      pending.map((p) => p.input.runId),
+      async (tx, locked) => {
         const insertable: (StepToInsert & { agentId: string; guess: Price | null })[] = [];
         for (const step of pending) {
-          const agentId = agentOf.get(step.input.runId);
+          const agentId = locked.get(step.input.runId)?.agentId;
           if (agentId === undefined) answers[step.index] = runNotFound(step.input.runId);
           else insertable.push({ ...step, agentId, guess: priceAt(step, now) });
         }
@@ -333,7 +329,7 @@ export class StepManager {
           [...added].map(([runId, list]) => totalsDelta(runId, list)),
         );
         return [...added.values()].flat();
-      }),
+      },
     );
     for (const row of written) this.#analytics?.stepWritten(actor, row);
     return answers;

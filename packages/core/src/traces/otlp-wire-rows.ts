@@ -39,17 +39,6 @@ class WireError extends Error {}
 const MAX_DECODE_DEPTH = 72;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-/** Names of AnyValue's fields by number, as protobufjs sets them. */
-const ANY_VALUE_FIELD = [
-  '',
-  'stringValue',
-  'boolValue',
-  'intValue',
-  'doubleValue',
-  'arrayValue',
-  'kvlistValue',
-  'bytesValue',
-];
 
 /** Where a length-delimited field's bytes are. */
 interface Range {
@@ -661,14 +650,15 @@ const KEY_VALUE: Shape = {
 };
 const SHAPES: Record<MessageName, Shape> = {
   KeyValue: KEY_VALUE,
+  // the names protobufjs gives AnyValue's fields
   AnyValue: {
-    1: { name: ANY_VALUE_FIELD[1] as string, wire: 2, type: 'string' },
-    2: { name: ANY_VALUE_FIELD[2] as string, wire: 0, type: 'bool' },
-    3: { name: ANY_VALUE_FIELD[3] as string, wire: 0, type: 'int64' },
-    4: { name: ANY_VALUE_FIELD[4] as string, wire: 1, type: 'double' },
-    5: { name: ANY_VALUE_FIELD[5] as string, wire: 2, type: 'ArrayValue' },
-    6: { name: ANY_VALUE_FIELD[6] as string, wire: 2, type: 'KeyValueList' },
-    7: { name: ANY_VALUE_FIELD[7] as string, wire: 2, type: 'bytes' },
+    1: { name: 'stringValue', wire: 2, type: 'string' },
+    2: { name: 'boolValue', wire: 0, type: 'bool' },
+    3: { name: 'intValue', wire: 0, type: 'int64' },
+    4: { name: 'doubleValue', wire: 1, type: 'double' },
+    5: { name: 'arrayValue', wire: 2, type: 'ArrayValue' },
+    6: { name: 'kvlistValue', wire: 2, type: 'KeyValueList' },
+    7: { name: 'bytesValue', wire: 2, type: 'bytes' },
   } as Shape,
   ArrayValue: { 1: { name: 'values', wire: 2, type: 'AnyValue', repeated: true } },
   KeyValueList: { 1: { name: 'values', wire: 2, type: 'KeyValue', repeated: true } },

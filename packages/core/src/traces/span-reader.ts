@@ -102,36 +102,43 @@ export async function readTraceSpans(ch: ClickHouse, options: ReadTraceSpansOpti
  * its ancestors (fewer ancestors first), so a waterfall never draws a child above its parent.
  */
 function parentsFirstOnTies(spans: TraceSpan[]): TraceSpan[] {
-  let depths: Map<string, number> | null = null;
-  const depthOf = (span: TraceSpan): number => {
-    if (!depths) {
-      const parents = new Map(spans.map((s) => [`${s.traceId}/${s.spanId}`, s.parentSpanId]));
-      depths = new Map();
-      for (const s of spans) {
-        let depth = 0;
-        let parent = s.parentSpanId;
-        // bounded: a cycle (malformed ids) must not loop forever
-        while (parent && depth < spans.length) {
-          depth += 1;
-          parent = parents.get(`${s.traceId}/${parent}`) ?? '';
-        }
-        depths.set(`${s.traceId}/${s.spanId}`, depth);
-      }
-    }
-    return depths.get(`${span.traceId}/${span.spanId}`) ?? 0;
-  };
+  const key = (s: TraceSpan) => `${s.traceId}/${s.spanId}`;
+  let depths: Map<string, number> | undefined;
   for (let start = 0; start < spans.length; ) {
     let end = start + 1;
     while (end < spans.length && spans[end]?.timestamp === spans[start]?.timestamp) end += 1;
     if (end - start > 1) {
+      depths ??= ancestorCounts(spans, key);
+      const depth = depths;
       const group = spans
         .slice(start, end)
-        .sort((a, b) => depthOf(a) - depthOf(b) || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0));
+        .sort(
+          (a, b) =>
+            (depth.get(key(a)) ?? 0) - (depth.get(key(b)) ?? 0) ||
+            (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0),
+        );
       spans.splice(start, end - start, ...group);
     }
     start = end;
   }
   return spans;
+}
+
+/** How many ancestors each span has among `spans` (a parent outside them counts as one). */
+function ancestorCounts(spans: TraceSpan[], key: (s: TraceSpan) => string): Map<string, number> {
+  const parents = new Map(spans.map((s) => [key(s), s.parentSpanId]));
+  const depths = new Map<string, number>();
+  for (const s of spans) {
+    let depth = 0;
+    let parent = s.parentSpanId;
+    // bounded: a cycle (malformed ids) must not loop forever
+    while (parent && depth < spans.length) {
+      depth += 1;
+      parent = parents.get(`${s.traceId}/${parent}`) ?? '';
+    }
+    depths.set(key(s), depth);
+  }
+  return depths;
 }
 
 function toTraceSpan(row: SpanRow): TraceSpan {
