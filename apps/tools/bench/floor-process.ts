@@ -18,13 +18,13 @@ export interface FloorProcess {
 }
 
 /**
- * Forks `script` (a bench floor server: runs-list-floor.ts, stream-floor.ts) with `args`; resolves once it reports
- * its port over IPC. Killed when this process exits without stopping it.
+ * Forks `script` (a bench floor server: runs-list-floor.ts, stream-floor.ts) with `args` (and node's `nodeArgs`, e.g.
+ * `--profile-api`'s `--cpu-prof`); resolves once it reports its port over IPC. Killed when this process exits without stopping it.
  */
-export async function startFloor(script: string, args: string[]): Promise<FloorProcess> {
+export async function startFloor(script: string, args: string[], nodeArgs: string[] = []): Promise<FloorProcess> {
   const child: ChildProcess = fork(script, args, {
     cwd: TOOLS_DIR,
-    execArgv: ['--conditions=@runtrace/source', '--import', 'tsx'],
+    execArgv: ['--conditions=@runtrace/source', '--import', 'tsx', ...nodeArgs],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const killOnExit = () => child.kill('SIGKILL');

@@ -75,8 +75,9 @@ const USAGE = `pnpm bench [-- options]
                             are 2+ CPUs: servers under measurement on the last CPU, the load generator on the others)
   --keep                    keep the scratch database (to study plans); the bench says its name
   --keep-indexes            seed with every index in place (slower; indexes grown row by row, as in production)
-  --profile-api <dir>       write a CPU profile of each api process the bench spawns (runs.list, streams,
-                            direct-routes) into <dir> (node --cpu-prof), to see where a missed target's CPU goes
+  --profile-api <dir>       write a CPU profile of each api and floor process the bench spawns (runs.list,
+                            streams, direct-routes) into <dir> (node --cpu-prof), to see where a missed target's
+                            CPU goes
 
 Needs a Postgres server: DATABASE_URL, else ${'postgres://postgres@127.0.0.1:5432/test'} if it answers.`;
 

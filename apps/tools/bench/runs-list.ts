@@ -60,7 +60,7 @@ export const runsListSection: BenchSection = {
     let floor: FloorProcess | null = null;
     try {
       // The floor: the same keyset query through postgres.js and JSON.stringify, on a pool as large as the workers.
-      floor = await startFloor(RUNS_LIST_FLOOR_SCRIPT, [env.databaseUrl, org, String(c)]);
+      floor = await startFloor(RUNS_LIST_FLOOR_SCRIPT, [env.databaseUrl, org, String(c)], options.apiNodeArgs);
       ctx.pinning.server(api.pid);
       ctx.pinning.server(floor.pid);
       return await measureList(ctx, api, floor, {

@@ -56,7 +56,7 @@ export const streamsSection: BenchSection = {
     const processes = options.streamSubscriberProcesses ?? 2;
     const seconds = options.streamSeconds ?? 15;
     try {
-      floor = await startFloor(STREAM_FLOOR_SCRIPT, [redisUrl]);
+      floor = await startFloor(STREAM_FLOOR_SCRIPT, [redisUrl], options.apiNodeArgs);
       pinning.server(api.pid);
       pinning.server(floor.pid);
       log(`    api pid ${api.pid} on ${api.url}; floor pid ${floor.pid} on ${floor.url}`);
