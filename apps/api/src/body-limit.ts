@@ -114,13 +114,16 @@ export function registerBodyLimits(app: FastifyInstance, options: BodyLimitOptio
     );
   if (options.budgetBytes !== undefined) registerBodyBudget(app, options.budgetBytes);
   app.addHook('onRequest', async (request, reply) => {
-    if (!isTrpc(request.url)) return;
-    const limit = limitFor(request.url);
+    // Most calls carry no body (queries are GETs): nothing to look up for them.
     const declared = Number(request.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) return tooLarge(request, reply, limit);
+    if (!(declared > 0) || !isTrpc(request.url)) return;
+    const limit = limitFor(request.url);
+    if (declared > limit) return tooLarge(request, reply, limit);
   });
   app.addHook('preParsing', async (request, _reply, payload) => {
-    if (!isTrpc(request.url)) return payload;
+    // A body with a Content-Length was checked above, and node's parser reads no more than it declares: only a
+    // chunked body (no length) is counted as it streams.
+    if (!request.headers['transfer-encoding'] || !isTrpc(request.url)) return payload;
     const limit = limitFor(request.url);
     let seen = 0;
     return payload.pipe(

@@ -97,6 +97,29 @@ describe.each(databaseTargets())('provider traces over HTTP on $name', (target) 
     expect(tooBig.status).toBe(413);
   });
 
+  it('counts a chunked body (no Content-Length) against the same limits as it streams', async () => {
+    const chunked = (path: string, size: number) => {
+      const text = JSON.stringify({ agentId: newId('agent'), metadata: { pad: 'z'.repeat(size) } });
+      const bytes = new TextEncoder().encode(text);
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 64 * 1024) controller.enqueue(bytes.subarray(i, i + 64 * 1024));
+          controller.close();
+        },
+      });
+      return fetch(`${url}/trpc/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        duplex: 'half',
+      } as RequestInit);
+    };
+    const small = await chunked('runs.create', 1000);
+    expect(small.status).toBe(200);
+    const tooBig = await chunked('runs.create', 2 * 1024 * 1024);
+    expect(tooBig.status).toBe(413);
+  });
+
   it('exposes per-backend counters on /metrics and providerTraces.health', async () => {
     const res = await fetch(`${url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
