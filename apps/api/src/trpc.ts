@@ -7,7 +7,7 @@
  *    streaming, which tRPC would otherwise send as INTERNAL_SERVER_ERROR, a code its client retries forever.
  * 3. Routers (routers/*.ts) are plain objects of procedures that call one manager method each.
  */
-import { assertStorableInput, DomainError, domainErrorOf, logUnavailable } from '@runtrace/core';
+import { type Actor, assertStorableInput, DomainError, domainErrorOf, logUnavailable } from '@runtrace/core';
 import { initTRPC, TRPCError } from '@trpc/server';
 import { actorFor } from './auth.ts';
 import type { Context } from './context.ts';
@@ -119,12 +119,25 @@ async function* streaming<T>(
 }
 
 /**
- * Maps domain errors to tRPC codes (setup and, for subscriptions, iteration) and gives each
- * procedure `ctx.signal`: for a subscription it aborts when the client leaves or the server shuts down.
+ * Every procedure's one middleware (one, not three: each middleware level costs tRPC a context merge and a call
+ * chain, and runs.list is served hundreds of times a second):
+ * - resolves the caller into `ctx.actor` (auth.ts; UNAUTHORIZED);
+ * - refuses text the database cannot store, naming the field, before any schema or query sees it;
+ * - gives the procedure `ctx.signal`, which for a subscription aborts when the client leaves or the server shuts down;
+ * - maps domain errors to tRPC codes, at setup and, for subscriptions, during iteration.
  */
-const errorMapping = t.middleware(async ({ next, ctx, path, type, signal }) => {
+const procedureMiddleware = t.middleware(async ({ next, ctx, path, type, signal, getRawInput }) => {
   const subscription = type === 'subscription' ? ctx.subscriptions.open(signal, `trpc:${path}`) : null;
-  const result = await next({ ctx: { signal: subscription?.signal ?? signal ?? new AbortController().signal } });
+  let actor: Actor;
+  try {
+    actor = await actorFor(ctx.runtime, ctx.authorization);
+    assertStorableInput(await getRawInput());
+  } catch (cause) {
+    subscription?.release();
+    throw mapError(ctx, cause, path) ?? cause;
+  }
+  // next() does not throw: an error of the procedure comes back as the result.
+  const result = await next({ ctx: { actor, signal: subscription?.signal ?? signal ?? new AbortController().signal } });
   if (result.ok) {
     if (subscription) {
       if (isAsyncIterable(result.data)) return { ...result, data: streaming(result.data, subscription, ctx) };
@@ -133,24 +146,19 @@ const errorMapping = t.middleware(async ({ next, ctx, path, type, signal }) => {
     return result;
   }
   subscription?.release();
-  const mapped = result.error.cause ? toTRPCError(result.error.cause) : null;
-  if (mapped?.code === 'SERVICE_UNAVAILABLE') logUnavailable(ctx.runtime.logger, mapped.cause, { path });
+  const mapped = result.error.cause ? mapError(ctx, result.error.cause, path) : null;
   // Internal errors are logged once, by the server's onError (server.ts), whichever route the call took.
   return mapped ? { ...result, error: mapped } : result;
 });
 
-/** The caller, as for every entry point (auth.ts); its Unauthorized is mapped by errorMapping. */
-const authenticated = t.middleware(async ({ next, ctx }) =>
-  next({ ctx: { actor: await actorFor(ctx.runtime, ctx.authorization) } }),
-);
-
-/** Text the database cannot store is refused here, naming the field, before any schema or query sees it. */
-const storableInput = t.middleware(async ({ next, getRawInput }) => {
-  assertStorableInput(await getRawInput());
-  return next();
-});
+/** A domain or validation error as the tRPC error it answers (an outage logged as such); null for anything else. */
+function mapError(ctx: Context, cause: unknown, path: string): TRPCError | null {
+  const mapped = toTRPCError(cause);
+  if (mapped?.code === 'SERVICE_UNAVAILABLE') logUnavailable(ctx.runtime.logger, mapped.cause, { path });
+  return mapped;
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 /** Every procedure: errors mapped, caller resolved into `ctx.actor`, unstorable input refused. */
-export const publicProcedure = t.procedure.use(errorMapping).use(authenticated).use(storableInput);
+export const publicProcedure = t.procedure.use(procedureMiddleware);
