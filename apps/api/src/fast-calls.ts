@@ -5,17 +5,16 @@ import { clientAbort, type ProcedureInvoker } from './procedure-invoker.ts';
 
 /**
  * Direct routes for hot procedures (server.ts: `runs.appendEvents`, which a producer streaming tokens calls many times
- * a second), speaking tRPC's HTTP protocol for the one shape its clients send each in: a mutation as
- * `POST /trpc/<path>` with a JSON body, a query as `GET /trpc/<path>?input=<json>`, batched (`?batch=1`,
- * `{"0": input}` → `[{ result }]`) or not. Every other shape (and any request with a `trpc-accept` header) goes to
- * tRPC's own handler.
+ * a second, and `runs.list`, which every dashboard polls), speaking tRPC's HTTP protocol for the one shape its
+ * clients send each in: a mutation as `POST /trpc/<path>` with a JSON body, a query as `GET /trpc/<path>?input=<json>`,
+ * batched (`?batch=1`, `{"0": input}` → `[{ result }]`) or not. Every other shape (and any request with a
+ * `trpc-accept` header) goes to tRPC's own handler.
  *
  * The procedure is called by procedure-invoker.ts (context, input, every middleware, the request's abort signal,
  * errors reported once and shaped by the root formatter), exactly as through the adapter; what is skipped is the
  * adapter's per-request machinery (a web Request and Response around each call, a body stream, combined abort
- * signals). A route stays here only while that saves at least 15% of the api's CPU per call over the adapter (issue
- * 17): `runs.appendEvents` saved 52% (0.69 vs 1.43 ms per append), `runs.list` (page of 100) 2%, so it went back to the
- * adapter.
+ * signals). A route stays here only while it saves at least 15% of the api's CPU per call over the adapter (issue 17;
+ * `pnpm bench -- --only direct-routes` measures each against the adapter in the same run).
  */
 export interface FastCallOptions<TRouter extends AnyTRPCRouter> {
   invoker: ProcedureInvoker<TRouter>;

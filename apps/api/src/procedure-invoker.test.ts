@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { newId } from '@runtrace/core';
+import { DEFAULT_ACTOR, newId } from '@runtrace/core';
 import { createTestRuntime, databaseTargets, type TestRuntime } from '@runtrace/core/testing';
 import { tracked } from '@trpc/server';
 import { fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
@@ -219,5 +219,56 @@ describe.each(databaseTargets())('an internal error of the real server ($name)',
     const lines = errorsLogged().slice(before);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ msg: 'request failed', path: query.split('?')[0] });
+  });
+});
+
+describe.each(databaseTargets())('the real server’s direct routes against tRPC’s handler ($name)', (target) => {
+  let runtime: TestRuntime;
+  let app: FastifyInstance;
+  let url: string;
+  const agentId = newId('agent');
+
+  beforeAll(async () => {
+    runtime = await createTestRuntime(target);
+    app = await buildServer(runtime);
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    for (let i = 0; i < 5; i++) await runtime.runs.create(DEFAULT_ACTOR, { agentId, metadata: { i } });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await runtime?.dispose();
+  });
+
+  /** The answer of the direct route and of tRPC's handler (any trpc-accept header hands a call to it). */
+  const both = async (query: string) => {
+    const answer = async (headers: Record<string, string>) => {
+      const res = await fetch(`${url}/trpc/${query}`, { headers });
+      return { status: res.status, type: res.headers.get('content-type')?.split(';')[0], body: await res.json() };
+    };
+    return [await answer({}), await answer({ 'trpc-accept': 'application/json' })];
+  };
+
+  it('answers runs.list as tRPC’s handler does: pages and their cursor, filters, bad input; batched or not', async () => {
+    const res = await fetch(`${url}/trpc/runs.list?input=${q({ agentId, limit: 2 })}`);
+    const cursor = ((await res.json()) as { result: { data: { nextCursor: string } } }).result.data.nextCursor;
+    expect(cursor).toEqual(expect.any(String));
+    for (const [input, status] of [
+      [undefined, 200],
+      [{ agentId, limit: 2 }, 200],
+      [{ agentId, limit: 2, cursor }, 200],
+      [{ agentId, sortBy: 'tokens', order: 'asc' }, 200],
+      [{ limit: 0 }, 400],
+      [{ agentId: 'not-an-id' }, 400],
+      [{ cursor: 'garbage' }, 400],
+      [{ nope: true }, 400],
+    ] as const) {
+      const single = input === undefined ? 'runs.list' : `runs.list?input=${q(input)}`;
+      const [direct, adapter] = await both(single);
+      expect(direct).toEqual(adapter);
+      expect(direct?.status).toBe(status);
+      const [directBatch, adapterBatch] = await both(`runs.list?batch=1&input=${q({ 0: input })}`);
+      expect(directBatch).toEqual(adapterBatch);
+    }
   });
 });

@@ -109,8 +109,9 @@ export async function buildServer(runtime: Runtime, options: ServerOptions = {})
     onError,
     responseMeta,
   } satisfies FastifyTRPCPluginOptions<AppRouter>['trpcOptions'];
-  // The hot write of live streams (a producer appends token by token) on a direct route (fast-calls.ts).
-  await registerFastCalls(app, { invoker, prefix: '/trpc', paths: ['runs.appendEvents'], trpcOptions });
+  // The hot write of live streams (a producer appends token by token) and the dashboards' list, on direct routes
+  // (fast-calls.ts).
+  await registerFastCalls(app, { invoker, prefix: '/trpc', paths: ['runs.appendEvents', 'runs.list'], trpcOptions });
   await app.register(fastifyTRPCPlugin, { prefix: '/trpc', trpcOptions });
   await registerDashboard(app);
   return app;
