@@ -8,6 +8,7 @@ import {
   transformTRPCResponse,
 } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { serializedRunEvent } from '@runtrace/core/streams';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ProcedureInvokerOptions<TRouter extends AnyTRPCRouter> {
@@ -51,10 +52,15 @@ export class ProcedureInvoker<TRouter extends AnyTRPCRouter> {
   readonly #config: TRouter['_def']['_config'];
   readonly #procedures: Procedures;
 
+  /** Whether the router's transformer leaves values as they are (none was set): JSON on the wire as JSON.stringify writes it. */
+  readonly #plainJson: boolean;
+
   constructor(options: ProcedureInvokerOptions<TRouter>) {
     this.#options = options;
     this.#config = options.router._def._config;
     this.#procedures = options.router._def.procedures as Procedures;
+    const probe = {};
+    this.#plainJson = this.#config.transformer.output.serialize(probe) === probe;
   }
 
   /** The router's procedures of one type, e.g. every subscription. */
@@ -66,9 +72,17 @@ export class ProcedureInvoker<TRouter extends AnyTRPCRouter> {
     return this.#procedures[path]?._def?.type as TRPCProcedureType | undefined;
   }
 
-  /** A value as the router's transformer puts it on the wire, as JSON text. */
+  /**
+   * A value as the router's transformer puts it on the wire, as JSON text. A run event read from a store that kept
+   * its JSON (core's serializedRunEvent) is not serialized again, unless a transformer would change it.
+   */
   serialize(value: unknown): string {
-    return JSON.stringify(this.#config.transformer.output.serialize(value));
+    return this.keptJson(value) ?? JSON.stringify(this.#config.transformer.output.serialize(value));
+  }
+
+  /** The JSON a store kept for `value` (a run event), when it is what {@link serialize} would write; else undefined. */
+  keptJson(value: unknown): string | undefined {
+    return this.#plainJson ? serializedRunEvent(value) : undefined;
   }
 
   /** A whole response object (`{ result }` or `{ error }`) through the transformer, as tRPC's adapter sends it. */

@@ -37,6 +37,7 @@ export class SseWriter {
   readonly #ping: SseWriterOptions['ping'];
   readonly #left = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
   /** Hijacks `reply` and sends the status and headers. */
   constructor(reply: FastifyReply, options: SseWriterOptions = {}) {
@@ -45,6 +46,7 @@ export class SseWriter {
     this.#res = res;
     this.#ping = options.ping;
     res.once('close', () => {
+      this.#closed = true;
       clearTimeout(this.#timer);
       this.#left.abort();
     });
@@ -64,7 +66,8 @@ export class SseWriter {
 
   /** True once the response ended or the client left: nothing more can be written. */
   get closed(): boolean {
-    return this.#left.signal.aborted || this.#res.writableEnded;
+    // A field, not `signal.aborted || writableEnded`: it is read twice per delivered event.
+    return this.#closed;
   }
 
   /**
@@ -89,6 +92,7 @@ export class SseWriter {
   /** Ends the response, after `frame` when given; idempotent. */
   end(frame?: string): void {
     clearTimeout(this.#timer);
+    this.#closed = true;
     if (this.#res.writableEnded) return;
     if (frame !== undefined && !this.#left.signal.aborted) this.#res.end(frame);
     else this.#res.end();

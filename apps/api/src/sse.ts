@@ -101,12 +101,18 @@ async function serve<TRouter extends AnyTRPCRouter>(
         finished = true;
         break;
       }
-      if (signal.aborted || sse.closed) break;
+      if (sse.closed) break; // the client left (or the response ended)
       const value = next.value;
       let frame: string;
       if (isTrackedEnvelope(value)) {
         const [id, data] = value;
-        frame = frames.frame(data, id, () => `data: ${invoker.serialize(data)}\nid: ${id}\n\n`);
+        // A run event read from Redis comes with its JSON (nothing to serialize, nothing to cache); others are
+        // serialized once per value for all their subscribers.
+        const kept = invoker.keptJson(data);
+        frame =
+          kept !== undefined
+            ? `data: ${kept}\nid: ${id}\n\n`
+            : frames.frame(data, id, () => `data: ${invoker.serialize(data)}\nid: ${id}\n\n`);
         clientId = id;
       } else if (clientId === null) {
         frame = `data: ${invoker.serialize(value)}\n\n`;

@@ -17,6 +17,7 @@ export {
   type RunEventInput,
   runEventSchema,
   type StreamedRunEvent,
+  serializedRunEvent,
 } from './run-event.ts';
 export type { RunStream, RunStreamOptions, StreamItem } from './run-stream.ts';
 export {

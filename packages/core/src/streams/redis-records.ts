@@ -1,5 +1,5 @@
 import type { StopReason } from '../runs/status.ts';
-import type { RunEvent } from './run-event.ts';
+import { streamedRunEvent } from './run-event.ts';
 import { formatEventId, type StreamInfo, type StreamItem } from './run-stream.ts';
 
 /** One stream entry, parsed. */
@@ -82,16 +82,15 @@ export function parseMessage(message: string): ChannelMessage | null {
 const END_ITEM: StreamItem = { kind: 'end' };
 
 /**
- * The item readers yield for an entry: its event parsed once, with the run and position filled in, and shared by
- * every reader of the entry (the api serializes it once for all its subscribers). Readers must not modify it.
+ * The item readers yield for an entry: its event parsed once, with the run and position filled in (and its JSON kept,
+ * see streamedRunEvent), and shared by every reader of the entry. Readers must not modify it.
  */
 export function itemOf(entry: Entry, runId: string): StreamItem {
   if (entry.item) return entry.item;
   let item: StreamItem;
   if (entry.end) item = END_ITEM;
   else {
-    const event = JSON.parse(entry.data ?? '{}') as RunEvent;
-    item = { kind: 'event', id: formatEventId(entry), event: { ...event, runId, seqId: entry.seq } };
+    item = { kind: 'event', id: formatEventId(entry), event: streamedRunEvent(entry.data ?? '{}', runId, entry.seq) };
   }
   entry.item = item;
   return item;

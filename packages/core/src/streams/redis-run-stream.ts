@@ -144,7 +144,10 @@ export class RedisRunStream implements RunStream {
     // Registered (its channel subscribed) before the backlog is read, so nothing written meanwhile is missed.
     const joined = this.#hub.join(runId, key, inbox);
     // Left at once on abort, even while the consumer does not pull; a reader waiting for the hub wakes and ends.
+    // A flag, not `signal.aborted` (a getter with checks), read once per delivered event.
+    let aborted = false;
     const onAbort = () => {
+      aborted = true;
       this.#hub.leave(key, inbox);
       inbox.interrupt();
     };
@@ -182,7 +185,7 @@ export class RedisRunStream implements RunStream {
           const item = take(entry);
           if (!item) continue;
           yield item;
-          if (item.kind === 'end' || signal.aborted) return;
+          if (item.kind === 'end' || aborted) return;
         }
         if (raw.length < batchSize) break;
       }
@@ -195,7 +198,7 @@ export class RedisRunStream implements RunStream {
           const item = take(entry);
           if (!item) continue;
           yield item;
-          if (item.kind === 'end' || signal.aborted) return;
+          if (item.kind === 'end' || aborted) return;
         }
       }
     } finally {

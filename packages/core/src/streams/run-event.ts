@@ -73,3 +73,30 @@ export type StreamedRunEvent = RunEvent & {
   /** Position in the run's stream, 1-based, per stream epoch. */
   seqId: number;
 };
+
+/**
+ * The JSON text of streamed events, as `JSON.stringify` writes it, for the stores that read events as JSON anyway
+ * (Redis): the text is kept rather than serialized again for every delivery. Keyed by a symbol that JSON and
+ * structured clones ignore; the property is not enumerable, so a spread copy of an event does not carry it.
+ */
+const SERIALIZED = Symbol('runtrace.serializedRunEvent');
+
+/**
+ * `event` (`JSON.stringify(data)` parsed) with `runId` and `seqId` set, as a store delivers it, remembering its JSON:
+ * the stored text with the two keys added at the end, as `JSON.stringify({ ...parsed, runId, seqId })` writes them
+ * (stored events never hold either key: the schema is strict).
+ */
+export function streamedRunEvent(data: string, runId: string, seqId: number): StreamedRunEvent {
+  const event = { ...(JSON.parse(data) as RunEvent), runId, seqId };
+  const tail = `"runId":${JSON.stringify(runId)},"seqId":${seqId}}`;
+  const json = data.length > 2 ? `${data.slice(0, -1)},${tail}` : `{${tail}`;
+  Object.defineProperty(event, SERIALIZED, { value: json });
+  return event;
+}
+
+/** The JSON a store kept for a streamed event (see {@link streamedRunEvent}); undefined for any other value. */
+export function serializedRunEvent(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null
+    ? ((value as Record<symbol, string | undefined>)[SERIALIZED] ?? undefined)
+    : undefined;
+}

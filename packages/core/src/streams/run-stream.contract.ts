@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Conflict, Expired, NotFound } from '../errors.ts';
 import { newId } from '../ids.ts';
-import type { RunEvent } from './run-event.ts';
+import { type RunEvent, serializedRunEvent } from './run-event.ts';
 import {
   formatEventId,
   parseEventId,
@@ -23,6 +23,8 @@ export interface RunStreamContractOptions {
   lose(stream: RunStream, runId: string): Promise<void>;
   /** How many reads the store still holds resources for (memory: waiting readers; Redis: runs the hub reads). */
   held(stream: RunStream): number;
+  /** The store hands out events with the JSON it read them from (serializedRunEvent): Redis. */
+  keepsJson?: boolean;
 }
 
 export const say = (text: string): RunEvent => ({ messageType: 'assistant_message', content: text }) as RunEvent;
@@ -96,6 +98,28 @@ export function runStreamContract(name: string, options: RunStreamContractOption
       const info = await s.info(runId);
       expect(info).toMatchObject({ head: positions[4], ended: true, stopReason: 'end_turn' });
       expect(Math.abs((info?.lastWriteAt ?? 0) - Date.now())).toBeLessThan(5000);
+    });
+
+    it('the JSON a store keeps for an event (the api sends it as is) is JSON.stringify of the event, backlog and live', async () => {
+      const s = await open();
+      const runId = newId('run');
+      const texts = ['plain', 'quote " backslash \\ newline \n tab \t', 'émoji 🚀 \u2028 \u0000 nul', ''];
+      const events: RunEvent[] = [
+        ...texts.map((content, i) => ({ messageType: 'assistant_message' as const, id: `m${i}`, content })),
+        { messageType: 'usage_statistics', promptTokens: 3, completionTokens: 4, totalTokens: 7, stepCount: 1 },
+      ];
+      await s.append(runId, events.slice(0, 2));
+      const reading = collect(s.read(runId, { signal: never() }));
+      await new Promise((r) => setTimeout(r, 50));
+      await s.append(runId, [...events.slice(2), stop('end_turn')], { end: true });
+      const read = (await reading).flatMap((i) => (i.kind === 'event' ? [i.event] : []));
+      expect(read).toHaveLength(events.length + 1);
+      for (const event of read) {
+        const kept = serializedRunEvent(event);
+        if (kept !== undefined) expect(kept).toBe(JSON.stringify(event));
+      }
+      expect(serializedRunEvent({ ...read[0] })).toBeUndefined(); // a copy does not carry it
+      if (options.keepsJson) expect(read.every((event) => serializedRunEvent(event) !== undefined)).toBe(true);
     });
 
     it('reads from a cursor (lastEventId) and from startingAfter; lastEventId wins; a read from the last event gets only the end', async () => {

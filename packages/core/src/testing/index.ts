@@ -120,6 +120,8 @@ export interface StreamTarget {
   lose(stream: RunStream, runId: string): Promise<void>;
   /** How many reads the store holds resources for (memory: waiting readers; Redis: runs its hub reads). */
   held(stream: RunStream): number;
+  /** The store hands out events with the JSON it read them from (serializedRunEvent). */
+  keepsJson?: boolean;
 }
 
 /** Redis at `url` as a stream target; `cluster`: `url` is a node of a Redis Cluster (RUNTRACE_REDIS_CLUSTER). */
@@ -127,6 +129,7 @@ export function redisStreamTarget(url: string, cluster = false): StreamTarget {
   return {
     name: 'redis',
     env: cluster ? { REDIS_URL: url, RUNTRACE_REDIS_CLUSTER: '1' } : { REDIS_URL: url },
+    keepsJson: true,
     create: (options) => RedisRunStream.connect({ url, cluster, ...options }),
     lose: async (stream, runId) => {
       if (!(stream instanceof RedisRunStream)) throw new Error('not a Redis stream');
