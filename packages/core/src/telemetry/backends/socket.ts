@@ -101,8 +101,13 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
 
   /** Queues the trace and resolves null at once: a sidecar gives no durability promise to wait for. */
   create(actor: Actor, trace: ProviderTrace): Promise<null> {
+    return Promise.resolve(this.createNow(actor, trace));
+  }
+
+  /** {@link create} answered on return: the TelemetryManager's path (see ProviderTraceBackend.createNow). */
+  createNow(actor: Actor, trace: ProviderTrace): null {
     this.enqueue(actor, trace);
-    return Promise.resolve(null);
+    return null;
   }
 
   /** Builds and encodes the v1 line now (its timestamp is now), queues it, returns. Never throws. */
