@@ -64,6 +64,8 @@ export class FileSink {
   readonly #onError: (message: string) => void;
   #batch: Buffer;
   #used = 0;
+  /** Batches' memory the writer handed back, for the next batches (see FromWriter). */
+  readonly #spare: ArrayBuffer[] = [];
   #records = 0;
   #timer: NodeJS.Timeout | null = null;
   #flushMs: number;
@@ -156,7 +158,8 @@ export class FileSink {
     const batch = this.#batch;
     const used = this.#used;
     const records = this.#records;
-    this.#batch = Buffer.allocUnsafeSlow(this.#batchBytes);
+    const spare = this.#spare.pop();
+    this.#batch = spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(this.#batchBytes);
     this.#used = 0;
     this.#records = 0;
     this.#send(batch, used, records);
@@ -204,6 +207,9 @@ export class FileSink {
   }
 
   #handle(message: FromWriter): void {
+    if ('memory' in message && message.memory?.byteLength === this.#batchBytes && this.#spare.length < 4) {
+      this.#spare.push(message.memory);
+    }
     switch (message.type) {
       case 'written':
         this.#answer();

@@ -35,8 +35,9 @@ export type ToWriter = { type: 'batch'; buf: Uint8Array; records: number } | { t
 
 export type FromWriter =
   | { type: 'ready'; recovered: string[] }
-  | { type: 'written'; bytes: number; records: number }
-  | { type: 'failed'; bytes: number; records: number; error: string }
+  /** `memory`: the batch's own, handed back (transferred) for the next batch: fresh memory costs a page fault per 4 KiB. */
+  | { type: 'written'; bytes: number; records: number; memory?: ArrayBuffer }
+  | { type: 'failed'; bytes: number; records: number; error: string; memory?: ArrayBuffer }
   | { type: 'rotated'; file: string; bytes: number; records: number }
   | { type: 'closed' };
 
@@ -84,7 +85,7 @@ export function recoverParts(dir: string, prefix: string): string[] {
   return recovered;
 }
 
-export function runWriter(options: FileWriterOptions, post: (message: FromWriter) => void) {
+export function runWriter(options: FileWriterOptions, post: (message: FromWriter, transfer?: ArrayBuffer[]) => void) {
   let fd: number | null = null;
   let partPath = '';
   let openedAt = 0;
@@ -122,10 +123,15 @@ export function runWriter(options: FileWriterOptions, post: (message: FromWriter
       while (off < out.length) off += writeSync(target, out, off, out.length - off);
       fileBytes += buf.length;
       fileRecords += records;
-      post({ type: 'written', bytes: buf.length, records });
+      const memory = buf.buffer as ArrayBuffer;
+      post({ type: 'written', bytes: buf.length, records, memory }, [memory]);
       if (fileBytes >= options.rotateBytes) finish();
     } catch (err) {
-      post({ type: 'failed', bytes: buf.length, records, error: (err as Error).message });
+      const memory = buf.buffer.byteLength > 0 ? (buf.buffer as ArrayBuffer) : undefined;
+      post(
+        { type: 'failed', bytes: buf.length, records, error: (err as Error).message, ...(memory ? { memory } : {}) },
+        memory ? [memory] : [],
+      );
       if (fd !== null) {
         try {
           closeSync(fd);
@@ -169,7 +175,7 @@ export function runWriter(options: FileWriterOptions, post: (message: FromWriter
 if (parentPort && (workerData as { fileWriter?: FileWriterOptions } | undefined)?.fileWriter) {
   const port = parentPort;
   const options = (workerData as { fileWriter: FileWriterOptions }).fileWriter;
-  const post = (message: FromWriter) => port.postMessage(message);
+  const post = (message: FromWriter, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
   let recovered: string[] = [];
   try {
     recovered = recoverParts(options.dir, options.prefix);

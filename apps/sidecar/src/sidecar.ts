@@ -3,7 +3,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '@runtrace/core';
-import { decodeLine, SocketDrain } from '@runtrace/core/telemetry';
+import { checkLine, decodeLine, type SocketRecordV1, SocketDrain } from '@runtrace/core/telemetry';
 import type { Registry } from 'prom-client';
 import { type ClickHouseHandle, ClickHouseSink } from './clickhouse-sink.ts';
 import { FileSink } from './file-sink.ts';
@@ -180,14 +180,15 @@ export async function startSidecar(options: SidecarOptions): Promise<Sidecar> {
   const handler: LineHandler = {
     line(line) {
       counts.received += 1;
-      const decoded = decodeLine(line);
+      // the file takes the line as it came: checked, not parsed (only ClickHouse needs the record's fields)
+      const decoded = clickhouse ? decodeLine(line) : checkLine(line);
       if (decoded.kind === 'ok') {
         counts.accepted += 1;
         if (!file.write(line) && !paused) {
           paused = true;
           for (const s of drain.sockets) s.pause();
         }
-        clickhouse?.add(decoded.record);
+        if (clickhouse && 'record' in decoded) clickhouse.add(decoded.record as SocketRecordV1);
       } else if (decoded.kind === 'malformed') {
         reject('malformed', decoded.reason);
       } else {

@@ -39,6 +39,12 @@ export interface ProviderTraceBackend {
    * cannot promise durability (the socket hands records to a sidecar). Rejects when the write failed.
    */
   create(actor: Actor, trace: ProviderTrace): Promise<ProviderTrace | null>;
+  /**
+   * Present on a backend whose `create` has nothing to wait for (the socket backend queues the record and answers
+   * null): the same write, answered on return. The TelemetryManager calls it instead of `create`, sparing the promise,
+   * the deadline and the tracking a write it cannot time out. Throws when the write failed.
+   */
+  createNow?(actor: Actor, trace: ProviderTrace): ProviderTrace | null;
   /** Fire-and-forget: takes the trace for writing and returns at once. Never throws, never blocks the caller. */
   enqueue(actor: Actor, trace: ProviderTrace): void;
   /** The newest trace of a step in the actor's organization, or null. Absent on write-only backends. */

@@ -18,6 +18,7 @@ export {
 } from './provider-trace.ts';
 export { listRunTracesInput, ProviderTraceService, stepTraceInput } from './provider-trace-service.ts';
 export { SocketDrain, type SocketDrainOptions } from './socket-drain.ts';
+export { type CheckResult, checkLine } from './socket-line-check.ts';
 export {
   type DecodeResult,
   decodeLine,

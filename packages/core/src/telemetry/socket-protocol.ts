@@ -110,16 +110,30 @@ export function encodeRecord(record: SocketRecordV1): string {
  * share ({@link traceBodiesJson}) rather than serialized again.
  */
 export function encodeTraceRecord(trace: ProviderTrace, epochMs: number = nowEpochMs()): string {
+  return traceRecordParts(trace, epochMs).join('');
+}
+
+/**
+ * {@link encodeTraceRecord}'s line in five pieces whose concatenation is the line: the head, the request's JSON, the
+ * response key, the response's JSON (or `null`), the tail. The bodies are the shared strings themselves, so a writer
+ * can copy each piece into its buffer without first building (and flattening) a 2 KB string per record.
+ */
+export function traceRecordParts(
+  trace: ProviderTrace,
+  epochMs: number = nowEpochMs(),
+): [string, string, string, string, string] {
   const { error, response } = extractError(trace.responseJson ?? {});
   const bodies = traceBodiesJson(trace);
-  return (
+  return [
     `{"protocol_version":${PROTOCOL_VERSION},"provider_trace_id":${JSON.stringify(trace.id)}` +
-    `,"agent_id":${JSON.stringify(trace.agentId ?? null)},"run_id":${JSON.stringify(trace.runId ?? null)}` +
-    `,"step_id":${JSON.stringify(trace.stepId ?? null)},"tags":${JSON.stringify(trace.agentTags ?? [])}` +
-    `,"type":${JSON.stringify(trace.callType || 'agent_step')},"request":${trace.requestJson ? bodies.request : '{}'}` +
-    `,"response":${response === null ? 'null' : bodies.response},"error":${JSON.stringify(error)}` +
-    `,"timestamp":"${pythonIsoTimestamp(epochMs)}"}\n`
-  );
+      `,"agent_id":${JSON.stringify(trace.agentId ?? null)},"run_id":${JSON.stringify(trace.runId ?? null)}` +
+      `,"step_id":${JSON.stringify(trace.stepId ?? null)},"tags":${JSON.stringify(trace.agentTags ?? [])}` +
+      `,"type":${JSON.stringify(trace.callType || 'agent_step')},"request":`,
+    trace.requestJson ? bodies.request : '{}',
+    ',"response":',
+    response === null ? 'null' : bodies.response,
+    `,"error":${JSON.stringify(error)},"timestamp":"${pythonIsoTimestamp(epochMs)}"}\n`,
+  ];
 }
 
 export type DecodeResult =
@@ -129,7 +143,7 @@ export type DecodeResult =
 
 const nullableString = (v: unknown) => v === null || typeof v === 'string';
 /** ISO-8601 date-time with an offset (Python's isoformat, with or without the fraction, or `Z`); cheaper than Date.parse. */
-const ISO_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
+export const ISO_TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$/;
 
 /**
  * Parses and validates one line (without or with its trailing newline). A line that is not a JSON object is

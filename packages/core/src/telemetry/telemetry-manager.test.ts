@@ -133,6 +133,27 @@ describe.each(databaseTargets())('TelemetryManager on $name', (target) => {
     await none.close();
   });
 
+  it("answers a backend's createNow on return, counted like any write, and isolates its throw", async () => {
+    const postgres = new PostgresProviderTraceBackend({ db: rt.database.db });
+    const now = Object.assign(new UnreliableBackend('socket', 'hang'), {
+      nowCalls: 0,
+      createNow(): null {
+        now.nowCalls += 1;
+        if (now.nowCalls === 2) throw new Error('queue exploded');
+        return null;
+      },
+    });
+    // create would hang (and time out after 100 ms): createNow is what the manager calls
+    const manager = new TelemetryManager({ backends: [now, postgres], logger: silent, timeoutMs: 100 });
+    expect(await manager.create(actor, input())).not.toBeNull();
+    expect(await manager.create(actor, input())).not.toBeNull();
+    await manager.close();
+    expect([now.nowCalls, now.calls]).toEqual([2, 0]);
+    const socket = manager.metrics.health(actor.organizationId)[0];
+    expect(socket).toMatchObject({ backend: 'socket', writesOk: 1, writesFailed: 1, writesTimedOut: 0 });
+    expect(socket?.latency.count).toBe(1);
+  });
+
   it('rejects unknown keys such as organizationId, naming the key', async () => {
     const manager = new TelemetryManager({ backends: [], logger: silent });
     await expect(

@@ -2,7 +2,7 @@ import type { Actor } from '../../actor.ts';
 import { afterThisTurn } from '../after-this-turn.ts';
 import type { BackendFactory, BackendStats, OrganizationStats, ProviderTraceBackend } from '../backend.ts';
 import type { ProviderTrace } from '../provider-trace.ts';
-import { encodeTraceRecord, nowEpochMs } from '../socket-protocol.ts';
+import { nowEpochMs, traceRecordParts } from '../socket-protocol.ts';
 import { TimedTally } from '../tally.ts';
 import { Checkpoints } from './socket/checkpoints.ts';
 import { type Conn, type ConnectionEvents, openConnection, socketIdentity } from './socket/connection.ts';
@@ -82,8 +82,13 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
 
   constructor(options: SocketBackendOptions) {
     this.socketPath = options.socketPath;
-    this.#queue = new LineQueue(options.maxRecords ?? 10_000, options.maxBytes ?? 64 * 1024 * 1024, this.#dropped);
     this.#chunkBytes = options.chunkBytes ?? 256 * 1024;
+    this.#queue = new LineQueue(
+      options.maxRecords ?? 10_000,
+      options.maxBytes ?? 64 * 1024 * 1024,
+      this.#dropped,
+      this.#chunkBytes,
+    );
     this.#backoffInitial = options.backoffInitialMs ?? 50;
     this.#backoffMax = options.backoffMaxMs ?? 5000;
     this.#closeTimeout = options.closeTimeoutMs ?? 5000;
@@ -96,8 +101,13 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
 
   /** Queues the trace and resolves null at once: a sidecar gives no durability promise to wait for. */
   create(actor: Actor, trace: ProviderTrace): Promise<null> {
+    return Promise.resolve(this.createNow(actor, trace));
+  }
+
+  /** {@link create} answered on return: the TelemetryManager's path (see ProviderTraceBackend.createNow). */
+  createNow(actor: Actor, trace: ProviderTrace): null {
     this.enqueue(actor, trace);
-    return Promise.resolve(null);
+    return null;
   }
 
   /** Builds and encodes the v1 line now (its timestamp is now), queues it, returns. Never throws. */
@@ -108,15 +118,15 @@ export class SocketProviderTraceBackend implements ProviderTraceBackend {
       this.#dropped.add(org);
       return;
     }
-    let line: Buffer;
+    let pieces: string[];
     try {
-      line = Buffer.from(encodeTraceRecord(trace, this.#now()), 'utf8');
+      pieces = traceRecordParts(trace, this.#now());
     } catch {
       // a value JSON cannot encode (a BigInt, a cycle): the record cannot be sent
       this.#dropped.add(org);
       return;
     }
-    this.#queue.push(line, org);
+    this.#queue.push(pieces, org);
     if (this.#state === 'open') this.#schedulePump();
     else if (this.#state === 'idle') this.#connect();
   }
