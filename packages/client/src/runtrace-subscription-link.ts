@@ -1,5 +1,6 @@
 import { type Operation, TRPCClientError, type TRPCLink } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
+import { TRPC_ERROR_CODES_BY_KEY } from '@trpc/server/rpc';
 import { type Observer, observable } from '@trpc/server/observable';
 import { SseParser } from './sse-parser.ts';
 import type { SseRequest, SseTransport } from './sse-transport.ts';
@@ -19,10 +20,15 @@ export interface RuntraceSubscriptionLinkOptions {
 const TRANSIENT_STATUSES = new Set([502, 503, 504]);
 
 /**
- * The JSON-RPC codes of tRPC's `retryableRpcCodes` (BAD_GATEWAY, SERVICE_UNAVAILABLE, GATEWAY_TIMEOUT,
- * INTERNAL_SERVER_ERROR): tRPC's link reconnects after these; retry-only-unavailable.ts then ends on the last one.
+ * tRPC's `retryableRpcCodes`: its link reconnects after these JSON-RPC codes (all four are -32603 on the wire, so
+ * retry-only-unavailable.ts tells them apart by `data.code` and ends on INTERNAL_SERVER_ERROR).
  */
-const RETRYABLE_RPC_CODES = new Set([-32012, -32013, -32014, -32603]);
+const RETRYABLE_RPC_CODES = new Set<number>([
+  TRPC_ERROR_CODES_BY_KEY.BAD_GATEWAY,
+  TRPC_ERROR_CODES_BY_KEY.SERVICE_UNAVAILABLE,
+  TRPC_ERROR_CODES_BY_KEY.GATEWAY_TIMEOUT,
+  TRPC_ERROR_CODES_BY_KEY.INTERNAL_SERVER_ERROR,
+]);
 
 /** The error event the EventSource ponyfill made (`TRPCClientError.from` takes its message; it becomes the cause). */
 class SseErrorEvent extends Event {
@@ -96,6 +102,7 @@ class SseSubscription {
   readonly #options: RuntraceSubscriptionLinkOptions;
   readonly #parser: SseParser;
   #request: SseRequest | null = null;
+  #url = '';
   #state: ConnectionState = { type: 'state', state: 'connecting', error: null };
   /** The id of the last tracked message: sent back in the input (tRPC's `lastEventId`). */
   #trackedId: string | undefined = undefined;
@@ -135,6 +142,19 @@ class SseSubscription {
       return;
     }
     signal?.addEventListener('abort', this.#onAbort, { once: true });
+    this.#newEventSource();
+  }
+
+  /**
+   * What tRPC did with a new EventSource: its URL made now, with the resume id in the input; the EventSource's own
+   * reconnections reuse that URL (the `Last-Event-ID` header carries the newer id, and wins on the server).
+   */
+  #newEventSource(): void {
+    const op = this.#op;
+    const input = inputWithTrackedEventId(op.input, this.#trackedId);
+    const query = input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`;
+    this.#url = `${this.#options.url.replace(/\/$/, '')}/${op.path}${query}`;
+    this.#wireId = null;
     this.#connect();
   }
 
@@ -148,10 +168,8 @@ class SseSubscription {
     this.#reconnectTimer = undefined;
     if (this.#done) return;
     this.#parser.reset();
-    const op = this.#op;
     const options = this.#options;
-    const input = inputWithTrackedEventId(op.input, this.#trackedId);
-    const url = `${options.url.replace(/\/$/, '')}/${op.path}${input === undefined ? '' : `?input=${encodeURIComponent(JSON.stringify(input))}`}`;
+    const url = this.#url;
     const headers: Record<string, string> = { Accept: 'text/event-stream' };
     if (this.#wireId) headers['Last-Event-ID'] = this.#wireId;
     Object.assign(headers, options.headers());
@@ -255,8 +273,7 @@ class SseSubscription {
       new TRPCClientError(`Timeout of ${this.#inactivityMs}ms reached while waiting for a response`),
     );
     this.#abortRequest();
-    this.#wireId = null;
-    this.#connect();
+    this.#newEventSource();
     this.#watchInactivity();
   }
 
@@ -269,9 +286,13 @@ class SseSubscription {
     this.#reconnectTimer = setTimeout(() => this.#connect(), this.#retryMs);
   }
 
-  /** A response the EventSource would not reconnect after: the subscription fails. */
+  /**
+   * A response the EventSource would not reconnect after: the subscription fails. The error is made as tRPC's
+   * consumer made it (the ErrorEvent reached `TRPCClientError.from` inside a SuppressedError, whose `error` field made
+   * it look like an error response): the event's message, the event as `shape`, no `data`.
+   */
   #fail(message: string, code: number): false {
-    this.#error(TRPCClientError.from(new SseErrorEvent(message, code)));
+    this.#error(TRPCClientError.from({ error: new SseErrorEvent(message, code) } as never));
     return false;
   }
 
