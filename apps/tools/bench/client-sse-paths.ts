@@ -3,7 +3,9 @@
  * machine is shared: only a comparison within one run means anything):
  * - `trpc`: tRPC's httpSubscriptionLink over the eventsource ponyfill (the client before issue 17's work),
  * - `fetch`: runtrace-subscription-link.ts over fetch (what browsers, and a client given a `fetch`, use),
- * - `node`: runtrace-subscription-link.ts over node:http (what Node uses).
+ * - `node`: runtrace-subscription-link.ts over node:http (what Node uses),
+ * - `floor`: no client at all, node:http reading the same responses and counting their frames (what waking up and
+ *   reading a socket costs this process per event: no path can go below it).
  *
  * The server is a node:http SSE server in a process of its own speaking tRPC's SSE format (`connected`, then N tracked
  * frames of a realistic run event, then `return`), writing as fast as the client reads (backpressure: it waits for
@@ -18,7 +20,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type SubscriptionPath, subscriptionClient } from '@runtrace/client/testing/subscriptionClient';
 
-const PATHS: SubscriptionPath[] = ['trpc', 'fetch', 'node'];
+type Path = SubscriptionPath | 'floor';
+const PATHS: Path[] = ['trpc', 'fetch', 'node', 'floor'];
 /** `paced`: one event per write, a timer tick apart, so that (mostly) each arrives in a chunk of its own, as live events do. */
 const SCENARIOS = [
   { name: '1 subscription, burst', subscriptions: 1, events: 20_000, paced: false },
@@ -61,17 +64,46 @@ function serve(): void {
   server.listen(0, '127.0.0.1', () => process.send?.({ port: (server.address() as AddressInfo).port }));
 }
 
+/** The floor: one GET per subscription, the body read as text and its frames counted, nothing parsed. */
+function readFrames(url: string, runId: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const input = encodeURIComponent(JSON.stringify({ runId }));
+    http
+      .get(`${url}/trpc/runs.stream?input=${input}`, { headers: { accept: 'text/event-stream' } }, (res) => {
+        let frames = 0;
+        // The last 4 characters of the previous chunk: an "\nid: " split across two chunks is counted once.
+        let tail = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          const text = tail + chunk;
+          for (let i = text.indexOf('\nid: '); i !== -1; i = text.indexOf('\nid: ', i + 1)) frames++;
+          tail = text.slice(-4);
+        });
+        res.on('end', () => resolve(frames));
+        res.on('error', reject);
+      })
+      .on('error', reject);
+  });
+}
+
 async function measure(
   url: string,
-  path: SubscriptionPath,
+  path: Path,
   { subscriptions, events, paced }: { subscriptions: number; events: number; paced: boolean },
 ): Promise<number> {
-  const client = subscriptionClient(path, { url });
   const start = process.cpuUsage();
   let received = 0;
+  if (path === 'floor') {
+    const mode = paced ? 'paced' : 'burst';
+    const counts = await Promise.all(
+      Array.from({ length: subscriptions }, (_, i) => readFrames(url, `run-${i}-${events}-${mode}`)),
+    );
+    received = counts.reduce((a, b) => a + b, 0);
+  }
+  const client = subscriptionClient(path === 'floor' ? 'node' : path, { url });
   await Promise.all(
     Array.from(
-      { length: subscriptions },
+      { length: path === 'floor' ? 0 : subscriptions },
       (_, i) =>
         new Promise<void>((resolve, reject) => {
           let last = 0;
@@ -111,10 +143,10 @@ async function main(): Promise<void> {
     for (const scenario of SCENARIOS) {
       // Warm-up: JIT and connection pools of every path.
       for (const path of PATHS) await measure(url, path, { ...scenario, events: Math.min(scenario.events, 500) });
-      const samples = new Map<SubscriptionPath, number[]>(PATHS.map((p) => [p, []]));
+      const samples = new Map<Path, number[]>(PATHS.map((p) => [p, []]));
       for (let round = 0; round < rounds; round++) {
         for (let k = 0; k < PATHS.length; k++) {
-          const path = PATHS[(round + k) % PATHS.length] as SubscriptionPath;
+          const path = PATHS[(round + k) % PATHS.length] as Path;
           samples.get(path)?.push(await measure(url, path, scenario));
         }
       }
