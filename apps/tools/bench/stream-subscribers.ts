@@ -6,8 +6,7 @@
  *
  * Two kinds of subscriber: `sse` reads the stream as a load generator would (the GET httpSubscriptionLink sends, on
  * node:http, its frames split and each event's JSON parsed: what the server delivers, when), `typed` through
- * @runtrace/client (`client.runs.stream.subscribe`, tRPC's SSE consumer over the eventsource ponyfill and undici,
- * whose CPU per event is high enough that fifty subscriptions in one process queue each event behind the others).
+ * @runtrace/client (`client.runs.stream.subscribe`, its own SSE link over node:http: the client's cost per event).
  */
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';

@@ -17,6 +17,8 @@ interface ScenarioPhases {
   floor: PhaseResult;
   latency: PhaseResult;
   typed: PhaseResult;
+  /** The bare node:http reader at the typed client's rate: its floor. */
+  rawReader: PhaseResult;
 }
 
 const perDeliveryUs = (cpuMs: number, deliveries: number) =>
@@ -101,13 +103,22 @@ export const streamsSection: BenchSection = {
           subscriber: 'sse',
           poll: true,
         });
+        const typedRate = Math.min(half, scenario.typedClientEventsPerSecond);
         const typed = await phase({
           server: apiServer,
-          load: { kind: 'rate', eventsPerSecond: Math.min(half, scenario.typedClientEventsPerSecond) },
+          load: { kind: 'rate', eventsPerSecond: typedRate },
           subscriber: 'typed',
           poll: false,
         });
-        results.push({ scenario, api: apiCapacity, floor: floorCapacity, latency, typed });
+        // The typed client's floor: a bare node:http reader of the same stream at the same rate (what waking up,
+        // reading the socket and parsing each event costs any Node subscriber on this machine).
+        const rawReader = await phase({
+          server: apiServer,
+          load: { kind: 'rate', eventsPerSecond: typedRate },
+          subscriber: 'sse',
+          poll: false,
+        });
+        results.push({ scenario, api: apiCapacity, floor: floorCapacity, latency, typed, rawReader });
       }
     } finally {
       await stores?.stream.close();
@@ -167,14 +178,20 @@ function streamsResult(ctx: BenchContext, results: ScenarioPhases[], processes: 
         pollP50 / p50 >= t.pollRatio,
       ]);
     row(r.latency, 'api, 50% of capacity', latencyTargets);
+    const rawReaderUs = perDeliveryUs(r.rawReader.subscriberCpuMs, r.rawReader.deliveries);
     row(r.typed, 'typed client', [
-      [`client cpu/event ${us(typedUs)} (≤ ${t.typedClientCpuUsPerEvent} µs)`, typedUs <= t.typedClientCpuUsPerEvent],
+      [
+        `client cpu/event ${us(typedUs)} (≤ ${t.typedClientCpuUsPerEvent} µs; ${ratio(typedUs / rawReaderUs)} the bare reader's)`,
+        typedUs <= t.typedClientCpuUsPerEvent,
+      ],
     ]);
+    row(r.rawReader, 'bare node:http reader (the typed client’s floor)', []);
     for (const [label, phase] of [
       ['api capacity', r.api],
       ['floor capacity', r.floor],
       ['latency', r.latency],
       ['typed client', r.typed],
+      ['bare reader', r.rawReader],
     ] as const) {
       checks.push({
         name: `streams ${name} ${label}: every event once and in order, every subscription completed`,
@@ -203,7 +220,7 @@ function streamsResult(ctx: BenchContext, results: ScenarioPhases[], processes: 
     "Issue 17's method. Capacity: the writer appends as fast as the subscribers receive (a closed loop: at most 4,000 deliveries outstanding, 64 appends in flight), for the phase's seconds; deliveries/s and the server process's CPU per delivered event (/proc, 10 ms ticks) from the first append until every event was received. The floor: bench/stream-floor.ts, a raw node:http SSE server in a process of its own that subscribes to the same Pub/Sub channels (one connection, as the api's hub), sends the backlog (XRANGE) once subscribed, and relays each published entry as one SSE frame (the event's JSON spliced with runId and seqId, no parse) written to every subscriber of the run.",
     `Latency: the api at half the capacity it just showed (events/s = deliveries/s ÷ subscribers per run ÷ 2), open loop: event k is due at k/rate and carries its due time (process.hrtime, the machine's monotonic clock, the same in every process); latency = receipt − due time, so a stall shows in every event it delays (wrk2's way). Baseline in the same phase: Letta's reader, XRANGE every 100 ms while idle, on some of the runs straight from Redis.`,
     "Writer: core's run-stream store in the bench's process (createStreamStores, the write script the api's runs.appendEvents runs: XADD and PUBLISH on the run's channel), so that the server under measurement does the delivery only. Runs are created through the api (background, running) in every phase; every stream is ended at the end of the phase and each subscription must have received every event once, in order, and completed.",
-    `Subscribers: ${processes} processes of their own, subscriptions dealt round-robin; the phases without "typed client" read runs.stream as a load generator does (the GET httpSubscriptionLink sends, on node:http, SSE frames split and each event's JSON parsed); the typed client phase subscribes through @runtrace/client (tRPC's SSE consumer over the eventsource ponyfill and undici) at min(50% of capacity, ${STREAM_SCENARIOS.map((s) => `${s.name.split(' ')[0]} ${int(s.typedClientEventsPerSecond)}`).join(', ')} events/s); subscribers cpu/event = those processes' CPU per event received (the client's cost).`,
+    `Subscribers: ${processes} processes of their own, subscriptions dealt round-robin; the phases without "typed client" read runs.stream as a load generator does (the GET httpSubscriptionLink sends, on node:http, SSE frames split and each event's JSON parsed); the typed client phase subscribes through @runtrace/client (its own SSE link over node:http) at min(50% of capacity, ${STREAM_SCENARIOS.map((s) => `${s.name.split(' ')[0]} ${int(s.typedClientEventsPerSecond)}`).join(', ')} events/s), then the bare node:http reader at the same rate (the typed client's floor: waking up, reading and parsing each event); subscribers cpu/event = those processes' CPU per event received (the client's cost).`,
     pinning.enabled
       ? `Pinning: the api and the floor on CPU ${pinning.serverCpus}; the writer (this process) and the subscriber processes on CPU ${pinning.loadCpus}; Redis and Postgres unpinned.`
       : 'No pinning.',
