@@ -1,10 +1,13 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Actor } from '../actor.ts';
+import { type Actor, DEFAULT_ACTOR } from '../actor.ts';
+import { connectDatabase, type Database, rowsOf } from '../db/connect.ts';
+import { migrate } from '../db/migrate.ts';
 import { InvalidArgument } from '../errors.ts';
 import { encodeCursor } from '../pagination.ts';
 import { createTestRuntime, databaseTargets, newId, type TestRuntime } from '../testing/index.ts';
-import type { ListRunsInput, Run } from './schemas.ts';
+import { listRuns } from './list-runs.ts';
+import { type ListRunsInput, listRunsInput, type Run } from './schemas.ts';
 
 /** What the test sets on a run with direct UPDATEs (steps.create keeps these columns in production). */
 interface Totals {
@@ -251,5 +254,44 @@ describe.each(databaseTargets())('runs.list sorts, ranges and searches on $name'
     expect(await list({ ...inFixture, sortBy: 'cost', order: 'asc', cursor: past })).toEqual(
       expected.cost.asc.slice(-2),
     );
+  });
+});
+
+describe.each(databaseTargets().filter((t) => t.name === 'postgres'))('runs.list statements on $name', (target) => {
+  let scratch: Awaited<ReturnType<typeof target.create>>;
+  let database: Database;
+  const actor: Actor = DEFAULT_ACTOR;
+
+  beforeAll(async () => {
+    scratch = await target.create();
+    // One connection, so that pg_prepared_statements (per session) sees every statement the pool prepared.
+    database = await connectDatabase({ url: scratch.url, maxConnections: 1 });
+    await migrate(database.db);
+  });
+  afterAll(async () => {
+    await database?.close();
+    await scratch?.drop();
+  });
+
+  const preparedLists = async () =>
+    rowsOf<{ n: number }>(
+      await database.db.execute(
+        sql`select count(*)::int as n from pg_prepared_statements where statement like '%from "runs" where%'`,
+      ),
+    )[0]?.n;
+  const list = (input: Partial<ListRunsInput>) => listRuns(database.db, actor, listRunsInput.parse(input), {});
+
+  it('prepares the unfiltered lists (an organization’s or an agent’s, any sort, any page), not the filtered ones', async () => {
+    const agentId = newId('agent');
+    const before = await preparedLists();
+    expect(before).toBe(0);
+    await list({ limit: 2 });
+    await list({ limit: 2 });
+    expect(await preparedLists()).toBe(1);
+    await list({ agentId, sortBy: 'tokens' });
+    expect(await preparedLists()).toBe(2);
+    await list({ statuses: ['running'] });
+    await list({ agentId, models: ['gpt-4o'] });
+    expect(await preparedLists()).toBe(2);
   });
 });

@@ -1,7 +1,7 @@
 import { and, eq, gte, inArray, lt, type SQL, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import type { Actor } from '../actor.ts';
-import { type Db, rowsOf } from '../db/connect.ts';
+import { type Db, executePrepared, rowsOf } from '../db/connect.ts';
 import { likePrefix } from '../db/like-prefix.ts';
 import { agents, runs } from '../db/schema.ts';
 import { InvalidArgument } from '../errors.ts';
@@ -86,12 +86,14 @@ export function listRuns(
   options: RunListOptions,
 ): Promise<Page<Run>> {
   const where = runConditions(actor, input, options);
-  const fetch = async (condition: SQL | undefined, orderBy: SQL[], rowLimit: number) =>
-    rowsOf<RunRecord>(
-      await db.execute(
-        sql`${selectRunRecords} where ${condition} order by ${sql.join(orderBy, sql`, `)} limit ${rowLimit}`,
-      ),
-    );
+  // The unfiltered lists (an organization's or an agent's runs, any sort and order, any page) are what dashboards ask
+  // for all the time, and their texts are a few dozen: prepared. Lists with other filters have as many texts as
+  // filter combinations and list lengths: planned each time.
+  const prepared = where.length <= (input.agentId != null ? 2 : 1) && !options.until;
+  const fetch = async (condition: SQL | undefined, orderBy: SQL[], rowLimit: number) => {
+    const query = sql`${selectRunRecords} where ${condition} order by ${sql.join(orderBy, sql`, `)} limit ${rowLimit}`;
+    return prepared ? executePrepared<RunRecord>(db, query) : rowsOf<RunRecord>(await db.execute(query));
+  };
   if (input.sortBy !== 'created') {
     // `until` is the REST layer's window, which only lists by creation time.
     if (options.until) throw new InvalidArgument('A window end needs sortBy created', { field: 'sortBy' });
