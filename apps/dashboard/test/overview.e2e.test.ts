@@ -75,8 +75,9 @@ describe('the overview', () => {
       expect.arrayContaining(SEEDED_MODELS.map((m) => m.model)),
     );
     // The text alternative: every value in a table, one click away.
+    // <details> tells its toggle a task after the click, and the table renders then: wait for its rows.
     await page.getByTestId('chart-cost').getByText('Table of values').click();
-    expect(await page.getByTestId('chart-cost').locator('tbody tr').count()).toBe(31);
+    await expect.poll(() => page.getByTestId('chart-cost').locator('tbody tr').count()).toBe(31);
 
     await checkAtWidths(page, 'overview', () => drawn(page, 'day', 'agent'));
     // At phone width every chart is as wide as the screen allows, not wider (checkAtWidths checks the page).
