@@ -5,13 +5,15 @@
  * under an open-loop load at half its capacity; the CPU the socket backend adds to the api's process and the sidecar's
  * CPU per record; plus the fire-and-forget enqueue cost and the sidecar's own bench.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { type Actor, connectDatabase, createLogger, DEFAULT_ACTOR } from '@runtrace/core';
-import { loadApiConfig } from '@runtrace/core/config';
+import { inheritedEnvironment, loadApiConfig } from '@runtrace/core/config';
 import {
   type BackendName,
   createBackends,
@@ -25,7 +27,7 @@ import { formatRows, runSidecarBench } from '@runtrace/sidecar/bench';
 import { scrape, spawnSidecar } from '@runtrace/sidecar/testing';
 import type postgres from 'postgres';
 import type { BenchSection, Check } from './section.ts';
-import { int, ms, openLoop, percentile, processCpuMs, ratio, type Summary, summarize } from './stats.ts';
+import { int, ms, openLoop, percentile, ratio, type Summary, summarize } from './stats.ts';
 import { formatTable } from './table.ts';
 
 const PRODUCERS = 256;
@@ -38,8 +40,69 @@ const CALLER_P99_TARGET_MS = 20;
 const SOCKET_CPU_TARGET_US = 10;
 const SIDECAR_CPU_TARGET_US = 10;
 const SINK_RECORDS = 'runtrace_sidecar_sink_records_total{sink="file"}';
+/** Records the sidecar takes before the measured rounds. */
+const SIDECAR_WARM_UP = 5_000;
 /** The backend configurations' closed loops take turns in this many rounds. */
 const ROUNDS = 4;
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const SIDECAR_DIR = path.join(REPO_ROOT, 'apps', 'sidecar');
+
+/**
+ * CPU time (user + system) all threads of a process have run so far, ms, at nanosecond resolution: the sum of
+ * `/proc/<pid>/task/<tid>/schedstat` (the scheduler's own accounting), where /proc/<pid>/stat counts 10 ms ticks.
+ * Threads that ended are not counted (the sidecar's threads live as long as it does).
+ */
+function threadsCpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1').split(' ')[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ns / 1e6;
+}
+
+/**
+ * Counts the lines in the sink's files as they grow (`.part` files and, once renamed, the same completed file):
+ * whether the sidecar has written a round's records, read from the files by this process, so that waiting for them
+ * costs the sidecar nothing (a `/metrics` scrape costs it 2–3 ms of CPU).
+ */
+function sinkLineCounter(dir: string): () => number {
+  const offsets = new Map<string, number>();
+  const buf = Buffer.allocUnsafe(1024 * 1024);
+  let lines = 0;
+  return () => {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return lines;
+    }
+    for (const name of names) {
+      const file = name.replace(/\.part$/, '');
+      let offset = offsets.get(file) ?? 0;
+      let fd: number;
+      try {
+        fd = openSync(path.join(dir, name), 'r');
+      } catch {
+        continue; // renamed meanwhile: read under its new name next time
+      }
+      try {
+        for (let n = readSync(fd, buf, 0, buf.length, offset); n > 0; n = readSync(fd, buf, 0, buf.length, offset)) {
+          for (let at = buf.indexOf(0x0a); at >= 0 && at < n; at = buf.indexOf(0x0a, at + 1)) lines += 1;
+          offset += n;
+        }
+      } finally {
+        closeSync(fd);
+      }
+      offsets.set(file, offset);
+    }
+    return lines;
+  };
+}
 
 /** One backend configuration and what its closed-loop rounds measured so far. */
 interface Configuration {
@@ -159,12 +222,25 @@ export const telemetrySection: BenchSection = {
     const logger = createLogger('warn', 'bench-telemetry');
     const scratch = mkdtempSync(path.join(os.tmpdir(), 'runtrace-bench-telemetry-'));
     const socketPath = path.join(scratch, 'telemetry.sock');
-    const sidecar = await spawnSidecar({
-      TELEMETRY_SOCKET: socketPath,
-      RUNTRACE_SIDECAR_DIR: path.join(scratch, 'sink'),
-      RUNTRACE_SIDECAR_GZIP: '0',
-      RUNTRACE_DATA_DIR: scratch,
+    // The sidecar as production runs it (`pnpm sidecar`): the build, not the sources under tsx (whose loader
+    // inflates its heap, and with it the cost of each old-space collection).
+    log('  building the sidecar (turbo, as `pnpm sidecar` does) …');
+    execFileSync('pnpm', ['exec', 'turbo', 'run', 'build', '--filter=@runtrace/sidecar', '--output-logs=errors-only'], {
+      cwd: REPO_ROOT,
+      env: inheritedEnvironment(),
+      stdio: ['ignore', 'ignore', 'inherit'],
     });
+    const sinkDir = path.join(scratch, 'sink');
+    const sidecar = await spawnSidecar(
+      {
+        TELEMETRY_SOCKET: socketPath,
+        RUNTRACE_SIDECAR_DIR: sinkDir,
+        RUNTRACE_SIDECAR_GZIP: '0',
+        RUNTRACE_DATA_DIR: scratch,
+      },
+      { builtDir: SIDECAR_DIR },
+    );
+    const sinkLines = sinkLineCounter(sinkDir);
     // Connections are bounded (Postgres allows 100 by default, and the bench's api holds some): the group-commit
     // path needs few, the one-INSERT-per-trace baseline gets 32 (the reference's pool would be smaller still).
     const database = await connectDatabase({ url: ctx.env.databaseUrl, maxConnections: 8 });
@@ -180,12 +256,20 @@ export const telemetrySection: BenchSection = {
     const sidecarCpuUs = new Map<string, number>();
     let callerAtHalf = { rate: Number.NaN, p50: Number.NaN, p99: Number.NaN };
     const sinkRecords = async () => (await scrape(sidecar.metricsPort)).get(SINK_RECORDS) ?? 0;
-    // Polled every 100 ms: each scrape costs the sidecar CPU that would be charged to the records.
+    // Waits on the files (see sinkLineCounter): the sidecar's CPU is read then, before the scrape that confirms its
+    // count (a scrape costs it CPU that would be charged to the records).
     const sidecarHolds = async (records: number) => {
       const deadline = Date.now() + 60_000;
+      while (sinkLines() < records) {
+        if (Date.now() > deadline) throw new Error(`the sidecar's files did not reach ${records} lines in 60 s`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    const sidecarCounted = async (records: number) => {
+      const deadline = Date.now() + 10_000;
       while ((await sinkRecords()) < records) {
-        if (Date.now() > deadline) throw new Error(`the sidecar's file sink did not reach ${records} records in 60 s`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (Date.now() > deadline) throw new Error(`the sidecar's file sink did not count ${records} records in 10 s`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
     try {
@@ -212,12 +296,19 @@ export const telemetrySection: BenchSection = {
       // Every configuration open at once, so that their closed loops can take turns in rounds: a change in the
       // machine's load falls on all alike (the socket backend's share is a difference of two of them).
       const configurations: Configuration[] = [];
+      let sidecarWarm = 0;
       for (const names of [['postgres'], ['clickhouse'], ['socket'], ['postgres', 'socket']] as BackendName[][]) {
         const backends = await createBackends(names, { db: database.db, logger, config });
         const manager = new TelemetryManager({ backends, logger });
-        // Warm-up: JIT, connections, the chdb engine.
-        await Promise.all(makeTraces(200).map((t) => manager.create(actor, t)));
+        // Warm-up: JIT, connections, the chdb engine; the sidecar's too (its first few thousand records cost it twice
+        // the CPU of the next: optimizing compilers, heap growth), once.
+        const warm = names.includes('socket') && sidecarWarm === 0 ? SIDECAR_WARM_UP : 200;
+        await Promise.all(makeTraces(warm).map((t) => manager.create(actor, t)));
         await drained(backends);
+        if (names.includes('socket')) {
+          sidecarWarm += warm;
+          await sidecarHolds(sidecarWarm);
+        }
         configurations.push({
           label: names.join(','),
           toSidecar: names.includes('socket'),
@@ -238,8 +329,8 @@ export const telemetrySection: BenchSection = {
         const from = Math.floor((round * total) / ROUNDS);
         const to = Math.floor(((round + 1) * total) / ROUNDS);
         for (const c of configurations) {
-          const sinkBefore = c.toSidecar ? await sinkRecords() : 0;
-          const sidecarCpu0 = processCpuMs(sidecar.pid);
+          const sinkBefore = c.toSidecar ? sinkLines() : 0;
+          const sidecarCpu0 = threadsCpuMs(sidecar.pid);
           const cpu0 = process.cpuUsage();
           const { latencies, wallMs } = await timedClosedLoop(to - from, PRODUCERS, (i) =>
             c.manager.create(actor, c.traces[from + i] as ProviderTrace),
@@ -253,7 +344,8 @@ export const telemetrySection: BenchSection = {
           c.latencies.push(...latencies);
           if (c.toSidecar) {
             await sidecarHolds(sinkBefore + (to - from));
-            c.sidecarCpuMs += processCpuMs(sidecar.pid) - sidecarCpu0;
+            c.sidecarCpuMs += threadsCpuMs(sidecar.pid) - sidecarCpu0;
+            await sidecarCounted(sinkBefore + (to - from));
           }
         }
       }
@@ -406,7 +498,7 @@ export const telemetrySection: BenchSection = {
     }
     notes.push(
       `api cpu/trace: this process's CPU (it is the api here: the TelemetryManager and its backends, with the ${PRODUCERS} producers' own share, the same in every row) per trace over the closed loop and the delivery of what it left queued; the socket backend's share = postgres,socket − postgres. ` +
-        "sidecar cpu/record: the sidecar process's CPU (/proc) from the start of each round until its file sink holds the round's traces, per trace (/proc counts 10 ms ticks: coarse when a round holds few traces). COPY's and INSERT's cpu/trace: this process as their client. " +
+        "sidecar cpu/record: the sidecar's CPU (all its threads, /proc/<pid>/task/*/schedstat, ns resolution) from the start of each round until its files hold the round's traces (read from the files by this process: no /metrics scrape is charged to the records; its count is checked after), per trace; the sidecar runs built (node dist/main.js, as `pnpm sidecar`). COPY's and INSERT's cpu/trace: this process as their client. " +
         (ctx.pinning.enabled
           ? `Pinning: this process on CPU ${ctx.pinning.serverCpus}, the sidecar on CPU ${ctx.pinning.loadCpus}; Postgres unpinned.`
           : 'No pinning.'),
